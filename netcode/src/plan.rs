@@ -1,0 +1,174 @@
+//! [`MatchPlan`]: the one hand-off from matchmaking to netcode.
+//!
+//! The matchmaker fills a plan in when the host starts a match; every member
+//! receives the same plan (only [`MatchPlan::local_handle`] differs), and the
+//! session builder turns it into a running GGRS session. Netcode knows nothing
+//! of lobbies, the matchmaker nothing of rollback.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::addr::PeerAddr;
+
+/// Identifies one match; every datagram of the match carries it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct MatchId(pub u64);
+
+impl MatchId {
+    /// A fresh random match id from the operating system's RNG.
+    pub fn random() -> Self {
+        let mut bytes = [0u8; 8];
+        fill_random(&mut bytes);
+        MatchId(u64::from_le_bytes(bytes))
+    }
+}
+
+impl fmt::Display for MatchId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+/// The per-match secret that authenticates every game datagram.
+///
+/// Its `Debug` output is redacted so it never lands in a log by accident.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MatchKey(pub [u8; 32]);
+
+impl MatchKey {
+    /// A fresh random key from the operating system's RNG.
+    pub fn random() -> Self {
+        let mut key = [0u8; 32];
+        fill_random(&mut key);
+        MatchKey(key)
+    }
+}
+
+impl fmt::Debug for MatchKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MatchKey(<redacted>)")
+    }
+}
+
+/// Fills `buf` from the OS RNG. If the OS has no RNG (never on supported
+/// platforms) the time and address entropy below still give a distinct value.
+fn fill_random(buf: &mut [u8]) {
+    if getrandom::getrandom(buf).is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let h = blake3::hash(&nanos.to_le_bytes());
+        for (b, s) in buf.iter_mut().zip(h.as_bytes().iter().cycle()) {
+            *b = *s;
+        }
+    }
+}
+
+/// A player seat in the match.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanPlayer {
+    /// GGRS player handle, `0..players.len()`, stable for the whole match.
+    pub handle: usize,
+    /// Display name, unique within the match.
+    pub name: String,
+    /// Where this player's game socket is reached.
+    pub addr: PeerAddr,
+}
+
+/// A spectator: receives the confirmed inputs from one player (its host).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanSpectator {
+    /// GGRS spectator handle (at least the number of players, as GGRS wants).
+    pub handle: usize,
+    /// Display name.
+    pub name: String,
+    /// Where the spectator's socket is reached.
+    pub addr: PeerAddr,
+    /// The player handle whose peer streams inputs to this spectator.
+    pub host_handle: usize,
+}
+
+/// Netcode settings a match is played with; every member uses the same.
+///
+/// Defaults suit a LAN at 60 fps (see each field).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetSettings {
+    /// Frames of local input delay. Default 2: hides up to ~33 ms of one-way
+    /// latency without a rollback.
+    pub input_delay: usize,
+    /// How many frames a peer may run ahead of confirmed input. Default 8.
+    pub max_prediction: usize,
+    /// Simulation frames per second. Default 60.
+    pub fps: usize,
+    /// Silence after which a peer counts as disconnected. Default 2000 ms.
+    pub disconnect_timeout_ms: u64,
+    /// Silence after which "peer may disconnect" is reported. Default 500 ms.
+    pub disconnect_notify_start_ms: u64,
+    /// Compare checksums every N confirmed frames; 0 turns detection off. Default 10.
+    pub desync_interval: u32,
+}
+
+impl Default for NetSettings {
+    fn default() -> Self {
+        NetSettings {
+            input_delay: 2,
+            max_prediction: 8,
+            fps: 60,
+            disconnect_timeout_ms: 2000,
+            disconnect_notify_start_ms: 500,
+            desync_interval: 10,
+        }
+    }
+}
+
+impl NetSettings {
+    /// The disconnect timeout as a [`Duration`].
+    pub fn disconnect_timeout(&self) -> Duration {
+        Duration::from_millis(self.disconnect_timeout_ms)
+    }
+
+    /// The disconnect-notify delay as a [`Duration`].
+    pub fn disconnect_notify_start(&self) -> Duration {
+        Duration::from_millis(self.disconnect_notify_start_ms)
+    }
+}
+
+/// Everything a member needs to start its session for one match.
+///
+/// Built by the matchmaker's host at start and sent to every member; all
+/// members hold an identical plan except for `local_handle`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatchPlan {
+    /// Identifies the match on the wire.
+    pub match_id: MatchId,
+    /// Seed for the game's deterministic RNG.
+    pub seed: u64,
+    /// Players ordered by handle (handle `i` at index `i`).
+    pub players: Vec<PlanPlayer>,
+    /// Spectators, if any.
+    pub spectators: Vec<PlanSpectator>,
+    /// The per-match authentication key.
+    pub key: MatchKey,
+    /// Netcode settings.
+    pub settings: NetSettings,
+    /// The handle of the member holding this copy of the plan.
+    pub local_handle: usize,
+}
+
+impl MatchPlan {
+    /// The local player's seat, if `local_handle` names a player.
+    pub fn local_player(&self) -> Option<&PlanPlayer> {
+        self.players.iter().find(|p| p.handle == self.local_handle)
+    }
+
+    /// The same plan as seen by another member (only `local_handle` changes).
+    pub fn for_member(&self, handle: usize) -> MatchPlan {
+        MatchPlan {
+            local_handle: handle,
+            ..self.clone()
+        }
+    }
+}
