@@ -1,0 +1,1 @@
+//! Bevy integration over bevy_ggrs (feature `bevy`): work in progress.

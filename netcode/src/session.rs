@@ -1,0 +1,303 @@
+//! [`NetSessionBuilder`]: from a [`MatchPlan`] (or your own addresses) to a
+//! ready GGRS [`P2PSession`].
+//!
+//! The builder collects players, spectators and [`NetSettings`], and checks
+//! them all in [`build`](NetSessionBuilder::build), so a bad plan is one typed
+//! [`SessionError`] instead of a GGRS panic or a silent stall.
+
+use std::collections::BTreeSet;
+use std::marker::PhantomData;
+
+use ggrs::{
+    Config, DesyncDetection, GgrsError, P2PSession, PlayerHandle, PlayerType, SessionBuilder,
+    SpectatorSession,
+};
+use thiserror::Error;
+
+use crate::addr::PeerAddr;
+use crate::plan::{MatchPlan, NetSettings};
+use crate::stats::NetMonitor;
+use crate::transport::Transport;
+
+/// Why a session could not be built.
+#[derive(Debug, Error)]
+pub enum SessionError {
+    /// No player was added.
+    #[error("no players")]
+    NoPlayers,
+    /// Player handles must be exactly `0..n`; this one is missing.
+    #[error("player handle {handle} is missing (handles must be 0..n)")]
+    MissingHandle {
+        /// The missing handle.
+        handle: PlayerHandle,
+    },
+    /// A handle was used twice (players and spectators share one space).
+    #[error("handle {handle} is used twice")]
+    DuplicateHandle {
+        /// The handle.
+        handle: PlayerHandle,
+    },
+    /// No player is local: every session plays at least one seat.
+    #[error("no local player")]
+    NoLocalPlayer,
+    /// The plan's local handle names no player (a spectator builds its
+    /// session with [`NetSessionBuilder::spectate`]).
+    #[error("local handle {handle} is not a player of the plan")]
+    LocalNotAPlayer {
+        /// The plan's local handle.
+        handle: PlayerHandle,
+    },
+    /// The plan's local handle names no spectator either.
+    #[error("local handle {handle} is not a spectator of the plan")]
+    LocalNotASpectator {
+        /// The plan's local handle.
+        handle: PlayerHandle,
+    },
+    /// A spectator handle is below the number of players, as GGRS forbids.
+    #[error("spectator handle {handle} must be at least the number of players")]
+    SpectatorHandle {
+        /// The handle.
+        handle: PlayerHandle,
+    },
+    /// A spectator's host handle names no player.
+    #[error("spectator {handle} is hosted by {host}, which is not a player")]
+    SpectatorHost {
+        /// The spectator handle.
+        handle: PlayerHandle,
+        /// Its host handle.
+        host: PlayerHandle,
+    },
+    /// A setting is out of range.
+    #[error("invalid setting: {0}")]
+    InvalidSetting(&'static str),
+    /// GGRS refused the configuration.
+    #[error("ggrs: {0}")]
+    Ggrs(#[from] GgrsError),
+}
+
+/// Builds a GGRS [`P2PSession`] over any transport.
+///
+/// ```text
+/// from_plan(&plan)                  players, spectators hosted by us, settings
+/// new().local_player(0)             or: your own handles and addresses
+///      .remote_player(1, addr)
+///      .settings(NetSettings{..})
+/// .build(transport)                 -> P2PSession<C>
+/// .build_monitored(transport)       -> (P2PSession<C>, NetMonitor)
+/// ```
+#[derive(Debug)]
+pub struct NetSessionBuilder<C> {
+    players: Vec<(PlayerHandle, PlayerType<PeerAddr>)>,
+    spectators: Vec<(PlayerHandle, PeerAddr)>,
+    settings: NetSettings,
+    errors: Vec<SessionError>,
+    _config: PhantomData<fn() -> C>,
+}
+
+impl<C: Config<Address = PeerAddr>> Default for NetSessionBuilder<C> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<C: Config<Address = PeerAddr>> NetSessionBuilder<C> {
+    /// An empty builder with default [`NetSettings`], for games that bring
+    /// their own addresses.
+    pub fn new() -> Self {
+        NetSessionBuilder {
+            players: Vec::new(),
+            spectators: Vec::new(),
+            settings: NetSettings::default(),
+            errors: Vec::new(),
+            _config: PhantomData,
+        }
+    }
+
+    /// A builder for the member holding `plan`: the local player, every
+    /// other player as remote, the spectators this member hosts, and the
+    /// plan's settings.
+    pub fn from_plan(plan: &MatchPlan) -> Self {
+        let mut b = Self::new().settings(plan.settings.clone());
+        if plan.local_player().is_none() {
+            b.errors.push(SessionError::LocalNotAPlayer {
+                handle: plan.local_handle,
+            });
+        }
+        for p in &plan.players {
+            b = if p.handle == plan.local_handle {
+                b.local_player(p.handle)
+            } else {
+                b.remote_player(p.handle, p.addr)
+            };
+        }
+        for s in &plan.spectators {
+            if !plan.players.iter().any(|p| p.handle == s.host_handle) {
+                b.errors.push(SessionError::SpectatorHost {
+                    handle: s.handle,
+                    host: s.host_handle,
+                });
+            }
+            if s.host_handle == plan.local_handle {
+                b = b.spectator(s.handle, s.addr);
+            }
+        }
+        b
+    }
+
+    /// Adds a player playing on this machine.
+    pub fn local_player(mut self, handle: PlayerHandle) -> Self {
+        self.players.push((handle, PlayerType::Local));
+        self
+    }
+
+    /// Adds a player reached at `addr`.
+    pub fn remote_player(mut self, handle: PlayerHandle, addr: PeerAddr) -> Self {
+        self.players.push((handle, PlayerType::Remote(addr)));
+        self
+    }
+
+    /// Adds a spectator this session streams confirmed inputs to.
+    pub fn spectator(mut self, handle: PlayerHandle, addr: PeerAddr) -> Self {
+        self.spectators.push((handle, addr));
+        self
+    }
+
+    /// Replaces the settings.
+    pub fn settings(mut self, settings: NetSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// The remote players' handles and addresses.
+    pub fn remotes(&self) -> Vec<(PlayerHandle, PeerAddr)> {
+        self.players
+            .iter()
+            .filter_map(|(h, t)| match t {
+                PlayerType::Remote(a) => Some((*h, *a)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Checks everything and starts the session over `transport`.
+    pub fn build(
+        self,
+        transport: impl ggrs::NonBlockingSocket<PeerAddr> + 'static,
+    ) -> Result<P2PSession<C>, SessionError> {
+        let builder = self.ggrs_builder()?;
+        Ok(builder.start_p2p_session(transport)?)
+    }
+
+    /// [`build`](Self::build), plus a [`NetMonitor`] over the transport's
+    /// counters for stats.
+    pub fn build_monitored<T: Transport>(
+        self,
+        transport: T,
+    ) -> Result<(P2PSession<C>, NetMonitor), SessionError> {
+        let monitor = NetMonitor::new(transport.counters(), self.remotes());
+        Ok((self.build(transport)?, monitor))
+    }
+
+    /// A spectator session for the member holding `plan`, when its local
+    /// handle is one of the plan's spectators.
+    pub fn spectate(
+        plan: &MatchPlan,
+        transport: impl ggrs::NonBlockingSocket<PeerAddr> + 'static,
+    ) -> Result<SpectatorSession<C>, SessionError> {
+        let handle = plan.local_handle;
+        let spec = plan
+            .spectators
+            .iter()
+            .find(|s| s.handle == handle)
+            .ok_or(SessionError::LocalNotASpectator { handle })?;
+        let host = plan
+            .players
+            .iter()
+            .find(|p| p.handle == spec.host_handle)
+            .ok_or(SessionError::SpectatorHost {
+                handle,
+                host: spec.host_handle,
+            })?;
+        validate_settings(&plan.settings)?;
+        let s = &plan.settings;
+        Ok(SessionBuilder::<C>::new()
+            .with_num_players(plan.players.len())?
+            .with_fps(s.fps)?
+            .with_disconnect_timeout(s.disconnect_timeout())
+            .with_disconnect_notify_delay(s.disconnect_notify_start())
+            .start_spectator_session(host.addr, transport))
+    }
+
+    fn ggrs_builder(mut self) -> Result<SessionBuilder<C>, SessionError> {
+        if let Some(e) = self.errors.drain(..).next() {
+            return Err(e);
+        }
+        validate_settings(&self.settings)?;
+        let n = self.players.len();
+        if n == 0 {
+            return Err(SessionError::NoPlayers);
+        }
+        let mut seen = BTreeSet::new();
+        for h in self
+            .players
+            .iter()
+            .map(|(h, _)| *h)
+            .chain(self.spectators.iter().map(|(h, _)| *h))
+        {
+            if !seen.insert(h) {
+                return Err(SessionError::DuplicateHandle { handle: h });
+            }
+        }
+        if let Some(handle) = (0..n).find(|h| !seen.contains(h)) {
+            return Err(SessionError::MissingHandle { handle });
+        }
+        if !self
+            .players
+            .iter()
+            .any(|(_, t)| matches!(t, PlayerType::Local))
+        {
+            return Err(SessionError::NoLocalPlayer);
+        }
+        if let Some((handle, _)) = self.spectators.iter().find(|(h, _)| *h < n) {
+            return Err(SessionError::SpectatorHandle { handle: *handle });
+        }
+        let s = &self.settings;
+        let desync = match s.desync_interval {
+            0 => DesyncDetection::Off,
+            interval => DesyncDetection::On { interval },
+        };
+        let mut b = SessionBuilder::<C>::new()
+            .with_num_players(n)?
+            .with_input_delay(s.input_delay)
+            .with_max_prediction_window(s.max_prediction)
+            .with_fps(s.fps)?
+            .with_disconnect_timeout(s.disconnect_timeout())
+            .with_disconnect_notify_delay(s.disconnect_notify_start())
+            .with_desync_detection_mode(desync);
+        for (handle, t) in self.players {
+            b = b.add_player(t, handle)?;
+        }
+        for (handle, addr) in self.spectators {
+            b = b.add_player(PlayerType::Spectator(addr), handle)?;
+        }
+        Ok(b)
+    }
+}
+
+/// Range checks GGRS does not do (or does by panicking later).
+fn validate_settings(s: &NetSettings) -> Result<(), SessionError> {
+    if s.fps == 0 || s.fps > 1000 {
+        return Err(SessionError::InvalidSetting("fps must be in 1..=1000"));
+    }
+    if s.max_prediction > 0 && s.input_delay > s.max_prediction {
+        return Err(SessionError::InvalidSetting(
+            "input_delay must not exceed max_prediction (the session would stall)",
+        ));
+    }
+    if s.disconnect_notify_start_ms > s.disconnect_timeout_ms {
+        return Err(SessionError::InvalidSetting(
+            "disconnect_notify_start must not exceed disconnect_timeout",
+        ));
+    }
+    Ok(())
+}

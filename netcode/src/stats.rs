@@ -1,0 +1,445 @@
+//! Counters, statistics snapshots and events a game can show.
+//!
+//! Transports own a shared [`TrafficCounters`] (bytes per peer, drops by
+//! reason); a [`NetMonitor`] combines it with GGRS's own network stats and the
+//! rollbacks the game reports, and maps GGRS events to [`NetEvent`]s.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use ggrs::{Config, GgrsEvent, GgrsRequest, P2PSession, PlayerHandle};
+
+use crate::addr::PeerAddr;
+use crate::wire::DropReason;
+
+/// Bytes and datagrams exchanged with one peer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PeerTraffic {
+    /// Bytes sent to the peer (our datagrams, without IP/UDP headers).
+    pub bytes_sent: u64,
+    /// Bytes accepted from the peer.
+    pub bytes_received: u64,
+    /// Datagrams sent to the peer.
+    pub datagrams_sent: u64,
+    /// Datagrams accepted from the peer.
+    pub datagrams_received: u64,
+}
+
+/// Counters a transport updates and a monitor reads, shared across threads.
+///
+/// Cloning shares the same counters (it is an [`Arc`] inside), so a game
+/// keeps a clone before moving the transport into the session.
+#[derive(Debug, Clone, Default)]
+pub struct TrafficCounters {
+    inner: Arc<CountersInner>,
+}
+
+#[derive(Debug, Default)]
+struct CountersInner {
+    peers: Mutex<BTreeMap<PeerAddr, PeerTraffic>>,
+    drops: [AtomicU64; DropReason::ALL.len()],
+}
+
+impl TrafficCounters {
+    /// Fresh counters at zero.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Counts one datagram of `bytes` sent to `peer`.
+    pub fn record_sent(&self, peer: PeerAddr, bytes: usize) {
+        self.with_peer(peer, |t| {
+            t.bytes_sent += bytes as u64;
+            t.datagrams_sent += 1;
+        });
+    }
+
+    /// Counts one accepted datagram of `bytes` from `peer`.
+    pub fn record_received(&self, peer: PeerAddr, bytes: usize) {
+        self.with_peer(peer, |t| {
+            t.bytes_received += bytes as u64;
+            t.datagrams_received += 1;
+        });
+    }
+
+    /// Counts one dropped datagram.
+    pub fn record_drop(&self, reason: DropReason) {
+        if let Some(c) = self.inner.drops.get(reason.index()) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Drops so far for `reason`.
+    pub fn drops(&self, reason: DropReason) -> u64 {
+        self.inner
+            .drops
+            .get(reason.index())
+            .map_or(0, |c| c.load(Ordering::Relaxed))
+    }
+
+    /// Drops so far, by reason (every reason listed, zeros included).
+    pub fn drop_counts(&self) -> DropCounts {
+        DropCounts(DropReason::ALL.map(|r| (r, self.drops(r))))
+    }
+
+    /// Traffic so far with `peer`.
+    pub fn peer(&self, peer: PeerAddr) -> PeerTraffic {
+        self.lock().get(&peer).copied().unwrap_or_default()
+    }
+
+    /// Traffic so far with every peer seen.
+    pub fn peers(&self) -> BTreeMap<PeerAddr, PeerTraffic> {
+        self.lock().clone()
+    }
+
+    fn with_peer(&self, peer: PeerAddr, f: impl FnOnce(&mut PeerTraffic)) {
+        f(self.lock().entry(peer).or_default());
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<PeerAddr, PeerTraffic>> {
+        // Counters stay meaningful after a panic elsewhere: ignore poisoning.
+        self.inner
+            .peers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Dropped datagrams by reason, every reason present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DropCounts(pub [(DropReason, u64); DropReason::ALL.len()]);
+
+impl DropCounts {
+    /// The count for one reason.
+    pub fn get(&self, reason: DropReason) -> u64 {
+        self.0.get(reason.index()).map_or(0, |(_, n)| *n)
+    }
+
+    /// Sum over all reasons.
+    pub fn total(&self) -> u64 {
+        self.0.iter().map(|(_, n)| n).sum()
+    }
+}
+
+impl Default for DropCounts {
+    fn default() -> Self {
+        DropCounts(DropReason::ALL.map(|r| (r, 0)))
+    }
+}
+
+/// How many frames each rollback re-simulated, as a histogram.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RollbackHistogram {
+    /// `counts[d]`: rollbacks of depth `d` frames (the last bucket holds
+    /// deeper ones too).
+    pub counts: [u64; Self::BUCKETS],
+    /// Number of rollbacks.
+    pub rollbacks: u64,
+    /// Frames re-simulated in all rollbacks.
+    pub frames_resimulated: u64,
+    /// The deepest rollback seen.
+    pub max_depth: u64,
+}
+
+impl RollbackHistogram {
+    /// Buckets 0..=16; GGRS's prediction window rarely exceeds 16 frames.
+    pub const BUCKETS: usize = 17;
+
+    /// Records one rollback of `depth` frames.
+    pub fn record(&mut self, depth: u64) {
+        let bucket = usize::try_from(depth).map_or(Self::BUCKETS - 1, |d| d.min(Self::BUCKETS - 1));
+        if let Some(c) = self.counts.get_mut(bucket) {
+            *c += 1;
+        }
+        self.rollbacks += 1;
+        self.frames_resimulated += depth;
+        self.max_depth = self.max_depth.max(depth);
+    }
+
+    /// Mean depth of a rollback (0 if none).
+    pub fn mean_depth(&self) -> f64 {
+        if self.rollbacks == 0 {
+            0.0
+        } else {
+            self.frames_resimulated as f64 / self.rollbacks as f64
+        }
+    }
+}
+
+/// Rollback depth in one `advance_frame` result: frames re-simulated after a
+/// `LoadGameState` (the last `AdvanceFrame` is the new frame, not a redo).
+pub fn rollback_depth<C: Config>(requests: &[GgrsRequest<C>]) -> Option<u64> {
+    let load = requests
+        .iter()
+        .position(|r| matches!(r, GgrsRequest::LoadGameState { .. }))?;
+    let advances = requests
+        .iter()
+        .skip(load)
+        .filter(|r| matches!(r, GgrsRequest::AdvanceFrame { .. }))
+        .count() as u64;
+    Some(advances.saturating_sub(1))
+}
+
+/// One peer's connection quality, as a game shows it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PeerStats {
+    /// The peer's address.
+    pub addr: Option<PeerAddr>,
+    /// Its player handle.
+    pub handle: PlayerHandle,
+    /// Round-trip time in milliseconds, from GGRS (None until GGRS has a
+    /// second of data).
+    pub ping_ms: Option<u64>,
+    /// Kilobits per second sent to the peer since the previous snapshot.
+    pub kbps_up: f64,
+    /// Kilobits per second received from the peer since the previous snapshot.
+    pub kbps_down: f64,
+    /// Frames we run behind the peer (negative: ahead), from GGRS.
+    pub local_frames_behind: i32,
+    /// Frames the peer runs behind us, from GGRS.
+    pub remote_frames_behind: i32,
+    /// Unacknowledged inputs queued towards the peer.
+    pub send_queue_len: usize,
+    /// Bytes and datagrams so far.
+    pub traffic: PeerTraffic,
+}
+
+/// A snapshot of everything [`NetMonitor`] knows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetStats {
+    /// Current (possibly predicted) frame.
+    pub current_frame: i32,
+    /// Newest frame with all inputs confirmed.
+    pub confirmed_frame: i32,
+    /// Frames we are ahead of the slowest peer, as GGRS estimates.
+    pub frames_ahead: i32,
+    /// One entry per remote player.
+    pub peers: Vec<PeerStats>,
+    /// Rollbacks so far.
+    pub rollbacks: RollbackHistogram,
+    /// Frames advanced so far.
+    pub frames_advanced: u64,
+    /// Ticks skipped because GGRS was waiting (prediction threshold).
+    pub frames_stalled: u64,
+    /// Dropped datagrams by reason.
+    pub drops: DropCounts,
+}
+
+/// What happened on the network, mapped from GGRS events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetEvent {
+    /// Handshake progress with a peer.
+    Synchronizing {
+        /// The peer.
+        peer: PeerAddr,
+        /// Roundtrips done.
+        count: u32,
+        /// Roundtrips needed.
+        total: u32,
+    },
+    /// The handshake with a peer finished.
+    Synchronized {
+        /// The peer.
+        peer: PeerAddr,
+    },
+    /// A peer was silent longer than the notify delay.
+    NetworkInterrupted {
+        /// The peer.
+        peer: PeerAddr,
+        /// Milliseconds left before it counts as disconnected.
+        disconnect_timeout_ms: u64,
+    },
+    /// An interrupted peer is heard again.
+    NetworkResumed {
+        /// The peer.
+        peer: PeerAddr,
+    },
+    /// A peer timed out or left; its inputs are `Default` from now on.
+    PeerDisconnected {
+        /// The peer.
+        peer: PeerAddr,
+    },
+    /// We run ahead of peers: skipping this many frames evens it out.
+    WaitRecommendation {
+        /// Frames to skip.
+        skip_frames: u32,
+    },
+    /// A peer's state checksum differs from ours at a confirmed frame.
+    DesyncDetected {
+        /// The frame compared.
+        frame: i32,
+        /// Our checksum.
+        local_checksum: u128,
+        /// The peer's checksum.
+        remote_checksum: u128,
+        /// The peer.
+        peer: PeerAddr,
+    },
+}
+
+impl<C: Config<Address = PeerAddr>> From<GgrsEvent<C>> for NetEvent {
+    fn from(e: GgrsEvent<C>) -> Self {
+        match e {
+            GgrsEvent::Synchronizing { addr, total, count } => NetEvent::Synchronizing {
+                peer: addr,
+                count,
+                total,
+            },
+            GgrsEvent::Synchronized { addr } => NetEvent::Synchronized { peer: addr },
+            GgrsEvent::Disconnected { addr } => NetEvent::PeerDisconnected { peer: addr },
+            GgrsEvent::NetworkInterrupted {
+                addr,
+                disconnect_timeout,
+            } => NetEvent::NetworkInterrupted {
+                peer: addr,
+                disconnect_timeout_ms: u64::try_from(disconnect_timeout).unwrap_or(u64::MAX),
+            },
+            GgrsEvent::NetworkResumed { addr } => NetEvent::NetworkResumed { peer: addr },
+            GgrsEvent::WaitRecommendation { skip_frames } => {
+                NetEvent::WaitRecommendation { skip_frames }
+            }
+            GgrsEvent::DesyncDetected {
+                frame,
+                local_checksum,
+                remote_checksum,
+                addr,
+            } => NetEvent::DesyncDetected {
+                frame,
+                local_checksum,
+                remote_checksum,
+                peer: addr,
+            },
+        }
+    }
+}
+
+/// Collects a session's statistics: the transport's counters, GGRS's network
+/// stats, and the rollbacks the game reports with [`NetMonitor::record_advance`].
+#[derive(Debug, Clone)]
+pub struct NetMonitor {
+    traffic: TrafficCounters,
+    remotes: BTreeMap<PlayerHandle, PeerAddr>,
+    rollbacks: RollbackHistogram,
+    frames_advanced: u64,
+    frames_stalled: u64,
+    last_sample: Option<(Instant, BTreeMap<PeerAddr, PeerTraffic>)>,
+    last_kbps: BTreeMap<PeerAddr, (f64, f64)>,
+}
+
+impl NetMonitor {
+    /// Rates are recomputed at most this often (shorter windows are noisy).
+    pub const RATE_WINDOW: Duration = Duration::from_millis(500);
+
+    /// A monitor over a transport's counters, knowing the remote players'
+    /// addresses by handle (GGRS does not expose them).
+    pub fn new(
+        traffic: TrafficCounters,
+        remotes: impl IntoIterator<Item = (PlayerHandle, PeerAddr)>,
+    ) -> Self {
+        NetMonitor {
+            traffic,
+            remotes: remotes.into_iter().collect(),
+            rollbacks: RollbackHistogram::default(),
+            frames_advanced: 0,
+            frames_stalled: 0,
+            last_sample: None,
+            last_kbps: BTreeMap::new(),
+        }
+    }
+
+    /// The transport counters this monitor reads.
+    pub fn traffic(&self) -> &TrafficCounters {
+        &self.traffic
+    }
+
+    /// Call with the requests of every successful `advance_frame`: counts
+    /// the frame and any rollback (depth = frames re-simulated).
+    pub fn record_advance<C: Config>(&mut self, requests: &[GgrsRequest<C>]) {
+        self.frames_advanced += 1;
+        if let Some(depth) = rollback_depth(requests) {
+            self.rollbacks.record(depth);
+        }
+    }
+
+    /// Call when a tick was skipped because GGRS said `PredictionThreshold`.
+    pub fn record_stall(&mut self) {
+        self.frames_stalled += 1;
+    }
+
+    /// The rollback histogram so far.
+    pub fn rollbacks(&self) -> &RollbackHistogram {
+        &self.rollbacks
+    }
+
+    /// Drains the session's GGRS events as [`NetEvent`]s.
+    pub fn drain_events<C: Config<Address = PeerAddr>>(
+        session: &mut P2PSession<C>,
+    ) -> Vec<NetEvent> {
+        session.events().map(NetEvent::from).collect()
+    }
+
+    /// A snapshot at `now`. Rates cover the time since the previous
+    /// snapshot (at least [`NetMonitor::RATE_WINDOW`]; in between, the last
+    /// rates are repeated).
+    pub fn snapshot<C: Config<Address = PeerAddr>>(
+        &mut self,
+        session: &P2PSession<C>,
+        now: Instant,
+    ) -> NetStats {
+        let traffic = self.traffic.peers();
+        self.update_rates(now, &traffic);
+        let mut peers = Vec::new();
+        for handle in session.remote_player_handles() {
+            let addr = self.remotes.get(&handle).copied();
+            let net = session.network_stats(handle).ok();
+            let (kbps_up, kbps_down) = addr
+                .and_then(|a| self.last_kbps.get(&a).copied())
+                .unwrap_or_default();
+            peers.push(PeerStats {
+                addr,
+                handle,
+                ping_ms: net.map(|n| u64::try_from(n.ping).unwrap_or(u64::MAX)),
+                kbps_up,
+                kbps_down,
+                local_frames_behind: net.map_or(0, |n| n.local_frames_behind),
+                remote_frames_behind: net.map_or(0, |n| n.remote_frames_behind),
+                send_queue_len: net.map_or(0, |n| n.send_queue_len),
+                traffic: addr
+                    .and_then(|a| traffic.get(&a).copied())
+                    .unwrap_or_default(),
+            });
+        }
+        NetStats {
+            current_frame: session.current_frame(),
+            confirmed_frame: session.confirmed_frame(),
+            frames_ahead: session.frames_ahead(),
+            peers,
+            rollbacks: self.rollbacks.clone(),
+            frames_advanced: self.frames_advanced,
+            frames_stalled: self.frames_stalled,
+            drops: self.traffic.drop_counts(),
+        }
+    }
+
+    fn update_rates(&mut self, now: Instant, traffic: &BTreeMap<PeerAddr, PeerTraffic>) {
+        let Some((then, before)) = &self.last_sample else {
+            self.last_sample = Some((now, traffic.clone()));
+            return;
+        };
+        let secs = now.saturating_duration_since(*then);
+        if secs < Self::RATE_WINDOW {
+            return;
+        }
+        let secs = secs.as_secs_f64();
+        for (addr, t) in traffic {
+            let b = before.get(addr).copied().unwrap_or_default();
+            let up = (t.bytes_sent.saturating_sub(b.bytes_sent)) as f64 * 8.0 / 1000.0 / secs;
+            let down =
+                (t.bytes_received.saturating_sub(b.bytes_received)) as f64 * 8.0 / 1000.0 / secs;
+            self.last_kbps.insert(*addr, (up, down));
+        }
+        self.last_sample = Some((now, traffic.clone()));
+    }
+}

@@ -1,0 +1,55 @@
+//! Transports: GGRS sockets over which a session runs.
+//!
+//! - [`udp`]: authenticated datagrams over one UDP socket (the LAN path).
+//! - [`sim`]: an in-memory network for tests and for feeling bad networks.
+//! - [`conditioner`]: latency, jitter, loss, duplication and reordering as a
+//!   seeded wrapper ([`Conditioned`]) around any transport.
+
+pub mod conditioner;
+pub mod sim;
+pub mod udp;
+
+use std::net::SocketAddr;
+
+use ggrs::NonBlockingSocket;
+use thiserror::Error;
+
+use crate::addr::PeerAddr;
+use crate::stats::TrafficCounters;
+
+pub use conditioner::{Conditioned, GilbertElliott, LinkConditioner, LinkProfile, SimRng};
+pub use sim::{SimNetwork, SimTransport};
+pub use udp::UdpTransport;
+
+/// A GGRS socket over [`PeerAddr`] that counts its traffic, so a
+/// [`NetMonitor`](crate::stats::NetMonitor) can report it.
+pub trait Transport: NonBlockingSocket<PeerAddr> + 'static {
+    /// The transport's shared counters.
+    fn counters(&self) -> TrafficCounters;
+}
+
+/// Why a transport could not be created.
+#[derive(Debug, Error)]
+pub enum TransportError {
+    /// The socket could not be configured (set non-blocking).
+    #[error("socket: {0}")]
+    Io(#[from] std::io::Error),
+    /// A member of the plan has no UDP address.
+    #[error("member {handle} has no UDP address")]
+    NotUdp {
+        /// The member's handle.
+        handle: usize,
+    },
+    /// A handle does not fit the 16-bit sender field of the wire header.
+    #[error("handle {handle} is out of range")]
+    HandleOutOfRange {
+        /// The handle.
+        handle: usize,
+    },
+    /// Two members share one UDP address, so datagrams could not be told apart.
+    #[error("two members share the address {addr}")]
+    DuplicateAddress {
+        /// The shared address.
+        addr: SocketAddr,
+    },
+}
