@@ -1,1 +1,6 @@
-pub fn x(){}
+//! nearplay matchmaker (work in progress).
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod lan;
+pub mod lobby;

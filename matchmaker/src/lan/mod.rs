@@ -1,0 +1,200 @@
+//! LAN discovery over mDNS/DNS-SD: one daemon per process, advertise, browse,
+//! liveness pings.
+//!
+//! - [`Discovery`]: the process's one mDNS daemon and browse hub; create it at
+//!   program start and share it (clones are cheap).
+//! - [`txt`]: the TXT record schema. [`advertise`]: registering a lobby.
+//! - [`browse`]: the live lobby list. [`liveness`]: pings and RTT.
+
+pub mod advertise;
+pub mod browse;
+pub mod liveness;
+pub mod txt;
+
+pub use advertise::Advertisement;
+pub use browse::{BrowseEvent, Compatibility, LobbyBrowser, LobbyInfo};
+pub use txt::{LobbyTxt, SERVICE_TYPE, TxtError};
+
+use std::collections::BTreeSet;
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
+
+use mdns_sd::{IfKind, ServiceDaemon};
+
+use self::liveness::LivenessConfig;
+
+/// Errors of LAN discovery.
+#[derive(Debug, thiserror::Error)]
+pub enum LanError {
+    /// The mDNS daemon refused an operation.
+    #[error("mDNS: {0}")]
+    Mdns(#[from] mdns_sd::Error),
+    /// The TXT record is invalid or too long.
+    #[error("TXT record: {0}")]
+    Txt(#[from] TxtError),
+    /// A socket operation failed.
+    #[error("socket: {0}")]
+    Io(#[from] std::io::Error),
+    /// The discovery hub thread has stopped.
+    #[error("the discovery thread has stopped")]
+    Stopped,
+}
+
+/// Which network interfaces mDNS uses.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Interfaces {
+    /// Every interface, loopback included (the default).
+    #[default]
+    All,
+    /// Loopback only: tests, benchmarks, several instances on one machine.
+    LoopbackOnly,
+    /// These interfaces by name (e.g. `"eth0"`, `"lo"`).
+    Named(Vec<String>),
+}
+
+/// Which IP families mDNS uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IpFamily {
+    /// IPv4 and IPv6 (the default).
+    #[default]
+    Both,
+    /// IPv4 only.
+    V4,
+    /// IPv6 only.
+    V6,
+}
+
+/// How the process's [`Discovery`] behaves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DiscoveryConfig {
+    /// Interfaces to use. Default all.
+    pub interfaces: Interfaces,
+    /// IP families to use. Default both.
+    pub family: IpFamily,
+    /// Probe a lobby name before announcing it (RFC 6762 §8.1). Default
+    /// `true`: safe against name conflicts, but a running browser sees a new
+    /// lobby only after about a second. `false` announces at once; names are
+    /// still made unique against lobbies this process has seen.
+    pub probe: bool,
+    /// Liveness ping timers.
+    pub liveness: LivenessConfig,
+}
+
+impl Default for DiscoveryConfig {
+    fn default() -> Self {
+        DiscoveryConfig {
+            interfaces: Interfaces::All,
+            family: IpFamily::Both,
+            probe: true,
+            liveness: LivenessConfig::default(),
+        }
+    }
+}
+
+/// The process's one mDNS daemon, shared by advertising and browsing.
+///
+/// Create it once when the program starts: a fresh daemon's first query is
+/// often missed, and the hub starts browsing at once so the list is warm when
+/// the browser screen opens. Several daemons in one process fight over port
+/// 5353; clone this handle instead. The daemon shuts down when the last clone
+/// (and every [`Advertisement`] / [`LobbyBrowser`]) is dropped.
+#[derive(Clone)]
+pub struct Discovery {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Discovery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Discovery")
+            .field("config", &self.inner.config)
+            .finish()
+    }
+}
+
+struct Inner {
+    daemon: ServiceDaemon,
+    config: DiscoveryConfig,
+    /// Lower-cased instance names this process advertises.
+    local_names: Mutex<BTreeSet<String>>,
+    /// Lower-cased instance names seen on the network by the hub.
+    seen_names: Arc<Mutex<BTreeSet<String>>>,
+    hub: Sender<browse::HubInput>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let _ = self.hub.send(browse::HubInput::Shutdown);
+        let _ = self.daemon.shutdown();
+    }
+}
+
+impl Discovery {
+    /// Starts the daemon on `interfaces`, other settings default.
+    pub fn new(interfaces: Interfaces) -> Result<Discovery, LanError> {
+        Self::with_config(DiscoveryConfig {
+            interfaces,
+            ..DiscoveryConfig::default()
+        })
+    }
+
+    /// Starts the daemon with `config`.
+    pub fn with_config(config: DiscoveryConfig) -> Result<Discovery, LanError> {
+        let daemon = ServiceDaemon::new()?;
+        match &config.interfaces {
+            Interfaces::All => {}
+            Interfaces::LoopbackOnly => {
+                daemon.disable_interface(IfKind::All)?;
+                daemon.enable_interface(vec![IfKind::LoopbackV4, IfKind::LoopbackV6])?;
+            }
+            Interfaces::Named(names) => {
+                daemon.disable_interface(IfKind::All)?;
+                let kinds: Vec<IfKind> = names.iter().map(|n| IfKind::Name(n.clone())).collect();
+                daemon.enable_interface(kinds)?;
+            }
+        }
+        match config.family {
+            IpFamily::Both => {}
+            IpFamily::V4 => daemon.disable_interface(IfKind::IPv6)?,
+            IpFamily::V6 => daemon.disable_interface(IfKind::IPv4)?,
+        }
+        let seen_names = Arc::new(Mutex::new(BTreeSet::new()));
+        let hub = browse::start_hub(&daemon, config.liveness, seen_names.clone())?;
+        Ok(Discovery {
+            inner: Arc::new(Inner {
+                daemon,
+                config,
+                local_names: Mutex::new(BTreeSet::new()),
+                seen_names,
+                hub,
+            }),
+        })
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &DiscoveryConfig {
+        &self.inner.config
+    }
+
+    /// The underlying mdns-sd daemon (for benchmarks and diagnostics).
+    pub fn daemon(&self) -> &ServiceDaemon {
+        &self.inner.daemon
+    }
+
+    /// Advertises a lobby named `name` on `port` with `txt`. The name is made
+    /// unique ("Name (2)") against lobbies this process knows; mDNS probing
+    /// (when on) resolves conflicts with lobbies it does not.
+    pub fn advertise(
+        &self,
+        name: &str,
+        port: u16,
+        txt: &LobbyTxt,
+    ) -> Result<Advertisement, LanError> {
+        advertise::advertise(self.clone(), name, port, txt)
+    }
+
+    /// Opens a live lobby list; lobbies of `game` at `game_version` and our
+    /// protocol are compatible, others are listed as incompatible.
+    pub fn browse(&self, game: &str, game_version: &str) -> Result<LobbyBrowser, LanError> {
+        browse::LobbyBrowser::open(self, game, game_version)
+    }
+}
