@@ -1,0 +1,121 @@
+//! Real sockets, one process, loopback only: a host and 3 clients discover
+//! each other over mDNS, join, chat, get ready and start; everyone holds the
+//! same MatchPlan.
+
+mod common;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use common::{discovery, game_socket, unique, wait_for};
+use nearplay_matchmaker::lan::{BrowseEvent, Compatibility};
+use nearplay_matchmaker::lobby::client::{ClientEvent, JoinConfig};
+use nearplay_matchmaker::lobby::host::{HostConfig, HostEvent};
+use nearplay_matchmaker::lobby::tcp::{HostOptions, LobbyClient, LobbyHost};
+use nearplay_netcode::{MatchPlan, PeerAddr};
+
+const GAME: &str = "nearplay-test";
+const VERSION: &str = "1.0.0";
+const LIMIT: Duration = Duration::from_secs(10);
+
+#[test]
+fn host_and_three_clients_discover_join_chat_ready_start() {
+    let d = discovery();
+    let mut browser = d.browse(GAME, VERSION).expect("browse");
+    let host_sock = game_socket();
+    let mut config = HostConfig::new(&unique("Loopback"), "Hosty", GAME, VERSION);
+    config.game_port = host_sock.local_addr().expect("addr").port();
+    let options = HostOptions {
+        bind: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        discovery: Some(d.clone()),
+        txt_extras: vec![("map".into(), "arena".into())],
+    };
+    let host = LobbyHost::open(config, options).expect("open lobby");
+    let instance = host.instance_name().expect("advertised").to_string();
+
+    let info = wait_for("the lobby in the browser", LIMIT, || match browser.poll() {
+        Some(BrowseEvent::Added(i) | BrowseEvent::Updated(i)) if i.name == instance => Some(i),
+        _ => None,
+    });
+    assert_eq!(info.compatibility, Compatibility::Compatible);
+    assert_eq!((info.players, info.max_players, info.password), (1, 4, false));
+    assert_eq!(info.txt.as_ref().and_then(|t| t.extra("map")), Some("arena"));
+    assert_eq!(info.addr.port(), host.local_addr().port());
+
+    let names = ["Ann", "Bob", "Ann"];
+    let sockets: Vec<_> = names.iter().map(|_| game_socket()).collect();
+    let clients: Vec<LobbyClient> = names
+        .iter()
+        .zip(&sockets)
+        .map(|(n, s)| {
+            let port = s.local_addr().expect("addr").port();
+            LobbyClient::join(info.addr, JoinConfig::new(n, GAME, VERSION, port))
+        })
+        .collect();
+    let mut joined_names = Vec::new();
+    for c in &clients {
+        let name = wait_for("joined", LIMIT, || match c.poll() {
+            Some(ClientEvent::Joined { name, .. }) => Some(name),
+            Some(ClientEvent::JoinFailed(e)) => panic!("join failed: {e}"),
+            _ => None,
+        });
+        joined_names.push(name);
+    }
+    joined_names.sort();
+    assert_eq!(joined_names, ["Ann", "Ann (2)", "Bob"]);
+
+    // The TXT follows the roster.
+    wait_for("n=4 in the browser", LIMIT, || match browser.poll() {
+        Some(BrowseEvent::Updated(i)) if i.name == instance && i.players == 4 => Some(()),
+        _ => None,
+    });
+
+    clients[0].chat("hello lobby");
+    wait_for("chat at host", LIMIT, || match host.poll() {
+        Some(HostEvent::Chat { text, .. }) if text == "hello lobby" => Some(()),
+        _ => None,
+    });
+    for c in &clients[1..] {
+        wait_for("chat at client", LIMIT, || match c.poll() {
+            Some(ClientEvent::Chat { text, .. }) if text == "hello lobby" => Some(()),
+            _ => None,
+        });
+    }
+
+    assert!(host.start().is_err(), "nobody is ready yet");
+    for c in &clients {
+        c.set_ready(true);
+    }
+    wait_for("everyone ready", LIMIT, || {
+        let r = host.roster();
+        (r.len() == 4 && r.iter().all(|m| m.ready)).then_some(())
+    });
+    let plan = host.start().expect("start");
+    assert_eq!(plan.local_handle, 0);
+    assert_eq!(plan.players.len(), 4);
+
+    let mut handles = vec![0];
+    for (c, s) in clients.iter().zip(&sockets) {
+        let mine: MatchPlan = wait_for("the plan", LIMIT, || match c.poll() {
+            Some(ClientEvent::Started(p)) => Some(p),
+            _ => None,
+        });
+        assert_eq!(mine, plan.for_member(mine.local_handle));
+        let me = mine.local_player().expect("own seat");
+        let want = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), s.local_addr().expect("a").port());
+        assert_eq!(me.addr, PeerAddr::Udp(want));
+        handles.push(mine.local_handle);
+    }
+    handles.sort_unstable();
+    assert_eq!(handles, [0, 1, 2, 3]);
+    let host_port = host_sock.local_addr().expect("addr").port();
+    assert_eq!(
+        plan.players[0].addr,
+        PeerAddr::Udp(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), host_port))
+    );
+
+    wait_for("the lobby leaves the list after start", LIMIT, || match browser.poll() {
+        Some(BrowseEvent::Removed { name, .. }) if name == instance => Some(()),
+        _ => None,
+    });
+}
