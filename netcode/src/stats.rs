@@ -168,20 +168,6 @@ impl RollbackHistogram {
     }
 }
 
-/// Rollback depth in one `advance_frame` result: frames re-simulated after a
-/// `LoadGameState` (the last `AdvanceFrame` is the new frame, not a redo).
-pub fn rollback_depth<C: Config>(requests: &[GgrsRequest<C>]) -> Option<u64> {
-    let load = requests
-        .iter()
-        .position(|r| matches!(r, GgrsRequest::LoadGameState { .. }))?;
-    let advances = requests
-        .iter()
-        .skip(load)
-        .filter(|r| matches!(r, GgrsRequest::AdvanceFrame { .. }))
-        .count() as u64;
-    Some(advances.saturating_sub(1))
-}
-
 /// One peer's connection quality, as a game shows it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PeerStats {
@@ -221,7 +207,8 @@ pub struct NetStats {
     pub rollbacks: RollbackHistogram,
     /// Frames advanced so far.
     pub frames_advanced: u64,
-    /// Ticks skipped because GGRS was waiting (prediction threshold).
+    /// Ticks that advanced no new frame because GGRS waited for confirmed
+    /// input (prediction threshold reached).
     pub frames_stalled: u64,
     /// Dropped datagrams by reason.
     pub drops: DropCounts,
@@ -322,6 +309,7 @@ pub struct NetMonitor {
     traffic: TrafficCounters,
     remotes: BTreeMap<PlayerHandle, PeerAddr>,
     rollbacks: RollbackHistogram,
+    frame: i32,
     frames_advanced: u64,
     frames_stalled: u64,
     last_sample: Option<(Instant, BTreeMap<PeerAddr, PeerTraffic>)>,
@@ -342,6 +330,7 @@ impl NetMonitor {
             traffic,
             remotes: remotes.into_iter().collect(),
             rollbacks: RollbackHistogram::default(),
+            frame: 0,
             frames_advanced: 0,
             frames_stalled: 0,
             last_sample: None,
@@ -354,16 +343,35 @@ impl NetMonitor {
         &self.traffic
     }
 
-    /// Call with the requests of every successful `advance_frame`: counts
-    /// the frame and any rollback (depth = frames re-simulated).
+    /// Call with the requests of every successful `advance_frame`, before
+    /// handling them: counts rollbacks (depth = frames re-simulated), new
+    /// frames, and ticks that advanced no new frame (GGRS waited because it
+    /// ran too far ahead of confirmed input).
     pub fn record_advance<C: Config>(&mut self, requests: &[GgrsRequest<C>]) {
-        self.frames_advanced += 1;
-        if let Some(depth) = rollback_depth(requests) {
-            self.rollbacks.record(depth);
+        let before = self.frame;
+        let mut frame = before;
+        for r in requests {
+            match r {
+                GgrsRequest::LoadGameState { frame: loaded, .. } => {
+                    let depth = u64::try_from(frame.saturating_sub(*loaded)).unwrap_or(0);
+                    self.rollbacks.record(depth);
+                    frame = *loaded;
+                }
+                GgrsRequest::AdvanceFrame { .. } => frame += 1,
+                GgrsRequest::SaveGameState { .. } => {}
+            }
+        }
+        self.frame = frame;
+        if frame > before {
+            self.frames_advanced += u64::try_from(frame - before).unwrap_or(0);
+        } else {
+            self.frames_stalled += 1;
         }
     }
 
-    /// Call when a tick was skipped because GGRS said `PredictionThreshold`.
+    /// Call when `advance_frame` failed with `PredictionThreshold` (older
+    /// GGRS behaviour; 0.13 returns an empty advance instead, which
+    /// [`record_advance`](Self::record_advance) counts already).
     pub fn record_stall(&mut self) {
         self.frames_stalled += 1;
     }

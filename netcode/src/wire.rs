@@ -270,15 +270,37 @@ impl WireCodec {
         msg: &Message,
         out: &mut Vec<u8>,
     ) -> Result<(), WireError> {
+        self.write_header(sender, seq, out);
+        let encoded = postcard::to_extend(msg, std::mem::take(out))
+            .map_err(|_| WireError::Send(SendFailure::TooLarge))?;
+        *out = encoded;
+        self.finish(out)
+    }
+
+    /// Seals an arbitrary payload (already encoded bytes). For tests, fuzzing
+    /// and tools: a GGRS message goes through [`seal`](Self::seal).
+    pub fn seal_raw(
+        &self,
+        sender: u16,
+        seq: u32,
+        payload: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), WireError> {
+        self.write_header(sender, seq, out);
+        out.extend_from_slice(payload);
+        self.finish(out)
+    }
+
+    fn write_header(&self, sender: u16, seq: u32, out: &mut Vec<u8>) {
         out.clear();
         out.extend_from_slice(&MAGIC);
         out.push(WIRE_VERSION);
         out.extend_from_slice(&self.match_id.0.to_le_bytes());
         out.extend_from_slice(&sender.to_le_bytes());
         out.extend_from_slice(&seq.to_le_bytes());
-        let encoded = postcard::to_extend(msg, std::mem::take(out))
-            .map_err(|_| WireError::Send(SendFailure::TooLarge))?;
-        *out = encoded;
+    }
+
+    fn finish(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
         if out.len() + TAG_LEN > MAX_DATAGRAM {
             return Err(WireError::Send(SendFailure::TooLarge));
         }
