@@ -38,8 +38,14 @@ fn host_and_three_clients_discover_join_chat_ready_start() {
         _ => None,
     });
     assert_eq!(info.compatibility, Compatibility::Compatible);
-    assert_eq!((info.players, info.max_players, info.password), (1, 4, false));
-    assert_eq!(info.txt.as_ref().and_then(|t| t.extra("map")), Some("arena"));
+    assert_eq!(
+        (info.players, info.max_players, info.password),
+        (1, 4, false)
+    );
+    assert_eq!(
+        info.txt.as_ref().and_then(|t| t.extra("map")),
+        Some("arena")
+    );
     assert_eq!(info.addr.port(), host.local_addr().port());
 
     let names = ["Ann", "Bob", "Ann"];
@@ -102,7 +108,10 @@ fn host_and_three_clients_discover_join_chat_ready_start() {
         });
         assert_eq!(mine, plan.for_member(mine.local_handle));
         let me = mine.local_player().expect("own seat");
-        let want = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), s.local_addr().expect("a").port());
+        let want = SocketAddr::new(
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            s.local_addr().expect("a").port(),
+        );
         assert_eq!(me.addr, PeerAddr::Udp(want));
         handles.push(mine.local_handle);
     }
@@ -114,8 +123,12 @@ fn host_and_three_clients_discover_join_chat_ready_start() {
         PeerAddr::Udp(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), host_port))
     );
 
-    wait_for("the lobby leaves the list after start", LIMIT, || match browser.poll() {
-        Some(BrowseEvent::Removed { name, .. }) if name == instance => Some(()),
-        _ => None,
-    });
+    wait_for(
+        "the lobby leaves the list after start",
+        LIMIT,
+        || match browser.poll() {
+            Some(BrowseEvent::Removed { name, .. }) if name == instance => Some(()),
+            _ => None,
+        },
+    );
 }

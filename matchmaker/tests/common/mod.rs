@@ -15,7 +15,10 @@ pub fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>
         if let Some(v) = f() {
             return v;
         }
-        assert!(Instant::now() < deadline, "timed out after {limit:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(2));
     }
 }
@@ -32,7 +35,11 @@ pub fn discovery() -> Discovery {
 pub fn unique(prefix: &str) -> String {
     let mut b = [0u8; 4];
     getrandom::getrandom(&mut b).expect("os rng");
-    format!("{prefix} {}-{:08x}", std::process::id(), u32::from_le_bytes(b))
+    format!(
+        "{prefix} {}-{:08x}",
+        std::process::id(),
+        u32::from_le_bytes(b)
+    )
 }
 
 /// A bound game socket on loopback, as a game binds before joining.

@@ -1,0 +1,85 @@
+//! Every decoder fed seeded random bytes: errors, never panics.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use nearplay_matchmaker::lan::LobbyTxt;
+use nearplay_matchmaker::lan::liveness::{answer_ping, decode_pong, encode_ping};
+use nearplay_matchmaker::lobby::client::{ClientMachine, JoinConfig};
+use nearplay_matchmaker::lobby::codec::{FrameDecoder, encode};
+use nearplay_matchmaker::lobby::host::{ConnId, HostConfig, HostMachine};
+use nearplay_matchmaker::lobby::message::{ClientMsg, HostMsg};
+use nearplay_matchmaker::lobby::rng::SeededRng;
+
+const ROUNDS: usize = 20_000;
+
+/// Random buffers of random length, plus mutated valid frames.
+fn inputs(seed: u8) -> impl Iterator<Item = Vec<u8>> {
+    let mut rng = SeededRng::new([seed; 32]);
+    let valid = encode(&ClientMsg::Chat("hello".into())).expect("encode");
+    (0..ROUNDS).map(move |i| {
+        let len = (rng.next_u64() % 96) as usize;
+        let mut buf = vec![0u8; len];
+        rng.fill(&mut buf);
+        if i % 2 == 0 {
+            // Keep a plausible header so the body parser is exercised.
+            let mut v = valid.clone();
+            let at = (rng.next_u64() as usize) % v.len();
+            v[at] ^= (rng.next_u64() as u8) | 1;
+            v.extend_from_slice(&buf[..len.min(8)]);
+            v
+        } else {
+            buf
+        }
+    })
+}
+
+#[test]
+fn frame_decoder_and_messages_survive_garbage() {
+    for input in inputs(1) {
+        let mut d = FrameDecoder::new();
+        d.push(&input);
+        while let Ok(Some(frame)) = d.next_frame() {
+            let _ = frame.decode::<ClientMsg>();
+            let _ = frame.decode::<HostMsg>();
+        }
+    }
+}
+
+#[test]
+fn host_and_client_machines_survive_garbage() {
+    let now = Instant::now();
+    let addr = SocketAddr::from(([10, 0, 0, 1], 1));
+    for (i, input) in inputs(2).enumerate().take(5_000) {
+        let mut host = HostMachine::new(HostConfig::new("L", "H", "g", "1"), [3; 32]);
+        host.handle_connect(now, ConnId(i as u64), addr, addr);
+        host.handle_data(now, ConnId(i as u64), &input);
+        while host.poll_transmit().is_some() {}
+        let mut client = ClientMachine::new(JoinConfig::new("C", "g", "1", 1), now);
+        client.handle_connected(now);
+        client.handle_data(now, &input);
+        while client.poll_event().is_some() {}
+    }
+}
+
+#[test]
+fn txt_parser_survives_garbage() {
+    let mut ok = 0;
+    for input in inputs(3) {
+        if LobbyTxt::from_rdata(&input).is_ok() {
+            ok += 1;
+        }
+    }
+    assert!(ok < ROUNDS, "garbage should mostly be refused");
+}
+
+#[test]
+fn ping_codec_survives_garbage_and_round_trips() {
+    for input in inputs(4) {
+        let _ = answer_ping(&input);
+        let _ = decode_pong(&input);
+    }
+    let pong = answer_ping(&encode_ping(42)).expect("valid ping");
+    assert_eq!(decode_pong(&pong), Some(42));
+    assert_eq!(answer_ping(&pong), None, "a pong is not a ping");
+}
