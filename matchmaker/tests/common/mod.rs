@@ -2,6 +2,8 @@
 //! process, unique names.
 #![allow(dead_code)]
 
+pub mod netns;
+
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 

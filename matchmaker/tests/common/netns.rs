@@ -1,0 +1,167 @@
+//! A throwaway network lab: N namespaces on one bridge (itself in its own
+//! namespace), so multi-host tests never touch the machine's real interfaces.
+//! Everything is deleted on drop. Needs root.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+/// The interface name inside every lab namespace.
+pub const LAB_IF: &str = "np0";
+
+/// Namespaces `ns[i]` with address `10.213.0.(i+1)/24` on `np0`, all on one bridge.
+pub struct Lab {
+    pub ns: Vec<String>,
+    bridge: String,
+}
+
+/// Why the lab cannot run here (not root, no `ip`, ...).
+pub fn unavailable() -> Option<String> {
+    // SAFETY-free root check: `id -u` prints 0 for root.
+    let out = Command::new("id").arg("-u").output().ok()?;
+    if String::from_utf8_lossy(&out.stdout).trim() != "0" {
+        return Some("not root: network namespaces need root".into());
+    }
+    match Command::new("ip").args(["netns", "list"]).output() {
+        Ok(o) if o.status.success() => None,
+        _ => Some("`ip netns` is not available".into()),
+    }
+}
+
+fn ip(args: &[&str]) -> Result<(), String> {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+impl Lab {
+    /// Creates `n` namespaces joined by a bridge.
+    pub fn new(tag: &str, n: usize) -> Result<Lab, String> {
+        let id = std::process::id() % 100_000;
+        let bridge = format!("np-{tag}-{id}-br");
+        let mut lab = Lab {
+            ns: Vec::new(),
+            bridge: bridge.clone(),
+        };
+        ip(&["netns", "add", &bridge])?;
+        ip(&[
+            "-n",
+            &bridge,
+            "link",
+            "add",
+            "br0",
+            "type",
+            "bridge",
+            "mcast_snooping",
+            "0",
+        ])?;
+        ip(&["-n", &bridge, "link", "set", "br0", "up"])?;
+        for k in 0..n {
+            let ns = format!("np-{tag}-{id}-{k}");
+            ip(&["netns", "add", &ns])?;
+            lab.ns.push(ns.clone());
+            let port = format!("npb{k}");
+            ip(&[
+                "-n", &bridge, "link", "add", &port, "type", "veth", "peer", "name", LAB_IF,
+                "netns", &ns,
+            ])?;
+            ip(&["-n", &bridge, "link", "set", &port, "master", "br0"])?;
+            ip(&["-n", &bridge, "link", "set", &port, "up"])?;
+            let addr = format!("10.213.0.{}/24", k + 1);
+            ip(&["-n", &ns, "addr", "add", &addr, "dev", LAB_IF])?;
+            ip(&["-n", &ns, "link", "set", LAB_IF, "up", "multicast", "on"])?;
+            ip(&["-n", &ns, "link", "set", "lo", "up", "multicast", "on"])?;
+        }
+        Ok(lab)
+    }
+
+    /// Runs `program args` inside namespace `i`, stdout read line by line.
+    pub fn spawn(&self, i: usize, program: &PathBuf, args: &[&str]) -> Proc {
+        let ns = self.ns.get(i).expect("namespace index");
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", ns])
+            .arg(program)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn in namespace");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send((Instant::now(), line)).is_err() {
+                    return;
+                }
+            }
+        });
+        Proc { child, lines: rx }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for ns in self.ns.iter().chain(std::iter::once(&self.bridge)) {
+            let _ = ip(&["netns", "del", ns]);
+        }
+    }
+}
+
+/// A process in the lab; killed on drop.
+pub struct Proc {
+    pub child: Child,
+    lines: Receiver<(Instant, String)>,
+}
+
+impl Proc {
+    /// The first line matching `pred` (and when it was read), or a clear
+    /// failure after `limit`.
+    pub fn expect_line(
+        &self,
+        what: &str,
+        limit: Duration,
+        pred: impl Fn(&str) -> bool,
+    ) -> (Instant, String) {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok((at, line)) if pred(&line) => return (at, line),
+                Ok(_) => {}
+                Err(_) => panic!("timed out after {limit:?} waiting for {what}"),
+            }
+        }
+    }
+
+    /// Kills the process at once (SIGKILL: a crash, no goodbye).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The `lobby` example next to this test binary (cargo test builds it).
+pub fn example_binary() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let path = exe.parent()?.parent()?.join("examples").join("lobby");
+    path.exists().then_some(path)
+}

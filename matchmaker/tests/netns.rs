@@ -1,0 +1,118 @@
+//! Multi-host: three network namespaces on one bridge. A host process in
+//! one, joiners in the others: they discover it over mDNS, join and start
+//! with one plan; a killed host leaves every list within 3 s.
+//! Skipped (with a message) when not root.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::netns::{LAB_IF, Lab, example_binary, unavailable};
+
+const LIMIT: Duration = Duration::from_secs(15);
+
+fn field<'a>(line: &'a str, key: &str) -> &'a str {
+    let mut words = line.split_whitespace();
+    while let Some(w) = words.next() {
+        if w == key {
+            return words.next().unwrap_or_default();
+        }
+    }
+    ""
+}
+
+#[test]
+fn three_namespaces_discover_join_start_and_see_a_crash() {
+    if let Some(why) = unavailable() {
+        eprintln!("SKIPPED netns test: {why}");
+        return;
+    }
+    let Some(bin) = example_binary() else {
+        eprintln!(
+            "SKIPPED netns test: the `lobby` example is not built (run `cargo test -p nearplay_matchmaker`)"
+        );
+        return;
+    };
+    let lab = Lab::new("t", 3).expect("create namespaces");
+    let host = lab.spawn(
+        0,
+        &bin,
+        &[
+            "host",
+            "--name",
+            "NS Lobby",
+            "--interface",
+            LAB_IF,
+            "--start-when",
+            "3",
+        ],
+    );
+    host.expect_line("host up", LIMIT, |l| l.starts_with("hosting"));
+    let joiners: Vec<_> = [(1, "Ann"), (2, "Bob")]
+        .iter()
+        .map(|(i, name)| {
+            lab.spawn(
+                *i,
+                &bin,
+                &[
+                    "join",
+                    "--lobby",
+                    "NS Lobby",
+                    "--name",
+                    name,
+                    "--ready",
+                    "--interface",
+                    LAB_IF,
+                ],
+            )
+        })
+        .collect();
+    let (_, host_line) = host.expect_line("host started", LIMIT, |l| l.starts_with("started"));
+    let mut handles = vec![field(&host_line, "handle").to_string()];
+    for j in &joiners {
+        let (_, found) = j.expect_line("lobby found", LIMIT, |l| l.starts_with("found"));
+        assert!(
+            found.contains("10.213.0.1:"),
+            "joined over the lab link: {found}"
+        );
+        let (_, line) = j.expect_line("joiner started", LIMIT, |l| l.starts_with("started"));
+        assert_eq!(
+            field(&line, "started"),
+            field(&host_line, "started"),
+            "same match id"
+        );
+        assert_eq!(field(&line, "plan"), field(&host_line, "plan"), "same plan");
+        handles.push(field(&line, "handle").to_string());
+    }
+    handles.sort();
+    assert_eq!(handles, ["0", "1", "2"]);
+
+    // A host that crashes: browsers in both other namespaces drop it.
+    let mut crasher = lab.spawn(
+        0,
+        &bin,
+        &["host", "--name", "NS Crash", "--interface", LAB_IF],
+    );
+    crasher.expect_line("crash host up", LIMIT, |l| l.starts_with("hosting"));
+    let lists: Vec<_> = [1, 2]
+        .iter()
+        .map(|i| lab.spawn(*i, &bin, &["list", "--interface", LAB_IF, "--verbose"]))
+        .collect();
+    for l in &lists {
+        // Wait for a measured RTT: pings flow before the crash.
+        l.expect_line("crash lobby listed", LIMIT, |s| {
+            s.contains("NS Crash") && s.contains("ms (")
+        });
+    }
+    let killed = Instant::now();
+    crasher.kill();
+    for l in &lists {
+        let (at, _) = l.expect_line("crash lobby removed", LIMIT, |s| s == "removed NS Crash");
+        let gone = at.saturating_duration_since(killed);
+        eprintln!("crashed host left the list after {gone:?}");
+        assert!(
+            gone <= Duration::from_secs(3),
+            "a crashed host must leave the list within 3 s, took {gone:?}"
+        );
+    }
+}
