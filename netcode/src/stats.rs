@@ -369,6 +369,21 @@ impl NetMonitor {
         }
     }
 
+    /// Records one rollback of `depth` frames, for drivers that do not see
+    /// GGRS's requests (the Bevy plugin counts them in `LoadWorld`).
+    pub fn record_rollback(&mut self, depth: u64) {
+        self.rollbacks.record(depth);
+    }
+
+    /// Records that the simulation reached `frame` (new frames only count
+    /// once; a lower frame after a rollback is ignored).
+    pub fn record_frame(&mut self, frame: i32) {
+        if frame > self.frame {
+            self.frames_advanced += u64::try_from(frame - self.frame).unwrap_or(0);
+            self.frame = frame;
+        }
+    }
+
     /// Call when `advance_frame` failed with `PredictionThreshold` (older
     /// GGRS behaviour; 0.13 returns an empty advance instead, which
     /// [`record_advance`](Self::record_advance) counts already).
