@@ -1,1 +1,166 @@
-//! Bevy integration over bevy_ggrs (feature `bevy`): work in progress.
+//! Bevy integration over bevy_ggrs 0.22 (feature `bevy`).
+//!
+//! [`NearplayNetPlugin`] adds bevy_ggrs's [`GgrsPlugin`] (unless the game
+//! added it already), and around it:
+//!
+//! - [`NetStatsRes`]: a [`NetStats`] snapshot refreshed every frame (ping,
+//!   kbps, frames ahead, rollback histogram, drops by reason);
+//! - [`NetMessage`]: every GGRS event as a Bevy message ([`NetEvent`]);
+//! - rollback counting: depth of every `LoadWorld`, without touching the
+//!   game's rollback schedule.
+//!
+//! Start a match with [`NetCommandsExt::start_net_session`], which inserts
+//! the session as `bevy_ggrs::Session::P2P` plus the [`NetMonitor`]:
+//!
+//! ```ignore
+//! app.add_plugins(NearplayNetPlugin::<MyConfig>::default());
+//! // later, when the lobby hands over the plan:
+//! let transport = UdpTransport::from_plan(socket, &plan)?;
+//! let (session, monitor) = NetSessionBuilder::<MyConfig>::from_plan(&plan).build_monitored(transport)?;
+//! commands.start_net_session(session, monitor);
+//! // anywhere: fn overlay(stats: Res<NetStatsRes>, mut events: MessageReader<NetMessage>) { .. }
+//! ```
+
+use std::marker::PhantomData;
+use std::time::Instant;
+
+use bevy::ecs::message::Message;
+use bevy::prelude::*;
+use bevy_ggrs::{
+    AdvanceWorld, AdvanceWorldSystems, GgrsPlugin, LoadWorld, RollbackFrameCount, RunGgrsSystems,
+    Session,
+};
+use ggrs::{Config, P2PSession};
+
+use crate::addr::PeerAddr;
+use crate::stats::{NetEvent, NetMonitor, NetStats};
+
+/// The plugin: bevy_ggrs plus nearplay's stats, events and rollback counts.
+pub struct NearplayNetPlugin<C> {
+    _config: PhantomData<fn() -> C>,
+}
+
+impl<C> Default for NearplayNetPlugin<C> {
+    fn default() -> Self {
+        NearplayNetPlugin {
+            _config: PhantomData,
+        }
+    }
+}
+
+/// The latest [`NetStats`] of the running session (default while none runs).
+#[derive(Resource, Debug, Clone, Default, Deref)]
+pub struct NetStatsRes(pub NetStats);
+
+/// A network event of the running session, as a Bevy message.
+#[derive(Message, Debug, Clone, Copy, PartialEq, Eq, Deref)]
+pub struct NetMessage(pub NetEvent);
+
+/// The session's [`NetMonitor`], inserted with the session.
+#[derive(Resource, Debug, Deref, DerefMut)]
+pub struct NetMonitorRes(pub NetMonitor);
+
+/// The newest simulation frame reached, to measure rollback depth.
+#[derive(Resource, Debug, Default)]
+struct FrameTracker {
+    frame: i32,
+}
+
+impl<C: Config<Address = PeerAddr>> Plugin for NearplayNetPlugin<C> {
+    fn build(&self, app: &mut App) {
+        if !app.is_plugin_added::<GgrsPlugin<C>>() {
+            app.add_plugins(GgrsPlugin::<C>::default());
+        }
+        app.add_message::<NetMessage>()
+            .init_resource::<NetStatsRes>()
+            .init_resource::<FrameTracker>()
+            .add_systems(LoadWorld, record_rollback)
+            .add_systems(AdvanceWorld, record_frame.after(AdvanceWorldSystems::Main))
+            .add_systems(PreUpdate, publish_stats::<C>.after(RunGgrsSystems));
+    }
+}
+
+/// Runs in `LoadWorld`: bevy_ggrs has set the frame counter to the loaded
+/// frame; the distance from the newest frame is the rollback depth.
+fn record_rollback(
+    loaded: Res<RollbackFrameCount>,
+    mut tracker: ResMut<FrameTracker>,
+    monitor: Option<ResMut<NetMonitorRes>>,
+) {
+    let depth = u64::try_from(tracker.frame.saturating_sub(loaded.0)).unwrap_or(0);
+    if let Some(mut m) = monitor {
+        m.record_rollback(depth);
+    }
+    tracker.frame = loaded.0;
+}
+
+/// Runs after each simulated frame.
+fn record_frame(
+    frame: Res<RollbackFrameCount>,
+    mut tracker: ResMut<FrameTracker>,
+    monitor: Option<ResMut<NetMonitorRes>>,
+) {
+    tracker.frame = frame.0;
+    if let Some(mut m) = monitor {
+        m.record_frame(frame.0);
+    }
+}
+
+/// After bevy_ggrs ran: drain GGRS events into messages, refresh the stats.
+fn publish_stats<C: Config<Address = PeerAddr>>(
+    session: Option<ResMut<Session<C>>>,
+    monitor: Option<ResMut<NetMonitorRes>>,
+    mut stats: ResMut<NetStatsRes>,
+    mut messages: MessageWriter<NetMessage>,
+) {
+    let Some(mut session) = session else { return };
+    let Session::P2P(p2p) = &mut *session else {
+        return;
+    };
+    messages.write_batch(NetMonitor::drain_events(p2p).into_iter().map(NetMessage));
+    if let Some(mut m) = monitor {
+        stats.0 = m.snapshot(p2p, Instant::now());
+    }
+}
+
+/// Starting a nearplay session from a system (`Commands`) or with
+/// exclusive access (`World`).
+pub trait NetCommandsExt {
+    /// Inserts `session` as `bevy_ggrs::Session::P2P` and its monitor.
+    fn start_net_session<C: Config<Address = PeerAddr>>(
+        &mut self,
+        session: P2PSession<C>,
+        monitor: NetMonitor,
+    );
+}
+
+impl NetCommandsExt for Commands<'_, '_> {
+    fn start_net_session<C: Config<Address = PeerAddr>>(
+        &mut self,
+        session: P2PSession<C>,
+        monitor: NetMonitor,
+    ) {
+        self.insert_resource(FrameTracker::default());
+        self.insert_resource(NetStatsRes::default());
+        self.insert_resource(NetMonitorRes(monitor));
+        self.insert_resource(Session::P2P(session));
+    }
+}
+
+impl NetCommandsExt for World {
+    fn start_net_session<C: Config<Address = PeerAddr>>(
+        &mut self,
+        session: P2PSession<C>,
+        monitor: NetMonitor,
+    ) {
+        self.insert_resource(FrameTracker::default());
+        self.insert_resource(NetStatsRes::default());
+        self.insert_resource(NetMonitorRes(monitor));
+        self.insert_resource(Session::P2P(session));
+    }
+}
+
+/// Bevy types of this crate, for `use nearplay_netcode::bevy::prelude::*`.
+pub mod prelude {
+    pub use super::{NearplayNetPlugin, NetCommandsExt, NetMessage, NetMonitorRes, NetStatsRes};
+}
