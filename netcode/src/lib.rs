@@ -20,6 +20,35 @@
 //! | [`stats`] | [`NetMonitor`], [`NetStats`], [`NetEvent`], drop counters |
 //! | `bevy` (feature `bevy`) | plugin over bevy_ggrs: session, stats resource, messages |
 //!
+//! ## GGRS 0.13 facts this crate was built against (checked in its source and tests)
+//!
+//! - `advance_frame` no longer fails with `PredictionThreshold` in a P2P
+//!   session: at the prediction limit it returns a save request and no
+//!   `AdvanceFrame`. [`NetMonitor::record_advance`] counts such a tick as
+//!   stalled.
+//! - `confirmed_frame()` includes the local player's queued input, so with
+//!   input delay it can be *ahead* of `current_frame()`; the state of the
+//!   current frame is saved on the next advance. "Same state at the same
+//!   confirmed frame" therefore compares frame `min(confirmed, current - 1)`.
+//! - When a peer vanishes and the survivors' views of its last frame differ by
+//!   more than the prediction window, GGRS panics while re-simulating the
+//!   disconnect (`sync_layer.rs`: "cannot load frame outside of prediction
+//!   window"). Reproduced with unpaced loops; a game paced at its frame rate
+//!   stays well inside the window.
+//! - GGRS's own socket encodes with bincode and never authenticates; ours
+//!   encodes with postcard behind a 33-byte authenticated header (see
+//!   `benches/netcode.rs` for the measured cost).
+//!
+//! ## Commands
+//!
+//! ```text
+//! cargo test -p nearplay_netcode                          # unit, integration, doc tests
+//! cargo test -p nearplay_netcode --features bevy          # + the Bevy plugin test
+//! cargo bench -p nearplay_netcode --bench netcode         # ratios vs bare GGRS (~25 s)
+//! cd netcode && RUSTC_BOOTSTRAP=1 cargo fuzz run datagram_decode -- -max_total_time=60
+//! cargo run -p nearplay_netcode --example two_peers -- --local 7001 --remote 127.0.0.1:7002 --handle 0
+//! ```
+//!
 //! ## A game over UDP from a plan
 //!
 //! ```no_run

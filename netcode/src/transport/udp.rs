@@ -2,7 +2,7 @@
 //! socket, a GGRS socket for the LAN.
 //!
 //! A thin shell around [`WireCodec`]: it seals what GGRS sends, and drops
-//! (counting by [`DropReason`]) every received datagram that is too large,
+//! (counting by [`DropReason`](crate::wire::DropReason)) every received datagram that is too large,
 //! truncated, from an unknown address, of another match or version, fails
 //! authentication, names another sender than its source, or is a replay.
 

@@ -34,10 +34,15 @@
 //! Nothing in this module reads a clock or does I/O, and no input can make it
 //! panic (it is fuzzed: `netcode/fuzz`, target `datagram_decode`).
 
+mod error;
+mod replay;
+
 use ggrs::Message;
-use thiserror::Error;
 
 use crate::plan::{MatchId, MatchKey};
+
+pub use error::{DropReason, SendFailure, WireError};
+pub use replay::{ReplayGuard, ReplayWindow};
 
 /// The two bytes every nearplay game datagram starts with.
 pub const MAGIC: [u8; 2] = *b"NP";
@@ -54,172 +59,6 @@ pub const OVERHEAD: usize = HEADER_LEN + TAG_LEN;
 pub const MAX_DATAGRAM: usize = 1200;
 /// The smallest datagram that can be valid (empty payload).
 pub const MIN_DATAGRAM: usize = OVERHEAD;
-
-/// Why a datagram was not accepted (or could not be sent).
-///
-/// Each variant maps to one [`DropReason`], the key under which transports
-/// count drops.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum WireError {
-    /// Shorter than header plus tag: truncated or not ours.
-    #[error("datagram too short: {len} bytes")]
-    TooShort {
-        /// Received length.
-        len: usize,
-    },
-    /// Longer than [`MAX_DATAGRAM`].
-    #[error("datagram too large: {len} bytes")]
-    TooLarge {
-        /// Received (or would-be sent) length.
-        len: usize,
-    },
-    /// Does not start with [`MAGIC`]: some other protocol.
-    #[error("bad magic")]
-    BadMagic,
-    /// Another wire version.
-    #[error("wire version {got}, expected {WIRE_VERSION}")]
-    WrongVersion {
-        /// The version in the datagram.
-        got: u8,
-    },
-    /// Another match's datagram (a stale peer of a previous match, say).
-    #[error("datagram of match {got}")]
-    OtherMatch {
-        /// The match id in the datagram.
-        got: MatchId,
-    },
-    /// The tag does not verify: forged, corrupted, or keyed for another match.
-    #[error("authentication tag does not verify")]
-    BadTag,
-    /// A sequence number seen before, or older than the replay window.
-    #[error("replayed or too old: sender {sender}, seq {seq}")]
-    Replayed {
-        /// Sender handle from the header.
-        sender: u16,
-        /// Sequence number from the header.
-        seq: u32,
-    },
-    /// The source address belongs to no member of the match.
-    #[error("datagram from an unknown address")]
-    UnknownAddress,
-    /// The authenticated sender handle is not the member at the source address.
-    #[error("sender handle {sender} does not match the source address")]
-    SenderMismatch {
-        /// Sender handle from the header.
-        sender: u16,
-    },
-    /// Authentic, but the payload is not a GGRS message (a peer bug).
-    #[error("payload does not decode")]
-    Malformed,
-    /// Sending failed: the message does not encode within [`MAX_DATAGRAM`],
-    /// the address is of another transport, or the socket refused it.
-    #[error("send failed: {0}")]
-    Send(SendFailure),
-}
-
-/// Why a send failed (see [`WireError::Send`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
-pub enum SendFailure {
-    /// The message encodes larger than [`MAX_DATAGRAM`].
-    #[error("message too large")]
-    TooLarge,
-    /// The destination is not an address of this transport.
-    #[error("address of another transport")]
-    WrongTransport,
-    /// The operating system refused the datagram.
-    #[error("socket error")]
-    Io,
-    /// The sequence number space towards this peer is exhausted (after
-    /// 2^32 datagrams, about 2 000 hours at 60 fps): start a new match.
-    #[error("sequence numbers exhausted")]
-    SeqExhausted,
-}
-
-/// The counter a dropped datagram is filed under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum DropReason {
-    /// [`WireError::TooShort`].
-    TooShort,
-    /// [`WireError::TooLarge`].
-    TooLarge,
-    /// [`WireError::BadMagic`].
-    BadMagic,
-    /// [`WireError::WrongVersion`].
-    WrongVersion,
-    /// [`WireError::OtherMatch`].
-    OtherMatch,
-    /// [`WireError::BadTag`].
-    BadTag,
-    /// [`WireError::Replayed`].
-    Replayed,
-    /// [`WireError::UnknownAddress`].
-    UnknownAddress,
-    /// [`WireError::SenderMismatch`].
-    SenderMismatch,
-    /// [`WireError::Malformed`].
-    Malformed,
-    /// [`WireError::Send`]: outgoing datagrams that could not be sent.
-    SendFailed,
-}
-
-impl DropReason {
-    /// Every reason, in counter order.
-    pub const ALL: [DropReason; 11] = [
-        DropReason::TooShort,
-        DropReason::TooLarge,
-        DropReason::BadMagic,
-        DropReason::WrongVersion,
-        DropReason::OtherMatch,
-        DropReason::BadTag,
-        DropReason::Replayed,
-        DropReason::UnknownAddress,
-        DropReason::SenderMismatch,
-        DropReason::Malformed,
-        DropReason::SendFailed,
-    ];
-
-    /// Position of this reason in [`DropReason::ALL`].
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    /// A short stable name, for overlays and logs.
-    pub fn name(self) -> &'static str {
-        match self {
-            DropReason::TooShort => "too_short",
-            DropReason::TooLarge => "too_large",
-            DropReason::BadMagic => "bad_magic",
-            DropReason::WrongVersion => "wrong_version",
-            DropReason::OtherMatch => "other_match",
-            DropReason::BadTag => "bad_tag",
-            DropReason::Replayed => "replayed",
-            DropReason::UnknownAddress => "unknown_address",
-            DropReason::SenderMismatch => "sender_mismatch",
-            DropReason::Malformed => "malformed",
-            DropReason::SendFailed => "send_failed",
-        }
-    }
-}
-
-impl WireError {
-    /// The counter this error is filed under.
-    pub fn reason(&self) -> DropReason {
-        match self {
-            WireError::TooShort { .. } => DropReason::TooShort,
-            WireError::TooLarge { .. } => DropReason::TooLarge,
-            WireError::BadMagic => DropReason::BadMagic,
-            WireError::WrongVersion { .. } => DropReason::WrongVersion,
-            WireError::OtherMatch { .. } => DropReason::OtherMatch,
-            WireError::BadTag => DropReason::BadTag,
-            WireError::Replayed { .. } => DropReason::Replayed,
-            WireError::UnknownAddress => DropReason::UnknownAddress,
-            WireError::SenderMismatch { .. } => DropReason::SenderMismatch,
-            WireError::Malformed => DropReason::Malformed,
-            WireError::Send(_) => DropReason::SendFailed,
-        }
-    }
-}
-
 /// The authenticated header of an accepted datagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WireHeader {
@@ -409,107 +248,9 @@ fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
-
-/// Anti-replay sliding window over one sender's sequence numbers
-/// (RFC 4303 section 3.4.3 / RFC 6347 section 4.1.2.6).
-///
-/// Accepts each sequence number at most once; numbers more than
-/// [`ReplayWindow::WIDTH`] below the highest seen are rejected as too old.
-/// Reordering within the window is fine.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ReplayWindow {
-    /// Highest sequence number accepted plus one (0 = none yet).
-    top: u64,
-    /// Bit `i` set: `top - 1 - i` was accepted.
-    bits: u128,
-}
-
-impl ReplayWindow {
-    /// How far behind the newest datagram an older one is still accepted.
-    pub const WIDTH: u64 = 128;
-
-    /// A window that has seen nothing.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Whether `seq` would be accepted, without recording it.
-    pub fn would_accept(&self, seq: u32) -> bool {
-        let seq = u64::from(seq);
-        if seq >= self.top {
-            return true;
-        }
-        let back = self.top - 1 - seq;
-        back < Self::WIDTH && self.bits & (1u128 << back) == 0
-    }
-
-    /// Records `seq` if it is new; `Err(())` if it was seen or is too old.
-    #[allow(clippy::result_unit_err)]
-    pub fn check_and_insert(&mut self, seq: u32) -> Result<(), ()> {
-        if !self.would_accept(seq) {
-            return Err(());
-        }
-        let seq = u64::from(seq);
-        if seq >= self.top {
-            let shift = seq + 1 - self.top;
-            self.bits = if shift >= Self::WIDTH {
-                0
-            } else {
-                self.bits << shift
-            };
-            self.bits |= 1;
-            self.top = seq + 1;
-        } else {
-            self.bits |= 1u128 << (self.top - 1 - seq);
-        }
-        Ok(())
-    }
-}
-
-/// One [`ReplayWindow`] per sender handle, as a receiver keeps them.
-#[derive(Debug, Clone, Default)]
-pub struct ReplayGuard {
-    windows: std::collections::BTreeMap<u16, ReplayWindow>,
-}
-
-impl ReplayGuard {
-    /// A guard that has seen nothing.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Records the header's sequence number in its sender's window;
-    /// [`WireError::Replayed`] if it was seen before or is too old.
-    pub fn check_and_insert(&mut self, header: WireHeader) -> Result<(), WireError> {
-        self.windows
-            .entry(header.sender)
-            .or_default()
-            .check_and_insert(header.seq)
-            .map_err(|()| WireError::Replayed {
-                sender: header.sender,
-                seq: header.seq,
-            })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn window_accepts_once_and_reordered() {
-        let mut w = ReplayWindow::new();
-        assert!(w.check_and_insert(5).is_ok());
-        assert!(w.check_and_insert(5).is_err());
-        assert!(w.check_and_insert(3).is_ok());
-        assert!(w.check_and_insert(0).is_ok());
-        assert!(w.check_and_insert(3).is_err());
-        assert!(w.check_and_insert(500).is_ok());
-        assert!(w.check_and_insert(372).is_err(), "too old");
-        assert!(w.check_and_insert(373).is_ok());
-        assert!(w.check_and_insert(u32::MAX).is_ok());
-        assert!(w.check_and_insert(u32::MAX).is_err());
-    }
 
     #[test]
     fn short_and_long_are_typed() {

@@ -1,0 +1,171 @@
+//! Typed reasons for dropping a datagram, and the counters they map to.
+
+use thiserror::Error;
+
+use super::WIRE_VERSION;
+use crate::plan::MatchId;
+
+/// Why a datagram was not accepted (or could not be sent).
+///
+/// Each variant maps to one [`DropReason`], the key under which transports
+/// count drops.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum WireError {
+    /// Shorter than header plus tag: truncated or not ours.
+    #[error("datagram too short: {len} bytes")]
+    TooShort {
+        /// Received length.
+        len: usize,
+    },
+    /// Longer than [`MAX_DATAGRAM`](super::MAX_DATAGRAM).
+    #[error("datagram too large: {len} bytes")]
+    TooLarge {
+        /// Received (or would-be sent) length.
+        len: usize,
+    },
+    /// Does not start with [`MAGIC`](super::MAGIC): some other protocol.
+    #[error("bad magic")]
+    BadMagic,
+    /// Another wire version.
+    #[error("wire version {got}, expected {WIRE_VERSION}")]
+    WrongVersion {
+        /// The version in the datagram.
+        got: u8,
+    },
+    /// Another match's datagram (a stale peer of a previous match, say).
+    #[error("datagram of match {got}")]
+    OtherMatch {
+        /// The match id in the datagram.
+        got: MatchId,
+    },
+    /// The tag does not verify: forged, corrupted, or keyed for another match.
+    #[error("authentication tag does not verify")]
+    BadTag,
+    /// A sequence number seen before, or older than the replay window.
+    #[error("replayed or too old: sender {sender}, seq {seq}")]
+    Replayed {
+        /// Sender handle from the header.
+        sender: u16,
+        /// Sequence number from the header.
+        seq: u32,
+    },
+    /// The source address belongs to no member of the match.
+    #[error("datagram from an unknown address")]
+    UnknownAddress,
+    /// The authenticated sender handle is not the member at the source address.
+    #[error("sender handle {sender} does not match the source address")]
+    SenderMismatch {
+        /// Sender handle from the header.
+        sender: u16,
+    },
+    /// Authentic, but the payload is not a GGRS message (a peer bug).
+    #[error("payload does not decode")]
+    Malformed,
+    /// Sending failed: the message does not encode within [`MAX_DATAGRAM`](super::MAX_DATAGRAM),
+    /// the address is of another transport, or the socket refused it.
+    #[error("send failed: {0}")]
+    Send(SendFailure),
+}
+
+/// Why a send failed (see [`WireError::Send`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum SendFailure {
+    /// The message encodes larger than [`MAX_DATAGRAM`](super::MAX_DATAGRAM).
+    #[error("message too large")]
+    TooLarge,
+    /// The destination is not an address of this transport.
+    #[error("address of another transport")]
+    WrongTransport,
+    /// The operating system refused the datagram.
+    #[error("socket error")]
+    Io,
+    /// The sequence number space towards this peer is exhausted (after
+    /// 2^32 datagrams, about 2 000 hours at 60 fps): start a new match.
+    #[error("sequence numbers exhausted")]
+    SeqExhausted,
+}
+
+/// The counter a dropped datagram is filed under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DropReason {
+    /// [`WireError::TooShort`].
+    TooShort,
+    /// [`WireError::TooLarge`].
+    TooLarge,
+    /// [`WireError::BadMagic`].
+    BadMagic,
+    /// [`WireError::WrongVersion`].
+    WrongVersion,
+    /// [`WireError::OtherMatch`].
+    OtherMatch,
+    /// [`WireError::BadTag`].
+    BadTag,
+    /// [`WireError::Replayed`].
+    Replayed,
+    /// [`WireError::UnknownAddress`].
+    UnknownAddress,
+    /// [`WireError::SenderMismatch`].
+    SenderMismatch,
+    /// [`WireError::Malformed`].
+    Malformed,
+    /// [`WireError::Send`]: outgoing datagrams that could not be sent.
+    SendFailed,
+}
+
+impl DropReason {
+    /// Every reason, in counter order.
+    pub const ALL: [DropReason; 11] = [
+        DropReason::TooShort,
+        DropReason::TooLarge,
+        DropReason::BadMagic,
+        DropReason::WrongVersion,
+        DropReason::OtherMatch,
+        DropReason::BadTag,
+        DropReason::Replayed,
+        DropReason::UnknownAddress,
+        DropReason::SenderMismatch,
+        DropReason::Malformed,
+        DropReason::SendFailed,
+    ];
+
+    /// Position of this reason in [`DropReason::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// A short stable name, for overlays and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            DropReason::TooShort => "too_short",
+            DropReason::TooLarge => "too_large",
+            DropReason::BadMagic => "bad_magic",
+            DropReason::WrongVersion => "wrong_version",
+            DropReason::OtherMatch => "other_match",
+            DropReason::BadTag => "bad_tag",
+            DropReason::Replayed => "replayed",
+            DropReason::UnknownAddress => "unknown_address",
+            DropReason::SenderMismatch => "sender_mismatch",
+            DropReason::Malformed => "malformed",
+            DropReason::SendFailed => "send_failed",
+        }
+    }
+}
+
+impl WireError {
+    /// The counter this error is filed under.
+    pub fn reason(&self) -> DropReason {
+        match self {
+            WireError::TooShort { .. } => DropReason::TooShort,
+            WireError::TooLarge { .. } => DropReason::TooLarge,
+            WireError::BadMagic => DropReason::BadMagic,
+            WireError::WrongVersion { .. } => DropReason::WrongVersion,
+            WireError::OtherMatch { .. } => DropReason::OtherMatch,
+            WireError::BadTag => DropReason::BadTag,
+            WireError::Replayed { .. } => DropReason::Replayed,
+            WireError::UnknownAddress => DropReason::UnknownAddress,
+            WireError::SenderMismatch { .. } => DropReason::SenderMismatch,
+            WireError::Malformed => DropReason::Malformed,
+            WireError::Send(_) => DropReason::SendFailed,
+        }
+    }
+}
