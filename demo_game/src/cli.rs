@@ -1,0 +1,125 @@
+//! The command line: `nearplay-demo [FLAGS] [host|join|lobbies|local]`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Bumper discs on a shrinking ice platform: a LAN game with no server.
+///
+/// With no command, opens the window at the main menu.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "nearplay-demo", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do; the main menu when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Flags every command understands.
+    #[command(flatten)]
+    pub shared: Shared,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug, Clone)]
+pub enum Command {
+    /// Host a LAN lobby and start the match when enough players are ready.
+    Host(HostArgs),
+    /// Join a LAN lobby by name, or the first compatible one.
+    Join(JoinArgs),
+    /// List the lobbies on the LAN (what the browser screen shows).
+    Lobbies(LobbiesArgs),
+    /// Two players on one keyboard (WASD + Space, arrows + Enter), no network.
+    Local,
+}
+
+/// `host` flags.
+#[derive(Args, Debug, Clone)]
+pub struct HostArgs {
+    /// Lobby name shown in browsers (default: "<name>'s game").
+    #[arg(long)]
+    pub lobby: Option<String>,
+    /// Players in the match (2 to 4); the match starts when all are ready.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(2..=4))]
+    pub players: u8,
+    /// Password joiners must give (never sent in clear).
+    #[arg(long)]
+    pub password: Option<String>,
+}
+
+/// `join` flags.
+#[derive(Args, Debug, Clone)]
+pub struct JoinArgs {
+    /// Lobby to join; the first compatible lobby when omitted.
+    #[arg(long)]
+    pub lobby: Option<String>,
+    /// The lobby's password.
+    #[arg(long)]
+    pub password: Option<String>,
+}
+
+/// `lobbies` flags.
+#[derive(Args, Debug, Clone)]
+pub struct LobbiesArgs {
+    /// One JSON object per lobby instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Keep listing changes until interrupted.
+    #[arg(long)]
+    pub watch: bool,
+    /// How long to listen before printing, in milliseconds.
+    #[arg(long, default_value_t = 1500)]
+    pub wait_ms: u64,
+}
+
+/// Flags shared by every command.
+#[derive(Args, Debug, Clone)]
+pub struct Shared {
+    /// Your player name.
+    #[arg(long, global = true)]
+    pub name: Option<String>,
+    /// No window: play in the terminal process (for bots, tests, servers).
+    #[arg(long, global = true)]
+    pub headless: bool,
+    /// Let a deterministic AI play for you.
+    #[arg(long, global = true)]
+    pub bot: bool,
+    /// Leave after N confirmed frames of the match.
+    #[arg(long, global = true)]
+    pub frames: Option<u32>,
+    /// Write a JSON report of the match to FILE when leaving.
+    #[arg(long, global = true)]
+    pub report: Option<PathBuf>,
+    /// Frames of local input delay (host's choice applies to the match).
+    #[arg(long, global = true)]
+    pub input_delay: Option<usize>,
+    /// Simulated extra one-way latency on game packets, in ms.
+    #[arg(long, global = true, default_value_t = 0)]
+    pub sim_latency: u32,
+    /// Simulated jitter on game packets, in ms.
+    #[arg(long, global = true, default_value_t = 0)]
+    pub sim_jitter: u32,
+    /// Simulated loss of game packets, in percent.
+    #[arg(long, global = true, default_value_t = 0.0)]
+    pub sim_loss: f32,
+    /// Network interfaces for LAN discovery: all, lo, or an interface name.
+    #[arg(long, global = true, default_value = "all")]
+    pub interface: String,
+    /// Give up on lobby discovery and joining after this many seconds.
+    #[arg(long, global = true, default_value_t = 30)]
+    pub timeout: u64,
+}
+
+impl Shared {
+    /// The player name, or one made from the user name.
+    pub fn player_name(&self) -> String {
+        self.name
+            .clone()
+            .or_else(|| std::env::var("USER").ok())
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| "Player".to_string())
+    }
+
+    /// Whether any simulated impairment was asked for.
+    pub fn simulates_network(&self) -> bool {
+        self.sim_latency > 0 || self.sim_jitter > 0 || self.sim_loss > 0.0
+    }
+}

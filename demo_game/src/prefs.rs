@@ -1,0 +1,33 @@
+//! Player preferences chosen in the menu and settings (and from CLI flags).
+
+use bevy::prelude::*;
+
+/// What the player chose; read when hosting, joining or starting a match.
+#[derive(Resource, Clone, Debug)]
+pub struct Prefs {
+    /// Player name shown to others.
+    pub name: String,
+    /// Frames of input delay (the host's choice applies to a LAN match).
+    pub input_delay: usize,
+    /// Players a hosted lobby waits for (2 to 4).
+    pub players: u8,
+    /// Sound effects on.
+    pub sound: bool,
+    /// Password of a hosted lobby, if any.
+    pub password: Option<String>,
+    /// Lobby name when hosting.
+    pub lobby_name: Option<String>,
+}
+
+impl Default for Prefs {
+    fn default() -> Self {
+        Prefs {
+            name: "Player".into(),
+            input_delay: 2,
+            players: 2,
+            sound: true,
+            password: None,
+            lobby_name: None,
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! The game inside bevy_ggrs: the rollback schedule, inputs, and the
+//! per-frame checksum log that reports compare.
+
+use std::collections::BTreeMap;
+
+use bevy::platform::collections::HashMap;
+use bevy::prelude::*;
+use bevy_ggrs::prelude::*;
+use bevy_ggrs::{ConfirmedFrameCount, LocalInputs, LocalPlayers};
+use nearplay_netcode::PeerAddr;
+
+use crate::bots::bot_input;
+use crate::sim::{ArenaState, PlayerInput, step};
+
+/// The GGRS configuration of the demo: one input byte, addressed by [`PeerAddr`].
+pub type DemoConfig = GgrsConfig<PlayerInput, PeerAddr>;
+
+/// Who controls each local handle.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct LocalControl {
+    /// Local handles played by the AI instead of the keyboard.
+    pub bots: Vec<usize>,
+}
+
+/// Checksums of the simulated state by frame number (`ArenaState::frame`).
+///
+/// Written from the rollback schedule: a resimulated frame overwrites its
+/// entry, so once a frame is confirmed its entry is final. Not snapshotted on
+/// purpose: it is a log, not game state.
+#[derive(Resource, Default, Debug)]
+pub struct ChecksumLog(pub BTreeMap<u32, u64>);
+
+/// Keeps this many frames of checksums behind the confirmed frame.
+const CHECKSUM_LOG_KEEP: u32 = 600;
+
+/// The rollback game: registers the state with bevy_ggrs and runs `sim::step`.
+pub struct RollbackPlugin;
+
+impl Plugin for RollbackPlugin {
+    fn build(&self, app: &mut App) {
+        app.add_plugins(GgrsPlugin::<DemoConfig>::default())
+            .insert_resource(RollbackFrameRate(60))
+            .rollback_resource_with_clone::<ArenaState>()
+            .checksum_resource_with_hash::<ArenaState>()
+            .init_resource::<ChecksumLog>()
+            .init_resource::<LocalControl>()
+            .add_systems(ReadInputs, read_local_inputs)
+            .add_systems(GgrsSchedule, advance_arena)
+            .add_systems(PostUpdate, trim_checksum_log);
+    }
+}
+
+/// One frame of the game, inside `GgrsSchedule` (also when resimulating).
+fn advance_arena(
+    state: Option<ResMut<ArenaState>>,
+    inputs: Res<PlayerInputs<DemoConfig>>,
+    mut log: ResMut<ChecksumLog>,
+) {
+    let Some(mut state) = state else { return };
+    let frame_inputs: Vec<PlayerInput> = (0..state.players())
+        .map(|h| inputs.get(h).map(|(input, _)| *input).unwrap_or_default())
+        .collect();
+    step(&mut state, &frame_inputs);
+    log.0.insert(state.frame, state.checksum());
+}
+
+fn trim_checksum_log(confirmed: Option<Res<ConfirmedFrameCount>>, mut log: ResMut<ChecksumLog>) {
+    let Some(confirmed) = confirmed else { return };
+    let keep_from = (confirmed.0.max(0) as u32).saturating_sub(CHECKSUM_LOG_KEEP);
+    log.0 = log.0.split_off(&keep_from);
+}
+
+/// Keyboard bindings of the first and second local player.
+const BINDINGS: [[KeyCode; 5]; 2] = [
+    [KeyCode::KeyW, KeyCode::KeyS, KeyCode::KeyA, KeyCode::KeyD, KeyCode::Space],
+    [
+        KeyCode::ArrowUp,
+        KeyCode::ArrowDown,
+        KeyCode::ArrowLeft,
+        KeyCode::ArrowRight,
+        KeyCode::Enter,
+    ],
+];
+
+/// Reads each local player's keyboard, gamepad or bot, outside the rollback
+/// schedule (bevy_ggrs runs it once per new frame).
+fn read_local_inputs(
+    mut commands: Commands,
+    local_players: Res<LocalPlayers>,
+    control: Res<LocalControl>,
+    keys: Option<Res<ButtonInput<KeyCode>>>,
+    gamepads: Query<&Gamepad>,
+    state: Option<Res<ArenaState>>,
+) {
+    let pads: Vec<&Gamepad> = gamepads.iter().collect();
+    let mut local_inputs = HashMap::default();
+    for (seat, &handle) in local_players.0.iter().enumerate() {
+        let input = if control.bots.contains(&handle) {
+            state.as_deref().map(|s| bot_input(s, handle)).unwrap_or_default()
+        } else {
+            let mut bits = 0;
+            if let (Some(keys), Some(binding)) = (keys.as_deref(), BINDINGS.get(seat)) {
+                for (key, bit) in binding.iter().zip([
+                    PlayerInput::UP,
+                    PlayerInput::DOWN,
+                    PlayerInput::LEFT,
+                    PlayerInput::RIGHT,
+                    PlayerInput::DASH,
+                ]) {
+                    if keys.pressed(*key) {
+                        bits |= bit;
+                    }
+                }
+            }
+            if let Some(pad) = pads.get(seat) {
+                bits |= gamepad_bits(pad);
+            }
+            PlayerInput(bits)
+        };
+        local_inputs.insert(handle, input);
+    }
+    commands.insert_resource(LocalInputs::<DemoConfig>(local_inputs));
+}
+
+fn gamepad_bits(pad: &Gamepad) -> u8 {
+    let stick = pad.left_stick();
+    let mut bits = 0;
+    if stick.y > 0.4 || pad.pressed(GamepadButton::DPadUp) {
+        bits |= PlayerInput::UP;
+    }
+    if stick.y < -0.4 || pad.pressed(GamepadButton::DPadDown) {
+        bits |= PlayerInput::DOWN;
+    }
+    if stick.x < -0.4 || pad.pressed(GamepadButton::DPadLeft) {
+        bits |= PlayerInput::LEFT;
+    }
+    if stick.x > 0.4 || pad.pressed(GamepadButton::DPadRight) {
+        bits |= PlayerInput::RIGHT;
+    }
+    if pad.pressed(GamepadButton::South) {
+        bits |= PlayerInput::DASH;
+    }
+    bits
+}

@@ -1,0 +1,112 @@
+//! Title screen and main menu: player name, host, find, local versus, settings, quit.
+
+use bevy::input::keyboard::{Key, KeyboardInput};
+use bevy::prelude::*;
+
+use super::{Notice, Screen};
+use crate::local::start_local_versus;
+use crate::prefs::Prefs;
+use crate::ui::{self, ButtonAction, Fonts};
+
+/// The main menu.
+pub struct MenuPlugin;
+
+impl Plugin for MenuPlugin {
+    fn build(&self, app: &mut App) {
+        app.add_systems(OnEnter(Screen::Menu), spawn_menu).add_systems(
+            Update,
+            (menu_buttons, edit_name).run_if(in_state(Screen::Menu)),
+        );
+    }
+}
+
+#[derive(Component)]
+struct NameField;
+
+fn spawn_menu(mut commands: Commands, fonts: Res<Fonts>, prefs: Res<Prefs>, mut notice: ResMut<Notice>) {
+    let f = &*fonts;
+    commands
+        .spawn((ui::screen_root(), DespawnOnExit(Screen::Menu)))
+        .with_children(|root| {
+            root.spawn(ui::title(f, "NEARPLAY", 84.0, ui::player_color(0)));
+            root.spawn(ui::text(f, "bumper discs on thin ice  -  LAN play, no server", 20.0, ui::DIM));
+            root.spawn(Node { height: px(24), ..default() });
+            root.spawn(Node { column_gap: px(10), align_items: AlignItems::Center, ..default() })
+                .with_children(|row| {
+                    row.spawn(ui::text(f, "Your name:", 20.0, ui::DIM));
+                    row.spawn((ui::title(f, name_label(&prefs.name), 22.0, ui::TEXT), NameField));
+                });
+            root.spawn(ui::text(f, "(type to change it)", 14.0, ui::DIM));
+            root.spawn(Node { height: px(12), ..default() });
+            root.spawn(ui::button(f, "Host LAN game", ButtonAction::HostLan));
+            root.spawn(ui::button(f, "Find LAN games", ButtonAction::FindLan));
+            root.spawn(ui::button(f, "Local versus", ButtonAction::LocalVersus));
+            root.spawn(ui::button(f, "Settings", ButtonAction::Settings));
+            root.spawn(ui::button(f, "Quit", ButtonAction::Quit));
+            if let Some(message) = notice.0.take() {
+                root.spawn(ui::text(f, message, 18.0, ui::WARN));
+            }
+            root.spawn(ui::text(
+                f,
+                "WASD / stick to steer, Space / A to dash. Push the others off the ice!",
+                16.0,
+                ui::DIM,
+            ));
+        });
+}
+
+fn name_label(name: &str) -> String {
+    format!("{name}_")
+}
+
+fn edit_name(
+    mut keys: MessageReader<KeyboardInput>,
+    mut prefs: ResMut<Prefs>,
+    mut field: Query<&mut Text, With<NameField>>,
+) {
+    let mut changed = false;
+    for key in keys.read().filter(|k| k.state.is_pressed()) {
+        match &key.logical_key {
+            Key::Backspace => {
+                prefs.name.pop();
+                changed = true;
+            }
+            Key::Character(c) if prefs.name.chars().count() < 16 => {
+                prefs.name.extend(c.chars().filter(|c| !c.is_control()));
+                changed = true;
+            }
+            _ => {}
+        }
+    }
+    if changed {
+        for mut text in &mut field {
+            text.0 = name_label(&prefs.name);
+        }
+    }
+}
+
+fn menu_buttons(
+    mut commands: Commands,
+    buttons: Query<(&Interaction, &ButtonAction), Changed<Interaction>>,
+    mut next: ResMut<NextState<Screen>>,
+    mut exit: MessageWriter<AppExit>,
+    prefs: Res<Prefs>,
+    mut notice: ResMut<Notice>,
+) {
+    for action in ui::pressed(&buttons) {
+        match action {
+            ButtonAction::HostLan => next.set(Screen::Lobby),
+            ButtonAction::FindLan => next.set(Screen::Browser),
+            ButtonAction::Settings => next.set(Screen::Settings),
+            ButtonAction::LocalVersus => {
+                if let Err(e) = start_local_versus(&mut commands, &mut next, &prefs) {
+                    notice.0 = Some(format!("Could not start a local match: {e}"));
+                }
+            }
+            ButtonAction::Quit => {
+                exit.write(AppExit::Success);
+            }
+            _ => {}
+        }
+    }
+}

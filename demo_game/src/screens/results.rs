@@ -1,0 +1,78 @@
+//! Results: the winner and scores; rematch or back to the menu.
+
+use bevy::prelude::*;
+
+use super::Screen;
+use crate::local::start_local_versus;
+use crate::match_setup::{MatchInfo, end_match};
+use crate::prefs::Prefs;
+use crate::sim::{ArenaState, Phase};
+use crate::ui::{self, ButtonAction, Fonts};
+
+/// The results screen.
+pub struct ResultsPlugin;
+
+impl Plugin for ResultsPlugin {
+    fn build(&self, app: &mut App) {
+        app.add_systems(OnEnter(Screen::Results), spawn_results)
+            .add_systems(Update, results_buttons.run_if(in_state(Screen::Results)));
+    }
+}
+
+fn spawn_results(
+    mut commands: Commands,
+    fonts: Res<Fonts>,
+    state: Option<Res<ArenaState>>,
+    info: Option<Res<MatchInfo>>,
+) {
+    let f = &*fonts;
+    let (Some(state), Some(info)) = (state, info) else {
+        commands.spawn((ui::screen_root(), DespawnOnExit(Screen::Results)));
+        return;
+    };
+    let headline = match state.phase {
+        Phase::MatchOver { winner } => {
+            let name = info.seats.get(usize::from(winner)).map(|s| s.name.as_str()).unwrap_or("?");
+            (format!("{name} wins!"), ui::player_color(usize::from(winner)))
+        }
+        _ => ("Match abandoned".to_string(), ui::DIM),
+    };
+    let mut ranking: Vec<(usize, u8)> = state.scores.iter().copied().enumerate().collect();
+    ranking.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    commands
+        .spawn((ui::screen_root(), DespawnOnExit(Screen::Results)))
+        .with_children(|root| {
+            root.spawn(ui::title(f, headline.0, 64.0, headline.1));
+            root.spawn(Node { height: px(16), ..default() });
+            for (handle, score) in ranking {
+                let name = info.seats.get(handle).map(|s| s.name.clone()).unwrap_or_default();
+                root.spawn(ui::title(f, format!("{name}   {score}"), 28.0, ui::player_color(handle)));
+            }
+            root.spawn(ui::text(f, format!("{} frames played", state.frame), 16.0, ui::DIM));
+            root.spawn(Node { height: px(16), ..default() });
+            root.spawn(ui::button(f, "Rematch", ButtonAction::Rematch));
+            root.spawn(ui::button(f, "Back to menu", ButtonAction::BackToMenu));
+        });
+    end_match(&mut commands);
+}
+
+fn results_buttons(
+    mut commands: Commands,
+    buttons: Query<(&Interaction, &ButtonAction), Changed<Interaction>>,
+    mut next: ResMut<NextState<Screen>>,
+    info: Option<Res<MatchInfo>>,
+    prefs: Res<Prefs>,
+) {
+    for action in ui::pressed(&buttons) {
+        match action {
+            ButtonAction::BackToMenu => next.set(Screen::Menu),
+            ButtonAction::Rematch if info.as_ref().is_some_and(|i| i.from_lobby) => next.set(Screen::Lobby),
+            ButtonAction::Rematch => {
+                if start_local_versus(&mut commands, &mut next, &prefs).is_err() {
+                    next.set(Screen::Menu);
+                }
+            }
+            _ => {}
+        }
+    }
+}
