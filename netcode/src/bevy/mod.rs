@@ -9,6 +9,11 @@
 //! - rollback counting: depth of every `LoadWorld`, without touching the
 //!   game's rollback schedule.
 //!
+//! The plugin drains the session's GGRS events every frame: read them as
+//! [`NetMessage`]s, not with `session.events()`. Ticks stalled at the
+//! prediction limit are not visible through bevy_ggrs, so
+//! [`NetStats::frames_stalled`] stays 0 here.
+//!
 //! Start a match with [`NetCommandsExt::start_net_session`], which inserts
 //! the session as `bevy_ggrs::Session::P2P` plus the [`NetMonitor`]:
 //!
