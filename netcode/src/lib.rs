@@ -57,9 +57,11 @@
 //! # impl ggrs::Config for Cfg { type Input = u8; type InputPredictor = ggrs::PredictRepeatLast; type State = u64; type Address = PeerAddr; }
 //! # fn run(plan: MatchPlan, socket: std::net::UdpSocket) -> Result<(), Box<dyn std::error::Error>> {
 //! // `socket` was bound before joining the lobby; the lobby learnt its port.
-//! let transport = UdpTransport::from_plan(socket, &plan)?;
-//! let (mut session, mut monitor) =
-//!     NetSessionBuilder::<Cfg>::from_plan(&plan).build_monitored(transport)?;
+//! // `None`: no impairment; `Some(LinkProfile::latency(..))` for --sim-latency.
+//! let (mut session, mut monitor) = start_udp_session::<Cfg>(&plan, socket, None)?;
+//! // (the same, step by step:)
+//! // let transport = UdpTransport::from_plan(socket, &plan)?;
+//! // let (session, monitor) = NetSessionBuilder::<Cfg>::from_plan(&plan).build_monitored(transport)?;
 //! // each frame: add_local_input, advance_frame, monitor.record_advance(&requests),
 //! // NetMonitor::drain_events(&mut session), monitor.snapshot(&session, now)
 //! # Ok(()) }
@@ -137,7 +139,7 @@ pub mod wire;
 
 pub use addr::PeerAddr;
 pub use plan::{MatchId, MatchKey, MatchPlan, NetSettings, PlanPlayer, PlanSpectator};
-pub use session::{NetSessionBuilder, SessionError};
+pub use session::{NetSessionBuilder, SessionError, StartError, start_udp_session};
 pub use stats::{NetEvent, NetMonitor, NetStats, PeerStats, RollbackHistogram, TrafficCounters};
 pub use transport::{
     Conditioned, LinkProfile, SimNetwork, SimTransport, Transport, TransportError, UdpTransport,
@@ -148,7 +150,7 @@ pub use wire::{DropReason, WireError};
 pub mod prelude {
     pub use crate::addr::PeerAddr;
     pub use crate::plan::{MatchId, MatchKey, MatchPlan, NetSettings, PlanPlayer, PlanSpectator};
-    pub use crate::session::{NetSessionBuilder, SessionError};
+    pub use crate::session::{NetSessionBuilder, SessionError, StartError, start_udp_session};
     pub use crate::stats::{DropCounts, NetEvent, NetMonitor, NetStats, PeerStats};
     pub use crate::transport::{
         Conditioned, GilbertElliott, LinkProfile, SimNetwork, SimTransport, Transport,

@@ -301,3 +301,34 @@ fn validate_settings(s: &NetSettings) -> Result<(), SessionError> {
     }
     Ok(())
 }
+
+/// Why [`start_udp_session`] failed.
+#[derive(Debug, Error)]
+pub enum StartError {
+    /// The UDP transport could not be created.
+    #[error(transparent)]
+    Transport(#[from] crate::transport::TransportError),
+    /// The session could not be built.
+    #[error(transparent)]
+    Session(#[from] SessionError),
+}
+
+/// The one call a game makes when the lobby hands over the plan: the UDP
+/// transport over the game's already-bound `socket`, optionally impaired by
+/// `impairment` (seeded from the plan, for `--sim-latency`-style options),
+/// and the monitored session.
+pub fn start_udp_session<C: Config<Address = PeerAddr>>(
+    plan: &MatchPlan,
+    socket: std::net::UdpSocket,
+    impairment: Option<crate::transport::LinkProfile>,
+) -> Result<(P2PSession<C>, NetMonitor), StartError> {
+    let udp = crate::transport::UdpTransport::from_plan(socket, plan)?;
+    let builder = NetSessionBuilder::<C>::from_plan(plan);
+    Ok(match impairment {
+        Some(profile) => {
+            let seed = plan.seed ^ (plan.local_handle as u64).wrapping_mul(0x9E37_79B9);
+            builder.build_monitored(crate::transport::Conditioned::new(udp, profile, seed))?
+        }
+        None => builder.build_monitored(udp)?,
+    })
+}

@@ -188,11 +188,8 @@ fn conditioned_udp_agrees() {
         .into_iter()
         .enumerate()
         .map(|(h, s)| {
-            let member = plan.for_member(h);
-            let udp = UdpTransport::from_plan(s, &member).expect("transport");
-            let (session, monitor) = NetSessionBuilder::<GameCfg>::from_plan(&member)
-                .build_monitored(Conditioned::new(udp, link, h as u64))
-                .expect("session");
+            let (session, monitor) =
+                start_udp_session::<GameCfg>(&plan.for_member(h), s, Some(link)).expect("session");
             Peer::new(h, session, monitor, plan.seed)
         })
         .collect();
