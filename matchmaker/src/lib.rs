@@ -1,6 +1,116 @@
-//! nearplay matchmaker (work in progress).
+//! LAN lobbies for nearplay: players find each other over mDNS/DNS-SD, gather
+//! in a lobby hosted on one player's machine, and leave with one
+//! [`MatchPlan`](nearplay_netcode::MatchPlan) each, the only hand-off to
+//! `nearplay_netcode`. No server, no async runtime: background threads do the
+//! blocking I/O, the game calls non-blocking `poll()`s every frame.
+//!
+//! # Module map
+//!
+//! ```text
+//! lan/       mod.rs        Discovery: the process's ONE mDNS daemon (create at start, clone)
+//!            txt.rs        TXT record schema (txtvers, proto, game, ver, n, max, pw, mode, extras)
+//!            advertise.rs  Advertisement: register, unique names, TXT updates, goodbye
+//!            browse.rs     LobbyBrowser, LobbyInfo, BrowseEvent, Compatibility
+//!            hub.rs        the browse hub thread (one mDNS listener, many browsers)
+//!            liveness.rs   UDP pings, RTT, crashed hosts dropped (sans-IO LivenessTable)
+//! lobby/     message.rs    protocol messages, password proof (challenge-response)
+//!            codec.rs      length-prefixed, versioned frames with a size limit
+//!            host/         HostMachine: sans-IO host core (types.rs, handlers.rs)
+//!            client/       ClientMachine: sans-IO client core (types.rs)
+//!            tcp/          LobbyHost / LobbyClient: the std TCP shell
+//!            rng.rs        seeded randomness for the cores
+//! ```
+//!
+//! # A game's view
+//!
+//! ```no_run
+//! use std::net::UdpSocket;
+//! use nearplay_matchmaker::*;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Once, at program start: one daemon per process, warm before the
+//! // browser screen opens.
+//! let discovery = Discovery::new(Interfaces::All)?;
+//!
+//! // Host: bind the game socket first, then open the lobby.
+//! let game_socket = UdpSocket::bind("0.0.0.0:0")?;
+//! let mut config = HostConfig::new("Hana's den", "Hana", "my-game", "1.0");
+//! config.game_port = game_socket.local_addr()?.port();
+//! let options = HostOptions { discovery: Some(discovery.clone()), ..Default::default() };
+//! let host = LobbyHost::open(config, options)?;
+//! while let Some(event) = host.poll() { /* every frame: roster, chat, ... */ }
+//! // let plan = host.start()?; // everyone ready: the host's MatchPlan
+//!
+//! // Player: browse, pick a lobby, join with the bound game port.
+//! let mut browser = discovery.browse("my-game", "1.0")?;
+//! while let Some(event) = browser.poll() {
+//!     if let BrowseEvent::Added(lobby) = event {
+//!         if lobby.compatibility.is_compatible() {
+//!             let port = game_socket.local_addr()?.port();
+//!             let client = LobbyClient::join(lobby.addr, JoinConfig::new("Ann", "my-game", "1.0", port));
+//!             // every frame: client.poll() -> Joined, RosterChanged, Chat,
+//!             // Started(plan) -> hand the plan to nearplay_netcode.
+//!             # drop(client);
+//!         }
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # The sans-IO core, with a fake clock
+//!
+//! The shells only move bytes; everything else is in the machines, which a
+//! test (or this example) drives with no socket and no sleep:
+//!
+//! ```
+//! use std::time::Instant;
+//! use nearplay_matchmaker::lobby::client::{ClientEvent, ClientMachine, ClientTransmit, JoinConfig};
+//! use nearplay_matchmaker::lobby::host::{ConnId, HostConfig, HostMachine, HostTransmit};
+//!
+//! /// Moves frames both ways until both sides are quiet.
+//! fn pump(host: &mut HostMachine, client: &mut ClientMachine, now: Instant) {
+//!     loop {
+//!         let mut moved = false;
+//!         while let Some(t) = host.poll_transmit() {
+//!             moved = true;
+//!             if let HostTransmit::Send { frame, .. } = t { client.handle_data(now, &frame) }
+//!         }
+//!         while let Some(t) = client.poll_transmit() {
+//!             moved = true;
+//!             if let ClientTransmit::Send(frame) = t { host.handle_data(now, ConnId(1), &frame) }
+//!         }
+//!         if !moved { return }
+//!     }
+//! }
+//!
+//! let now = Instant::now(); // the fake clock: only ever passed in
+//! let mut host = HostMachine::new(HostConfig::new("Den", "Hana", "my-game", "1.0"), [7; 32]);
+//! let mut client = ClientMachine::new(JoinConfig::new("Ann", "my-game", "1.0", 40001), now);
+//! host.handle_connect(now, ConnId(1), "10.0.0.2:50000".parse().unwrap(), "10.0.0.1:7000".parse().unwrap());
+//! client.handle_connected(now);
+//! pump(&mut host, &mut client, now);
+//! assert!(matches!(client.poll_event(), Some(ClientEvent::Joined { you: 1, .. })));
+//!
+//! client.set_ready(now, true);
+//! pump(&mut host, &mut client, now);
+//! let plan = host.start(now).expect("everyone is ready");
+//! pump(&mut host, &mut client, now);
+//! let mine = std::iter::from_fn(|| client.poll_event())
+//!     .find_map(|e| match e { ClientEvent::Started(p) => Some(p), _ => None })
+//!     .expect("the plan");
+//! assert_eq!(mine, plan.for_member(1)); // same plan, own handle
+//! assert_eq!(mine.players[1].addr.to_string(), "udp://10.0.0.2:40001");
+//! ```
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod lan;
 pub mod lobby;
+
+pub use lan::{
+    BrowseEvent, Compatibility, Discovery, DiscoveryConfig, Interfaces, IpFamily, LanError,
+    LobbyBrowser, LobbyInfo,
+};
+pub use lobby::client::{ClientEvent, CloseReason, JoinConfig, JoinError};
+pub use lobby::host::{HostConfig, HostEvent, LeaveReason, StartError};
+pub use lobby::tcp::{HostOptions, LobbyClient, LobbyError, LobbyHost};

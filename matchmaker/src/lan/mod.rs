@@ -8,6 +8,7 @@
 
 pub mod advertise;
 pub mod browse;
+mod hub;
 pub mod liveness;
 pub mod txt;
 
@@ -118,12 +119,12 @@ struct Inner {
     local_names: Mutex<BTreeSet<String>>,
     /// Lower-cased instance names seen on the network by the hub.
     seen_names: Arc<Mutex<BTreeSet<String>>>,
-    hub: Sender<browse::HubInput>,
+    hub: Sender<hub::HubInput>,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        let _ = self.hub.send(browse::HubInput::Shutdown);
+        let _ = self.hub.send(hub::HubInput::Shutdown);
         let _ = self.daemon.shutdown();
     }
 }
@@ -158,7 +159,7 @@ impl Discovery {
             IpFamily::V6 => daemon.disable_interface(IfKind::IPv4)?,
         }
         let seen_names = Arc::new(Mutex::new(BTreeSet::new()));
-        let hub = browse::start_hub(&daemon, config.liveness, seen_names.clone())?;
+        let hub = hub::start_hub(&daemon, config.liveness, seen_names.clone())?;
         Ok(Discovery {
             inner: Arc::new(Inner {
                 daemon,

@@ -20,7 +20,7 @@ pub struct Lab {
 
 /// Why the lab cannot run here (not root, no `ip`, ...).
 pub fn unavailable() -> Option<String> {
-    // SAFETY-free root check: `id -u` prints 0 for root.
+    // `id -u` prints 0 for root.
     let out = Command::new("id").arg("-u").output().ok()?;
     if String::from_utf8_lossy(&out.stdout).trim() != "0" {
         return Some("not root: network namespaces need root".into());
@@ -91,25 +91,17 @@ impl Lab {
     /// Runs `program args` inside namespace `i`, stdout read line by line.
     pub fn spawn(&self, i: usize, program: &PathBuf, args: &[&str]) -> Proc {
         let ns = self.ns.get(i).expect("namespace index");
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", ns])
-            .arg(program)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn in namespace");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send((Instant::now(), line)).is_err() {
-                    return;
-                }
-            }
-        });
-        Proc { child, lines: rx }
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", ns]).arg(program).args(args);
+        Proc::start(cmd)
     }
+}
+
+/// Runs `program args` here (no namespace), stdout read line by line.
+pub fn spawn_local(program: &PathBuf, args: &[&str]) -> Proc {
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    Proc::start(cmd)
 }
 
 impl Drop for Lab {
@@ -127,6 +119,24 @@ pub struct Proc {
 }
 
 impl Proc {
+    fn start(mut cmd: Command) -> Proc {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send((Instant::now(), line)).is_err() {
+                    return;
+                }
+            }
+        });
+        Proc { child, lines: rx }
+    }
+
     /// The first line matching `pred` (and when it was read), or a clear
     /// failure after `limit`.
     pub fn expect_line(

@@ -1,0 +1,160 @@
+//! Public types of the client side: configuration, events, errors.
+
+use nearplay_netcode::MatchPlan;
+
+use crate::lobby::Timeouts;
+use crate::lobby::message::{MemberId, RosterEntry};
+
+/// Who joins, with what.
+#[derive(Clone, Debug)]
+pub struct JoinConfig {
+    /// Wanted display name.
+    pub name: String,
+    /// Game id; must equal the host's.
+    pub game: String,
+    /// Game build version; must equal the host's.
+    pub game_version: String,
+    /// Password for a private lobby.
+    pub password: Option<String>,
+    /// UDP port of the game socket the client already bound.
+    pub game_port: u16,
+    /// Lobby timers.
+    pub timeouts: Timeouts,
+}
+
+impl JoinConfig {
+    /// A join without password; set `game_port` to the bound game socket's port.
+    pub fn new(name: &str, game: &str, game_version: &str, game_port: u16) -> Self {
+        JoinConfig {
+            name: name.to_string(),
+            game: game.to_string(),
+            game_version: game_version.to_string(),
+            password: None,
+            game_port,
+            timeouts: Timeouts::default(),
+        }
+    }
+}
+
+/// Why a join failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum JoinError {
+    /// The host speaks another protocol version.
+    #[error("host runs protocol {host}, you run {ours}")]
+    VersionMismatch {
+        /// The host's version.
+        host: u16,
+        /// Ours.
+        ours: u16,
+    },
+    /// The lobby is full.
+    #[error("the lobby is full ({max} players)")]
+    Full {
+        /// Player limit.
+        max: u16,
+    },
+    /// The lobby is private and no password was given.
+    #[error("this lobby needs a password")]
+    PasswordRequired,
+    /// The password was wrong.
+    #[error("wrong password")]
+    WrongPassword,
+    /// The host runs another game.
+    #[error("host runs game {host:?}, you run {ours:?}")]
+    WrongGame {
+        /// Host's game id.
+        host: String,
+        /// Ours.
+        ours: String,
+    },
+    /// The host runs another build of the game.
+    #[error("host runs game version {host}, you run {ours}")]
+    GameVersion {
+        /// Host's game version.
+        host: String,
+        /// Ours.
+        ours: String,
+    },
+    /// The name was refused.
+    #[error("invalid player name")]
+    InvalidName,
+    /// The match already started.
+    #[error("the match has already started")]
+    AlreadyStarted,
+    /// The host did not answer in time (or we were too slow to say hello).
+    #[error("the host did not answer in time")]
+    Timeout,
+    /// The host could not be reached.
+    #[error("could not reach the host: {0}")]
+    Unreachable(String),
+    /// The host sent something that is not the protocol.
+    #[error("protocol error: {0}")]
+    Protocol(String),
+}
+
+/// Why the lobby ended for this member (other than the match starting).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CloseReason {
+    /// The host closed the lobby.
+    #[error("the host closed the lobby")]
+    HostClosed,
+    /// The host kicked us.
+    #[error("you were kicked")]
+    Kicked,
+    /// The host went silent past the idle timeout.
+    #[error("the host stopped answering")]
+    HostGone,
+    /// The connection dropped.
+    #[error("the connection to the host dropped")]
+    Disconnected,
+    /// We left.
+    #[error("you left the lobby")]
+    Left,
+    /// The host sent something that is not the protocol.
+    #[error("protocol error: {0}")]
+    Protocol(String),
+}
+
+/// Something that happened, for the client's game.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// We are in the lobby.
+    Joined {
+        /// Our member id.
+        you: MemberId,
+        /// Our name (maybe with a suffix).
+        name: String,
+        /// The lobby's name.
+        lobby: String,
+        /// Player limit.
+        max_players: u16,
+        /// The roster.
+        roster: Vec<RosterEntry>,
+    },
+    /// The join failed; the connection is closed.
+    JoinFailed(JoinError),
+    /// The roster changed.
+    RosterChanged(Vec<RosterEntry>),
+    /// A chat line.
+    Chat {
+        /// Sender id.
+        from: MemberId,
+        /// Sender name.
+        name: String,
+        /// The line.
+        text: String,
+    },
+    /// The match starts: our copy of the plan.
+    Started(MatchPlan),
+    /// The lobby is over for us.
+    LobbyClosed(CloseReason),
+}
+
+/// Something the shell must do, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientTransmit {
+    /// Write this frame.
+    Send(Vec<u8>),
+    /// Close the connection once what was queued before is written.
+    Close,
+}

@@ -1,0 +1,324 @@
+//! The host machine's message handling, membership changes and the plan.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use nearplay_netcode::{MatchId, MatchKey, MatchPlan, PeerAddr, PlanPlayer};
+
+use super::{
+    ConnId, ConnState, HostEvent, HostMachine, HostTransmit, LeaveReason, Member, Phase, clean_name,
+};
+use crate::lobby::codec::{CodecError, Frame, encode, encode_with_version};
+use crate::lobby::message::{
+    ClientMsg, Hello, HostMsg, MAX_CHAT_CHARS, MemberId, RejectReason, sanitize, verify_proof,
+};
+
+impl HostMachine {
+    pub(super) fn build_plan(&mut self) -> MatchPlan {
+        let host_ip = self.host_ip();
+        let players = self
+            .members
+            .iter()
+            .enumerate()
+            .map(|(handle, m)| {
+                let mut addr = m.game_addr;
+                if m.id == 0 || addr.ip().is_loopback() {
+                    addr.set_ip(host_ip);
+                }
+                PlanPlayer {
+                    handle,
+                    name: m.name.clone(),
+                    addr: PeerAddr::Udp(addr),
+                }
+            })
+            .collect();
+        MatchPlan {
+            match_id: MatchId(self.rng.next_u64()),
+            seed: self.rng.next_u64(),
+            players,
+            spectators: Vec::new(),
+            key: MatchKey(self.rng.bytes32()),
+            settings: self.config.settings.clone(),
+            local_handle: 0,
+        }
+    }
+
+    /// The host's address as members reach it: a non-loopback local address
+    /// of a member connection if there is one, else loopback.
+    pub(super) fn host_ip(&self) -> IpAddr {
+        let locals = self
+            .conns
+            .values()
+            .filter(|c| matches!(c.state, ConnState::Member(_)))
+            .map(|c| c.local.ip());
+        let mut best = None;
+        for ip in locals {
+            if !ip.is_loopback() {
+                return ip;
+            }
+            best.get_or_insert(ip);
+        }
+        best.unwrap_or(IpAddr::from([127, 0, 0, 1]))
+    }
+
+    pub(super) fn handle_frame(&mut self, now: Instant, conn: ConnId, frame: &Frame) {
+        let msg: ClientMsg = match frame.decode() {
+            Ok(m) => m,
+            Err(CodecError::Version { ours, .. }) => {
+                let reject = HostMsg::Reject(RejectReason::Protocol { host: ours });
+                // The client may not parse our body, but our frame header
+                // tells it which version we run.
+                if let Ok(bytes) = encode_with_version(&reject, ours) {
+                    self.push_send(now, conn, bytes);
+                }
+                let peer = self.conns.get(&conn).map(|c| c.peer);
+                self.close_conn(conn);
+                if let Some(peer) = peer {
+                    self.events.push_back(HostEvent::Rejected {
+                        peer,
+                        reason: RejectReason::Protocol { host: ours },
+                    });
+                }
+                return;
+            }
+            Err(e) => return self.protocol_error(now, conn, &e),
+        };
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
+        match (&c.state, msg) {
+            (ConnState::AwaitHello { nonce, .. }, ClientMsg::Hello(hello)) => {
+                let nonce = *nonce;
+                self.handle_hello(now, conn, nonce, hello);
+            }
+            (ConnState::AwaitHello { .. }, ClientMsg::KeepAlive) => {}
+            (ConnState::AwaitHello { .. }, _) => {
+                self.protocol_error(now, conn, &"message before hello");
+            }
+            (ConnState::Member(id), msg) => {
+                let id = *id;
+                self.handle_member_msg(now, conn, id, msg);
+            }
+            (ConnState::Closing, _) => {}
+        }
+    }
+
+    pub(super) fn handle_hello(
+        &mut self,
+        now: Instant,
+        conn: ConnId,
+        nonce: [u8; 32],
+        hello: Hello,
+    ) {
+        let reason = if hello.game != self.config.game {
+            Some(RejectReason::WrongGame {
+                host: self.config.game.clone(),
+            })
+        } else if hello.game_version != self.config.game_version {
+            Some(RejectReason::GameVersion {
+                host: self.config.game_version.clone(),
+            })
+        } else if !self.password_ok(&nonce, hello.proof.as_ref()) {
+            Some(RejectReason::WrongPassword)
+        } else if self.members.len() >= usize::from(self.config.max_players) {
+            Some(RejectReason::Full {
+                max: self.config.max_players,
+            })
+        } else if clean_name(&hello.name).is_empty() {
+            Some(RejectReason::InvalidName)
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            return self.reject(now, conn, reason);
+        }
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1);
+        c.state = ConnState::Member(id);
+        let game_addr = SocketAddr::new(c.peer.ip(), hello.game_port);
+        let name = self.unique_name(&clean_name(&hello.name));
+        self.members.push(Member {
+            id,
+            name: name.clone(),
+            ready: false,
+            conn: Some(conn),
+            game_addr,
+        });
+        let welcome = HostMsg::Welcome {
+            you: id,
+            name: name.clone(),
+            max_players: self.config.max_players,
+            roster: self.roster(),
+        };
+        self.send(now, conn, &welcome);
+        self.events.push_back(HostEvent::MemberJoined { id, name });
+        self.roster_changed(now);
+    }
+
+    pub(super) fn handle_member_msg(
+        &mut self,
+        now: Instant,
+        conn: ConnId,
+        id: MemberId,
+        msg: ClientMsg,
+    ) {
+        match msg {
+            ClientMsg::Hello(_) => self.protocol_error(now, conn, &"second hello"),
+            ClientMsg::SetReady(ready) => {
+                if let Some(m) = self.members.iter_mut().find(|m| m.id == id)
+                    && m.ready != ready
+                {
+                    m.ready = ready;
+                    self.roster_changed(now);
+                }
+            }
+            ClientMsg::Chat(text) => {
+                let name = self.member_name(id);
+                self.broadcast_chat(now, id, name, sanitize(&text, MAX_CHAT_CHARS));
+            }
+            ClientMsg::Leave => {
+                self.close_conn(conn);
+                self.remove_member(now, id, LeaveReason::Left);
+            }
+            ClientMsg::KeepAlive => {}
+        }
+    }
+
+    pub(super) fn password_ok(&self, nonce: &[u8; 32], proof: Option<&[u8; 32]>) -> bool {
+        match (&self.config.password, proof) {
+            (None, _) => true,
+            (Some(pw), Some(proof)) => verify_proof(pw, nonce, proof),
+            (Some(_), None) => false,
+        }
+    }
+
+    pub(super) fn unique_name(&self, wanted: &str) -> String {
+        let taken = |n: &str| self.members.iter().any(|m| m.name.eq_ignore_ascii_case(n));
+        if !taken(wanted) {
+            return wanted.to_string();
+        }
+        (2..)
+            .map(|i| format!("{wanted} ({i})"))
+            .find(|n| !taken(n))
+            .unwrap_or_default()
+    }
+
+    pub(super) fn member_name(&self, id: MemberId) -> String {
+        self.members
+            .iter()
+            .find(|m| m.id == id)
+            .map(|m| m.name.clone())
+            .unwrap_or_default()
+    }
+
+    pub(super) fn broadcast_chat(
+        &mut self,
+        now: Instant,
+        from: MemberId,
+        name: String,
+        text: String,
+    ) {
+        if text.is_empty() || self.phase != Phase::Open {
+            return;
+        }
+        let msg = HostMsg::Chat {
+            from,
+            name: name.clone(),
+            text: text.clone(),
+        };
+        self.broadcast(now, &msg);
+        self.events.push_back(HostEvent::Chat { from, name, text });
+    }
+
+    pub(super) fn roster_changed(&mut self, now: Instant) {
+        let roster = self.roster();
+        self.broadcast(now, &HostMsg::Roster(roster.clone()));
+        self.events.push_back(HostEvent::RosterChanged(roster));
+    }
+
+    pub(super) fn broadcast(&mut self, now: Instant, msg: &HostMsg) {
+        let conns: Vec<ConnId> = self.members.iter().filter_map(|m| m.conn).collect();
+        for conn in conns {
+            self.send(now, conn, msg);
+        }
+    }
+
+    pub(super) fn remove_member(&mut self, now: Instant, id: MemberId, reason: LeaveReason) {
+        let Some(pos) = self.members.iter().position(|m| m.id == id && id != 0) else {
+            return;
+        };
+        let m = self.members.remove(pos);
+        self.events.push_back(HostEvent::MemberLeft {
+            id,
+            name: m.name,
+            reason,
+        });
+        if self.phase == Phase::Open {
+            self.roster_changed(now);
+        }
+    }
+
+    pub(super) fn reject(&mut self, now: Instant, conn: ConnId, reason: RejectReason) {
+        self.send(now, conn, &HostMsg::Reject(reason.clone()));
+        let peer = self.conns.get(&conn).map(|c| c.peer);
+        self.close_conn(conn);
+        if let Some(peer) = peer {
+            self.events.push_back(HostEvent::Rejected { peer, reason });
+        }
+    }
+
+    pub(super) fn protocol_error(
+        &mut self,
+        now: Instant,
+        conn: ConnId,
+        error: &dyn std::fmt::Display,
+    ) {
+        let state = self.conns.get(&conn).map(|c| match c.state {
+            ConnState::Member(id) => Some(id),
+            _ => None,
+        });
+        self.close_conn(conn);
+        if let Some(Some(id)) = state {
+            self.remove_member(now, id, LeaveReason::ProtocolError(error.to_string()));
+        }
+    }
+
+    pub(super) fn close_pending(&mut self, now: Instant) {
+        let pending: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| matches!(c.state, ConnState::AwaitHello { .. }))
+            .map(|(id, _)| *id)
+            .collect();
+        for conn in pending {
+            self.reject(now, conn, RejectReason::AlreadyStarted);
+        }
+    }
+
+    pub(super) fn send(&mut self, now: Instant, conn: ConnId, msg: &HostMsg) {
+        if let Ok(frame) = encode(msg) {
+            self.push_send(now, conn, frame);
+        }
+    }
+
+    pub(super) fn push_send(&mut self, now: Instant, conn: ConnId, frame: Vec<u8>) {
+        if let Some(c) = self.conns.get_mut(&conn)
+            && !matches!(c.state, ConnState::Closing)
+        {
+            c.last_sent = now;
+            self.out.push_back(HostTransmit::Send { conn, frame });
+        }
+    }
+
+    pub(super) fn close_conn(&mut self, conn: ConnId) {
+        if let Some(c) = self.conns.get_mut(&conn)
+            && !matches!(c.state, ConnState::Closing)
+        {
+            c.state = ConnState::Closing;
+            self.out.push_back(HostTransmit::Close { conn });
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! Public types of the host side: configuration, outputs, events, errors.
+
+use std::net::SocketAddr;
+
+use nearplay_netcode::{MatchPlan, NetSettings};
+
+use crate::lobby::Timeouts;
+use crate::lobby::message::{MemberId, RejectReason, RosterEntry};
+
+/// What a host is, and the rules of its lobby.
+#[derive(Clone, Debug)]
+pub struct HostConfig {
+    /// Lobby display name (also the DNS-SD instance name).
+    pub lobby_name: String,
+    /// The host player's name.
+    pub host_name: String,
+    /// Game id; joiners must match it.
+    pub game: String,
+    /// Game build version; joiners must match it.
+    pub game_version: String,
+    /// Player limit, the host included. Default 4.
+    pub max_players: u16,
+    /// Password of a private lobby; `None` for a public one.
+    pub password: Option<String>,
+    /// Game mode shown in the browser.
+    pub mode: String,
+    /// Netcode settings put into the [`MatchPlan`].
+    pub settings: NetSettings,
+    /// UDP port of the host's own game socket.
+    pub game_port: u16,
+    /// Lobby timers.
+    pub timeouts: Timeouts,
+}
+
+impl HostConfig {
+    /// A public lobby with defaults: 4 players, mode "default".
+    pub fn new(lobby_name: &str, host_name: &str, game: &str, game_version: &str) -> Self {
+        HostConfig {
+            lobby_name: lobby_name.to_string(),
+            host_name: host_name.to_string(),
+            game: game.to_string(),
+            game_version: game_version.to_string(),
+            max_players: 4,
+            password: None,
+            mode: "default".to_string(),
+            settings: NetSettings::default(),
+            game_port: 0,
+            timeouts: Timeouts::default(),
+        }
+    }
+}
+
+/// Identifies one connection; chosen by the shell, unique for the host's life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u64);
+
+/// Something the shell must do on a connection, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostTransmit {
+    /// Write `frame` to `conn`.
+    Send {
+        /// Target connection.
+        conn: ConnId,
+        /// Encoded frame.
+        frame: Vec<u8>,
+    },
+    /// Close `conn` once what was queued before is written.
+    Close {
+        /// Connection to close.
+        conn: ConnId,
+    },
+}
+
+/// Why a member left.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LeaveReason {
+    /// It said goodbye.
+    Left,
+    /// The host kicked it.
+    Kicked,
+    /// It went silent past the idle timeout.
+    TimedOut,
+    /// Its connection dropped.
+    Disconnected,
+    /// It sent bytes that are not the protocol.
+    ProtocolError(String),
+}
+
+/// Something that happened in the lobby, for the host's game.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostEvent {
+    /// A player joined.
+    MemberJoined {
+        /// Its id.
+        id: MemberId,
+        /// Its (unique) name.
+        name: String,
+    },
+    /// A player left.
+    MemberLeft {
+        /// Its id.
+        id: MemberId,
+        /// Its name.
+        name: String,
+        /// Why.
+        reason: LeaveReason,
+    },
+    /// A join request was turned away.
+    Rejected {
+        /// Who asked.
+        peer: SocketAddr,
+        /// Why it was refused.
+        reason: RejectReason,
+    },
+    /// The roster changed (join, leave, ready); the host's shell updates the TXT.
+    RosterChanged(Vec<RosterEntry>),
+    /// A chat line.
+    Chat {
+        /// Sender id.
+        from: MemberId,
+        /// Sender name.
+        name: String,
+        /// The line.
+        text: String,
+    },
+    /// The match started; the host's copy of the plan (handle 0).
+    Started(MatchPlan),
+    /// The lobby is closed.
+    Closed,
+}
+
+/// Why [`HostMachine::start`] refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StartError {
+    /// Some members are not ready.
+    #[error("not everyone is ready: {0:?}")]
+    NotReady(Vec<String>),
+    /// The lobby is no longer open.
+    #[error("the lobby is not open")]
+    NotOpen,
+}
