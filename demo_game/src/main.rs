@@ -1,6 +1,6 @@
 //! `nearplay-demo`: bumper discs on a shrinking ice platform, played on a LAN
 //! with no server. `main` reads like a table of contents: parse the command
-//! line, then build the app from plugins, one per feature.
+//! line, start mDNS, then build the app from plugins, one per feature.
 
 use std::process::ExitCode;
 
@@ -8,33 +8,94 @@ use bevy::prelude::*;
 use bevy::window::WindowResolution;
 use clap::Parser;
 
-mod bots;
-mod cli;
-mod effects;
-mod local;
-mod match_setup;
-mod prefs;
-mod rollback;
-mod screens;
-mod sim;
-mod ui;
+use nearplay_demo::cli::{Cli, Command};
+use nearplay_demo::net::{Lan, NetOptions};
+use nearplay_demo::prefs::Prefs;
+use nearplay_demo::report::MatchGoal;
+use nearplay_demo::screens::Screen;
+use nearplay_demo::{headless, lobbies, lobby_flow, local, overlay, report, rollback, screens, ui};
 
-use cli::{Cli, Command};
+/// What the app does right after start-up.
+#[derive(Resource, Clone, Debug)]
+enum Opening {
+    /// Show the main menu.
+    Menu,
+    /// Start a local versus match.
+    LocalVersus,
+    /// Host a lobby.
+    Host,
+    /// Find and join a lobby.
+    Join { lobby: Option<String>, password: Option<String> },
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command.clone() {
-        None => windowed(&cli, screens::Screen::Menu),
-        Some(Command::Local) => windowed(&cli, screens::Screen::Menu),
-        Some(_) => {
-            eprintln!("nearplay-demo: this command is not available in this build yet");
-            ExitCode::FAILURE
+    // One mDNS daemon per process, created first so the lobby list is warm.
+    let lan = Lan::start(&cli.shared.interface);
+    let mut prefs = Prefs {
+        name: cli.shared.player_name(),
+        input_delay: cli.shared.input_delay.unwrap_or(2),
+        ..Prefs::default()
+    };
+    let mut options = NetOptions::from_cli(&cli.shared);
+    let opening = match &cli.command {
+        None => Opening::Menu,
+        Some(Command::Local) => Opening::LocalVersus,
+        Some(Command::Host(args)) => {
+            prefs.players = args.players;
+            prefs.password = args.password.clone();
+            prefs.lobby_name = args.lobby.clone();
+            options.start_at = Some(usize::from(args.players));
+            options.auto = true;
+            Opening::Host
         }
+        Some(Command::Join(args)) => Opening::Join {
+            lobby: args.lobby.clone(),
+            password: args.password.clone(),
+        },
+        Some(Command::Lobbies(args)) => {
+            return match lobbies::run(&lan, args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(message) => {
+                    eprintln!("nearplay-demo: {message}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+    };
+    let goal = MatchGoal {
+        frames: cli.shared.frames,
+        report: cli.shared.report.clone(),
+        exit_when_done: cli.shared.headless,
+    };
+    let mut app = if cli.shared.headless {
+        if matches!(opening, Opening::Menu | Opening::LocalVersus) {
+            eprintln!("nearplay-demo: --headless needs `host` or `join`");
+            return ExitCode::FAILURE;
+        }
+        headless::headless_app()
+    } else {
+        windowed_app()
+    };
+    app.insert_resource(lan)
+        .insert_resource(prefs)
+        .insert_resource(options)
+        .insert_resource(goal)
+        .insert_resource(opening)
+        .insert_resource(Timeout(std::time::Duration::from_secs(cli.shared.timeout)))
+        .add_systems(Startup, open);
+    match app.run() {
+        AppExit::Success => ExitCode::SUCCESS,
+        AppExit::Error(code) => ExitCode::from(code.get()),
     }
 }
 
-/// The game in a window, starting on `first` screen.
-fn windowed(cli: &Cli, _first: screens::Screen) -> ExitCode {
+/// How long to look for a lobby.
+#[derive(Resource, Clone, Copy)]
+struct Timeout(std::time::Duration);
+
+/// The game in a window.
+fn windowed_app() -> App {
     let mut app = App::new();
     app.add_plugins(
         DefaultPlugins
@@ -51,21 +112,48 @@ fn windowed(cli: &Cli, _first: screens::Screen) -> ExitCode {
                 ..default()
             }),
     )
-    .insert_resource(prefs::Prefs {
-        name: cli.shared.player_name(),
-        ..default()
-    })
-    .init_state::<screens::Screen>()
-    .add_plugins((ui::UiPlugin, rollback::RollbackPlugin, screens::ScreensPlugin))
+    .init_state::<Screen>()
+    .add_plugins((
+        ui::UiPlugin,
+        rollback::RollbackPlugin,
+        lobby_flow::LobbyFlowPlugin,
+        report::ReportPlugin,
+        screens::ScreensPlugin,
+        overlay::OverlayPlugin,
+    ))
     .add_systems(Startup, spawn_camera);
-    match app.run() {
-        AppExit::Success => ExitCode::SUCCESS,
-        AppExit::Error(_) => ExitCode::FAILURE,
-    }
+    app
 }
 
 fn spawn_camera(mut commands: Commands) {
     commands.spawn(Camera2d);
+}
+
+/// Carries out the [`Opening`] the command line asked for.
+fn open(
+    mut commands: Commands,
+    opening: Res<Opening>,
+    lan: Res<Lan>,
+    prefs: Res<Prefs>,
+    timeout: Res<Timeout>,
+    mut next: ResMut<NextState<Screen>>,
+    mut notice: ResMut<screens::Notice>,
+) {
+    let result = match opening.clone() {
+        Opening::Menu => Ok(()),
+        Opening::LocalVersus => {
+            local::start_local_versus(&mut commands, &mut next, &prefs).map_err(|e| format!("cannot start: {e}"))
+        }
+        Opening::Host => lobby_flow::host_lobby(&lan, &prefs).map(|conn| {
+            commands.insert_resource(conn);
+            next.set(Screen::Lobby);
+        }),
+        Opening::Join { lobby, password } => lobby_flow::LobbySearch::start(&lan, lobby, password, timeout.0)
+            .map(|search| commands.insert_resource(search)),
+    };
+    if let Err(message) = result {
+        notice.0 = Some(message);
+    }
 }
 
 /// Where the game's fonts and sounds are: `NEARPLAY_ASSETS`, else `assets/`

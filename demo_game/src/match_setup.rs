@@ -5,6 +5,7 @@ use bevy::prelude::*;
 use bevy_ggrs::Session;
 
 use crate::rollback::{ChecksumLog, DemoConfig, LocalControl};
+
 use crate::screens::Screen;
 use crate::sim::ArenaState;
 
@@ -15,6 +16,8 @@ pub struct Seat {
     pub name: String,
     /// Played on this machine.
     pub local: bool,
+    /// Where a remote seat's packets come from (to name it in banners).
+    pub addr: Option<nearplay_netcode::PeerAddr>,
 }
 
 /// The match being played: inserted with the session when a match starts.
@@ -26,21 +29,18 @@ pub struct MatchInfo {
     pub seed: u64,
     /// Input delay in frames (shown in the overlay).
     pub input_delay: usize,
+    /// How far GGRS may predict ahead of confirmed input, in frames.
+    pub max_prediction: usize,
     /// Whether this match came from a LAN lobby (rematch goes back there).
     pub from_lobby: bool,
 }
 
 /// Starts a match: inserts the state, the session and the info, then shows the arena.
-pub fn begin_match(
-    commands: &mut Commands,
-    next: &mut NextState<Screen>,
-    session: Session<DemoConfig>,
-    info: MatchInfo,
-    control: LocalControl,
-) {
+///
+/// The caller inserts the session (a `Session` resource) itself.
+pub fn begin_match(commands: &mut Commands, next: &mut NextState<Screen>, info: MatchInfo, control: LocalControl) {
     commands.insert_resource(ArenaState::new(info.seats.len(), info.seed));
     commands.insert_resource(ChecksumLog::default());
-    commands.insert_resource(session);
     commands.insert_resource(control);
     commands.insert_resource(info);
     next.set(Screen::Match);

@@ -30,6 +30,11 @@ pub struct LocalControl {
 #[derive(Resource, Default, Debug)]
 pub struct ChecksumLog(pub BTreeMap<u32, u64>);
 
+/// The system set of the one game step in `GgrsSchedule` (order other
+/// rollback systems against it).
+#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ArenaStep;
+
 /// Keeps this many frames of checksums behind the confirmed frame.
 const CHECKSUM_LOG_KEEP: u32 = 600;
 
@@ -39,13 +44,14 @@ pub struct RollbackPlugin;
 impl Plugin for RollbackPlugin {
     fn build(&self, app: &mut App) {
         app.add_plugins(GgrsPlugin::<DemoConfig>::default())
+            .add_plugins(nearplay_netcode::bevy::NearplayNetPlugin::<DemoConfig>::default())
             .insert_resource(RollbackFrameRate(60))
             .rollback_resource_with_clone::<ArenaState>()
             .checksum_resource_with_hash::<ArenaState>()
             .init_resource::<ChecksumLog>()
             .init_resource::<LocalControl>()
             .add_systems(ReadInputs, read_local_inputs)
-            .add_systems(GgrsSchedule, advance_arena)
+            .add_systems(GgrsSchedule, advance_arena.in_set(ArenaStep))
             .add_systems(PostUpdate, trim_checksum_log);
     }
 }

@@ -1,11 +1,12 @@
 //! Title screen and main menu: player name, host, find, local versus, settings, quit.
 
-use bevy::input::keyboard::{Key, KeyboardInput};
+use bevy::input::keyboard::KeyboardInput;
 use bevy::prelude::*;
 
 use super::{Notice, Screen};
 use crate::local::start_local_versus;
 use crate::prefs::Prefs;
+use crate::text_entry::{Edit, edit_line};
 use crate::ui::{self, ButtonAction, Fonts};
 
 /// The main menu.
@@ -64,21 +65,7 @@ fn edit_name(
     mut prefs: ResMut<Prefs>,
     mut field: Query<&mut Text, With<NameField>>,
 ) {
-    let mut changed = false;
-    for key in keys.read().filter(|k| k.state.is_pressed()) {
-        match &key.logical_key {
-            Key::Backspace => {
-                prefs.name.pop();
-                changed = true;
-            }
-            Key::Character(c) if prefs.name.chars().count() < 16 => {
-                prefs.name.extend(c.chars().filter(|c| !c.is_control()));
-                changed = true;
-            }
-            _ => {}
-        }
-    }
-    if changed {
+    if edit_line(&mut keys, &mut prefs.name, 16) == Edit::Changed {
         for mut text in &mut field {
             text.0 = name_label(&prefs.name);
         }

@@ -5,6 +5,8 @@
 use bevy::prelude::*;
 
 pub mod arena;
+pub mod browser;
+pub mod lobby;
 pub mod menu;
 pub mod results;
 pub mod settings;
@@ -39,6 +41,8 @@ impl Plugin for ScreensPlugin {
         app.init_resource::<Notice>().add_plugins((
             menu::MenuPlugin,
             settings::SettingsPlugin,
+            browser::BrowserPlugin,
+            lobby::LobbyPlugin,
             arena::ArenaPlugin,
             results::ResultsPlugin,
         ));

@@ -1,0 +1,48 @@
+//! # nearplay_demo
+//!
+//! Bumper discs on a shrinking ice platform: the nearplay demo game, as a
+//! library (so tests and benchmarks drive the same code) and the binary
+//! `nearplay-demo`.
+//!
+//! | module | job |
+//! |---|---|
+//! | [`sim`] | the deterministic game: [`sim::ArenaState`] and [`sim::step`], integer fixed point |
+//! | [`bots`] | deterministic AI inputs |
+//! | [`rollback`] | the game inside bevy_ggrs: rollback schedule, inputs, checksum log |
+//! | [`net`], [`lobby_flow`] | glue to the matchmaker (lobbies) and netcode (sessions) |
+//! | [`screens`], [`ui`], [`effects`], [`overlay`] | what a player sees |
+//! | [`report`], [`headless`], [`lobbies`], [`cli`] | scripted and terminal use |
+//!
+//! The simulation runs without Bevy or a network:
+//!
+//! ```
+//! use nearplay_demo::bots::bot_input;
+//! use nearplay_demo::sim::{step, ArenaState, Phase};
+//!
+//! let mut state = ArenaState::new(2, 7);
+//! for _ in 0..600 {
+//!     let inputs: Vec<_> = (0..2).map(|h| bot_input(&state, h)).collect();
+//!     step(&mut state, &inputs);
+//! }
+//! assert_eq!(state.frame, 600);
+//! assert!(!matches!(state.phase, Phase::Countdown { .. }));
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod bots;
+pub mod cli;
+pub mod effects;
+pub mod headless;
+pub mod lobbies;
+pub mod lobby_flow;
+pub mod local;
+pub mod match_setup;
+pub mod net;
+pub mod overlay;
+pub mod prefs;
+pub mod report;
+pub mod rollback;
+pub mod screens;
+pub mod sim;
+pub mod text_entry;
+pub mod ui;

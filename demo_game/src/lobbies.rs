@@ -1,0 +1,96 @@
+//! `nearplay-demo lobbies`: the LAN browser in the terminal.
+
+use std::time::{Duration, Instant};
+
+use nearplay_matchmaker::lan::{BrowseEvent, LobbyInfo};
+
+use crate::cli::LobbiesArgs;
+use crate::net::{GAME_ID, GAME_VERSION, Lan};
+
+/// Lists the lobbies on the LAN; with `--watch`, follows changes.
+pub fn run(lan: &Lan, args: &LobbiesArgs) -> Result<(), String> {
+    let discovery = lan.discovery.as_ref().map_err(Clone::clone)?;
+    let mut browser = discovery
+        .browse(GAME_ID, GAME_VERSION)
+        .map_err(|e| format!("cannot browse the LAN: {e}"))?;
+    let until = Instant::now() + Duration::from_millis(args.wait_ms);
+    while Instant::now() < until {
+        while browser.poll().is_some() {}
+        std::thread::park_timeout(Duration::from_millis(20));
+    }
+    let lobbies = browser.lobbies();
+    if args.json {
+        for lobby in &lobbies {
+            println!("{}", json(lobby));
+        }
+    } else {
+        print_table(&lobbies);
+    }
+    if !args.watch {
+        return Ok(());
+    }
+    loop {
+        while let Some(event) = browser.poll() {
+            match event {
+                BrowseEvent::Added(l) => emit(args.json, "added", &l),
+                BrowseEvent::Updated(l) => emit(args.json, "updated", &l),
+                BrowseEvent::Removed { .. } => {
+                    if args.json {
+                        println!("{{\"event\":\"removed\"}}");
+                    } else {
+                        println!("- a lobby closed");
+                    }
+                }
+            }
+        }
+        std::thread::park_timeout(Duration::from_millis(50));
+    }
+}
+
+fn emit(as_json: bool, what: &str, lobby: &LobbyInfo) {
+    if as_json {
+        println!("{{\"event\":\"{what}\",\"lobby\":{}}}", json(lobby));
+    } else {
+        println!("{what}: {}", line(lobby));
+    }
+}
+
+fn json(lobby: &LobbyInfo) -> serde_json::Value {
+    serde_json::json!({
+        "name": lobby.name,
+        "addr": lobby.addr.to_string(),
+        "players": lobby.players,
+        "max_players": lobby.max_players,
+        "version": lobby.game_version,
+        "password": lobby.password,
+        "mode": lobby.mode,
+        "compatible": lobby.compatibility.is_compatible(),
+        "why_not": (!lobby.compatibility.is_compatible()).then(|| lobby.compatibility.to_string()),
+        "rtt_ms": lobby.rtt.map(|d| d.as_secs_f64() * 1000.0),
+    })
+}
+
+fn line(lobby: &LobbyInfo) -> String {
+    let rtt = lobby.rtt.map(|d| format!("{:.1} ms", d.as_secs_f64() * 1000.0)).unwrap_or_else(|| "-".into());
+    let lock = if lobby.password { "locked" } else { "open" };
+    let compat = if lobby.compatibility.is_compatible() {
+        String::new()
+    } else {
+        format!("  (incompatible: {})", lobby.compatibility)
+    };
+    format!(
+        "{:<28} {:>2}/{:<2} {:>9}  v{:<8} {:<6} {}{}",
+        lobby.name, lobby.players, lobby.max_players, rtt, lobby.game_version, lock, lobby.addr, compat
+    )
+}
+
+fn print_table(lobbies: &[LobbyInfo]) {
+    if lobbies.is_empty() {
+        println!("No lobbies found on the LAN.");
+        return;
+    }
+    println!("{:<28} {:>5} {:>9}  {:<9} {:<6} address", "lobby", "seats", "ping", "version", "lock");
+    for lobby in lobbies {
+        println!("{}", line(lobby));
+    }
+}

@@ -1,0 +1,290 @@
+//! The lobby without its screen: opening or finding a lobby, joining, and
+//! reacting to lobby events. The windowed lobby screen and headless runs
+//! share it.
+
+use std::time::{Duration, Instant};
+
+use bevy::platform::cell::SyncCell;
+use bevy::prelude::*;
+use nearplay_matchmaker::lan::{LobbyBrowser, LobbyInfo};
+use nearplay_matchmaker::lobby::client::{ClientEvent, JoinConfig};
+use nearplay_matchmaker::lobby::host::{HostConfig, HostEvent};
+use nearplay_matchmaker::lobby::tcp::{HostOptions, LobbyClient, LobbyHost};
+use nearplay_netcode::{MatchPlan, NetSettings};
+
+use crate::net::{GAME_ID, GAME_VERSION, Lan, LobbyConn, LobbyRole, NetOptions, leave_lobby, start_lan_match};
+use crate::prefs::Prefs;
+use crate::screens::{Notice, Screen};
+
+/// Polls the lobby connection and the lobby search.
+pub struct LobbyFlowPlugin;
+
+impl Plugin for LobbyFlowPlugin {
+    fn build(&self, app: &mut App) {
+        app.add_systems(
+            Update,
+            (
+                find_lobby.run_if(resource_exists::<LobbySearch>),
+                poll_lobby.run_if(resource_exists::<LobbyConn>.and_then(in_state(Screen::Lobby))),
+            ),
+        );
+    }
+}
+
+/// Looking for a lobby to join (CLI `join`): by name, or the first compatible.
+#[derive(Resource)]
+pub struct LobbySearch {
+    browser: SyncCell<LobbyBrowser>,
+    wanted: Option<String>,
+    password: Option<String>,
+    deadline: Instant,
+}
+
+impl LobbySearch {
+    /// Starts browsing for `wanted` (or any compatible lobby) until `timeout`.
+    pub fn start(lan: &Lan, wanted: Option<String>, password: Option<String>, timeout: Duration) -> Result<Self, String> {
+        let discovery = lan.discovery.as_ref().map_err(Clone::clone)?;
+        let browser = discovery
+            .browse(GAME_ID, GAME_VERSION)
+            .map_err(|e| format!("cannot browse the LAN: {e}"))?;
+        Ok(LobbySearch {
+            browser: SyncCell::new(browser),
+            wanted,
+            password,
+            deadline: Instant::now() + timeout,
+        })
+    }
+
+    fn pick(&mut self) -> Option<LobbyInfo> {
+        let browser = self.browser.get();
+        while browser.poll().is_some() {}
+        browser.lobbies().into_iter().find(|l| match &self.wanted {
+            Some(name) => l.name == *name || l.instance == *name,
+            None => l.compatibility.is_compatible() && l.players < l.max_players,
+        })
+    }
+}
+
+/// Hosts a lobby with the player's preferences; the game socket is bound first.
+pub fn host_lobby(lan: &Lan, prefs: &Prefs) -> Result<LobbyConn, String> {
+    let socket = LobbyConn::bind_game_socket(0).map_err(|e| format!("cannot open a game socket: {e}"))?;
+    let game_port = socket.local_addr().map_err(|e| e.to_string())?.port();
+    let lobby_name = prefs.lobby_name.clone().unwrap_or_else(|| format!("{}'s game", prefs.name));
+    let mut config = HostConfig::new(&lobby_name, &prefs.name, GAME_ID, GAME_VERSION);
+    config.max_players = u16::from(prefs.players);
+    config.password = prefs.password.clone();
+    config.mode = "arena".into();
+    config.game_port = game_port;
+    config.settings = NetSettings {
+        input_delay: prefs.input_delay,
+        ..NetSettings::default()
+    };
+    let options = HostOptions {
+        discovery: lan.discovery.as_ref().ok().cloned(),
+        ..HostOptions::default()
+    };
+    let host = LobbyHost::open(config, options).map_err(|e| format!("cannot open the lobby: {e}"))?;
+    let lobby_name = host.instance_name().map(str::to_string).unwrap_or(lobby_name);
+    let mut conn = LobbyConn {
+        roster: host.roster(),
+        role: SyncCell::new(LobbyRole::Host(host)),
+        hosting: true,
+        lobby_name,
+        socket: Some(socket),
+        game_port,
+        log: Vec::new(),
+        join_started: Instant::now(),
+        join_time: Some(Duration::ZERO),
+        ready: false,
+    };
+    conn.note(format!("Lobby \"{}\" is open on the LAN.", conn.lobby_name));
+    Ok(conn)
+}
+
+/// Joins the lobby `info` as `prefs.name`; the game socket is bound first.
+pub fn join_lobby(info: &LobbyInfo, prefs: &Prefs, password: Option<String>) -> Result<LobbyConn, String> {
+    let socket = LobbyConn::bind_game_socket(0).map_err(|e| format!("cannot open a game socket: {e}"))?;
+    let game_port = socket.local_addr().map_err(|e| e.to_string())?.port();
+    let mut config = JoinConfig::new(&prefs.name, GAME_ID, GAME_VERSION, game_port);
+    config.password = password;
+    let client = LobbyClient::join(info.addr, config);
+    let mut conn = LobbyConn {
+        role: SyncCell::new(LobbyRole::Member(client)),
+        hosting: false,
+        lobby_name: info.name.clone(),
+        socket: Some(socket),
+        game_port,
+        roster: Vec::new(),
+        log: Vec::new(),
+        join_started: Instant::now(),
+        join_time: None,
+        ready: false,
+    };
+    conn.note(format!("Joining \"{}\" at {}...", info.name, info.addr));
+    Ok(conn)
+}
+
+fn find_lobby(
+    mut commands: Commands,
+    search: Option<ResMut<LobbySearch>>,
+    prefs: Res<Prefs>,
+    mut next: ResMut<NextState<Screen>>,
+    mut notice: ResMut<Notice>,
+) {
+    let Some(mut search) = search else { return };
+    let outcome = match search.pick() {
+        Some(info) => join_lobby(&info, &prefs, search.password.clone()),
+        None if Instant::now() > search.deadline => Err(match &search.wanted {
+            Some(name) => format!("no lobby named \"{name}\" found on the LAN"),
+            None => "no compatible lobby with a free seat found on the LAN".to_string(),
+        }),
+        None => return,
+    };
+    commands.remove_resource::<LobbySearch>();
+    match outcome {
+        Ok(conn) => {
+            commands.insert_resource(conn);
+            next.set(Screen::Lobby);
+        }
+        Err(message) => {
+            notice.0 = Some(message);
+            next.set(Screen::Menu);
+        }
+    }
+}
+
+/// What a lobby event asks of the game.
+enum Outcome {
+    Nothing,
+    Start(Box<MatchPlan>),
+    Leave(String),
+}
+
+fn poll_lobby(
+    mut commands: Commands,
+    mut conn: ResMut<LobbyConn>,
+    options: Res<NetOptions>,
+    mut next: ResMut<NextState<Screen>>,
+    mut notice: ResMut<Notice>,
+) {
+    let mut outcome = Outcome::Nothing;
+    loop {
+        let step = match conn.role.get() {
+            LobbyRole::Host(host) => host.poll().map(on_host_event),
+            LobbyRole::Member(client) => client.poll().map(on_client_event),
+        };
+        let Some((notes, result)) = step else { break };
+        for line in notes.lines {
+            conn.note(line);
+        }
+        if let Some(roster) = notes.roster {
+            conn.roster = roster;
+        }
+        if notes.joined && conn.join_time.is_none() {
+            conn.join_time = Some(conn.join_started.elapsed());
+            if options.auto {
+                conn.set_ready(true);
+            }
+        }
+        if !matches!(result, Outcome::Nothing) {
+            outcome = result;
+            break;
+        }
+    }
+    if options.auto && conn.is_host() {
+        auto_start(&mut conn, &options);
+    }
+    match outcome {
+        Outcome::Nothing => {}
+        Outcome::Start(plan) => {
+            if let Err(e) = start_lan_match(&mut commands, &mut next, &mut conn, &plan, &options) {
+                notice.0 = Some(format!("The match could not start: {e}"));
+                leave_lobby(&mut commands, Some(&mut conn));
+                next.set(Screen::Menu);
+            }
+        }
+        Outcome::Leave(reason) => {
+            notice.0 = Some(reason);
+            leave_lobby(&mut commands, Some(&mut conn));
+            next.set(Screen::Menu);
+        }
+    }
+}
+
+/// Host in auto mode: ready up, and start once enough players are ready.
+fn auto_start(conn: &mut LobbyConn, options: &NetOptions) {
+    if !conn.ready {
+        conn.set_ready(true);
+    }
+    let wanted = options.start_at.unwrap_or(2);
+    if conn.roster.len() >= wanted && conn.roster.iter().all(|m| m.ready) {
+        let started = match conn.role.get() {
+            LobbyRole::Host(host) => host.start().err(),
+            LobbyRole::Member(_) => None,
+        };
+        if let Some(e) = started {
+            conn.note(format!("Could not start yet: {e}"));
+        }
+    }
+}
+
+/// What one event changed in the lobby view.
+#[derive(Default)]
+struct Notes {
+    lines: Vec<String>,
+    roster: Option<Vec<nearplay_matchmaker::lobby::message::RosterEntry>>,
+    joined: bool,
+}
+
+fn on_host_event(event: HostEvent) -> (Notes, Outcome) {
+    let mut n = Notes::default();
+    let outcome = match event {
+        HostEvent::MemberJoined { name, .. } => {
+            n.lines.push(format!("{name} joined."));
+            Outcome::Nothing
+        }
+        HostEvent::MemberLeft { name, reason, .. } => {
+            n.lines.push(format!("{name} left ({reason:?})."));
+            Outcome::Nothing
+        }
+        HostEvent::Rejected { peer, reason } => {
+            n.lines.push(format!("Turned away {peer}: {reason:?}."));
+            Outcome::Nothing
+        }
+        HostEvent::RosterChanged(roster) => {
+            n.roster = Some(roster);
+            Outcome::Nothing
+        }
+        HostEvent::Chat { name, text, .. } => {
+            n.lines.push(format!("{name}: {text}"));
+            Outcome::Nothing
+        }
+        HostEvent::Started(plan) => Outcome::Start(Box::new(plan)),
+        HostEvent::Closed => Outcome::Leave("The lobby closed.".into()),
+    };
+    (n, outcome)
+}
+
+fn on_client_event(event: ClientEvent) -> (Notes, Outcome) {
+    let mut n = Notes::default();
+    let outcome = match event {
+        ClientEvent::Joined { name, lobby, roster, .. } => {
+            n.lines.push(format!("Joined \"{lobby}\" as {name}."));
+            n.roster = Some(roster);
+            n.joined = true;
+            Outcome::Nothing
+        }
+        ClientEvent::JoinFailed(e) => Outcome::Leave(format!("Could not join: {e}.")),
+        ClientEvent::RosterChanged(roster) => {
+            n.roster = Some(roster);
+            Outcome::Nothing
+        }
+        ClientEvent::Chat { name, text, .. } => {
+            n.lines.push(format!("{name}: {text}"));
+            Outcome::Nothing
+        }
+        ClientEvent::Started(plan) => Outcome::Start(Box::new(plan)),
+        ClientEvent::LobbyClosed(reason) => Outcome::Leave(format!("Left the lobby: {reason}.")),
+    };
+    (n, outcome)
+}

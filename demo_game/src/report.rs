@@ -1,0 +1,194 @@
+//! `--frames N` and `--report FILE`: leave after N confirmed frames and write
+//! what happened as JSON (what the multi-process tests compare).
+//!
+//! The checksum reported is the state's after frame N, taken from the
+//! [`ChecksumLog`] once frame N is confirmed, so every peer reports the same
+//! frame whatever its speed. A peer then lingers until its confirmed frame is
+//! `input_delay + max_prediction + 1` past N: by then every other peer has
+//! confirmed N too (it cannot run that far ahead without our inputs up to
+//! N), so leaving cannot take inputs away from anyone.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+use bevy_ggrs::ConfirmedFrameCount;
+use nearplay_netcode::NetEvent;
+use nearplay_netcode::bevy::{NetMessage, NetStatsRes};
+use serde::Serialize;
+
+use crate::match_setup::MatchInfo;
+use crate::net::LobbyConn;
+use crate::overlay::seat_name;
+use crate::rollback::ChecksumLog;
+use crate::screens::Screen;
+
+/// Headless runs print a progress line every this many confirmed frames.
+const PROGRESS_EVERY: u32 = 300;
+
+/// How a run ends: after how many frames, where the report goes.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct MatchGoal {
+    /// Leave after this many confirmed frames.
+    pub frames: Option<u32>,
+    /// Write the report here.
+    pub report: Option<PathBuf>,
+    /// Quit the program when done (headless), rather than show the results.
+    pub exit_when_done: bool,
+}
+
+/// The JSON report of one match, from this peer's point of view.
+#[derive(Serialize, Debug, Clone, Default)]
+pub struct Report {
+    /// This peer's player name.
+    pub name: String,
+    /// This peer's handle.
+    pub local_handle: usize,
+    /// Player names by handle.
+    pub players: Vec<String>,
+    /// The frame the checksum belongs to.
+    pub frames: u32,
+    /// Checksum of the game state after `frames` frames (hex).
+    pub checksum: String,
+    /// Frames resimulated by rollbacks, in total.
+    pub rollback_frames_total: u64,
+    /// The deepest rollback, in frames.
+    pub rollback_frames_max: u64,
+    /// Number of rollbacks.
+    pub rollbacks: u64,
+    /// Ticks that waited for remote input.
+    pub frames_stalled: u64,
+    /// Game bytes sent, all peers.
+    pub bytes_sent: u64,
+    /// Game bytes received, all peers.
+    pub bytes_received: u64,
+    /// Datagrams dropped (bad, foreign or replayed).
+    pub dropped_datagrams: u64,
+    /// Lobby connect -> in the roster, ms (0 for the host).
+    pub join_time_ms: Option<u64>,
+    /// Desyncs detected before frame N.
+    pub desyncs: u32,
+    /// Peers that disconnected before frame N, by name.
+    pub disconnects: Vec<String>,
+    /// Seconds from the match start to the report.
+    pub match_seconds: f64,
+}
+
+/// Tracks the match towards its goal and writes the report.
+pub struct ReportPlugin;
+
+impl Plugin for ReportPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<MatchGoal>()
+            .add_systems(OnEnter(Screen::Match), start_tracking)
+            .add_systems(Update, track_match.run_if(in_state(Screen::Match)));
+    }
+}
+
+#[derive(Resource)]
+struct Tracking {
+    started: Instant,
+    /// The last progress line printed (every [`PROGRESS_EVERY`] frames).
+    progress: u32,
+    report: Report,
+    captured: bool,
+    linger_until: u32,
+}
+
+fn start_tracking(mut commands: Commands, info: Option<Res<MatchInfo>>, conn: Option<Res<LobbyConn>>) {
+    let Some(info) = info else { return };
+    let local_handle = info.seats.iter().position(|s| s.local).unwrap_or(0);
+    commands.insert_resource(Tracking {
+        started: Instant::now(),
+        report: Report {
+            name: info.seats.get(local_handle).map(|s| s.name.clone()).unwrap_or_default(),
+            local_handle,
+            players: info.seats.iter().map(|s| s.name.clone()).collect(),
+            join_time_ms: conn.and_then(|c| c.join_time).map(|d| d.as_millis() as u64),
+            ..Report::default()
+        },
+        captured: false,
+        linger_until: 0,
+        progress: 0,
+    });
+}
+
+#[allow(clippy::too_many_arguments)]
+fn track_match(
+    goal: Res<MatchGoal>,
+    tracking: Option<ResMut<Tracking>>,
+    info: Option<Res<MatchInfo>>,
+    confirmed: Option<Res<ConfirmedFrameCount>>,
+    log: Option<Res<ChecksumLog>>,
+    stats: Option<Res<NetStatsRes>>,
+    mut events: MessageReader<NetMessage>,
+    mut next: ResMut<NextState<Screen>>,
+    mut exit: MessageWriter<AppExit>,
+) {
+    let (Some(mut tracking), Some(info)) = (tracking, info) else { return };
+    for NetMessage(event) in events.read() {
+        if tracking.captured {
+            continue;
+        }
+        match *event {
+            NetEvent::DesyncDetected { .. } => tracking.report.desyncs += 1,
+            NetEvent::PeerDisconnected { peer } => tracking.report.disconnects.push(seat_name(&info, peer)),
+            _ => {}
+        }
+    }
+    // Frames simulated with all inputs confirmed: confirmed frame index + 1.
+    let done = confirmed.map(|c| (c.0 + 1).max(0) as u32).unwrap_or(0);
+    if goal.exit_when_done && done >= tracking.progress + PROGRESS_EVERY {
+        tracking.progress = done - done % PROGRESS_EVERY;
+        println!("match: frame {} confirmed", tracking.progress);
+    }
+    let Some(target) = goal.frames else { return };
+    if !tracking.captured && done >= target {
+        let Some(checksum) = log.and_then(|l| l.0.get(&target).copied()) else {
+            return;
+        };
+        tracking.captured = true;
+        tracking.report.frames = target;
+        tracking.report.checksum = format!("{checksum:016x}");
+        tracking.linger_until = target + (info.input_delay + info.max_prediction + 1) as u32;
+        if let Some(stats) = stats.as_deref() {
+            fill_stats(&mut tracking.report, stats);
+        }
+        tracking.report.match_seconds = tracking.started.elapsed().as_secs_f64();
+    }
+    let lingered = done >= tracking.linger_until || tracking.started.elapsed() > Duration::from_secs(3600);
+    if tracking.captured && lingered {
+        let report = &tracking.report;
+        println!(
+            "match: frame {} confirmed, checksum {}, rollback frames {} (max {}), desyncs {}, disconnects {}",
+            report.frames,
+            report.checksum,
+            report.rollback_frames_total,
+            report.rollback_frames_max,
+            report.desyncs,
+            report.disconnects.len()
+        );
+        if let Some(path) = &goal.report {
+            match serde_json::to_string_pretty(report).map(|json| std::fs::write(path, json)) {
+                Ok(Ok(())) => println!("report: written to {}", path.display()),
+                Ok(Err(e)) => eprintln!("report: could not write {}: {e}", path.display()),
+                Err(e) => eprintln!("report: could not encode: {e}"),
+            }
+        }
+        if goal.exit_when_done {
+            exit.write(AppExit::Success);
+        } else {
+            next.set(Screen::Results);
+        }
+    }
+}
+
+fn fill_stats(report: &mut Report, stats: &nearplay_netcode::NetStats) {
+    report.rollback_frames_total = stats.rollbacks.frames_resimulated;
+    report.rollback_frames_max = stats.rollbacks.max_depth;
+    report.rollbacks = stats.rollbacks.rollbacks;
+    report.frames_stalled = stats.frames_stalled;
+    report.dropped_datagrams = stats.drops.total();
+    report.bytes_sent = stats.peers.iter().map(|p| p.traffic.bytes_sent).sum();
+    report.bytes_received = stats.peers.iter().map(|p| p.traffic.bytes_received).sum();
+}

@@ -1,0 +1,175 @@
+//! LAN browser: the live list of lobbies, with ping, seats, version and lock;
+//! incompatible lobbies are greyed out with the reason.
+
+use bevy::input::keyboard::KeyboardInput;
+use bevy::platform::cell::SyncCell;
+use bevy::prelude::*;
+use nearplay_matchmaker::lan::{LobbyBrowser, LobbyInfo};
+
+use super::{Notice, Screen};
+use crate::lobby_flow::join_lobby;
+use crate::net::{GAME_ID, GAME_VERSION, Lan};
+use crate::prefs::Prefs;
+use crate::text_entry::{Edit, edit_line};
+use crate::ui::{self, ButtonAction, Fonts};
+
+/// The browser screen.
+pub struct BrowserPlugin;
+
+impl Plugin for BrowserPlugin {
+    fn build(&self, app: &mut App) {
+        app.add_systems(OnEnter(Screen::Browser), open_browser)
+            .add_systems(OnExit(Screen::Browser), |mut c: Commands| c.remove_resource::<Browsing>())
+            .add_systems(
+                Update,
+                (refresh_list, browser_buttons, edit_password).run_if(in_state(Screen::Browser)),
+            );
+    }
+}
+
+#[derive(Resource)]
+struct Browsing {
+    browser: SyncCell<LobbyBrowser>,
+    shown: Vec<LobbyInfo>,
+    drawn: bool,
+    password: String,
+}
+
+#[derive(Component)]
+struct LobbyList;
+
+#[derive(Component)]
+struct PasswordField;
+
+fn open_browser(mut commands: Commands, fonts: Res<Fonts>, lan: Res<Lan>, mut notice: ResMut<Notice>) {
+    let f = &*fonts;
+    let browser = lan
+        .discovery
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|d| d.browse(GAME_ID, GAME_VERSION).map_err(|e| e.to_string()));
+    let status = match browser {
+        Ok(browser) => {
+            commands.insert_resource(Browsing {
+                browser: SyncCell::new(browser),
+                shown: Vec::new(),
+                drawn: false,
+                password: String::new(),
+            });
+            "Looking for games on your network...".to_string()
+        }
+        Err(e) => format!("LAN discovery is not available: {e}"),
+    };
+    commands
+        .spawn((ui::screen_root(), DespawnOnExit(Screen::Browser)))
+        .with_children(|root| {
+            root.spawn(ui::title(f, "LAN games", 48.0, ui::TEXT));
+            root.spawn(ui::text(f, status, 18.0, ui::DIM));
+            root.spawn((ui::panel(860.0), LobbyList));
+            root.spawn(Node { column_gap: px(10), align_items: AlignItems::Center, ..default() })
+                .with_children(|row| {
+                    row.spawn(ui::text(f, "Password for locked games:", 18.0, ui::DIM));
+                    row.spawn((ui::title(f, "_", 18.0, ui::TEXT), PasswordField));
+                });
+            if let Some(message) = notice.0.take() {
+                root.spawn(ui::text(f, message, 18.0, ui::WARN));
+            }
+            root.spawn(ui::button(f, "Back", ButtonAction::BackToMenu));
+        });
+}
+
+fn refresh_list(
+    mut commands: Commands,
+    browsing: Option<ResMut<Browsing>>,
+    fonts: Res<Fonts>,
+    list: Query<Entity, With<LobbyList>>,
+) {
+    let Some(mut browsing) = browsing else { return };
+    let browsing = &mut *browsing;
+    let browser = browsing.browser.get();
+    let mut changed = false;
+    while browser.poll().is_some() {
+        changed = true;
+    }
+    if !changed && browsing.drawn {
+        return;
+    }
+    let mut lobbies = browser.lobbies();
+    lobbies.sort_by(|a, b| a.name.cmp(&b.name));
+    let f = &*fonts;
+    for panel in &list {
+        commands.entity(panel).despawn_children();
+        commands.entity(panel).with_children(|p| {
+            if lobbies.is_empty() {
+                p.spawn(ui::text(f, "No games yet. Ask a friend to press \"Host LAN game\".", 18.0, ui::DIM));
+            }
+            for (i, lobby) in lobbies.iter().enumerate() {
+                p.spawn(Node { column_gap: px(16), align_items: AlignItems::Center, ..default() })
+                    .with_children(|row| lobby_row(row, f, i, lobby));
+            }
+        });
+    }
+    browsing.shown = lobbies;
+    browsing.drawn = true;
+}
+
+fn lobby_row(row: &mut ChildSpawnerCommands, f: &Fonts, index: usize, lobby: &LobbyInfo) {
+    let compatible = lobby.compatibility.is_compatible();
+    let color = if compatible { ui::TEXT } else { ui::DIM };
+    let ping = lobby.rtt.map(|d| format!("{:.0} ms", d.as_secs_f64() * 1000.0)).unwrap_or_else(|| "...".into());
+    let lock = if lobby.password { "locked" } else { "" };
+    row.spawn((ui::title(f, lobby.name.clone(), 20.0, color), Node { width: px(280), ..default() }));
+    row.spawn((ui::text(f, format!("{}/{}", lobby.players, lobby.max_players), 18.0, color), Node { width: px(50), ..default() }));
+    row.spawn((ui::text(f, ping, 18.0, color), Node { width: px(70), ..default() }));
+    row.spawn((ui::text(f, format!("v{}", lobby.game_version), 18.0, color), Node { width: px(70), ..default() }));
+    row.spawn((ui::text(f, lock, 18.0, ui::WARN), Node { width: px(60), ..default() }));
+    if compatible && lobby.players < lobby.max_players {
+        row.spawn(ui::small_button(f, "Join", ButtonAction::JoinLobby(index)));
+    } else if compatible {
+        row.spawn(ui::text(f, "full", 16.0, ui::DIM));
+    } else {
+        row.spawn(ui::text(f, lobby.compatibility.to_string(), 14.0, ui::DIM));
+    }
+}
+
+fn edit_password(
+    mut keys: MessageReader<KeyboardInput>,
+    browsing: Option<ResMut<Browsing>>,
+    mut field: Query<&mut Text, With<PasswordField>>,
+) {
+    let Some(mut browsing) = browsing else { return };
+    if edit_line(&mut keys, &mut browsing.password, 32) == Edit::Changed {
+        let masked = format!("{}_", "*".repeat(browsing.password.chars().count()));
+        for mut text in &mut field {
+            text.0.clone_from(&masked);
+        }
+    }
+}
+
+fn browser_buttons(
+    mut commands: Commands,
+    buttons: Query<(&Interaction, &ButtonAction), Changed<Interaction>>,
+    browsing: Option<Res<Browsing>>,
+    prefs: Res<Prefs>,
+    mut next: ResMut<NextState<Screen>>,
+    mut notice: ResMut<Notice>,
+) {
+    for action in ui::pressed(&buttons) {
+        match action {
+            ButtonAction::BackToMenu => next.set(Screen::Menu),
+            ButtonAction::JoinLobby(i) => {
+                let Some(browsing) = browsing.as_deref() else { continue };
+                let Some(lobby) = browsing.shown.get(*i) else { continue };
+                let password = (!browsing.password.is_empty()).then(|| browsing.password.clone());
+                match join_lobby(lobby, &prefs, password) {
+                    Ok(conn) => {
+                        commands.insert_resource(conn);
+                        next.set(Screen::Lobby);
+                    }
+                    Err(e) => notice.0 = Some(e),
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! Lobby: roster in player colours with ready marks, chat, ready toggle;
+//! the host kicks and starts. Opening a hosted lobby happens on entry when
+//! none is open yet (menu "Host LAN game").
+
+use bevy::input::keyboard::KeyboardInput;
+use bevy::prelude::*;
+
+use super::{Notice, Screen};
+use crate::lobby_flow::host_lobby;
+use crate::net::{Lan, LobbyConn, LobbyRole, leave_lobby};
+use crate::prefs::Prefs;
+use crate::text_entry::{Edit, edit_line};
+use crate::ui::{self, ButtonAction, Fonts};
+
+/// The lobby screen.
+pub struct LobbyPlugin;
+
+impl Plugin for LobbyPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<ChatDraft>()
+            .add_systems(OnEnter(Screen::Lobby), (ensure_lobby, spawn_lobby).chain())
+            .add_systems(
+                Update,
+                (draw_roster, draw_log, lobby_buttons, type_chat, leave_on_escape).run_if(in_state(Screen::Lobby)),
+            );
+    }
+}
+
+#[derive(Resource, Default)]
+struct ChatDraft(String);
+
+#[derive(Component)]
+struct RosterPanel;
+
+#[derive(Component)]
+struct LogText;
+
+#[derive(Component)]
+struct ChatLine;
+
+fn ensure_lobby(
+    mut commands: Commands,
+    conn: Option<ResMut<LobbyConn>>,
+    lan: Res<Lan>,
+    prefs: Res<Prefs>,
+    mut next: ResMut<NextState<Screen>>,
+    mut notice: ResMut<Notice>,
+) {
+    match conn {
+        Some(mut conn) => {
+            if let Err(e) = conn.ensure_socket() {
+                notice.0 = Some(format!("Cannot open the game socket again: {e}"));
+            }
+        }
+        None => match host_lobby(&lan, &prefs) {
+            Ok(conn) => commands.insert_resource(conn),
+            Err(e) => {
+                notice.0 = Some(e);
+                next.set(Screen::Menu);
+            }
+        },
+    }
+}
+
+fn spawn_lobby(mut commands: Commands, fonts: Res<Fonts>, prefs: Res<Prefs>) {
+    let f = &*fonts;
+    commands
+        .spawn((ui::screen_root(), DespawnOnExit(Screen::Lobby)))
+        .with_children(|root| {
+            root.spawn(ui::title(f, "Lobby", 44.0, ui::TEXT));
+            if prefs.password.is_some() {
+                root.spawn(ui::text(f, "Private: joiners need the password.", 16.0, ui::DIM));
+            }
+            root.spawn(Node { column_gap: px(20), ..default() }).with_children(|row| {
+                row.spawn((ui::panel(420.0), RosterPanel));
+                row.spawn(ui::panel(420.0)).with_children(|chat| {
+                    chat.spawn((ui::text(f, "", 16.0, ui::TEXT), LogText));
+                    chat.spawn((ui::text(f, "Say: _", 16.0, ui::DIM), ChatLine));
+                });
+            });
+            root.spawn(Node { column_gap: px(8), ..default() }).with_children(|row| {
+                row.spawn(ui::button(f, "Ready", ButtonAction::ToggleReady));
+                row.spawn(ui::button(f, "Start match", ButtonAction::StartMatch));
+                row.spawn(ui::button(f, "Leave", ButtonAction::BackToMenu));
+            });
+            root.spawn(ui::text(f, "Type and press Enter to chat. The host starts when everyone is ready.", 14.0, ui::DIM));
+        });
+}
+
+fn draw_roster(
+    mut commands: Commands,
+    conn: Option<Res<LobbyConn>>,
+    fonts: Res<Fonts>,
+    panel: Query<Entity, With<RosterPanel>>,
+    mut drawn: Local<Option<Vec<(u32, String, bool)>>>,
+) {
+    let Some(conn) = conn else { return };
+    let now: Vec<(u32, String, bool)> = conn.roster.iter().map(|m| (m.id, m.name.clone(), m.ready)).collect();
+    if drawn.as_ref() == Some(&now) && !panel.is_empty() {
+        return;
+    }
+    let f = &*fonts;
+    for entity in &panel {
+        commands.entity(entity).despawn_children();
+        commands.entity(entity).with_children(|p| {
+            p.spawn(ui::title(f, conn.lobby_name.clone(), 22.0, ui::TEXT));
+            if conn.roster.is_empty() {
+                p.spawn(ui::text(f, "Connecting...", 16.0, ui::DIM));
+            }
+            for (i, (id, name, ready)) in now.iter().enumerate() {
+                p.spawn(Node { column_gap: px(12), align_items: AlignItems::Center, ..default() })
+                    .with_children(|row| {
+                        row.spawn(ui::title(f, name.clone(), 20.0, ui::player_color(i)));
+                        let (mark, color) = if *ready { ("ready", ui::player_color(3)) } else { ("not ready", ui::DIM) };
+                        row.spawn(ui::text(f, mark, 16.0, color));
+                        if conn.is_host() && i > 0 {
+                            row.spawn(ui::small_button(f, "Kick", ButtonAction::Kick(*id)));
+                        }
+                    });
+            }
+        });
+    }
+    *drawn = Some(now);
+}
+
+fn draw_log(conn: Option<Res<LobbyConn>>, mut text: Query<&mut Text, With<LogText>>) {
+    let Some(conn) = conn.filter(|c| c.is_changed()) else { return };
+    let tail: Vec<&str> = conn.log.iter().rev().take(10).rev().map(String::as_str).collect();
+    for mut t in &mut text {
+        t.0 = tail.join("\n");
+    }
+}
+
+fn type_chat(
+    mut keys: MessageReader<KeyboardInput>,
+    mut draft: ResMut<ChatDraft>,
+    conn: Option<ResMut<LobbyConn>>,
+    mut line: Query<&mut Text, With<ChatLine>>,
+) {
+    let edit = edit_line(&mut keys, &mut draft.0, 120);
+    if edit == Edit::Submitted && !draft.0.trim().is_empty() {
+        if let Some(mut conn) = conn {
+            let text = std::mem::take(&mut draft.0);
+            conn.chat(text.trim());
+        }
+    }
+    if edit != Edit::None {
+        for mut t in &mut line {
+            t.0 = format!("Say: {}_", draft.0);
+        }
+    }
+}
+
+fn leave_on_escape(
+    mut commands: Commands,
+    keys: Res<ButtonInput<KeyCode>>,
+    conn: Option<ResMut<LobbyConn>>,
+    mut next: ResMut<NextState<Screen>>,
+) {
+    if keys.just_pressed(KeyCode::Escape) {
+        leave_lobby(&mut commands, conn.map(|c| c.into_inner()));
+        next.set(Screen::Menu);
+    }
+}
+
+fn lobby_buttons(
+    mut commands: Commands,
+    buttons: Query<(&Interaction, &ButtonAction), Changed<Interaction>>,
+    conn: Option<ResMut<LobbyConn>>,
+    mut next: ResMut<NextState<Screen>>,
+) {
+    let Some(mut conn) = conn else { return };
+    for action in ui::pressed(&buttons) {
+        match action {
+            ButtonAction::ToggleReady => {
+                let ready = !conn.ready;
+                conn.set_ready(ready);
+            }
+            ButtonAction::StartMatch => {
+                let result = match conn.role.get() {
+                    LobbyRole::Host(host) => host.start().err().map(|e| format!("Cannot start yet: {e}")),
+                    LobbyRole::Member(_) => Some("Only the host can start the match.".to_string()),
+                };
+                if let Some(line) = result {
+                    conn.note(line);
+                }
+            }
+            ButtonAction::Kick(id) => {
+                if let LobbyRole::Host(host) = conn.role.get() {
+                    host.kick(*id);
+                }
+            }
+            ButtonAction::BackToMenu => {
+                leave_lobby(&mut commands, Some(&mut conn));
+                next.set(Screen::Menu);
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! Helpers for multi-process tests: run `nearplay-demo` processes, wait for
+//! lines they print and for their exit, each with a deadline, and read their
+//! JSON reports. Every process is killed when its handle drops.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+/// The demo binary: `NEARPLAY_DEMO_BIN`, else next to the test binaries'
+/// directory (`target/debug/nearplay-demo`, built by `make test` first).
+pub fn demo_bin() -> PathBuf {
+    if let Ok(path) = std::env::var("NEARPLAY_DEMO_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("test binary path");
+    let debug = exe.parent().and_then(Path::parent).expect("target/debug");
+    let bin = debug.join("nearplay-demo");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first with `cargo build -p nearplay_demo` (make test does)",
+        bin.display()
+    );
+    bin
+}
+
+/// A name no other test run uses, so parallel tests never join each other.
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!("{prefix}-{}-{nanos:x}", std::process::id())
+}
+
+/// A fresh directory for reports.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(unique(name));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// A running `nearplay-demo` whose output lines arrive on a channel.
+pub struct Demo {
+    /// A label for messages.
+    pub label: String,
+    child: Child,
+    lines: Receiver<String>,
+    /// Every line seen so far (stdout and stderr).
+    pub seen: Vec<String>,
+}
+
+impl Demo {
+    /// Starts `nearplay-demo ARGS`.
+    pub fn start(label: &str, args: &[&str]) -> Demo {
+        let mut child = Command::new(demo_bin())
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start nearplay-demo");
+        let (tx, lines) = mpsc::channel();
+        for stream in [
+            child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        Demo { label: label.to_string(), child, lines, seen: Vec::new() }
+    }
+
+    /// Waits until a printed line contains `needle`.
+    pub fn wait_for_line(&mut self, needle: &str, within: Duration) {
+        let deadline = Instant::now() + within;
+        if self.seen.iter().any(|l| l.contains(needle)) {
+            return;
+        }
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let hit = line.contains(needle);
+                    self.seen.push(line);
+                    if hit {
+                        return;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        panic!("{}: no line with {needle:?} within {within:?}; output:\n{}", self.label, self.seen.join("\n"));
+    }
+
+    /// Waits for the process to exit and returns whether it succeeded.
+    pub fn wait_exit(&mut self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        loop {
+            while let Ok(line) = self.lines.try_recv() {
+                self.seen.push(line);
+            }
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                // Collect what is left of the output.
+                while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                    self.seen.push(line);
+                }
+                return status.success();
+            }
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                let _ = self.child.kill();
+                panic!("{}: still running after {within:?}; output:\n{}", self.label, self.seen.join("\n"));
+            };
+            // Block on output (or the deadline) instead of spinning.
+            if let Ok(line) = self.lines.recv_timeout(left.min(Duration::from_millis(100))) {
+                self.seen.push(line);
+            }
+        }
+    }
+
+    /// Kills the process now.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads a JSON report written by `--report`.
+pub fn read_report(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("report {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("report {}: {e}", path.display()))
+}
