@@ -133,12 +133,14 @@ fn crash_disappearance(env: &Env) -> Vec<f64> {
     let watch = env.spawn(1, &["ours-watch", &env.iface]);
     watch.expect_line("watcher up", LIMIT, |l| l.starts_with("WATCHING"));
     let mut v = Vec::new();
-    for i in 0..5 {
+    for i in 0..5u64 {
         let name = format!("bench-crash-{i}");
         let mut host = env.spawn(0, &["ours-host", &env.iface, &name, "0"]);
         watch.expect_line("alive", LIMIT, |l| {
             l.starts_with("ALIVE") && l.ends_with(&name)
         });
+        // Crash at different points of the 1 s ping cycle.
+        std::thread::sleep(Duration::from_millis(200 * i));
         let killed = roles::unix_ns();
         host.kill();
         let (_, gone) = watch.expect_line("removed", LIMIT, |l| {
@@ -156,7 +158,7 @@ fn lobby_round_trips() -> (Vec<f64>, Vec<f64>) {
         let deadline = Instant::now() + LIMIT;
         while !f() {
             assert!(Instant::now() < deadline, "lobby round trip timed out");
-            std::hint::spin_loop();
+            std::thread::yield_now();
         }
     };
     for _ in 0..TRIALS {

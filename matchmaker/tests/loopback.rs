@@ -132,3 +132,66 @@ fn host_and_three_clients_discover_join_chat_ready_start() {
         },
     );
 }
+
+#[test]
+fn incompatible_lobbies_are_listed_as_such_and_names_are_made_unique() {
+    let d = discovery();
+    let mut browser = d.browse(GAME, VERSION).expect("browse");
+    let name = unique("Twin");
+    let open = |version: &str, password: Option<&str>| {
+        let mut config = HostConfig::new(&name, "H", GAME, version);
+        config.password = password.map(str::to_string);
+        let options = HostOptions {
+            bind: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            discovery: Some(d.clone()),
+            txt_extras: Vec::new(),
+        };
+        LobbyHost::open(config, options).expect("open lobby")
+    };
+    let newer = open("2.0.0", Some("pw"));
+    let twin = open(VERSION, None);
+    assert_eq!(newer.instance_name(), Some(name.as_str()));
+    let twin_name = format!("{name} (2)");
+    assert_eq!(twin.instance_name(), Some(twin_name.as_str()));
+
+    let info = wait_for("the newer lobby", LIMIT, || match browser.poll() {
+        Some(BrowseEvent::Added(i) | BrowseEvent::Updated(i)) if i.name == name => Some(i),
+        _ => None,
+    });
+    assert!(info.password);
+    assert_eq!(
+        info.compatibility,
+        Compatibility::GameVersion {
+            host: "2.0.0".into(),
+            ours: VERSION.into()
+        }
+    );
+    assert_eq!(
+        info.compatibility.to_string(),
+        "host runs version 2.0.0, you run 1.0.0"
+    );
+    // Joining anyway is refused with the reason, over real TCP.
+    let c = LobbyClient::join(info.addr, JoinConfig::new("X", GAME, VERSION, 1));
+    let err = wait_for("refusal", LIMIT, || match c.poll() {
+        Some(ClientEvent::JoinFailed(e)) => Some(e),
+        _ => None,
+    });
+    assert_eq!(err.to_string(), "this lobby needs a password");
+
+    // Closing a lobby tells its members and removes it from the list.
+    let member = LobbyClient::join(twin.local_addr(), JoinConfig::new("M", GAME, VERSION, 1));
+    wait_for("joined twin", LIMIT, || match member.poll() {
+        Some(ClientEvent::Joined { .. }) => Some(()),
+        _ => None,
+    });
+    twin.close();
+    let reason = wait_for("lobby closed", LIMIT, || match member.poll() {
+        Some(ClientEvent::LobbyClosed(r)) => Some(r),
+        _ => None,
+    });
+    assert_eq!(reason, nearplay_matchmaker::CloseReason::HostClosed);
+    wait_for("twin removed", LIMIT, || match browser.poll() {
+        Some(BrowseEvent::Removed { name, .. }) if name == twin_name => Some(()),
+        _ => None,
+    });
+}

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod netns;
+pub mod sim;
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};

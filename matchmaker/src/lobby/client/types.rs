@@ -5,8 +5,8 @@ use nearplay_netcode::MatchPlan;
 use crate::lobby::Timeouts;
 use crate::lobby::message::{MemberId, RosterEntry};
 
-/// Who joins, with what.
-#[derive(Clone, Debug)]
+/// Who joins, with what. `Debug` hides the password.
+#[derive(Clone)]
 pub struct JoinConfig {
     /// Wanted display name.
     pub name: String,
@@ -33,6 +33,19 @@ impl JoinConfig {
             game_port,
             timeouts: Timeouts::default(),
         }
+    }
+}
+
+impl std::fmt::Debug for JoinConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinConfig")
+            .field("name", &self.name)
+            .field("game", &self.game)
+            .field("game_version", &self.game_version)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("game_port", &self.game_port)
+            .field("timeouts", &self.timeouts)
+            .finish()
     }
 }
 

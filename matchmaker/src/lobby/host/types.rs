@@ -7,8 +7,8 @@ use nearplay_netcode::{MatchPlan, NetSettings};
 use crate::lobby::Timeouts;
 use crate::lobby::message::{MemberId, RejectReason, RosterEntry};
 
-/// What a host is, and the rules of its lobby.
-#[derive(Clone, Debug)]
+/// What a host is, and the rules of its lobby. `Debug` hides the password.
+#[derive(Clone)]
 pub struct HostConfig {
     /// Lobby display name (also the DNS-SD instance name).
     pub lobby_name: String,
@@ -47,6 +47,23 @@ impl HostConfig {
             game_port: 0,
             timeouts: Timeouts::default(),
         }
+    }
+}
+
+impl std::fmt::Debug for HostConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostConfig")
+            .field("lobby_name", &self.lobby_name)
+            .field("host_name", &self.host_name)
+            .field("game", &self.game)
+            .field("game_version", &self.game_version)
+            .field("max_players", &self.max_players)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("mode", &self.mode)
+            .field("settings", &self.settings)
+            .field("game_port", &self.game_port)
+            .field("timeouts", &self.timeouts)
+            .finish()
     }
 }
 
