@@ -6,7 +6,8 @@
 //! cargo run -p nearplay_matchmaker --example lobby -- join --lobby "Den" --name Ann --ready --interface lo
 //! ```
 //!
-//! Options: `--interface all|lo|<name>[,<name>]` (default all), `--game ID`,
+//! Options: `--interface all|lo|<name>[,<name>]` (default all), `--family
+//! v4|v6|both` (default both), `--no-probe` (announce at once), `--game ID`,
 //! `--ver V`, `--password P`, `--players N` (host), `--start-when N` (host:
 //! start once N members, host included, are ready), `--ready` (join),
 //! `--seconds S` (list: stop after S seconds). Output is one line per event,
@@ -15,7 +16,9 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use nearplay_matchmaker::lan::{BrowseEvent, Discovery, Interfaces, LobbyInfo};
+use nearplay_matchmaker::lan::{
+    BrowseEvent, Discovery, DiscoveryConfig, Interfaces, IpFamily, LobbyInfo,
+};
 use nearplay_matchmaker::lobby::client::{ClientEvent, JoinConfig};
 use nearplay_matchmaker::lobby::host::{HostConfig, HostEvent};
 use nearplay_matchmaker::lobby::tcp::{HostOptions, LobbyClient, LobbyHost};
@@ -91,7 +94,17 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         "lo" | "loopback" => Interfaces::LoopbackOnly,
         names => Interfaces::Named(names.split(',').map(str::to_string).collect()),
     };
-    let discovery = Discovery::new(interfaces)?;
+    let family = match args.get("family").unwrap_or("both") {
+        "v4" => IpFamily::V4,
+        "v6" => IpFamily::V6,
+        _ => IpFamily::Both,
+    };
+    let discovery = Discovery::with_config(DiscoveryConfig {
+        interfaces,
+        family,
+        probe: !args.flag("no-probe"),
+        ..DiscoveryConfig::default()
+    })?;
     let game = args.get("game").unwrap_or("nearplay-demo").to_string();
     let ver = args.get("ver").unwrap_or("0.1.0").to_string();
     match args.cmd.as_str() {

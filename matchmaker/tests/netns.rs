@@ -1,6 +1,6 @@
-//! Multi-host: three network namespaces on one bridge. A host process in
-//! one, joiners in the others: they discover it over mDNS, join and start
-//! with one plan; a killed host leaves every list within 3 s.
+//! Multi-host: network namespaces on one bridge. A host process in one,
+//! joiners in the others (one over IPv6 only): they discover it over mDNS,
+//! join and start with one plan; a killed host leaves every list within 3 s.
 //! Skipped (with a message) when not root.
 
 mod common;
@@ -22,7 +22,7 @@ fn field<'a>(line: &'a str, key: &str) -> &'a str {
 }
 
 #[test]
-fn three_namespaces_discover_join_start_and_see_a_crash() {
+fn namespaces_discover_join_start_over_v4_and_v6_and_see_a_crash() {
     if let Some(why) = unavailable() {
         eprintln!("SKIPPED netns test: {why}");
         return;
@@ -33,7 +33,7 @@ fn three_namespaces_discover_join_start_and_see_a_crash() {
         );
         return;
     };
-    let lab = Lab::new("t", 3).expect("create namespaces");
+    let lab = Lab::new("t", 4).expect("create namespaces");
     let host = lab.spawn(
         0,
         &bin,
@@ -48,23 +48,14 @@ fn three_namespaces_discover_join_start_and_see_a_crash() {
         ],
     );
     host.expect_line("host up", LIMIT, |l| l.starts_with("hosting"));
-    let joiners: Vec<_> = [(1, "Ann"), (2, "Bob")]
+    // Ann and Bob over IPv4 (and whatever else), Cyd over IPv6 only.
+    let joiners: Vec<_> = [(1, "Ann", "both"), (2, "Bob", "v4"), (3, "Cyd", "v6")]
         .iter()
-        .map(|(i, name)| {
-            lab.spawn(
-                *i,
-                &bin,
-                &[
-                    "join",
-                    "--lobby",
-                    "NS Lobby",
-                    "--name",
-                    name,
-                    "--ready",
-                    "--interface",
-                    LAB_IF,
-                ],
-            )
+        .map(|(i, name, family)| {
+            let args = ["join", "--lobby", "NS Lobby", "--name", name, "--ready"];
+            let mut args = args.to_vec();
+            args.extend(["--interface", LAB_IF, "--family", family]);
+            lab.spawn(*i, &bin, &args)
         })
         .collect();
     let (_, host_line) = host.expect_line("host started", LIMIT, |l| l.starts_with("started"));
@@ -85,7 +76,7 @@ fn three_namespaces_discover_join_start_and_see_a_crash() {
         handles.push(field(&line, "handle").to_string());
     }
     handles.sort();
-    assert_eq!(handles, ["0", "1", "2"]);
+    assert_eq!(handles, ["0", "1", "2", "3"]);
 
     // A host that crashes: browsers in both other namespaces drop it.
     let mut crasher = lab.spawn(
