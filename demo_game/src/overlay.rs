@@ -55,7 +55,7 @@ fn spawn_overlay(mut commands: Commands, fonts: Res<Fonts>, visible: Res<Overlay
         Node {
             position_type: PositionType::Absolute,
             left: px(12),
-            top: px(12),
+            bottom: px(40),
             padding: UiRect::all(px(10)),
             ..default()
         },

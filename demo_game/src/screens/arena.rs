@@ -35,7 +35,7 @@ struct Platform;
 struct DiscView(usize);
 
 #[derive(Component)]
-struct ScoreLine;
+struct ScoreLine(usize);
 
 #[derive(Component)]
 struct RoundLine;
@@ -109,7 +109,11 @@ fn spawn_arena(
             DespawnOnExit(Screen::Match),
         ))
         .with_children(|hud| {
-            hud.spawn((ui::title(f, "", 24.0, ui::TEXT), ScoreLine));
+            hud.spawn(Node { column_gap: px(36), ..default() }).with_children(|row| {
+                for handle in 0..info.seats.len() {
+                    row.spawn((ui::title(f, "", 24.0, ui::player_color(handle)), ScoreLine(handle)));
+                }
+            });
             hud.spawn((ui::text(f, "", 18.0, ui::DIM), RoundLine));
             hud.spawn(Node { flex_grow: 1.0, ..default() });
             hud.spawn((ui::title(f, "", 64.0, ui::TEXT), Banner));
@@ -150,24 +154,17 @@ fn sync_discs(
 fn sync_hud(
     state: Option<Res<ArenaState>>,
     info: Res<MatchInfo>,
-    mut score: Query<&mut Text, (With<ScoreLine>, Without<RoundLine>, Without<Banner>)>,
+    mut score: Query<(&mut Text, &ScoreLine), (Without<RoundLine>, Without<Banner>)>,
     mut round: Query<&mut Text, (With<RoundLine>, Without<ScoreLine>, Without<Banner>)>,
     mut banner: Query<&mut Text, (With<Banner>, Without<ScoreLine>, Without<RoundLine>)>,
 ) {
     let Some(state) = state else { return };
     let name = |h: u8| info.seats.get(usize::from(h)).map(|s| s.name.as_str()).unwrap_or("?");
-    let scores: Vec<String> = info
-        .seats
-        .iter()
-        .zip(&state.scores)
-        .map(|(seat, s)| {
-            let won = usize::from((*s).min(crate::sim::ROUNDS_TO_WIN));
-            let left = usize::from(crate::sim::ROUNDS_TO_WIN) - won;
-            format!("{} {}{}", seat.name, "\u{25CF}".repeat(won), "\u{25CB}".repeat(left))
-        })
-        .collect();
-    for mut t in &mut score {
-        t.0 = scores.join("     ");
+    for (mut t, ScoreLine(handle)) in &mut score {
+        let (Some(seat), Some(won)) = (info.seats.get(*handle), state.scores.get(*handle)) else { continue };
+        let won = usize::from((*won).min(crate::sim::ROUNDS_TO_WIN));
+        let left = usize::from(crate::sim::ROUNDS_TO_WIN) - won;
+        t.0 = format!("{} {}{}", seat.name, "\u{25CF}".repeat(won), "\u{25CB}".repeat(left));
     }
     let secs = state.round_frames / 60;
     for mut t in &mut round {

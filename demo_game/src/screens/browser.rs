@@ -100,12 +100,12 @@ fn refresh_list(
     for panel in &list {
         commands.entity(panel).despawn_children();
         commands.entity(panel).with_children(|p| {
+            header_row(p, f);
             if lobbies.is_empty() {
                 p.spawn(ui::text(f, "No games yet. Ask a friend to press \"Host LAN game\".", 18.0, ui::DIM));
             }
             for (i, lobby) in lobbies.iter().enumerate() {
-                p.spawn(Node { column_gap: px(16), align_items: AlignItems::Center, ..default() })
-                    .with_children(|row| lobby_row(row, f, i, lobby));
+                lobby_row(p, f, i, lobby);
             }
         });
     }
@@ -113,23 +113,69 @@ fn refresh_list(
     browsing.drawn = true;
 }
 
-fn lobby_row(row: &mut ChildSpawnerCommands, f: &Fonts, index: usize, lobby: &LobbyInfo) {
+/// Column widths of the list: name, seats, ping, version, lock, action.
+const COLUMNS: [f32; 6] = [300.0, 70.0, 90.0, 90.0, 80.0, 150.0];
+
+fn row_node() -> Node {
+    Node {
+        height: px(40),
+        align_items: AlignItems::Center,
+        ..default()
+    }
+}
+
+fn cell(column: usize) -> Node {
+    Node {
+        width: px(COLUMNS[column]),
+        ..default()
+    }
+}
+
+fn header_row(p: &mut ChildSpawnerCommands, f: &Fonts) {
+    p.spawn(row_node()).with_children(|row| {
+        for (i, label) in ["Game", "Players", "Ping", "Version", "", ""].into_iter().enumerate() {
+            row.spawn(cell(i)).with_children(|c| {
+                c.spawn(ui::text(f, label, 15.0, ui::DIM));
+            });
+        }
+    });
+}
+
+fn lobby_row(p: &mut ChildSpawnerCommands, f: &Fonts, index: usize, lobby: &LobbyInfo) {
     let compatible = lobby.compatibility.is_compatible();
     let color = if compatible { ui::TEXT } else { ui::DIM };
-    let ping = lobby.rtt.map(|d| format!("{:.0} ms", d.as_secs_f64() * 1000.0)).unwrap_or_else(|| "...".into());
+    let ping = lobby
+        .rtt
+        .map(|d| format!("{:.1} ms", d.as_secs_f64() * 1000.0))
+        .unwrap_or_else(|| "...".into());
     let lock = if lobby.password { "locked" } else { "" };
-    row.spawn((ui::title(f, lobby.name.clone(), 20.0, color), Node { width: px(280), ..default() }));
-    row.spawn((ui::text(f, format!("{}/{}", lobby.players, lobby.max_players), 18.0, color), Node { width: px(50), ..default() }));
-    row.spawn((ui::text(f, ping, 18.0, color), Node { width: px(70), ..default() }));
-    row.spawn((ui::text(f, format!("v{}", lobby.game_version), 18.0, color), Node { width: px(70), ..default() }));
-    row.spawn((ui::text(f, lock, 18.0, ui::WARN), Node { width: px(60), ..default() }));
-    if compatible && lobby.players < lobby.max_players {
-        row.spawn(ui::small_button(f, "Join", ButtonAction::JoinLobby(index)));
-    } else if compatible {
-        row.spawn(ui::text(f, "full", 16.0, ui::DIM));
-    } else {
-        row.spawn(ui::text(f, lobby.compatibility.to_string(), 14.0, ui::DIM));
-    }
+    p.spawn(row_node()).with_children(|row| {
+        row.spawn(cell(0)).with_children(|c| {
+            c.spawn(ui::title(f, lobby.name.clone(), 19.0, color));
+        });
+        let cells = [
+            format!("{}/{}", lobby.players, lobby.max_players),
+            ping,
+            format!("v{}", lobby.game_version),
+        ];
+        for (i, value) in cells.into_iter().enumerate() {
+            row.spawn(cell(i + 1)).with_children(|c| {
+                c.spawn(ui::text(f, value, 17.0, color));
+            });
+        }
+        row.spawn(cell(4)).with_children(|c| {
+            c.spawn(ui::text(f, lock, 17.0, ui::WARN));
+        });
+        row.spawn(cell(5)).with_children(|c| {
+            if compatible && lobby.players < lobby.max_players {
+                c.spawn(ui::small_button(f, "Join", ButtonAction::JoinLobby(index)));
+            } else if compatible {
+                c.spawn(ui::text(f, "full", 15.0, ui::DIM));
+            } else {
+                c.spawn(ui::text(f, lobby.compatibility.to_string(), 13.0, ui::DIM));
+            }
+        });
+    });
 }
 
 fn edit_password(

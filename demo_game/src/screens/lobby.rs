@@ -21,7 +21,8 @@ impl Plugin for LobbyPlugin {
             .add_systems(OnEnter(Screen::Lobby), (ensure_lobby, spawn_lobby).chain())
             .add_systems(
                 Update,
-                (draw_roster, draw_log, lobby_buttons, type_chat, leave_on_escape).run_if(in_state(Screen::Lobby)),
+                (draw_roster, draw_log, draw_ready, lobby_buttons, type_chat, leave_on_escape)
+                    .run_if(in_state(Screen::Lobby)),
             );
     }
 }
@@ -62,7 +63,11 @@ fn ensure_lobby(
     }
 }
 
-fn spawn_lobby(mut commands: Commands, fonts: Res<Fonts>, prefs: Res<Prefs>) {
+#[derive(Component)]
+struct ReadyLabel;
+
+fn spawn_lobby(mut commands: Commands, fonts: Res<Fonts>, prefs: Res<Prefs>, conn: Option<Res<LobbyConn>>) {
+    let hosting = conn.as_ref().is_some_and(|c| c.is_host());
     let f = &*fonts;
     commands
         .spawn((ui::screen_root(), DespawnOnExit(Screen::Lobby)))
@@ -79,8 +84,10 @@ fn spawn_lobby(mut commands: Commands, fonts: Res<Fonts>, prefs: Res<Prefs>) {
                 });
             });
             root.spawn(Node { column_gap: px(8), ..default() }).with_children(|row| {
-                row.spawn(ui::button(f, "Ready", ButtonAction::ToggleReady));
-                row.spawn(ui::button(f, "Start match", ButtonAction::StartMatch));
+                row.spawn(ui::button(f, "Ready up", ButtonAction::ToggleReady)).insert(ReadyLabel);
+                if hosting {
+                    row.spawn(ui::button(f, "Start match", ButtonAction::StartMatch));
+                }
                 row.spawn(ui::button(f, "Leave", ButtonAction::BackToMenu));
             });
             root.spawn(ui::text(f, "Type and press Enter to chat. The host starts when everyone is ready.", 14.0, ui::DIM));
@@ -104,6 +111,7 @@ fn draw_roster(
         commands.entity(entity).despawn_children();
         commands.entity(entity).with_children(|p| {
             p.spawn(ui::title(f, conn.lobby_name.clone(), 22.0, ui::TEXT));
+            p.spawn(ui::text(f, format!("{} in the lobby", conn.roster.len()), 15.0, ui::DIM));
             if conn.roster.is_empty() {
                 p.spawn(ui::text(f, "Connecting...", 16.0, ui::DIM));
             }
@@ -121,6 +129,22 @@ fn draw_roster(
         });
     }
     *drawn = Some(now);
+}
+
+fn draw_ready(
+    conn: Option<Res<LobbyConn>>,
+    buttons: Query<&Children, With<ReadyLabel>>,
+    mut texts: Query<&mut Text>,
+) {
+    let Some(conn) = conn.filter(|c| c.is_changed()) else { return };
+    let label = if conn.ready { "Ready \u{2713} (undo)" } else { "Ready up" };
+    for children in &buttons {
+        for child in children.iter() {
+            if let Ok(mut text) = texts.get_mut(child) {
+                text.0 = label.to_string();
+            }
+        }
+    }
 }
 
 fn draw_log(conn: Option<Res<LobbyConn>>, mut text: Query<&mut Text, With<LogText>>) {
