@@ -44,7 +44,7 @@ fn namespaces_discover_join_start_over_v4_and_v6_and_see_a_crash() {
             "--interface",
             LAB_IF,
             "--start-when",
-            "3",
+            "4",
         ],
     );
     host.expect_line("host up", LIMIT, |l| l.starts_with("hosting"));
@@ -60,13 +60,23 @@ fn namespaces_discover_join_start_over_v4_and_v6_and_see_a_crash() {
         .collect();
     let (_, host_line) = host.expect_line("host started", LIMIT, |l| l.starts_with("started"));
     let mut handles = vec![field(&host_line, "handle").to_string()];
-    for j in &joiners {
-        let (_, found) = j.expect_line("lobby found", LIMIT, |l| l.starts_with("found"));
+    for (k, j) in joiners.iter().enumerate() {
+        let who = format!("joiner {k}");
+        let (_, found) = j.expect_line(&format!("{who}: lobby found"), LIMIT, |l| {
+            l.starts_with("found")
+        });
+        let over = if k == 2 {
+            "at [fe80::"
+        } else {
+            "at 10.213.0.1:"
+        };
         assert!(
-            found.contains("10.213.0.1:"),
-            "joined over the lab link: {found}"
+            found.contains(over),
+            "{who} joined over the lab link: {found}"
         );
-        let (_, line) = j.expect_line("joiner started", LIMIT, |l| l.starts_with("started"));
+        let (_, line) = j.expect_line(&format!("{who}: started"), LIMIT, |l| {
+            l.starts_with("started")
+        });
         assert_eq!(
             field(&line, "started"),
             field(&host_line, "started"),

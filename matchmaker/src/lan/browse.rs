@@ -91,7 +91,8 @@ pub struct LobbyInfo {
     pub instance: String,
     /// Display name.
     pub name: String,
-    /// Where to join: the address that answered pings, else the first one.
+    /// Where to join: an address that answers pings (IPv4 preferred), else
+    /// the first advertised one (IPv4 sorted first).
     pub addr: SocketAddr,
     /// Every address the host advertised.
     pub addrs: Vec<SocketAddr>,

@@ -69,7 +69,7 @@ pub struct LobbyRecord {
     pub txt: Result<LobbyTxt, TxtError>,
     /// Last measured round trip.
     pub rtt: Option<Duration>,
-    /// The address that answered the last ping.
+    /// An address that answers pings (IPv4 preferred).
     pub alive_addr: Option<SocketAddr>,
 }
 
@@ -198,7 +198,13 @@ impl LivenessTable {
 
     /// A pong arrived from `from` at `now`.
     pub fn handle_pong(&mut self, now: Instant, from: SocketAddr, nonce: u64) {
-        let from = SocketAddr::new(from.ip().to_canonical(), from.port());
+        // Keep an IPv6 scope id (link-local); unwrap IPv4-mapped addresses.
+        let from = match from {
+            SocketAddr::V6(v6) if v6.ip().to_ipv4_mapped().is_some() => {
+                SocketAddr::new(v6.ip().to_canonical(), v6.port())
+            }
+            other => other,
+        };
         for e in self.entries.values_mut() {
             let Some(pos) = e.sent.iter().position(|(n, _)| *n == nonce) else {
                 continue;
@@ -207,7 +213,15 @@ impl LivenessTable {
             e.sent.drain(..=pos);
             e.last_alive = now;
             e.record.rtt = Some(now.saturating_duration_since(sent_at));
-            e.record.alive_addr = Some(from);
+            // Prefer an IPv4 address once one answers: it is what the game's
+            // UDP socket and every member can use (link-local IPv6 scopes are
+            // per machine).
+            if e.record
+                .alive_addr
+                .is_none_or(|a| a.is_ipv6() || from.is_ipv4())
+            {
+                e.record.alive_addr = Some(from);
+            }
             e.visible = true;
             self.events.push_back(TableEvent::Up(e.record.clone()));
             return;
