@@ -15,6 +15,7 @@
 //! | [`wire`] | datagram header, BLAKE3-keyed tag, anti-replay window (sans-IO, fuzzed) |
 //! | [`transport::udp`] | [`UdpTransport`]: authenticated datagrams on one UDP socket |
 //! | [`transport::sim`] | [`SimNetwork`] / [`SimTransport`]: in-memory network |
+//! | `transport::webrtc` (feature `webrtc`) | `WebRtcLink` (matchbox socket, loop on its own thread, panics contained), `WebRtcTransport` |
 //! | [`transport::conditioner`] | [`LinkProfile`], [`Conditioned`]: seeded latency, jitter, loss, bursts, duplication, reordering |
 //! | [`session`] | [`NetSessionBuilder`]: plan (or addresses) to `ggrs::P2PSession` |
 //! | [`stats`] | [`NetMonitor`], [`NetStats`], [`NetEvent`], drop counters |
@@ -44,6 +45,7 @@
 //! ```text
 //! cargo test -p nearplay_netcode                          # unit, integration, doc tests
 //! cargo test -p nearplay_netcode --features bevy          # + the Bevy plugin test
+//! cargo test -p nearplay_netcode --features webrtc        # + WebRTC tests (in a netns, as root)
 //! cargo bench -p nearplay_netcode --bench netcode         # ratios vs bare GGRS (~25 s)
 //! cd netcode && RUSTC_BOOTSTRAP=1 cargo fuzz run datagram_decode -- -max_total_time=60
 //! cargo run -p nearplay_netcode --example two_peers -- --local 7001 --remote 127.0.0.1:7002 --handle 0

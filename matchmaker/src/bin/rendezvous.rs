@@ -1,1 +1,3 @@
+//! `nearplay-rendezvous`: the rendezvous server (work in progress).
+
 fn main() {}

@@ -4,10 +4,14 @@
 //! - [`sim`]: an in-memory network for tests and for feeling bad networks.
 //! - [`conditioner`]: latency, jitter, loss, duplication and reordering as a
 //!   seeded wrapper ([`Conditioned`]) around any transport.
+//! - `webrtc` (feature `webrtc`): the same authenticated datagrams over a
+//!   matchbox WebRTC data channel, the internet path.
 
 pub mod conditioner;
 pub mod sim;
 pub mod udp;
+#[cfg(feature = "webrtc")]
+pub mod webrtc;
 
 use std::net::SocketAddr;
 
@@ -20,6 +24,8 @@ use crate::stats::TrafficCounters;
 pub use conditioner::{Conditioned, GilbertElliott, LinkConditioner, LinkProfile, SimRng};
 pub use sim::{SimNetwork, SimTransport};
 pub use udp::UdpTransport;
+#[cfg(feature = "webrtc")]
+pub use webrtc::{WebRtcConfig, WebRtcLink, WebRtcTransport};
 
 /// A GGRS socket over [`PeerAddr`] that counts its traffic, so a
 /// [`NetMonitor`](crate::stats::NetMonitor) can report it.
@@ -45,6 +51,18 @@ pub enum TransportError {
     HandleOutOfRange {
         /// The handle.
         handle: usize,
+    },
+    /// A member of the plan has no WebRTC address.
+    #[error("member {handle} has no WebRTC address")]
+    NotWebRtc {
+        /// The member's handle.
+        handle: usize,
+    },
+    /// Two members share one peer address.
+    #[error("two members share the address {addr}")]
+    DuplicatePeer {
+        /// The shared address.
+        addr: PeerAddr,
     },
     /// Two members share one UDP address, so datagrams could not be told apart.
     #[error("two members share the address {addr}")]

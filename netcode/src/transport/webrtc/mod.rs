@@ -1,0 +1,207 @@
+//! [`WebRtcTransport`]: authenticated game datagrams over a matchbox WebRTC
+//! data channel, a GGRS socket for the internet path (feature `webrtc`).
+//!
+//! The datagrams are exactly those of [`UdpTransport`](super::UdpTransport)
+//! (same [`WireCodec`] header, BLAKE3 tag and replay window), sent on the
+//! link's unreliable [`GAME_CHANNEL`]. The transport decodes them itself:
+//! matchbox's own `ggrs_socket` calls `expect` on peer bytes, so one bad
+//! packet would crash the game; here every packet that is too large, from a
+//! peer not in the match, of another match or version, fails authentication,
+//! names another sender, or is a replay is dropped and counted by
+//! [`DropReason`](crate::wire::DropReason).
+//!
+//! ```no_run
+//! # use nearplay_netcode::prelude::*;
+//! # use nearplay_netcode::transport::webrtc::{WebRtcConfig, WebRtcLink, WebRtcTransport};
+//! # struct Cfg;
+//! # impl ggrs::Config for Cfg { type Input = u8; type InputPredictor = ggrs::PredictRepeatLast; type State = u64; type Address = PeerAddr; }
+//! # fn run(plan: MatchPlan) -> Result<(), Box<dyn std::error::Error>> {
+//! // The link was opened for the lobby (its peers are the plan's WebRtc addresses).
+//! let link = WebRtcLink::connect("ws://127.0.0.1:3536/ABCDEF", &WebRtcConfig::default())?;
+//! // ... lobby over link.send(RELIABLE_CHANNEL, ..) until the plan arrives ...
+//! let transport = WebRtcTransport::from_plan(link, &plan)?;
+//! let (session, monitor) = NetSessionBuilder::<Cfg>::from_plan(&plan).build_monitored(transport)?;
+//! # Ok(()) }
+//! ```
+
+mod link;
+
+use std::collections::BTreeMap;
+
+use ggrs::{Message, NonBlockingSocket};
+
+use super::TransportError;
+use crate::addr::PeerAddr;
+use crate::plan::{MatchId, MatchKey, MatchPlan};
+use crate::stats::TrafficCounters;
+use crate::wire::{MAX_DATAGRAM, ReplayGuard, SendFailure, WireCodec, WireError};
+
+pub use link::{
+    GAME_CHANNEL, LinkExit, PeerChange, RELIABLE_CHANNEL, WebRtcConfig, WebRtcLink, peer_to_u128,
+    u128_to_peer,
+};
+
+/// Accept at most this many packets per `receive_all_messages` call; the rest
+/// stays queued for the next frame, so a flood cannot hold the game loop.
+const MAX_RECV_PER_POLL: usize = 4096;
+
+/// A GGRS socket over the game channel of a [`WebRtcLink`].
+pub struct WebRtcTransport {
+    link: WebRtcLink,
+    codec: WireCodec,
+    local_handle: u16,
+    /// Member handle by WebRTC peer id.
+    peers: BTreeMap<u128, u16>,
+    next_seq: BTreeMap<u128, u32>,
+    replay: ReplayGuard,
+    counters: TrafficCounters,
+    send_buf: Vec<u8>,
+    /// Received but not yet handed to GGRS (over the per-poll cap).
+    backlog: std::collections::VecDeque<(u128, matchbox_socket::Packet)>,
+}
+
+impl std::fmt::Debug for WebRtcTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebRtcTransport")
+            .field("link", &self.link)
+            .field("codec", &self.codec)
+            .field("local_handle", &self.local_handle)
+            .field("peers", &self.peers)
+            .finish_non_exhaustive()
+    }
+}
+
+fn handle16(handle: usize) -> Result<u16, TransportError> {
+    u16::try_from(handle).map_err(|_| TransportError::HandleOutOfRange { handle })
+}
+
+impl WebRtcTransport {
+    /// A transport for the plan's match over `link`: every player and
+    /// spectator except the local member is a peer, and all of them must
+    /// have [`PeerAddr::WebRtc`] addresses.
+    pub fn from_plan(link: WebRtcLink, plan: &MatchPlan) -> Result<Self, TransportError> {
+        let members = plan
+            .players
+            .iter()
+            .map(|p| (p.handle, p.addr))
+            .chain(plan.spectators.iter().map(|s| (s.handle, s.addr)))
+            .filter(|(h, _)| *h != plan.local_handle);
+        let mut peers = Vec::new();
+        for (handle, addr) in members {
+            let PeerAddr::WebRtc(id) = addr else {
+                return Err(TransportError::NotWebRtc { handle });
+            };
+            peers.push((handle, id));
+        }
+        Self::new(link, plan.match_id, &plan.key, plan.local_handle, peers)
+    }
+
+    /// A transport for games that bring their own peers: the match id and
+    /// key every member shares, the local handle, and each peer's handle and
+    /// WebRTC peer id.
+    pub fn new(
+        link: WebRtcLink,
+        match_id: MatchId,
+        key: &MatchKey,
+        local_handle: usize,
+        peers: impl IntoIterator<Item = (usize, u128)>,
+    ) -> Result<Self, TransportError> {
+        let mut map = BTreeMap::new();
+        for (handle, id) in peers {
+            if map.insert(id, handle16(handle)?).is_some() {
+                return Err(TransportError::DuplicatePeer {
+                    addr: PeerAddr::WebRtc(id),
+                });
+            }
+        }
+        Ok(WebRtcTransport {
+            link,
+            codec: WireCodec::new(match_id, key),
+            local_handle: handle16(local_handle)?,
+            peers: map,
+            next_seq: BTreeMap::new(),
+            replay: ReplayGuard::new(),
+            counters: TrafficCounters::new(),
+            send_buf: Vec::with_capacity(MAX_DATAGRAM),
+            backlog: std::collections::VecDeque::new(),
+        })
+    }
+
+    /// The transport's counters (shared: keep a clone before moving the
+    /// transport into a session).
+    pub fn counters(&self) -> TrafficCounters {
+        self.counters.clone()
+    }
+
+    /// The link underneath, e.g. to watch peer changes or its
+    /// [`exit`](WebRtcLink::exit) (a contained matchbox panic shows there).
+    pub fn link_mut(&mut self) -> &mut WebRtcLink {
+        &mut self.link
+    }
+
+    /// Checks one packet received from `peer`.
+    fn accept(&mut self, peer: u128, packet: &[u8]) -> Result<Message, WireError> {
+        if packet.len() > MAX_DATAGRAM {
+            return Err(WireError::TooLarge { len: packet.len() });
+        }
+        let Some(&expected) = self.peers.get(&peer) else {
+            return Err(WireError::UnknownAddress);
+        };
+        let (_, msg) = self
+            .codec
+            .open_checked(packet, &mut self.replay, Some(expected))?;
+        Ok(msg)
+    }
+
+    fn try_send(&mut self, msg: &Message, addr: &PeerAddr) -> Result<usize, WireError> {
+        let PeerAddr::WebRtc(id) = *addr else {
+            return Err(WireError::Send(SendFailure::WrongTransport));
+        };
+        let seq = self.next_seq.entry(id).or_insert(0);
+        let this = *seq;
+        *seq = seq
+            .checked_add(1)
+            .ok_or(WireError::Send(SendFailure::SeqExhausted))?;
+        self.codec
+            .seal(self.local_handle, this, msg, &mut self.send_buf)?;
+        if self.link.send(GAME_CHANNEL, id, &self.send_buf) {
+            Ok(self.send_buf.len())
+        } else {
+            Err(WireError::Send(SendFailure::Io))
+        }
+    }
+}
+
+impl super::Transport for WebRtcTransport {
+    fn counters(&self) -> TrafficCounters {
+        self.counters.clone()
+    }
+}
+
+impl NonBlockingSocket<PeerAddr> for WebRtcTransport {
+    fn send_to(&mut self, msg: &Message, addr: &PeerAddr) {
+        match self.try_send(msg, addr) {
+            Ok(n) => self.counters.record_sent(*addr, n),
+            Err(e) => self.counters.record_drop(e.reason()),
+        }
+    }
+
+    fn receive_all_messages(&mut self) -> Vec<(PeerAddr, Message)> {
+        self.backlog.extend(self.link.receive(GAME_CHANNEL));
+        let mut out = Vec::new();
+        for _ in 0..MAX_RECV_PER_POLL {
+            let Some((peer, packet)) = self.backlog.pop_front() else {
+                break;
+            };
+            match self.accept(peer, &packet) {
+                Ok(msg) => {
+                    self.counters
+                        .record_received(PeerAddr::WebRtc(peer), packet.len());
+                    out.push((PeerAddr::WebRtc(peer), msg));
+                }
+                Err(e) => self.counters.record_drop(e.reason()),
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,237 @@
+//! WebRTC on loopback, inside a network namespace this test creates (so ICE
+//! never offers the machine's real addresses): three peers play 600 frames to
+//! the same state over matchbox data channels while an outsider in the same
+//! room floods player 0 with garbage, which is dropped and counted.
+//!
+//! The test re-runs its own binary inside the namespace (`ip netns exec`) with
+//! `NEARPLAY_IN_NETNS=1`; without root it prints why it skips.
+#![cfg(feature = "webrtc")]
+
+mod common;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+use matchbox_signaling::SignalingServer;
+use nearplay_netcode::prelude::*;
+use nearplay_netcode::transport::SimRng;
+use nearplay_netcode::transport::webrtc::{
+    GAME_CHANNEL, LinkExit, PeerChange, WebRtcConfig, WebRtcLink, WebRtcTransport,
+};
+use nearplay_netcode::wire::{MAX_DATAGRAM, WireCodec};
+
+const INSIDE: &str = "NEARPLAY_IN_NETNS";
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// A stock full-mesh signaling server on its own runtime.
+struct Server {
+    runtime: Option<tokio::runtime::Runtime>,
+    addr: SocketAddr,
+}
+
+impl Server {
+    fn start() -> Server {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let mut server = {
+            let _guard = runtime.enter();
+            SignalingServer::full_mesh_builder((Ipv4Addr::LOCALHOST, 0)).build()
+        };
+        let addr = server.bind().expect("bind");
+        runtime.spawn(server.serve());
+        Server {
+            runtime: Some(runtime),
+            addr,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// Runs `body` in a fresh namespace (lo up, default route on lo) by
+/// re-executing this test; returns false (after saying why) when it cannot.
+fn in_netns(test: &str) -> bool {
+    if std::env::var_os(INSIDE).is_some() {
+        return true;
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    if !root {
+        println!("SKIP {test}: not root, cannot create a network namespace for WebRTC");
+        return false;
+    }
+    let ns = format!("np-wrtc-{}-{test}", std::process::id());
+    let ip = |args: &[&str]| {
+        let st = Command::new("ip").args(args).status().expect("run ip");
+        assert!(st.success(), "ip {args:?} failed");
+    };
+    ip(&["netns", "add", &ns]);
+    struct Cleanup(String);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+        }
+    }
+    let _cleanup = Cleanup(ns.clone());
+    ip(&["-n", &ns, "link", "set", "lo", "up"]);
+    ip(&["-n", &ns, "route", "add", "default", "dev", "lo"]);
+    let exe = std::env::current_exe().expect("test binary");
+    let status = Command::new("ip")
+        .args(["netns", "exec", &ns])
+        .arg(exe)
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(INSIDE, "1")
+        .status()
+        .expect("re-run the test inside the namespace");
+    assert!(status.success(), "{test} failed inside the namespace");
+    false
+}
+
+/// Waits until every link has its id and `n - 1` connected peers.
+fn connect_mesh(links: &mut [WebRtcLink]) -> Vec<u128> {
+    let end = Instant::now() + DEADLINE;
+    let n = links.len();
+    let mut ids = vec![None; n];
+    let mut peers: Vec<Vec<u128>> = vec![Vec::new(); n];
+    loop {
+        for (i, link) in links.iter_mut().enumerate() {
+            if ids[i].is_none() {
+                ids[i] = link.id();
+            }
+            for change in link.poll_peers() {
+                match change {
+                    PeerChange::Connected(p) => peers[i].push(p),
+                    PeerChange::Disconnected(p) => peers[i].retain(|q| *q != p),
+                }
+            }
+            assert_eq!(link.exit(), None, "link {i} ended");
+        }
+        if ids.iter().all(Option::is_some) && peers.iter().all(|p| p.len() == n - 1) {
+            return ids.into_iter().flatten().collect();
+        }
+        assert!(
+            Instant::now() < end,
+            "mesh not connected: ids {ids:?}, peers {peers:?}"
+        );
+        std::thread::yield_now();
+    }
+}
+
+fn webrtc_plan(ids: &[u128], seed: u64) -> MatchPlan {
+    MatchPlan {
+        match_id: MatchId(0x7765_6272_7463 ^ seed),
+        seed,
+        players: ids
+            .iter()
+            .enumerate()
+            .map(|(handle, id)| PlanPlayer {
+                handle,
+                name: format!("p{handle}"),
+                addr: PeerAddr::WebRtc(*id),
+            })
+            .collect(),
+        spectators: Vec::new(),
+        key: MatchKey([seed as u8; 32]),
+        settings: NetSettings::default(),
+        local_handle: 0,
+    }
+}
+
+#[test]
+fn three_peers_600_frames_over_webrtc_with_garbage() {
+    if !in_netns("three_peers_600_frames_over_webrtc_with_garbage") {
+        return;
+    }
+    let server = Server::start();
+    let url = format!("ws://{}/room-a", server.addr);
+    let mut links: Vec<WebRtcLink> = (0..4)
+        .map(|_| WebRtcLink::connect(&url, &WebRtcConfig::default()).expect("link"))
+        .collect();
+    let ids = connect_mesh(&mut links);
+    let mut outsider = links.pop().expect("four links");
+    let plan = webrtc_plan(&ids[..3], 33);
+    let mut peers: Vec<Peer> = links
+        .into_iter()
+        .enumerate()
+        .map(|(h, link)| {
+            let plan = plan.for_member(h);
+            let transport = WebRtcTransport::from_plan(link, &plan).expect("transport");
+            let (session, monitor) = NetSessionBuilder::<GameCfg>::from_plan(&plan)
+                .build_monitored(transport)
+                .expect("session");
+            Peer::new(h, session, monitor, plan.seed)
+        })
+        .collect();
+
+    // The outsider knows the match id but not the key: random bytes,
+    // oversized packets and datagrams forged as player 1, all to player 0.
+    let forger = WireCodec::new(plan.match_id, &MatchKey([0xEE; 32]));
+    let mut rng = SimRng::new(7);
+    let mut sent = 0u64;
+    let mut forged = Vec::new();
+    run_until(
+        &mut peers,
+        DEADLINE,
+        "600 frames over WebRTC",
+        |_| {
+            if sent < 300 {
+                let len = (rng.next_u64() % (MAX_DATAGRAM as u64 + 64)) as usize;
+                let junk: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
+                outsider.send(GAME_CHANNEL, ids[0], &junk);
+                forger
+                    .seal_raw(1, sent as u32, &junk[..len.min(64)], &mut forged)
+                    .expect("seal");
+                outsider.send(GAME_CHANNEL, ids[0], &forged);
+                sent += 2;
+            }
+        },
+        all_confirmed(600),
+    );
+    let (frame, sum) = assert_agree(&peers);
+    assert_eq!(sum, reference_checksum(3, 33, 2, frame));
+    assert_eq!(peers.iter().map(Peer::desyncs).sum::<usize>(), 0);
+    // Everything the outsider sent and that arrived was dropped as from an
+    // unknown peer (or too large): none of it reached GGRS.
+    let drops = peers[0].monitor.traffic().drop_counts();
+    assert!(
+        drops.get(DropReason::UnknownAddress) + drops.get(DropReason::TooLarge) > 0,
+        "garbage was counted: {drops:?}"
+    );
+    for p in &peers[1..] {
+        assert_eq!(p.monitor.traffic().drop_counts().total(), 0);
+    }
+    println!("webrtc: settled at frame {frame}, player 0 drops {drops:?}");
+}
+
+#[test]
+fn unreachable_signaling_server_ends_the_link_with_an_error() {
+    // No WebRTC traffic happens (the websocket never opens): no namespace needed.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = closed.local_addr().expect("addr");
+    drop(closed);
+    let link = WebRtcLink::connect(&format!("ws://{addr}/x"), &WebRtcConfig::default())
+        .expect("thread starts");
+    let end = Instant::now() + DEADLINE;
+    let exit = loop {
+        if let Some(exit) = link.exit() {
+            break exit;
+        }
+        assert!(Instant::now() < end, "link never reported the failure");
+        std::thread::yield_now();
+    };
+    assert!(matches!(exit, LinkExit::Failed(_)), "{exit:?}");
+}
