@@ -135,10 +135,18 @@ fn host(
     let lobby = LobbyHost::open(config, options)?;
     say(&format!(
         "hosting {} on {}",
-        lobby.instance_name().unwrap_or(name),
+        lobby.instance_name().unwrap_or_else(|| name.to_string()),
         lobby.local_addr()
     ));
+    let mut advertised = lobby.instance_name();
     loop {
+        if lobby.instance_name() != advertised {
+            advertised = lobby.instance_name();
+            say(&format!(
+                "renamed {}",
+                advertised.as_deref().unwrap_or_default()
+            ));
+        }
         while let Some(event) = lobby.poll() {
             match event {
                 HostEvent::MemberJoined { id, name } => say(&format!("joined {id} {name}")),

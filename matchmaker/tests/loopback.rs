@@ -31,7 +31,7 @@ fn host_and_three_clients_discover_join_chat_ready_start() {
         txt_extras: vec![("map".into(), "arena".into())],
     };
     let host = LobbyHost::open(config, options).expect("open lobby");
-    let instance = host.instance_name().expect("advertised").to_string();
+    let instance = host.instance_name().expect("advertised");
 
     let info = wait_for("the lobby in the browser", LIMIT, || match browser.poll() {
         Some(BrowseEvent::Added(i) | BrowseEvent::Updated(i)) if i.name == instance => Some(i),
@@ -150,9 +150,9 @@ fn incompatible_lobbies_are_listed_as_such_and_names_are_made_unique() {
     };
     let newer = open("2.0.0", Some("pw"));
     let twin = open(VERSION, None);
-    assert_eq!(newer.instance_name(), Some(name.as_str()));
+    assert_eq!(newer.instance_name(), Some(name.clone()));
     let twin_name = format!("{name} (2)");
-    assert_eq!(twin.instance_name(), Some(twin_name.as_str()));
+    assert_eq!(twin.instance_name(), Some(twin_name.clone()));
 
     let info = wait_for("the newer lobby", LIMIT, || match browser.poll() {
         Some(BrowseEvent::Added(i) | BrowseEvent::Updated(i)) if i.name == name => Some(i),

@@ -97,9 +97,12 @@ fn truncate(s: &str, max: usize) -> &str {
 }
 
 impl Advertisement {
-    /// The instance name advertised (maybe with a suffix).
-    pub fn instance_name(&self) -> &str {
-        &self.instance
+    /// The instance name advertised, with a suffix if it was made unique
+    /// before registering or renamed by mDNS probing after a conflict.
+    pub fn instance_name(&self) -> String {
+        self.discovery
+            .current_instance(&self.fullname)
+            .unwrap_or_else(|| self.instance.clone())
     }
 
     /// The full DNS-SD name, `<instance>._nearplay._udp.local.`.

@@ -208,7 +208,7 @@ fn record(svc: &ResolvedService) -> LobbyRecord {
 }
 
 /// The instance label of a full name, DNS escapes undone.
-pub fn instance_label(fullname: &str) -> String {
+pub(crate) fn instance_label(fullname: &str) -> String {
     let suffix = format!(".{SERVICE_TYPE}");
     let label = fullname.strip_suffix(&suffix).unwrap_or(fullname);
     let mut out = String::with_capacity(label.len());

@@ -39,10 +39,12 @@ pub fn decode_pong(datagram: &[u8]) -> Option<u64> {
 }
 
 fn encode(magic: &[u8; 4], nonce: u64) -> [u8; PING_LEN] {
+    let nonce = nonce.to_be_bytes();
     let mut out = [0u8; PING_LEN];
-    out[..4].copy_from_slice(magic);
-    out[4] = PING_VERSION;
-    out[5..].copy_from_slice(&nonce.to_be_bytes());
+    let bytes = magic.iter().chain(&[PING_VERSION]).chain(&nonce);
+    for (o, b) in out.iter_mut().zip(bytes) {
+        *o = *b;
+    }
     out
 }
 

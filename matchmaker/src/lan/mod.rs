@@ -16,11 +16,11 @@ pub use advertise::Advertisement;
 pub use browse::{BrowseEvent, Compatibility, LobbyBrowser, LobbyInfo};
 pub use txt::{LobbyTxt, SERVICE_TYPE, TxtError};
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 
-use mdns_sd::{IfKind, ServiceDaemon};
+use mdns_sd::{DaemonEvent, IfKind, RRType, ServiceDaemon};
 
 use self::liveness::LivenessConfig;
 
@@ -120,6 +120,9 @@ struct Inner {
     /// Lower-cased instance names seen on the network by the hub.
     seen_names: Arc<Mutex<BTreeSet<String>>>,
     hub: Sender<hub::HubInput>,
+    /// Lower-cased original full name -> full name mdns-sd renamed it to
+    /// after a conflict found while probing.
+    renames: Arc<Mutex<BTreeMap<String, String>>>,
 }
 
 impl Drop for Inner {
@@ -158,6 +161,8 @@ impl Discovery {
             IpFamily::V4 => daemon.disable_interface(IfKind::IPv6)?,
             IpFamily::V6 => daemon.disable_interface(IfKind::IPv4)?,
         }
+        let renames = Arc::new(Mutex::new(BTreeMap::new()));
+        watch_renames(&daemon, renames.clone())?;
         let seen_names = Arc::new(Mutex::new(BTreeSet::new()));
         let hub = hub::start_hub(&daemon, config.liveness, seen_names.clone())?;
         Ok(Discovery {
@@ -167,8 +172,18 @@ impl Discovery {
                 local_names: Mutex::new(BTreeSet::new()),
                 seen_names,
                 hub,
+                renames,
             }),
         })
+    }
+
+    /// The instance name a registration ended up with: mdns-sd renames a
+    /// name that another host already holds ("Name (2)") while probing.
+    pub(crate) fn current_instance(&self, fullname: &str) -> Option<String> {
+        let renames = self.inner.renames.lock().ok()?;
+        renames
+            .get(&fullname.to_lowercase())
+            .map(|new| hub::instance_label(new))
     }
 
     /// The configuration in use.
@@ -198,4 +213,25 @@ impl Discovery {
     pub fn browse(&self, game: &str, game_version: &str) -> Result<LobbyBrowser, LanError> {
         browse::LobbyBrowser::open(self, game, game_version)
     }
+}
+
+/// Records the daemon's name changes (conflicts found while probing).
+fn watch_renames(
+    daemon: &ServiceDaemon,
+    renames: Arc<Mutex<BTreeMap<String, String>>>,
+) -> Result<(), LanError> {
+    let monitor = daemon.monitor()?;
+    std::thread::Builder::new()
+        .name("nearplay-mdns-monitor".into())
+        .spawn(move || {
+            while let Ok(event) = monitor.recv() {
+                if let DaemonEvent::NameChange(c) = event
+                    && matches!(c.rr_type, RRType::SRV | RRType::TXT)
+                    && let Ok(mut r) = renames.lock()
+                {
+                    r.insert(c.original.to_lowercase(), c.new_name);
+                }
+            }
+        })?;
+    Ok(())
 }

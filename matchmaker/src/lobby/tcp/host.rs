@@ -48,7 +48,8 @@ pub struct LobbyHost {
     events: Receiver<HostEvent>,
     addr: SocketAddr,
     roster: Arc<Mutex<Vec<RosterEntry>>>,
-    instance_name: Option<String>,
+    /// Discovery handle and registered full name, to read the current name.
+    advertised: Option<(Discovery, String, String)>,
 }
 
 impl std::fmt::Debug for LobbyHost {
@@ -72,7 +73,10 @@ impl LobbyHost {
             }
             None => None,
         };
-        let instance_name = advert.as_ref().map(|a| a.instance_name().to_string());
+        let advertised = match (&advert, &options.discovery) {
+            (Some(a), Some(d)) => Some((d.clone(), a.fullname().to_string(), a.instance_name())),
+            _ => None,
+        };
         let (tx, rx) = mpsc::channel();
         let (etx, events) = mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
@@ -101,7 +105,7 @@ impl LobbyHost {
             events,
             addr,
             roster,
-            instance_name,
+            advertised,
         })
     }
 
@@ -115,9 +119,15 @@ impl LobbyHost {
         self.addr
     }
 
-    /// The DNS-SD instance name actually advertised (maybe with a suffix).
-    pub fn instance_name(&self) -> Option<&str> {
-        self.instance_name.as_deref()
+    /// The DNS-SD instance name actually advertised: with a suffix if the
+    /// name was taken, and updated if mDNS probing renamed it after a
+    /// conflict with a host this process had not seen (about 1 s after open).
+    pub fn instance_name(&self) -> Option<String> {
+        let (d, fullname, instance) = self.advertised.as_ref()?;
+        Some(
+            d.current_instance(fullname)
+                .unwrap_or_else(|| instance.clone()),
+        )
     }
 
     /// The latest roster, host first.
