@@ -42,6 +42,26 @@ fn silent_connection_loses_its_slot_after_the_hello_timeout() {
 }
 
 #[test]
+fn a_flood_of_silent_connections_is_capped() {
+    let mut sim = Sim::new(config());
+    let local = SocketAddr::from((HOST_IP, 7000));
+    for id in 100..130 {
+        sim.host
+            .handle_connect(sim.now, ConnId(id), Sim::peer(1), local);
+    }
+    sim.pump();
+    let cap = nearplay_matchmaker::lobby::host::MAX_PENDING_HELLOS as u64;
+    assert_eq!(sim.closed.len() as u64, 30 - cap);
+    // Real players still get in once the silent ones time out.
+    sim.advance(Duration::from_secs(3));
+    sim.join(1, jc("A", 1));
+    assert!(matches!(
+        sim.take_events(1).first(),
+        Some(ClientEvent::Joined { .. })
+    ));
+}
+
+#[test]
 fn keepalives_hold_idle_members_and_silence_drops_them() {
     let mut sim = Sim::new(config());
     sim.join(1, jc("A", 1));

@@ -26,6 +26,10 @@ use super::message::{
 };
 use super::rng::SeededRng;
 
+/// Connections allowed to wait for their hello at the same time; more are
+/// closed at once (each waits at most the hello timeout anyway).
+pub const MAX_PENDING_HELLOS: usize = 16;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     Open,
@@ -140,6 +144,16 @@ impl HostMachine {
         );
         if self.phase != Phase::Open {
             self.reject(now, conn, RejectReason::AlreadyStarted);
+            return;
+        }
+        let pending = self
+            .conns
+            .values()
+            .filter(|c| matches!(c.state, ConnState::AwaitHello { .. }))
+            .count();
+        if pending > MAX_PENDING_HELLOS {
+            // A flood of silent connections: drop the newcomer at once.
+            self.close_conn(conn);
             return;
         }
         let challenge = HostMsg::Challenge {
