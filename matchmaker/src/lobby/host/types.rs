@@ -146,7 +146,7 @@ pub enum HostEvent {
     Closed,
 }
 
-/// Why [`HostMachine::start`] refused.
+/// Why [`HostMachine::start`](super::HostMachine::start) refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum StartError {
     /// Some members are not ready.
