@@ -5,6 +5,20 @@
 //!   program start and share it (clones are cheap).
 //! - [`txt`]: the TXT record schema. [`advertise`]: registering a lobby.
 //! - [`browse`]: the live lobby list. [`liveness`]: pings and RTT.
+//!
+//! # Timing facts behind the design (mdns-sd 0.21, measured)
+//!
+//! - A responder multicasts a record at most once a second (RFC 6762 §6):
+//!   a query arriving within a second of its last answer (or of its
+//!   announcements) goes unanswered, and that browser resolves only on its
+//!   re-query about a second later. The hub browses from the moment the
+//!   [`Discovery`] starts, so it also caches answers to *other* browsers'
+//!   queries and every announcement: a browser opened later lists known
+//!   lobbies at once (0.3 ms vs ~50 ms in `benches/discovery.rs`).
+//! - Probing delays a new lobby by ~0.9 s for browsers already running;
+//!   [`DiscoveryConfig::probe`] `= false` announces at once (~1 ms).
+//! - mDNS keeps a crashed host's records for minutes; liveness pings drop
+//!   it within 2.5 s.
 
 pub mod advertise;
 pub mod browse;

@@ -93,6 +93,7 @@ impl LobbyHost {
             next_conn: 0,
             advert,
             extras: options.txt_extras,
+            advertised_players: 1,
             roster: roster.clone(),
             stop,
             wake_addr: wake_addr(addr),
@@ -269,6 +270,7 @@ struct Driver {
     next_conn: u64,
     advert: Option<Advertisement>,
     extras: Vec<(String, String)>,
+    advertised_players: usize,
     roster: Arc<Mutex<Vec<RosterEntry>>>,
     stop: Arc<AtomicBool>,
     wake_addr: SocketAddr,
@@ -374,10 +376,16 @@ impl Driver {
                     if let Ok(mut r) = self.roster.lock() {
                         r.clone_from(roster);
                     }
-                    if let Some(ad) = &mut self.advert {
-                        let txt =
-                            LobbyTxt::for_host(self.machine.config(), roster.len(), &self.extras);
-                        let _ = ad.update(&txt);
+                    // Re-announce only when the record changes (not on ready
+                    // toggles): each announcement is a multicast burst.
+                    let players = roster.len();
+                    if let Some(ad) = &mut self.advert
+                        && players != self.advertised_players
+                    {
+                        let txt = LobbyTxt::for_host(self.machine.config(), players, &self.extras);
+                        if ad.update(&txt).is_ok() {
+                            self.advertised_players = players;
+                        }
                     }
                 }
                 HostEvent::Started(_) | HostEvent::Closed => ended = true,
