@@ -40,7 +40,7 @@ unit:
 	$(CARGO) test --workspace --doc
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 	  $(CARGO) nextest run --workspace --no-fail-fast; \
-	else $(CARGO) test --workspace --all-targets --no-fail-fast; fi
+	else $(CARGO) test --workspace --no-fail-fast; fi
 
 ## fuzz-build: the cargo-fuzz targets compile (stable toolchain, see docs/pitfalls.md)
 fuzz-build:

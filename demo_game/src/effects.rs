@@ -86,11 +86,18 @@ fn react_to_state(
         play(snd.map(|s| &s.bump));
     }
     let alive: Vec<bool> = state.discs.iter().map(|d| d.alive).collect();
-    if alive.len() == seen.alive.len() && alive.iter().zip(&seen.alive).any(|(now, was)| *was && !*now) {
+    if alive.len() == seen.alive.len()
+        && alive
+            .iter()
+            .zip(&seen.alive)
+            .any(|(now, was)| *was && !*now)
+    {
         play(snd.map(|s| &s.fall));
     }
     match (seen.phase, state.phase) {
-        (Some(Phase::Countdown { left: a }), Phase::Countdown { left: b }) if a / 50 != b / 50 && b > 0 => {
+        (Some(Phase::Countdown { left: a }), Phase::Countdown { left: b })
+            if a / 50 != b / 50 && b > 0 =>
+        {
             play(snd.map(|s| &s.beep))
         }
         (Some(Phase::Countdown { .. }), Phase::Playing) => play(snd.map(|s| &s.go)),
@@ -100,7 +107,9 @@ fn react_to_state(
         _ => {}
     }
     // Sparks from every disc that was just hit.
-    let mesh = mesh.get_or_insert_with(|| meshes.add(Circle::new(3.0))).clone();
+    let mesh = mesh
+        .get_or_insert_with(|| meshes.add(Circle::new(3.0)))
+        .clone();
     for (handle, disc) in state.discs.iter().enumerate() {
         if disc.hit_flash != crate::sim::HIT_FLASH_FRAMES {
             continue;
@@ -109,13 +118,21 @@ fn react_to_state(
         let material = materials.add(ColorMaterial::from_color(color));
         for k in 0..12u32 {
             seen.seed = seen.seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-            let angle = (k as f32 / 12.0 + (seen.seed >> 16) as f32 / 65_536.0 * 0.1) * std::f32::consts::TAU;
+            let angle = (k as f32 / 12.0 + (seen.seed >> 16) as f32 / 65_536.0 * 0.1)
+                * std::f32::consts::TAU;
             let speed = 120.0 + (seen.seed % 200) as f32;
             commands.spawn((
-                Particle { vel: Vec2::from_angle(angle) * speed, life: 0.5 },
+                Particle {
+                    vel: Vec2::from_angle(angle) * speed,
+                    life: 0.5,
+                },
                 Mesh2d(mesh.clone()),
                 MeshMaterial2d(material.clone()),
-                Transform::from_xyz(disc.pos.0 as f32 / UNIT as f32, disc.pos.1 as f32 / UNIT as f32, 4.0),
+                Transform::from_xyz(
+                    disc.pos.0 as f32 / UNIT as f32,
+                    disc.pos.1 as f32 / UNIT as f32,
+                    4.0,
+                ),
                 DespawnOnExit(Screen::Match),
             ));
         }

@@ -21,7 +21,9 @@ const UPDATES_PER_SECOND: f64 = 120.0;
 pub fn headless_app() -> App {
     let mut app = App::new();
     app.add_plugins(
-        MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(Duration::from_secs_f64(1.0 / UPDATES_PER_SECOND))),
+        MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(Duration::from_secs_f64(
+            1.0 / UPDATES_PER_SECOND,
+        ))),
     )
     .add_plugins(StatesPlugin)
     .init_state::<Screen>()
@@ -36,20 +38,36 @@ pub fn headless_app() -> App {
 fn announce_lobby(conn: Option<Res<crate::net::LobbyConn>>) {
     if let Some(conn) = conn {
         let role = if conn.is_host() { "hosting" } else { "joining" };
-        println!("lobby: {role} \"{}\", game port {}", conn.lobby_name, conn.game_port);
+        println!(
+            "lobby: {role} \"{}\", game port {}",
+            conn.lobby_name, conn.game_port
+        );
     }
 }
 
-fn announce_match(info: Option<Res<crate::match_setup::MatchInfo>>, conn: Option<Res<crate::net::LobbyConn>>) {
+fn announce_match(
+    info: Option<Res<crate::match_setup::MatchInfo>>,
+    conn: Option<Res<crate::net::LobbyConn>>,
+) {
     if let Some(info) = info {
         let names: Vec<&str> = info.seats.iter().map(|s| s.name.as_str()).collect();
-        let join = conn.and_then(|c| c.join_time).map(|d| format!(", joined in {} ms", d.as_millis()));
-        println!("match: started with {}{}", names.join(", "), join.unwrap_or_default());
+        let join = conn
+            .and_then(|c| c.join_time)
+            .map(|d| format!(", joined in {} ms", d.as_millis()));
+        println!(
+            "match: started with {}{}",
+            names.join(", "),
+            join.unwrap_or_default()
+        );
     }
 }
 
 /// A headless run that falls back to the menu failed: say why and stop.
-fn fail_on_notice(mut notice: ResMut<Notice>, screen: Res<State<Screen>>, mut exit: MessageWriter<AppExit>) {
+fn fail_on_notice(
+    mut notice: ResMut<Notice>,
+    screen: Res<State<Screen>>,
+    mut exit: MessageWriter<AppExit>,
+) {
     if *screen.get() == Screen::Menu {
         if let Some(message) = notice.0.take() {
             eprintln!("nearplay-demo: {message}");
@@ -59,10 +77,17 @@ fn fail_on_notice(mut notice: ResMut<Notice>, screen: Res<State<Screen>>, mut ex
 }
 
 /// Without `--frames`, a headless run ends with the match.
-fn finish_at_match_over(goal: Res<MatchGoal>, state: Option<Res<ArenaState>>, mut exit: MessageWriter<AppExit>) {
+fn finish_at_match_over(
+    goal: Res<MatchGoal>,
+    state: Option<Res<ArenaState>>,
+    mut exit: MessageWriter<AppExit>,
+) {
     if let (None, Some(state)) = (goal.frames, state) {
         if let Phase::MatchOver { winner } = state.phase {
-            println!("match: over at frame {}, winner handle {winner}", state.frame);
+            println!(
+                "match: over at frame {}, winner handle {winner}",
+                state.frame
+            );
             exit.write(AppExit::Success);
         }
     }

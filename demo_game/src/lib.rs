@@ -12,6 +12,7 @@
 //! | [`net`], [`lobby_flow`] | glue to the matchmaker (lobbies) and netcode (sessions) |
 //! | [`screens`], [`ui`], [`effects`], [`overlay`] | what a player sees |
 //! | [`report`], [`headless`], [`lobbies`], [`cli`] | scripted and terminal use |
+//! | [`harness`] | SyncTest app for determinism tests and benchmarks |
 //!
 //! The simulation runs without Bevy or a network:
 //!
@@ -28,10 +29,13 @@
 //! assert!(!matches!(state.phase, Phase::Countdown { .. }));
 //! ```
 #![forbid(unsafe_code)]
+// Bevy system parameters are long by nature (Bevy's own advice).
+#![allow(clippy::type_complexity)]
 
 pub mod bots;
 pub mod cli;
 pub mod effects;
+pub mod harness;
 pub mod headless;
 pub mod lobbies;
 pub mod lobby_flow;

@@ -71,7 +71,10 @@ fn json(lobby: &LobbyInfo) -> serde_json::Value {
 }
 
 fn line(lobby: &LobbyInfo) -> String {
-    let rtt = lobby.rtt.map(|d| format!("{:.1} ms", d.as_secs_f64() * 1000.0)).unwrap_or_else(|| "-".into());
+    let rtt = lobby
+        .rtt
+        .map(|d| format!("{:.1} ms", d.as_secs_f64() * 1000.0))
+        .unwrap_or_else(|| "-".into());
     let lock = if lobby.password { "locked" } else { "open" };
     let compat = if lobby.compatibility.is_compatible() {
         String::new()
@@ -80,7 +83,14 @@ fn line(lobby: &LobbyInfo) -> String {
     };
     format!(
         "{:<28} {:>2}/{:<2} {:>9}  v{:<8} {:<6} {}{}",
-        lobby.name, lobby.players, lobby.max_players, rtt, lobby.game_version, lock, lobby.addr, compat
+        lobby.name,
+        lobby.players,
+        lobby.max_players,
+        rtt,
+        lobby.game_version,
+        lock,
+        lobby.addr,
+        compat
     )
 }
 
@@ -89,7 +99,10 @@ fn print_table(lobbies: &[LobbyInfo]) {
         println!("No lobbies found on the LAN.");
         return;
     }
-    println!("{:<28} {:>5} {:>9}  {:<9} {:<6} address", "lobby", "seats", "ping", "version", "lock");
+    println!(
+        "{:<28} {:>5} {:>9}  {:<9} {:<6} address",
+        "lobby", "seats", "ping", "version", "lock"
+    );
     for lobby in lobbies {
         println!("{}", line(lobby));
     }

@@ -12,7 +12,9 @@ use nearplay_matchmaker::lobby::host::{HostConfig, HostEvent};
 use nearplay_matchmaker::lobby::tcp::{HostOptions, LobbyClient, LobbyHost};
 use nearplay_netcode::{MatchPlan, NetSettings};
 
-use crate::net::{GAME_ID, GAME_VERSION, Lan, LobbyConn, LobbyRole, NetOptions, leave_lobby, start_lan_match};
+use crate::net::{
+    GAME_ID, GAME_VERSION, Lan, LobbyConn, LobbyRole, NetOptions, leave_lobby, start_lan_match,
+};
 use crate::prefs::Prefs;
 use crate::screens::{Notice, Screen};
 
@@ -42,7 +44,12 @@ pub struct LobbySearch {
 
 impl LobbySearch {
     /// Starts browsing for `wanted` (or any compatible lobby) until `timeout`.
-    pub fn start(lan: &Lan, wanted: Option<String>, password: Option<String>, timeout: Duration) -> Result<Self, String> {
+    pub fn start(
+        lan: &Lan,
+        wanted: Option<String>,
+        password: Option<String>,
+        timeout: Duration,
+    ) -> Result<Self, String> {
         let discovery = lan.discovery.as_ref().map_err(Clone::clone)?;
         let browser = discovery
             .browse(GAME_ID, GAME_VERSION)
@@ -67,9 +74,13 @@ impl LobbySearch {
 
 /// Hosts a lobby with the player's preferences; the game socket is bound first.
 pub fn host_lobby(lan: &Lan, prefs: &Prefs) -> Result<LobbyConn, String> {
-    let socket = LobbyConn::bind_game_socket(0).map_err(|e| format!("cannot open a game socket: {e}"))?;
+    let socket =
+        LobbyConn::bind_game_socket(0).map_err(|e| format!("cannot open a game socket: {e}"))?;
     let game_port = socket.local_addr().map_err(|e| e.to_string())?.port();
-    let lobby_name = prefs.lobby_name.clone().unwrap_or_else(|| format!("{}'s game", prefs.name));
+    let lobby_name = prefs
+        .lobby_name
+        .clone()
+        .unwrap_or_else(|| format!("{}'s game", prefs.name));
     let mut config = HostConfig::new(&lobby_name, &prefs.name, GAME_ID, GAME_VERSION);
     config.max_players = u16::from(prefs.players);
     config.password = prefs.password.clone();
@@ -83,8 +94,9 @@ pub fn host_lobby(lan: &Lan, prefs: &Prefs) -> Result<LobbyConn, String> {
         discovery: lan.discovery.as_ref().ok().cloned(),
         ..HostOptions::default()
     };
-    let host = LobbyHost::open(config, options).map_err(|e| format!("cannot open the lobby: {e}"))?;
-    let lobby_name = host.instance_name().map(str::to_string).unwrap_or(lobby_name);
+    let host =
+        LobbyHost::open(config, options).map_err(|e| format!("cannot open the lobby: {e}"))?;
+    let lobby_name = host.instance_name().unwrap_or(lobby_name);
     let mut conn = LobbyConn {
         roster: host.roster(),
         role: SyncCell::new(LobbyRole::Host(host)),
@@ -102,8 +114,13 @@ pub fn host_lobby(lan: &Lan, prefs: &Prefs) -> Result<LobbyConn, String> {
 }
 
 /// Joins the lobby `info` as `prefs.name`; the game socket is bound first.
-pub fn join_lobby(info: &LobbyInfo, prefs: &Prefs, password: Option<String>) -> Result<LobbyConn, String> {
-    let socket = LobbyConn::bind_game_socket(0).map_err(|e| format!("cannot open a game socket: {e}"))?;
+pub fn join_lobby(
+    info: &LobbyInfo,
+    prefs: &Prefs,
+    password: Option<String>,
+) -> Result<LobbyConn, String> {
+    let socket =
+        LobbyConn::bind_game_socket(0).map_err(|e| format!("cannot open a game socket: {e}"))?;
     let game_port = socket.local_addr().map_err(|e| e.to_string())?.port();
     let mut config = JoinConfig::new(&prefs.name, GAME_ID, GAME_VERSION, game_port);
     config.password = password;
@@ -268,7 +285,12 @@ fn on_host_event(event: HostEvent) -> (Notes, Outcome) {
 fn on_client_event(event: ClientEvent) -> (Notes, Outcome) {
     let mut n = Notes::default();
     let outcome = match event {
-        ClientEvent::Joined { name, lobby, roster, .. } => {
+        ClientEvent::Joined {
+            name,
+            lobby,
+            roster,
+            ..
+        } => {
             n.lines.push(format!("Joined \"{lobby}\" as {name}."));
             n.roster = Some(roster);
             n.joined = true;

@@ -35,13 +35,21 @@ pub fn start_local_versus(
         .unwrap_or(1);
     let info = MatchInfo {
         seats: vec![
-            Seat { name: prefs.name.clone(), local: true, addr: None },
-            Seat { name: "Player 2".into(), local: true, addr: None },
+            Seat {
+                name: prefs.name.clone(),
+                local: true,
+                addr: None,
+            },
+            Seat {
+                name: "Player 2".into(),
+                local: true,
+                addr: None,
+            },
         ],
         seed,
         input_delay: 0,
         max_prediction: 8,
-        from_lobby: false,
+        plan: None,
     };
     commands.insert_resource(Session::SyncTest(session));
     begin_match(commands, next, info, LocalControl::default());

@@ -25,7 +25,10 @@ enum Opening {
     /// Host a lobby.
     Host,
     /// Find and join a lobby.
-    Join { lobby: Option<String>, password: Option<String> },
+    Join {
+        lobby: Option<String>,
+        password: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -141,15 +144,16 @@ fn open(
 ) {
     let result = match opening.clone() {
         Opening::Menu => Ok(()),
-        Opening::LocalVersus => {
-            local::start_local_versus(&mut commands, &mut next, &prefs).map_err(|e| format!("cannot start: {e}"))
-        }
+        Opening::LocalVersus => local::start_local_versus(&mut commands, &mut next, &prefs)
+            .map_err(|e| format!("cannot start: {e}")),
         Opening::Host => lobby_flow::host_lobby(&lan, &prefs).map(|conn| {
             commands.insert_resource(conn);
             next.set(Screen::Lobby);
         }),
-        Opening::Join { lobby, password } => lobby_flow::LobbySearch::start(&lan, lobby, password, timeout.0)
-            .map(|search| commands.insert_resource(search)),
+        Opening::Join { lobby, password } => {
+            lobby_flow::LobbySearch::start(&lan, lobby, password, timeout.0)
+                .map(|search| commands.insert_resource(search))
+        }
     };
     if let Err(message) = result {
         notice.0 = Some(message);

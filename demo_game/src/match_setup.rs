@@ -31,14 +31,20 @@ pub struct MatchInfo {
     pub input_delay: usize,
     /// How far GGRS may predict ahead of confirmed input, in frames.
     pub max_prediction: usize,
-    /// Whether this match came from a LAN lobby (rematch goes back there).
-    pub from_lobby: bool,
+    /// The LAN match plan, when the match came from a lobby (a rematch
+    /// starts from `plan.rematch()`).
+    pub plan: Option<nearplay_netcode::MatchPlan>,
 }
 
 /// Starts a match: inserts the state, the session and the info, then shows the arena.
 ///
 /// The caller inserts the session (a `Session` resource) itself.
-pub fn begin_match(commands: &mut Commands, next: &mut NextState<Screen>, info: MatchInfo, control: LocalControl) {
+pub fn begin_match(
+    commands: &mut Commands,
+    next: &mut NextState<Screen>,
+    info: MatchInfo,
+    control: LocalControl,
+) {
     commands.insert_resource(ArenaState::new(info.seats.len(), info.seed));
     commands.insert_resource(ChecksumLog::default());
     commands.insert_resource(control);

@@ -59,13 +59,14 @@ pub struct NetOptions {
 impl NetOptions {
     /// Options from the shared CLI flags.
     pub fn from_cli(shared: &Shared) -> Self {
-        let sim = (shared.sim_latency > 0 || shared.sim_jitter > 0 || shared.sim_loss > 0.0).then(|| {
-            LinkProfile::latency(
-                Duration::from_millis(u64::from(shared.sim_latency)),
-                Duration::from_millis(u64::from(shared.sim_jitter)),
-            )
-            .with_loss(f64::from(shared.sim_loss.clamp(0.0, 100.0)) / 100.0)
-        });
+        let sim =
+            (shared.sim_latency > 0 || shared.sim_jitter > 0 || shared.sim_loss > 0.0).then(|| {
+                LinkProfile::latency(
+                    Duration::from_millis(u64::from(shared.sim_latency)),
+                    Duration::from_millis(u64::from(shared.sim_jitter)),
+                )
+                .with_loss(f64::from(shared.sim_loss.clamp(0.0, 100.0)) / 100.0)
+            });
         NetOptions {
             sim,
             bot: shared.bot,
@@ -189,11 +190,16 @@ pub fn start_lan_match(
     options: &NetOptions,
 ) -> Result<(), StartError> {
     conn.ensure_socket()?;
-    let socket = conn.socket.take().ok_or_else(|| std::io::Error::other("socket missing"))?;
+    let socket = conn
+        .socket
+        .take()
+        .ok_or_else(|| std::io::Error::other("socket missing"))?;
     let transport = UdpTransport::from_plan(socket, plan)?;
     let builder = NetSessionBuilder::<DemoConfig>::from_plan(plan);
     let (session, monitor) = match &options.sim {
-        Some(profile) => builder.build_monitored(Conditioned::new(transport, profile.clone(), plan.seed))?,
+        Some(profile) => {
+            builder.build_monitored(Conditioned::new(transport, *profile, plan.seed))?
+        }
         None => builder.build_monitored(transport)?,
     };
     commands.start_net_session(session, monitor);
@@ -211,10 +217,14 @@ pub fn start_lan_match(
         seed: plan.seed,
         input_delay: plan.settings.input_delay,
         max_prediction: plan.settings.max_prediction,
-        from_lobby: true,
+        plan: Some(plan.clone()),
     };
     let control = LocalControl {
-        bots: if options.bot { vec![plan.local_handle] } else { Vec::new() },
+        bots: if options.bot {
+            vec![plan.local_handle]
+        } else {
+            Vec::new()
+        },
     };
     conn.ready = false;
     begin_match(commands, next, info, control);

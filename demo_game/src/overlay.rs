@@ -21,7 +21,8 @@ impl Plugin for OverlayPlugin {
             .add_systems(OnEnter(Screen::Match), spawn_overlay)
             .add_systems(
                 Update,
-                (toggle_overlay, update_overlay, show_banners, fade_banners).run_if(in_state(Screen::Match)),
+                (toggle_overlay, update_overlay, show_banners, fade_banners)
+                    .run_if(in_state(Screen::Match)),
             );
     }
 }
@@ -60,7 +61,11 @@ fn spawn_overlay(mut commands: Commands, fonts: Res<Fonts>, visible: Res<Overlay
             ..default()
         },
         BackgroundColor(Color::srgba(0.0, 0.0, 0.0, 0.6)),
-        if visible.0 { Visibility::Inherited } else { Visibility::Hidden },
+        if visible.0 {
+            Visibility::Inherited
+        } else {
+            Visibility::Hidden
+        },
         DespawnOnExit(Screen::Match),
     ));
     commands.spawn((
@@ -86,7 +91,11 @@ fn toggle_overlay(
     if keys.just_pressed(KeyCode::F3) {
         visible.0 = !visible.0;
         for mut v in &mut overlay {
-            *v = if visible.0 { Visibility::Inherited } else { Visibility::Hidden };
+            *v = if visible.0 {
+                Visibility::Inherited
+            } else {
+                Visibility::Hidden
+            };
         }
     }
 }
@@ -97,7 +106,9 @@ fn update_overlay(
     visible: Res<OverlayVisible>,
     mut overlay: Query<&mut Text, With<OverlayText>>,
 ) {
-    let (Some(stats), Some(info), true) = (stats, info, visible.0) else { return };
+    let (Some(stats), Some(info), true) = (stats, info, visible.0) else {
+        return;
+    };
     let mut lines = vec![format!(
         "frame {}  confirmed {}  ahead {}  input delay {}",
         stats.current_frame, stats.confirmed_frame, stats.frames_ahead, info.input_delay
@@ -110,8 +121,15 @@ fn update_overlay(
         stats.frames_stalled
     ));
     for peer in &stats.peers {
-        let name = info.seats.get(peer.handle).map(|s| s.name.as_str()).unwrap_or("?");
-        let ping = peer.ping_ms.map(|p| format!("{p} ms")).unwrap_or_else(|| "-".into());
+        let name = info
+            .seats
+            .get(peer.handle)
+            .map(|s| s.name.as_str())
+            .unwrap_or("?");
+        let ping = peer
+            .ping_ms
+            .map(|p| format!("{p} ms"))
+            .unwrap_or_else(|| "-".into());
         lines.push(format!(
             "{name}: ping {ping}  up {:.1} kbps  down {:.1} kbps  behind {}",
             peer.kbps_up, peer.kbps_down, peer.remote_frames_behind
@@ -136,8 +154,12 @@ fn show_banners(
     let Some(info) = info else { return };
     for NetMessage(event) in events.read() {
         let text = match *event {
-            NetEvent::PeerDisconnected { peer } => format!("{} disconnected", seat_name(&info, peer)),
-            NetEvent::NetworkInterrupted { peer, .. } => format!("{}: connection interrupted", seat_name(&info, peer)),
+            NetEvent::PeerDisconnected { peer } => {
+                format!("{} disconnected", seat_name(&info, peer))
+            }
+            NetEvent::NetworkInterrupted { peer, .. } => {
+                format!("{}: connection interrupted", seat_name(&info, peer))
+            }
             NetEvent::NetworkResumed { peer } => format!("{} is back", seat_name(&info, peer)),
             NetEvent::DesyncDetected { frame, peer, .. } => {
                 format!("desync at frame {frame} with {}", seat_name(&info, peer))
@@ -146,13 +168,20 @@ fn show_banners(
         };
         for parent in &list {
             commands.entity(parent).with_children(|l| {
-                l.spawn((ui::title(&fonts, text.clone(), 22.0, ui::WARN), NetBanner(BANNER_SECONDS)));
+                l.spawn((
+                    ui::title(&fonts, text.clone(), 22.0, ui::WARN),
+                    NetBanner(BANNER_SECONDS),
+                ));
             });
         }
     }
 }
 
-fn fade_banners(mut commands: Commands, time: Res<Time>, mut banners: Query<(Entity, &mut NetBanner)>) {
+fn fade_banners(
+    mut commands: Commands,
+    time: Res<Time>,
+    mut banners: Query<(Entity, &mut NetBanner)>,
+) {
     for (entity, mut banner) in &mut banners {
         banner.0 -= time.delta_secs();
         if banner.0 <= 0.0 {

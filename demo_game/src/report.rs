@@ -95,13 +95,21 @@ struct Tracking {
     linger_until: u32,
 }
 
-fn start_tracking(mut commands: Commands, info: Option<Res<MatchInfo>>, conn: Option<Res<LobbyConn>>) {
+fn start_tracking(
+    mut commands: Commands,
+    info: Option<Res<MatchInfo>>,
+    conn: Option<Res<LobbyConn>>,
+) {
     let Some(info) = info else { return };
     let local_handle = info.seats.iter().position(|s| s.local).unwrap_or(0);
     commands.insert_resource(Tracking {
         started: Instant::now(),
         report: Report {
-            name: info.seats.get(local_handle).map(|s| s.name.clone()).unwrap_or_default(),
+            name: info
+                .seats
+                .get(local_handle)
+                .map(|s| s.name.clone())
+                .unwrap_or_default(),
             local_handle,
             players: info.seats.iter().map(|s| s.name.clone()).collect(),
             join_time_ms: conn.and_then(|c| c.join_time).map(|d| d.as_millis() as u64),
@@ -125,14 +133,18 @@ fn track_match(
     mut next: ResMut<NextState<Screen>>,
     mut exit: MessageWriter<AppExit>,
 ) {
-    let (Some(mut tracking), Some(info)) = (tracking, info) else { return };
+    let (Some(mut tracking), Some(info)) = (tracking, info) else {
+        return;
+    };
     for NetMessage(event) in events.read() {
         if tracking.captured {
             continue;
         }
         match *event {
             NetEvent::DesyncDetected { .. } => tracking.report.desyncs += 1,
-            NetEvent::PeerDisconnected { peer } => tracking.report.disconnects.push(seat_name(&info, peer)),
+            NetEvent::PeerDisconnected { peer } => {
+                tracking.report.disconnects.push(seat_name(&info, peer))
+            }
             _ => {}
         }
     }
@@ -156,7 +168,8 @@ fn track_match(
         }
         tracking.report.match_seconds = tracking.started.elapsed().as_secs_f64();
     }
-    let lingered = done >= tracking.linger_until || tracking.started.elapsed() > Duration::from_secs(3600);
+    let lingered =
+        done >= tracking.linger_until || tracking.started.elapsed() > Duration::from_secs(3600);
     if tracking.captured && lingered {
         let report = &tracking.report;
         println!(

@@ -78,7 +78,13 @@ fn trim_checksum_log(confirmed: Option<Res<ConfirmedFrameCount>>, mut log: ResMu
 
 /// Keyboard bindings of the first and second local player.
 const BINDINGS: [[KeyCode; 5]; 2] = [
-    [KeyCode::KeyW, KeyCode::KeyS, KeyCode::KeyA, KeyCode::KeyD, KeyCode::Space],
+    [
+        KeyCode::KeyW,
+        KeyCode::KeyS,
+        KeyCode::KeyA,
+        KeyCode::KeyD,
+        KeyCode::Space,
+    ],
     [
         KeyCode::ArrowUp,
         KeyCode::ArrowDown,
@@ -102,7 +108,10 @@ fn read_local_inputs(
     let mut local_inputs = HashMap::default();
     for (seat, &handle) in local_players.0.iter().enumerate() {
         let input = if control.bots.contains(&handle) {
-            state.as_deref().map(|s| bot_input(s, handle)).unwrap_or_default()
+            state
+                .as_deref()
+                .map(|s| bot_input(s, handle))
+                .unwrap_or_default()
         } else {
             let mut bits = 0;
             if let (Some(keys), Some(binding)) = (keys.as_deref(), BINDINGS.get(seat)) {

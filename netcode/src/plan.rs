@@ -164,11 +164,59 @@ impl MatchPlan {
         self.players.iter().find(|p| p.handle == self.local_handle)
     }
 
+    /// The plan of a rematch between the same members: a new match id and
+    /// seed derived from this plan, so every member computes the same plan
+    /// without talking to the others, and stray datagrams of the old match
+    /// are dropped as another match's.
+    pub fn rematch(&self) -> MatchPlan {
+        let mut seed = self.seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        seed = (seed ^ (seed >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        seed ^= seed >> 27;
+        MatchPlan {
+            match_id: MatchId(self.match_id.0.wrapping_add(1)),
+            seed,
+            ..self.clone()
+        }
+    }
+
     /// The same plan as seen by another member (only `local_handle` changes).
     pub fn for_member(&self, handle: usize) -> MatchPlan {
         MatchPlan {
             local_handle: handle,
             ..self.clone()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> MatchPlan {
+        MatchPlan {
+            match_id: MatchId(7),
+            seed: 99,
+            players: vec![PlanPlayer {
+                handle: 0,
+                name: "Ada".into(),
+                addr: PeerAddr::Sim(0),
+            }],
+            spectators: Vec::new(),
+            key: MatchKey([3; 32]),
+            settings: NetSettings::default(),
+            local_handle: 0,
+        }
+    }
+
+    #[test]
+    fn a_rematch_is_the_same_for_every_member_and_a_new_match() {
+        let (a, b) = (plan(), plan().for_member(1));
+        let (ra, rb) = (a.rematch(), b.rematch());
+        assert_eq!(ra.for_member(0), rb.for_member(0));
+        assert_ne!(ra.match_id, a.match_id);
+        assert_ne!(ra.seed, a.seed);
+        assert_ne!(ra.rematch().seed, ra.seed);
+        assert_eq!(ra.players, a.players);
+        assert_eq!(ra.key, a.key);
     }
 }

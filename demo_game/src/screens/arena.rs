@@ -85,12 +85,18 @@ fn spawn_arena(
             .with_children(|disc| {
                 disc.spawn((
                     Mesh2d(rim_mesh.clone()),
-                    MeshMaterial2d(materials.add(ColorMaterial::from_color(Color::srgb(0.1, 0.1, 0.15)))),
+                    MeshMaterial2d(
+                        materials.add(ColorMaterial::from_color(Color::srgb(0.1, 0.1, 0.15))),
+                    ),
                     Transform::from_xyz(0.0, 0.0, -0.5),
                 ));
                 disc.spawn((
                     Text2d::new(seat.name.clone()),
-                    TextFont { font: f.bold.clone().into(), font_size: FontSize::Px(16.0), ..default() },
+                    TextFont {
+                        font: f.bold.clone().into(),
+                        font_size: FontSize::Px(16.0),
+                        ..default()
+                    },
                     TextColor(color),
                     Transform::from_xyz(0.0, px_of(DISC_RADIUS) + 16.0, 1.0),
                 ));
@@ -109,20 +115,41 @@ fn spawn_arena(
             DespawnOnExit(Screen::Match),
         ))
         .with_children(|hud| {
-            hud.spawn(Node { column_gap: px(36), ..default() }).with_children(|row| {
+            hud.spawn(Node {
+                column_gap: px(36),
+                ..default()
+            })
+            .with_children(|row| {
                 for handle in 0..info.seats.len() {
-                    row.spawn((ui::title(f, "", 24.0, ui::player_color(handle)), ScoreLine(handle)));
+                    row.spawn((
+                        ui::title(f, "", 24.0, ui::player_color(handle)),
+                        ScoreLine(handle),
+                    ));
                 }
             });
             hud.spawn((ui::text(f, "", 18.0, ui::DIM), RoundLine));
-            hud.spawn(Node { flex_grow: 1.0, ..default() });
+            hud.spawn(Node {
+                flex_grow: 1.0,
+                ..default()
+            });
             hud.spawn((ui::title(f, "", 64.0, ui::TEXT), Banner));
-            hud.spawn(Node { flex_grow: 1.0, ..default() });
-            hud.spawn(ui::text(f, "F3: network overlay   Esc: leave", 14.0, ui::DIM));
+            hud.spawn(Node {
+                flex_grow: 1.0,
+                ..default()
+            });
+            hud.spawn(ui::text(
+                f,
+                "F3: network overlay   Esc: leave",
+                14.0,
+                ui::DIM,
+            ));
         });
 }
 
-fn sync_platform(state: Option<Res<ArenaState>>, mut platform: Query<&mut Transform, With<Platform>>) {
+fn sync_platform(
+    state: Option<Res<ArenaState>>,
+    mut platform: Query<&mut Transform, With<Platform>>,
+) {
     let Some(state) = state else { return };
     for mut t in &mut platform {
         t.scale = Vec3::splat(px_of(state.arena_radius));
@@ -136,11 +163,17 @@ fn sync_discs(
 ) {
     let Some(state) = state else { return };
     for (view, mut t, material) in &mut discs {
-        let Some(disc) = state.discs.get(view.0) else { continue };
+        let Some(disc) = state.discs.get(view.0) else {
+            continue;
+        };
         t.translation.x = px_of(disc.pos.0);
         t.translation.y = px_of(disc.pos.1);
         // A fallen disc sinks: shrinks and drops below the ice.
-        let sink = if disc.alive { 1.0 } else { (1.0 - disc.fallen_for as f32 / 40.0).max(0.0) };
+        let sink = if disc.alive {
+            1.0
+        } else {
+            (1.0 - disc.fallen_for as f32 / 40.0).max(0.0)
+        };
         t.scale = Vec3::splat(sink);
         t.translation.z = if disc.alive { 3.0 } else { 0.5 };
         if let Some(mut m) = materials.get_mut(&material.0) {
@@ -153,28 +186,50 @@ fn sync_discs(
 
 fn sync_hud(
     state: Option<Res<ArenaState>>,
+    session: Option<Res<bevy_ggrs::Session<crate::rollback::DemoConfig>>>,
     info: Res<MatchInfo>,
     mut score: Query<(&mut Text, &ScoreLine), (Without<RoundLine>, Without<Banner>)>,
     mut round: Query<&mut Text, (With<RoundLine>, Without<ScoreLine>, Without<Banner>)>,
     mut banner: Query<&mut Text, (With<Banner>, Without<ScoreLine>, Without<RoundLine>)>,
 ) {
     let Some(state) = state else { return };
-    let name = |h: u8| info.seats.get(usize::from(h)).map(|s| s.name.as_str()).unwrap_or("?");
+    let name = |h: u8| {
+        info.seats
+            .get(usize::from(h))
+            .map(|s| s.name.as_str())
+            .unwrap_or("?")
+    };
     for (mut t, ScoreLine(handle)) in &mut score {
-        let (Some(seat), Some(won)) = (info.seats.get(*handle), state.scores.get(*handle)) else { continue };
+        let (Some(seat), Some(won)) = (info.seats.get(*handle), state.scores.get(*handle)) else {
+            continue;
+        };
         let won = usize::from((*won).min(crate::sim::ROUNDS_TO_WIN));
         let left = usize::from(crate::sim::ROUNDS_TO_WIN) - won;
-        t.0 = format!("{} {}{}", seat.name, "\u{25CF}".repeat(won), "\u{25CB}".repeat(left));
+        t.0 = format!(
+            "{} {}{}",
+            seat.name,
+            "\u{25CF}".repeat(won),
+            "\u{25CB}".repeat(left)
+        );
     }
     let secs = state.round_frames / 60;
     for mut t in &mut round {
-        t.0 = format!("Round {}   {}:{:02}   first to 3", state.round, secs / 60, secs % 60);
+        t.0 = format!(
+            "Round {}   {}:{:02}   first to 3",
+            state.round,
+            secs / 60,
+            secs % 60
+        );
     }
+    let waiting = matches!(session.as_deref(), Some(bevy_ggrs::Session::P2P(s)) if s.current_state() != ggrs::SessionState::Running);
     let text = match state.phase {
+        _ if waiting => "Waiting for the other players...".to_string(),
         Phase::Countdown { left } => format!("{}", u32::from(left).div_ceil(50).min(3)),
         Phase::Playing if state.round_frames < 40 => "GO!".to_string(),
         Phase::Playing => String::new(),
-        Phase::RoundOver { winner: Some(w), .. } => format!("{} takes the round", name(w)),
+        Phase::RoundOver {
+            winner: Some(w), ..
+        } => format!("{} takes the round", name(w)),
         Phase::RoundOver { winner: None, .. } => "Nobody left standing".to_string(),
         Phase::MatchOver { winner } => format!("{} wins the match!", name(winner)),
     };

@@ -19,7 +19,9 @@ pub struct BrowserPlugin;
 impl Plugin for BrowserPlugin {
     fn build(&self, app: &mut App) {
         app.add_systems(OnEnter(Screen::Browser), open_browser)
-            .add_systems(OnExit(Screen::Browser), |mut c: Commands| c.remove_resource::<Browsing>())
+            .add_systems(OnExit(Screen::Browser), |mut c: Commands| {
+                c.remove_resource::<Browsing>()
+            })
             .add_systems(
                 Update,
                 (refresh_list, browser_buttons, edit_password).run_if(in_state(Screen::Browser)),
@@ -41,7 +43,12 @@ struct LobbyList;
 #[derive(Component)]
 struct PasswordField;
 
-fn open_browser(mut commands: Commands, fonts: Res<Fonts>, lan: Res<Lan>, mut notice: ResMut<Notice>) {
+fn open_browser(
+    mut commands: Commands,
+    fonts: Res<Fonts>,
+    lan: Res<Lan>,
+    mut notice: ResMut<Notice>,
+) {
     let f = &*fonts;
     let browser = lan
         .discovery
@@ -66,11 +73,15 @@ fn open_browser(mut commands: Commands, fonts: Res<Fonts>, lan: Res<Lan>, mut no
             root.spawn(ui::title(f, "LAN games", 48.0, ui::TEXT));
             root.spawn(ui::text(f, status, 18.0, ui::DIM));
             root.spawn((ui::panel(860.0), LobbyList));
-            root.spawn(Node { column_gap: px(10), align_items: AlignItems::Center, ..default() })
-                .with_children(|row| {
-                    row.spawn(ui::text(f, "Password for locked games:", 18.0, ui::DIM));
-                    row.spawn((ui::title(f, "_", 18.0, ui::TEXT), PasswordField));
-                });
+            root.spawn(Node {
+                column_gap: px(10),
+                align_items: AlignItems::Center,
+                ..default()
+            })
+            .with_children(|row| {
+                row.spawn(ui::text(f, "Password for locked games:", 18.0, ui::DIM));
+                row.spawn((ui::title(f, "_", 18.0, ui::TEXT), PasswordField));
+            });
             if let Some(message) = notice.0.take() {
                 root.spawn(ui::text(f, message, 18.0, ui::WARN));
             }
@@ -102,7 +113,12 @@ fn refresh_list(
         commands.entity(panel).with_children(|p| {
             header_row(p, f);
             if lobbies.is_empty() {
-                p.spawn(ui::text(f, "No games yet. Ask a friend to press \"Host LAN game\".", 18.0, ui::DIM));
+                p.spawn(ui::text(
+                    f,
+                    "No games yet. Ask a friend to press \"Host LAN game\".",
+                    18.0,
+                    ui::DIM,
+                ));
             }
             for (i, lobby) in lobbies.iter().enumerate() {
                 lobby_row(p, f, i, lobby);
@@ -133,7 +149,10 @@ fn cell(column: usize) -> Node {
 
 fn header_row(p: &mut ChildSpawnerCommands, f: &Fonts) {
     p.spawn(row_node()).with_children(|row| {
-        for (i, label) in ["Game", "Players", "Ping", "Version", "", ""].into_iter().enumerate() {
+        for (i, label) in ["Game", "Players", "Ping", "Version", "", ""]
+            .into_iter()
+            .enumerate()
+        {
             row.spawn(cell(i)).with_children(|c| {
                 c.spawn(ui::text(f, label, 15.0, ui::DIM));
             });
@@ -204,8 +223,12 @@ fn browser_buttons(
         match action {
             ButtonAction::BackToMenu => next.set(Screen::Menu),
             ButtonAction::JoinLobby(i) => {
-                let Some(browsing) = browsing.as_deref() else { continue };
-                let Some(lobby) = browsing.shown.get(*i) else { continue };
+                let Some(browsing) = browsing.as_deref() else {
+                    continue;
+                };
+                let Some(lobby) = browsing.shown.get(*i) else {
+                    continue;
+                };
                 let password = (!browsing.password.is_empty()).then(|| browsing.password.clone());
                 match join_lobby(lobby, &prefs, password) {
                     Ok(conn) => {

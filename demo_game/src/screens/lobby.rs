@@ -21,7 +21,14 @@ impl Plugin for LobbyPlugin {
             .add_systems(OnEnter(Screen::Lobby), (ensure_lobby, spawn_lobby).chain())
             .add_systems(
                 Update,
-                (draw_roster, draw_log, draw_ready, lobby_buttons, type_chat, leave_on_escape)
+                (
+                    draw_roster,
+                    draw_log,
+                    draw_ready,
+                    lobby_buttons,
+                    type_chat,
+                    leave_on_escape,
+                )
                     .run_if(in_state(Screen::Lobby)),
             );
     }
@@ -66,7 +73,12 @@ fn ensure_lobby(
 #[derive(Component)]
 struct ReadyLabel;
 
-fn spawn_lobby(mut commands: Commands, fonts: Res<Fonts>, prefs: Res<Prefs>, conn: Option<Res<LobbyConn>>) {
+fn spawn_lobby(
+    mut commands: Commands,
+    fonts: Res<Fonts>,
+    prefs: Res<Prefs>,
+    conn: Option<Res<LobbyConn>>,
+) {
     let hosting = conn.as_ref().is_some_and(|c| c.is_host());
     let f = &*fonts;
     commands
@@ -74,23 +86,42 @@ fn spawn_lobby(mut commands: Commands, fonts: Res<Fonts>, prefs: Res<Prefs>, con
         .with_children(|root| {
             root.spawn(ui::title(f, "Lobby", 44.0, ui::TEXT));
             if prefs.password.is_some() {
-                root.spawn(ui::text(f, "Private: joiners need the password.", 16.0, ui::DIM));
+                root.spawn(ui::text(
+                    f,
+                    "Private: joiners need the password.",
+                    16.0,
+                    ui::DIM,
+                ));
             }
-            root.spawn(Node { column_gap: px(20), ..default() }).with_children(|row| {
+            root.spawn(Node {
+                column_gap: px(20),
+                ..default()
+            })
+            .with_children(|row| {
                 row.spawn((ui::panel(420.0), RosterPanel));
                 row.spawn(ui::panel(420.0)).with_children(|chat| {
                     chat.spawn((ui::text(f, "", 16.0, ui::TEXT), LogText));
                     chat.spawn((ui::text(f, "Say: _", 16.0, ui::DIM), ChatLine));
                 });
             });
-            root.spawn(Node { column_gap: px(8), ..default() }).with_children(|row| {
-                row.spawn(ui::button(f, "Ready up", ButtonAction::ToggleReady)).insert(ReadyLabel);
+            root.spawn(Node {
+                column_gap: px(8),
+                ..default()
+            })
+            .with_children(|row| {
+                row.spawn(ui::button(f, "Ready up", ButtonAction::ToggleReady))
+                    .insert(ReadyLabel);
                 if hosting {
                     row.spawn(ui::button(f, "Start match", ButtonAction::StartMatch));
                 }
                 row.spawn(ui::button(f, "Leave", ButtonAction::BackToMenu));
             });
-            root.spawn(ui::text(f, "Type and press Enter to chat. The host starts when everyone is ready.", 14.0, ui::DIM));
+            root.spawn(ui::text(
+                f,
+                "Type and press Enter to chat. The host starts when everyone is ready.",
+                14.0,
+                ui::DIM,
+            ));
         });
 }
 
@@ -102,7 +133,11 @@ fn draw_roster(
     mut drawn: Local<Option<Vec<(u32, String, bool)>>>,
 ) {
     let Some(conn) = conn else { return };
-    let now: Vec<(u32, String, bool)> = conn.roster.iter().map(|m| (m.id, m.name.clone(), m.ready)).collect();
+    let now: Vec<(u32, String, bool)> = conn
+        .roster
+        .iter()
+        .map(|m| (m.id, m.name.clone(), m.ready))
+        .collect();
     if drawn.as_ref() == Some(&now) && !panel.is_empty() {
         return;
     }
@@ -111,20 +146,33 @@ fn draw_roster(
         commands.entity(entity).despawn_children();
         commands.entity(entity).with_children(|p| {
             p.spawn(ui::title(f, conn.lobby_name.clone(), 22.0, ui::TEXT));
-            p.spawn(ui::text(f, format!("{} in the lobby", conn.roster.len()), 15.0, ui::DIM));
+            p.spawn(ui::text(
+                f,
+                format!("{} in the lobby", conn.roster.len()),
+                15.0,
+                ui::DIM,
+            ));
             if conn.roster.is_empty() {
                 p.spawn(ui::text(f, "Connecting...", 16.0, ui::DIM));
             }
             for (i, (id, name, ready)) in now.iter().enumerate() {
-                p.spawn(Node { column_gap: px(12), align_items: AlignItems::Center, ..default() })
-                    .with_children(|row| {
-                        row.spawn(ui::title(f, name.clone(), 20.0, ui::player_color(i)));
-                        let (mark, color) = if *ready { ("ready", ui::player_color(3)) } else { ("not ready", ui::DIM) };
-                        row.spawn(ui::text(f, mark, 16.0, color));
-                        if conn.is_host() && i > 0 {
-                            row.spawn(ui::small_button(f, "Kick", ButtonAction::Kick(*id)));
-                        }
-                    });
+                p.spawn(Node {
+                    column_gap: px(12),
+                    align_items: AlignItems::Center,
+                    ..default()
+                })
+                .with_children(|row| {
+                    row.spawn(ui::title(f, name.clone(), 20.0, ui::player_color(i)));
+                    let (mark, color) = if *ready {
+                        ("ready", ui::player_color(3))
+                    } else {
+                        ("not ready", ui::DIM)
+                    };
+                    row.spawn(ui::text(f, mark, 16.0, color));
+                    if conn.is_host() && i > 0 {
+                        row.spawn(ui::small_button(f, "Kick", ButtonAction::Kick(*id)));
+                    }
+                });
             }
         });
     }
@@ -136,8 +184,14 @@ fn draw_ready(
     buttons: Query<&Children, With<ReadyLabel>>,
     mut texts: Query<&mut Text>,
 ) {
-    let Some(conn) = conn.filter(|c| c.is_changed()) else { return };
-    let label = if conn.ready { "Ready \u{2713} (undo)" } else { "Ready up" };
+    let Some(conn) = conn.filter(|c| c.is_changed()) else {
+        return;
+    };
+    let label = if conn.ready {
+        "Ready \u{2713} (undo)"
+    } else {
+        "Ready up"
+    };
     for children in &buttons {
         for child in children.iter() {
             if let Ok(mut text) = texts.get_mut(child) {
@@ -148,8 +202,17 @@ fn draw_ready(
 }
 
 fn draw_log(conn: Option<Res<LobbyConn>>, mut text: Query<&mut Text, With<LogText>>) {
-    let Some(conn) = conn.filter(|c| c.is_changed()) else { return };
-    let tail: Vec<&str> = conn.log.iter().rev().take(10).rev().map(String::as_str).collect();
+    let Some(conn) = conn.filter(|c| c.is_changed()) else {
+        return;
+    };
+    let tail: Vec<&str> = conn
+        .log
+        .iter()
+        .rev()
+        .take(10)
+        .rev()
+        .map(String::as_str)
+        .collect();
     for mut t in &mut text {
         t.0 = tail.join("\n");
     }
@@ -202,7 +265,9 @@ fn lobby_buttons(
             }
             ButtonAction::StartMatch => {
                 let result = match conn.role.get() {
-                    LobbyRole::Host(host) => host.start().err().map(|e| format!("Cannot start yet: {e}")),
+                    LobbyRole::Host(host) => {
+                        host.start().err().map(|e| format!("Cannot start yet: {e}"))
+                    }
                     LobbyRole::Member(_) => Some("Only the host can start the match.".to_string()),
                 };
                 if let Some(line) = result {

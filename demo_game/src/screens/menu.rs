@@ -14,31 +14,55 @@ pub struct MenuPlugin;
 
 impl Plugin for MenuPlugin {
     fn build(&self, app: &mut App) {
-        app.add_systems(OnEnter(Screen::Menu), spawn_menu).add_systems(
-            Update,
-            (menu_buttons, edit_name).run_if(in_state(Screen::Menu)),
-        );
+        app.add_systems(OnEnter(Screen::Menu), spawn_menu)
+            .add_systems(
+                Update,
+                (menu_buttons, edit_name).run_if(in_state(Screen::Menu)),
+            );
     }
 }
 
 #[derive(Component)]
 struct NameField;
 
-fn spawn_menu(mut commands: Commands, fonts: Res<Fonts>, prefs: Res<Prefs>, mut notice: ResMut<Notice>) {
+fn spawn_menu(
+    mut commands: Commands,
+    fonts: Res<Fonts>,
+    prefs: Res<Prefs>,
+    mut notice: ResMut<Notice>,
+) {
     let f = &*fonts;
     commands
         .spawn((ui::screen_root(), DespawnOnExit(Screen::Menu)))
         .with_children(|root| {
             root.spawn(ui::title(f, "NEARPLAY", 84.0, ui::player_color(0)));
-            root.spawn(ui::text(f, "bumper discs on thin ice  -  LAN play, no server", 20.0, ui::DIM));
-            root.spawn(Node { height: px(24), ..default() });
-            root.spawn(Node { column_gap: px(10), align_items: AlignItems::Center, ..default() })
-                .with_children(|row| {
-                    row.spawn(ui::text(f, "Your name:", 20.0, ui::DIM));
-                    row.spawn((ui::title(f, name_label(&prefs.name), 22.0, ui::TEXT), NameField));
-                });
+            root.spawn(ui::text(
+                f,
+                "bumper discs on thin ice  -  LAN play, no server",
+                20.0,
+                ui::DIM,
+            ));
+            root.spawn(Node {
+                height: px(24),
+                ..default()
+            });
+            root.spawn(Node {
+                column_gap: px(10),
+                align_items: AlignItems::Center,
+                ..default()
+            })
+            .with_children(|row| {
+                row.spawn(ui::text(f, "Your name:", 20.0, ui::DIM));
+                row.spawn((
+                    ui::title(f, name_label(&prefs.name), 22.0, ui::TEXT),
+                    NameField,
+                ));
+            });
             root.spawn(ui::text(f, "(type to change it)", 14.0, ui::DIM));
-            root.spawn(Node { height: px(12), ..default() });
+            root.spawn(Node {
+                height: px(12),
+                ..default()
+            });
             root.spawn(ui::button(f, "Host LAN game", ButtonAction::HostLan));
             root.spawn(ui::button(f, "Find LAN games", ButtonAction::FindLan));
             root.spawn(ui::button(f, "Local versus", ButtonAction::LocalVersus));

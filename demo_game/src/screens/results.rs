@@ -2,9 +2,10 @@
 
 use bevy::prelude::*;
 
-use super::Screen;
+use super::{Notice, Screen};
 use crate::local::start_local_versus;
 use crate::match_setup::{MatchInfo, end_match};
+use crate::net::{LobbyConn, NetOptions, leave_lobby, start_lan_match};
 use crate::prefs::Prefs;
 use crate::sim::{ArenaState, Phase};
 use crate::ui::{self, ButtonAction, Fonts};
@@ -32,8 +33,15 @@ fn spawn_results(
     };
     let headline = match state.phase {
         Phase::MatchOver { winner } => {
-            let name = info.seats.get(usize::from(winner)).map(|s| s.name.as_str()).unwrap_or("?");
-            (format!("{name} wins!"), ui::player_color(usize::from(winner)))
+            let name = info
+                .seats
+                .get(usize::from(winner))
+                .map(|s| s.name.as_str())
+                .unwrap_or("?");
+            (
+                format!("{name} wins!"),
+                ui::player_color(usize::from(winner)),
+            )
         }
         _ => ("Match abandoned".to_string(), ui::DIM),
     };
@@ -43,34 +51,76 @@ fn spawn_results(
         .spawn((ui::screen_root(), DespawnOnExit(Screen::Results)))
         .with_children(|root| {
             root.spawn(ui::title(f, headline.0, 64.0, headline.1));
-            root.spawn(Node { height: px(16), ..default() });
+            root.spawn(Node {
+                height: px(16),
+                ..default()
+            });
             for (handle, score) in ranking {
-                let name = info.seats.get(handle).map(|s| s.name.clone()).unwrap_or_default();
-                root.spawn(ui::title(f, format!("{name}   {score}"), 28.0, ui::player_color(handle)));
+                let name = info
+                    .seats
+                    .get(handle)
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default();
+                root.spawn(ui::title(
+                    f,
+                    format!("{name}   {score}"),
+                    28.0,
+                    ui::player_color(handle),
+                ));
             }
-            root.spawn(ui::text(f, format!("{} frames played", state.frame), 16.0, ui::DIM));
-            root.spawn(Node { height: px(16), ..default() });
+            root.spawn(ui::text(
+                f,
+                format!("{} frames played", state.frame),
+                16.0,
+                ui::DIM,
+            ));
+            root.spawn(Node {
+                height: px(16),
+                ..default()
+            });
             root.spawn(ui::button(f, "Rematch", ButtonAction::Rematch));
             root.spawn(ui::button(f, "Back to menu", ButtonAction::BackToMenu));
         });
     end_match(&mut commands);
 }
 
+#[allow(clippy::too_many_arguments)]
 fn results_buttons(
     mut commands: Commands,
     buttons: Query<(&Interaction, &ButtonAction), Changed<Interaction>>,
     mut next: ResMut<NextState<Screen>>,
     info: Option<Res<MatchInfo>>,
     prefs: Res<Prefs>,
+    mut conn: Option<ResMut<LobbyConn>>,
+    options: Res<NetOptions>,
+    mut notice: ResMut<Notice>,
 ) {
+    let plan = info.as_ref().and_then(|i| i.plan.clone());
     for action in ui::pressed(&buttons) {
         match action {
-            ButtonAction::BackToMenu => next.set(Screen::Menu),
-            ButtonAction::Rematch if info.as_ref().is_some_and(|i| i.from_lobby) => next.set(Screen::Lobby),
-            ButtonAction::Rematch => {
-                if start_local_versus(&mut commands, &mut next, &prefs).is_err() {
+            ButtonAction::BackToMenu => {
+                leave_lobby(&mut commands, conn.as_deref_mut());
+                next.set(Screen::Menu);
+            }
+            ButtonAction::Rematch if plan.is_some() => {
+                // Same members, a new match derived from the last plan: every
+                // member who presses Rematch computes the same one.
+                let (Some(plan), Some(conn)) = (plan.as_ref(), conn.as_deref_mut()) else {
+                    notice.0 = Some("The lobby is gone: host or join a new game.".into());
+                    next.set(Screen::Menu);
+                    continue;
+                };
+                if let Err(e) =
+                    start_lan_match(&mut commands, &mut next, conn, &plan.rematch(), &options)
+                {
+                    notice.0 = Some(format!("The rematch could not start: {e}"));
                     next.set(Screen::Menu);
                 }
+            }
+            ButtonAction::Rematch
+                if start_local_versus(&mut commands, &mut next, &prefs).is_err() =>
+            {
+                next.set(Screen::Menu);
             }
             _ => {}
         }

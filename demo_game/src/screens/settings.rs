@@ -34,7 +34,11 @@ fn spawn_settings(mut commands: Commands, fonts: Res<Fonts>, prefs: Res<Prefs>) 
         .spawn((ui::screen_root(), DespawnOnExit(Screen::Settings)))
         .with_children(|root| {
             root.spawn(ui::title(f, "Settings", 48.0, ui::TEXT));
-            for action in [ButtonAction::CycleInputDelay, ButtonAction::CyclePlayers, ButtonAction::ToggleSound] {
+            for action in [
+                ButtonAction::CycleInputDelay,
+                ButtonAction::CyclePlayers,
+                ButtonAction::ToggleSound,
+            ] {
                 root.spawn(ui::button(f, label(&action, &prefs), action.clone()))
                     .insert(SettingLabel(action));
             }
@@ -59,7 +63,13 @@ fn settings_buttons(
     for action in ui::pressed(&buttons) {
         match action {
             ButtonAction::CycleInputDelay => prefs.input_delay = (prefs.input_delay + 1) % 6,
-            ButtonAction::CyclePlayers => prefs.players = if prefs.players >= 4 { 2 } else { prefs.players + 1 },
+            ButtonAction::CyclePlayers => {
+                prefs.players = if prefs.players >= 4 {
+                    2
+                } else {
+                    prefs.players + 1
+                }
+            }
             ButtonAction::ToggleSound => prefs.sound = !prefs.sound,
             ButtonAction::BackToMenu => next.set(Screen::Menu),
             _ => continue,

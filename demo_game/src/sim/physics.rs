@@ -87,7 +87,8 @@ pub fn bump(state: &mut ArenaState) {
                 (dx * i64::from(UNIT) / dist, dy * i64::from(UNIT) / dist)
             };
             let unit = i64::from(UNIT);
-            let rel = (i64::from(b.vel.0 - a.vel.0) * nx + i64::from(b.vel.1 - a.vel.1) * ny) / unit;
+            let rel =
+                (i64::from(b.vel.0 - a.vel.0) * nx + i64::from(b.vel.1 - a.vel.1) * ny) / unit;
             if rel < 0 {
                 let impulse = -rel * (256 + i64::from(RESTITUTION)) / 512;
                 let (ix, iy) = ((nx * impulse / unit) as i32, (ny * impulse / unit) as i32);

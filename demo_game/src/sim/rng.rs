@@ -29,6 +29,6 @@ impl SimRng {
         if bound == 0 {
             return 0;
         }
-        ((self.next_u64() >> 32) * u64::from(bound) >> 32) as u32
+        (((self.next_u64() >> 32) * u64::from(bound)) >> 32) as u32
     }
 }

@@ -141,7 +141,9 @@ mod tests {
     fn countdown_holds_discs_still_then_play_starts() {
         let mut s = ArenaState::new(2, 7);
         let start = s.discs.clone();
-        run(&mut s, u32::from(COUNTDOWN_FRAMES) - 1, |_, _| PlayerInput(PlayerInput::RIGHT));
+        run(&mut s, u32::from(COUNTDOWN_FRAMES) - 1, |_, _| {
+            PlayerInput(PlayerInput::RIGHT)
+        });
         assert_eq!(s.discs, start);
         assert!(matches!(s.phase, Phase::Countdown { .. }));
         run(&mut s, 2, |_, _| PlayerInput(PlayerInput::RIGHT));
@@ -155,8 +157,15 @@ mod tests {
         // Player 0 drives away from the centre; player 1 stands still.
         let out = s.discs[0].pos;
         let dir = PlayerInput(
-            if out.0 > 0 { PlayerInput::RIGHT } else { PlayerInput::LEFT }
-                | if out.1 > 0 { PlayerInput::UP } else { PlayerInput::DOWN },
+            if out.0 > 0 {
+                PlayerInput::RIGHT
+            } else {
+                PlayerInput::LEFT
+            } | if out.1 > 0 {
+                PlayerInput::UP
+            } else {
+                PlayerInput::DOWN
+            },
         );
         let mut frames = 0;
         while !matches!(s.phase, Phase::RoundOver { .. }) && frames < 1000 {
@@ -166,10 +175,19 @@ mod tests {
         assert!(!s.discs[0].alive);
         assert!(s.discs[1].alive);
         assert_eq!(s.scores, vec![0, 1]);
-        assert!(matches!(s.phase, Phase::RoundOver { winner: Some(1), .. }));
+        assert!(matches!(
+            s.phase,
+            Phase::RoundOver {
+                winner: Some(1),
+                ..
+            }
+        ));
         run(&mut s, u32::from(ROUND_OVER_FRAMES), |_, _| PlayerInput(0));
         assert_eq!(s.round, 2);
-        assert!(s.discs.iter().all(|d| d.alive), "a new round puts every disc back");
+        assert!(
+            s.discs.iter().all(|d| d.alive),
+            "a new round puts every disc back"
+        );
     }
 
     #[test]
@@ -214,7 +232,11 @@ mod tests {
     #[test]
     fn same_seed_and_inputs_give_the_same_checksum_and_different_seeds_differ() {
         let script = |f: u32, h: usize| PlayerInput(((f / 7 + h as u32 * 3) % 32) as u8);
-        let (mut a, mut b, mut c) = (ArenaState::new(4, 9), ArenaState::new(4, 9), ArenaState::new(4, 10));
+        let (mut a, mut b, mut c) = (
+            ArenaState::new(4, 9),
+            ArenaState::new(4, 9),
+            ArenaState::new(4, 10),
+        );
         run(&mut a, 3000, script);
         run(&mut b, 3000, script);
         run(&mut c, 3000, script);

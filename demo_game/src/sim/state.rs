@@ -142,7 +142,11 @@ impl ArenaState {
 
     /// Handles of the discs still on the platform.
     pub fn alive(&self) -> impl Iterator<Item = usize> + '_ {
-        self.discs.iter().enumerate().filter(|(_, d)| d.alive).map(|(i, _)| i)
+        self.discs
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.alive)
+            .map(|(i, _)| i)
     }
 
     /// A 64-bit checksum of the whole state (what desync detection compares).
