@@ -266,7 +266,10 @@ fn join(
                     ));
                     return Ok(());
                 }
-                ClientEvent::LobbyClosed(r) => return Err(r.into()),
+                ClientEvent::LobbyClosed(r) => {
+                    say(&format!("closed {r}"));
+                    return Ok(());
+                }
             }
         }
         std::thread::sleep(FRAME);

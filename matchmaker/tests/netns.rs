@@ -101,6 +101,21 @@ fn namespaces_discover_join_start_over_v4_and_v6_and_see_a_crash() {
             s.contains("NS Crash") && s.contains("ms (")
         });
     }
+    // A member of the crashing lobby learns it is gone too.
+    let member = lab.spawn(
+        3,
+        &bin,
+        &[
+            "join",
+            "--lobby",
+            "NS Crash",
+            "--name",
+            "Dee",
+            "--interface",
+            LAB_IF,
+        ],
+    );
+    member.expect_line("member joined", LIMIT, |l| l.starts_with("joined"));
     let killed = Instant::now();
     crasher.kill();
     for l in &lists {
@@ -112,4 +127,11 @@ fn namespaces_discover_join_start_over_v4_and_v6_and_see_a_crash() {
             "a crashed host must leave the list within 3 s, took {gone:?}"
         );
     }
+    let (at, line) = member.expect_line("member told", LIMIT, |l| l.starts_with("closed"));
+    let told = at.saturating_duration_since(killed);
+    eprintln!("member of the crashed lobby told after {told:?}: {line}");
+    assert!(
+        told <= Duration::from_secs(3),
+        "LobbyClosed within 3 s, took {told:?}"
+    );
 }
