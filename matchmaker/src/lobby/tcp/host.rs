@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use nearplay_netcode::MatchPlan;
 
-use super::{LobbyError, READ_POLL, spawn_reader};
+use super::{LobbyError, READ_POLL, bind_pair, spawn_reader, wake_addr};
 use crate::lan::liveness::answer_ping;
 use crate::lan::{Advertisement, Discovery, LobbyTxt};
 use crate::lobby::host::{ConnId, HostConfig, HostEvent, HostMachine, HostTransmit};
@@ -172,45 +172,6 @@ impl LobbyHost {
 impl Drop for LobbyHost {
     fn drop(&mut self) {
         self.close();
-    }
-}
-
-/// Binds TCP and UDP on one port number (retrying if UDP's is taken).
-fn bind_pair(bind: Option<IpAddr>) -> std::io::Result<(TcpListener, UdpSocket)> {
-    let ips = match bind {
-        Some(ip) => vec![ip],
-        None => vec![
-            IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-            IpAddr::from([0, 0, 0, 0]),
-        ],
-    };
-    let mut last = std::io::Error::other("no address to bind");
-    for ip in ips {
-        for _ in 0..16 {
-            match TcpListener::bind((ip, 0)) {
-                Ok(l) => {
-                    let port = l.local_addr()?.port();
-                    match UdpSocket::bind((ip, port)) {
-                        Ok(u) => return Ok((l, u)),
-                        Err(e) => last = e,
-                    }
-                }
-                Err(e) => {
-                    last = e;
-                    break;
-                }
-            }
-        }
-    }
-    Err(last)
-}
-
-/// Where to connect to wake the blocked `accept` on close.
-fn wake_addr(addr: SocketAddr) -> SocketAddr {
-    match addr.ip() {
-        IpAddr::V6(v6) if v6.is_unspecified() => SocketAddr::from(([127, 0, 0, 1], addr.port())),
-        IpAddr::V4(v4) if v4.is_unspecified() => SocketAddr::from(([127, 0, 0, 1], addr.port())),
-        _ => addr,
     }
 }
 

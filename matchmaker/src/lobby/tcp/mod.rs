@@ -15,7 +15,7 @@ pub use client::LobbyClient;
 pub use host::{HostOptions, LobbyHost};
 
 use std::io::Read;
-use std::net::TcpStream;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
@@ -83,4 +83,43 @@ fn spawn_reader<T: Send + 'static>(
             let _ = tx.send(on_end);
         })?;
     Ok(())
+}
+
+/// Binds TCP and UDP on one port number (retrying if UDP's is taken).
+pub(super) fn bind_pair(bind: Option<IpAddr>) -> std::io::Result<(TcpListener, UdpSocket)> {
+    let ips = match bind {
+        Some(ip) => vec![ip],
+        None => vec![
+            IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+            IpAddr::from([0, 0, 0, 0]),
+        ],
+    };
+    let mut last = std::io::Error::other("no address to bind");
+    for ip in ips {
+        for _ in 0..16 {
+            match TcpListener::bind((ip, 0)) {
+                Ok(l) => {
+                    let port = l.local_addr()?.port();
+                    match UdpSocket::bind((ip, port)) {
+                        Ok(u) => return Ok((l, u)),
+                        Err(e) => last = e,
+                    }
+                }
+                Err(e) => {
+                    last = e;
+                    break;
+                }
+            }
+        }
+    }
+    Err(last)
+}
+
+/// Where to connect to wake the blocked `accept` on close.
+pub(super) fn wake_addr(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V6(v6) if v6.is_unspecified() => SocketAddr::from(([127, 0, 0, 1], addr.port())),
+        IpAddr::V4(v4) if v4.is_unspecified() => SocketAddr::from(([127, 0, 0, 1], addr.port())),
+        _ => addr,
+    }
 }
