@@ -19,6 +19,9 @@
 //!            client/       ClientMachine: sans-IO client core (types.rs)
 //!            tcp/          LobbyHost / LobbyClient: the std TCP shell
 //!            rng.rs        seeded randomness for the cores
+//! rendezvous/ code.rs       RoomCode (6 symbols, no look-alikes)
+//!            api.rs        the server's HTTP JSON types and Refusal kinds
+//!            server/       the server, feature "server" (bin nearplay-rendezvous)
 //! ```
 //!
 //! # A game's view
@@ -106,6 +109,7 @@
 
 pub mod lan;
 pub mod lobby;
+pub mod rendezvous;
 
 pub use lan::{
     BrowseEvent, Compatibility, Discovery, DiscoveryConfig, Interfaces, IpFamily, LanError,

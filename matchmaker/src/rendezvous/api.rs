@@ -73,7 +73,9 @@ pub struct Health {
 }
 
 /// Why the server refused or cut something. Stable `kind()` strings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Error, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Error, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Refusal {
     /// No room has this code (never created, or closed).

@@ -127,7 +127,8 @@ mod tests {
         let a = RoomCode::random();
         assert_eq!(a.as_str().parse::<RoomCode>(), Ok(a));
         assert_eq!(a.as_str().to_lowercase().parse::<RoomCode>(), Ok(a));
-        let distinct: std::collections::BTreeSet<_> = (0..200).map(|_| RoomCode::random()).collect();
+        let distinct: std::collections::BTreeSet<_> =
+            (0..200).map(|_| RoomCode::random()).collect();
         assert!(distinct.len() > 195);
     }
 

@@ -275,3 +275,142 @@ fn room_info(room: &Room) -> Option<RoomInfo> {
         players: u16::try_from(room.members.len()).unwrap_or(u16::MAX),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn request(public: bool, max: u16) -> RoomRequest {
+        RoomRequest {
+            name: "Den".into(),
+            game: "g".into(),
+            proto: 1,
+            version: "1.0".into(),
+            max_players: max,
+            password: false,
+            mode: "ffa".into(),
+            public,
+        }
+    }
+
+    fn codes() -> impl FnMut() -> RoomCode {
+        let mut n = 0;
+        move || {
+            n += 1;
+            format!("ABCDE{}", ALPH[n % ALPH.len()] as char)
+                .parse()
+                .expect("code")
+        }
+    }
+    const ALPH: &[u8] = b"FGHJKMNPQRST";
+
+    fn req(path: &str, next: Option<u16>) -> Requested {
+        Requested {
+            path: path.into(),
+            next,
+        }
+    }
+
+    #[test]
+    fn code_rooms_admit_fill_and_list() {
+        let t = Instant::now();
+        let mut rooms = Rooms::new(Limits::default());
+        let mut draw = codes();
+        let open = rooms
+            .create(request(true, 2), t, &mut draw)
+            .expect("create");
+        let hidden = rooms
+            .create(request(false, 4), t, &mut draw)
+            .expect("create");
+        assert_ne!(open, hidden);
+        let listed = rooms.lobbies("g", Some(1));
+        assert_eq!(listed.len(), 1, "private rooms are not listed");
+        assert_eq!(listed[0].code, open);
+        assert!(rooms.lobbies("g", Some(2)).is_empty());
+        assert!(rooms.lobbies("other", None).is_empty());
+
+        let r = req(open.as_str(), None);
+        assert_eq!(rooms.join(1, &r, t), Ok(vec![]));
+        assert_eq!(rooms.join(2, &r, t), Ok(vec![1]));
+        assert_eq!(rooms.admit(&r), Err(Refusal::RoomFull));
+        assert_eq!(rooms.join(3, &r, t), Err(Refusal::RoomFull));
+        assert_eq!(
+            rooms.admit(&req("ZZZZZZ", None)),
+            Err(Refusal::RoomNotFound)
+        );
+        assert_eq!(rooms.info(open).map(|i| i.players), Ok(2));
+        assert!(rooms.same_room(1, 2));
+        assert_eq!(rooms.leave(1), vec![2]);
+        assert_eq!(rooms.leave(2), Vec::<u128>::new());
+        assert_eq!(
+            rooms.info(open),
+            Err(Refusal::RoomNotFound),
+            "emptied room closes"
+        );
+    }
+
+    #[test]
+    fn bad_requests_caps_and_limits() {
+        let t = Instant::now();
+        let limits = Limits {
+            max_rooms: 2,
+            max_peers_per_room: 3,
+            ..Limits::default()
+        };
+        let mut rooms = Rooms::new(limits);
+        let mut draw = codes();
+        let mut empty = request(true, 4);
+        empty.name = " ".into();
+        assert_eq!(rooms.create(empty, t, &mut draw), Err(Refusal::BadRequest));
+        let c = rooms
+            .create(request(true, 50), t, &mut draw)
+            .expect("create");
+        assert_eq!(rooms.info(c).map(|i| i.request.max_players), Ok(3));
+        rooms
+            .create(request(true, 2), t, &mut draw)
+            .expect("second");
+        assert_eq!(
+            rooms.create(request(true, 2), t, &mut draw),
+            Err(Refusal::TooManyRooms)
+        );
+        assert_eq!(rooms.admit(&req("lobby", None)), Err(Refusal::TooManyRooms));
+        rooms.set_closing();
+        assert_eq!(
+            rooms.admit(&req(c.as_str(), None)),
+            Err(Refusal::ServerClosing)
+        );
+    }
+
+    #[test]
+    fn stock_next_groups_are_sealed() {
+        let t = Instant::now();
+        let mut rooms = Rooms::new(Limits::default());
+        let r = req("game", Some(2));
+        assert_eq!(rooms.join(1, &r, t), Ok(vec![]));
+        assert_eq!(rooms.join(2, &r, t), Ok(vec![1]));
+        // The pair is complete: the third starts a new group.
+        assert_eq!(rooms.join(3, &r, t), Ok(vec![]));
+        assert!(rooms.same_room(1, 2));
+        assert!(!rooms.same_room(1, 3));
+        assert_eq!(rooms.leave(1), vec![2]);
+        // Plain stock rooms hold anyone up to the peer limit.
+        let plain = req("world", None);
+        assert_eq!(rooms.join(10, &plain, t), Ok(vec![]));
+        assert_eq!(rooms.join(11, &plain, t), Ok(vec![10]));
+    }
+
+    #[test]
+    fn unjoined_rooms_expire() {
+        let t = Instant::now();
+        let mut rooms = Rooms::new(Limits::default());
+        let mut draw = codes();
+        let a = rooms.create(request(true, 2), t, &mut draw).expect("a");
+        let b = rooms.create(request(true, 2), t, &mut draw).expect("b");
+        rooms.join(1, &req(b.as_str(), None), t).expect("join b");
+        assert!(rooms.expire(t + Duration::from_secs(5)).is_empty());
+        assert_eq!(rooms.expire(t + Duration::from_secs(61)), vec![a]);
+        assert!(rooms.info(b).is_ok());
+    }
+}

@@ -1,0 +1,137 @@
+//! The HTTP side: `POST /rooms`, `GET /rooms/{code}`, `GET /lobbies`,
+//! `GET /health`, and the admission of websocket upgrades. Every refusal is
+//! a JSON [`ErrorBody`].
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Extension, Path, Query};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::rooms::Requested;
+use super::state::Shared;
+use crate::rendezvous::api::{ErrorBody, Refusal, RoomCreated, RoomRequest};
+use crate::rendezvous::code::RoomCode;
+
+/// The largest `POST /rooms` body accepted.
+const MAX_BODY: usize = 4096;
+
+/// A refusal as an HTTP answer.
+pub fn refuse(r: Refusal, message: String) -> Response {
+    let status = StatusCode::from_u16(r.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    (status, Json(ErrorBody { error: r, message })).into_response()
+}
+
+/// `POST /rooms`: a host creates a code room.
+pub async fn create_room(
+    Extension(state): Extension<Shared>,
+    ConnectInfo(origin): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Response {
+    let now = Instant::now();
+    let mut s = state.lock();
+    if let Err(r) = s.http_allow(origin.ip(), now) {
+        return refuse(r, "too many requests from this address".into());
+    }
+    let request: RoomRequest = match serde_json::from_slice(&body) {
+        Ok(r) if body.len() <= MAX_BODY => r,
+        _ => {
+            s.count(Refusal::BadRequest);
+            return refuse(Refusal::BadRequest, "body is not a RoomRequest".into());
+        }
+    };
+    match s.rooms.create(request, now, RoomCode::random) {
+        Ok(code) => {
+            tracing::info!(%code, %origin, "room created");
+            (StatusCode::CREATED, Json(RoomCreated { code })).into_response()
+        }
+        Err(r) => {
+            s.count(r);
+            refuse(r, format!("cannot create a room: {r}"))
+        }
+    }
+}
+
+/// `GET /rooms/{code}`: a room's public view (rate-limited per address, so
+/// codes cannot be enumerated).
+pub async fn room_info(
+    Extension(state): Extension<Shared>,
+    ConnectInfo(origin): ConnectInfo<SocketAddr>,
+    Path(code): Path<String>,
+) -> Response {
+    let mut s = state.lock();
+    if let Err(r) = s.http_allow(origin.ip(), Instant::now()) {
+        return refuse(r, "too many requests from this address".into());
+    }
+    let Ok(code) = code.parse::<RoomCode>() else {
+        s.count(Refusal::RoomNotFound);
+        return refuse(
+            Refusal::RoomNotFound,
+            format!("'{code}' is not a room code"),
+        );
+    };
+    match s.rooms.info(code) {
+        Ok(info) => Json(info).into_response(),
+        Err(r) => {
+            s.count(r);
+            refuse(r, format!("room {code}: {r}"))
+        }
+    }
+}
+
+/// `GET /lobbies?game=G&proto=P`: public rooms of a game.
+pub async fn lobbies(
+    Extension(state): Extension<Shared>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(game) = q.get("game") else {
+        return refuse(Refusal::BadRequest, "missing ?game=".into());
+    };
+    let proto = match q.get("proto").map(|p| p.parse::<u16>()) {
+        None => None,
+        Some(Ok(p)) => Some(p),
+        Some(Err(_)) => return refuse(Refusal::BadRequest, "proto is not a number".into()),
+    };
+    Json(state.lock().rooms.lobbies(game, proto)).into_response()
+}
+
+/// `GET /health`.
+pub async fn health(Extension(state): Extension<Shared>) -> Response {
+    Json(state.lock().health()).into_response()
+}
+
+/// Before a websocket upgrade: admit or refuse (with the JSON body), and
+/// note the requested room by origin.
+/// (matchbox_signaling does not export its metadata type, so the fields
+/// come one by one; the `Result<bool, Response>` shape is its callback's.)
+#[allow(clippy::result_large_err)]
+pub fn admit_upgrade(
+    state: &Shared,
+    origin: SocketAddr,
+    path: Option<String>,
+    query: &HashMap<String, String>,
+) -> Result<bool, Response> {
+    let mut s = state.lock();
+    if let Err(r) = s.http_allow(origin.ip(), Instant::now()) {
+        return Err(refuse(r, "too many connections from this address".into()));
+    }
+    let req = Requested {
+        path: path.unwrap_or_else(|| "world".into()),
+        next: query.get("next").and_then(|n| n.parse::<u16>().ok()),
+    };
+    match s.rooms.admit(&req) {
+        Ok(()) => {
+            s.note_waiting(origin, req);
+            Ok(true)
+        }
+        Err(r) => {
+            s.count(r);
+            tracing::info!(origin = %origin, room = %req.path, refusal = r.kind(), "upgrade refused");
+            Err(refuse(r, format!("room {}: {r}", req.path)))
+        }
+    }
+}

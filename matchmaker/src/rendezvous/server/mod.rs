@@ -1,0 +1,200 @@
+//! The rendezvous server (feature `server`): matchbox signaling in rooms by
+//! code, the public lobby list, limits with clear refusals, graceful shutdown.
+//!
+//! | file | job |
+//! |---|---|
+//! | `limits.rs` | [`Limits`], [`TokenBucket`] (pure) |
+//! | `rooms.rs` | [`Rooms`]: every admission decision (pure, fake clock in tests) |
+//! | `state.rs` | [`Shared`]: rooms + websocket senders + counters behind a lock |
+//! | `topology.rs` | [`RendezvousTopology`]: one task per websocket, limits enforced |
+//! | `http.rs` | `POST /rooms`, `GET /rooms/{code}`, `GET /lobbies`, `GET /health` |
+//!
+//! [`RendezvousServer::start`] runs it on a tokio runtime of its own, so a
+//! test or a tool can start one without being async itself; the binary
+//! `nearplay-rendezvous` is a thin CLI around it.
+
+pub mod http;
+pub mod limits;
+pub mod rooms;
+pub mod state;
+pub mod topology;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use axum::routing::{get, post};
+use matchbox_signaling::SignalingServerBuilder;
+use thiserror::Error;
+use tokio::sync::oneshot;
+
+pub use limits::{Limits, TokenBucket};
+pub use rooms::{PeerKey, Requested, Rooms};
+pub use state::Shared;
+pub use topology::RendezvousTopology;
+
+/// Why the server could not start.
+#[derive(Debug, Error)]
+pub enum ServerError {
+    /// The runtime or the listening socket could not be set up.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// A running rendezvous server with its own runtime.
+#[derive(Debug)]
+pub struct RendezvousServer {
+    addr: SocketAddr,
+    state: Shared,
+    runtime: Option<tokio::runtime::Runtime>,
+    shutdown: Option<oneshot::Sender<()>>,
+    done: Option<oneshot::Receiver<()>>,
+}
+
+impl RendezvousServer {
+    /// Binds `addr` (port 0 for an ephemeral port) and serves on `threads`
+    /// runtime worker threads until [`shutdown`](Self::shutdown) or drop.
+    // The admission callback's `Result<bool, Response>` is matchbox_signaling's.
+    #[allow(clippy::result_large_err)]
+    pub fn start(addr: SocketAddr, limits: Limits, threads: usize) -> Result<Self, ServerError> {
+        let bind_err = |source| ServerError::Bind { addr, source };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads.max(1))
+            .thread_name("nearplay-rendezvous")
+            .enable_all()
+            .build()
+            .map_err(bind_err)?;
+        let state = Shared::new(limits);
+        let (shutdown, shutdown_rx) = oneshot::channel();
+        let mut server = {
+            let _guard = runtime.enter();
+            let admit_state = state.clone();
+            let id_state = state.clone();
+            let routes_state = state.clone();
+            SignalingServerBuilder::new(addr, RendezvousTopology, state.clone())
+                .on_connection_request(move |meta| {
+                    http::admit_upgrade(&admit_state, meta.origin, meta.path, &meta.query_params)
+                })
+                .on_id_assignment(move |(origin, peer)| {
+                    id_state.lock().assign_id(origin, peer.0.as_u128());
+                })
+                .with_shutdown(shutdown_rx)
+                .build_with(move |router| {
+                    router
+                        .route("/rooms", post(http::create_room))
+                        .route("/rooms/{code}", get(http::room_info))
+                        .route("/lobbies", get(http::lobbies))
+                        .route("/health", get(http::health))
+                        .layer(axum::Extension(routes_state))
+                })
+        };
+        let bound = server
+            .bind()
+            .map_err(|e| bind_err(std::io::Error::other(e.to_string())))?;
+        let (done_tx, done) = oneshot::channel();
+        runtime.spawn(async move {
+            if let Err(e) = server.serve().await {
+                tracing::error!(error = %e, "server stopped");
+            }
+            let _ = done_tx.send(());
+        });
+        let expiring = state.clone();
+        runtime.spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                for code in expiring.lock().rooms.expire(Instant::now()) {
+                    tracing::info!(%code, "unjoined room expired");
+                }
+            }
+        });
+        tracing::info!(addr = %bound, "nearplay-rendezvous listening");
+        Ok(RendezvousServer {
+            addr: bound,
+            state,
+            runtime: Some(runtime),
+            shutdown: Some(shutdown),
+            done: Some(done),
+        })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The shared state (counters, rooms), e.g. for tests.
+    pub fn state(&self) -> &Shared {
+        &self.state
+    }
+
+    /// Graceful shutdown: refuse new rooms and peers, close every websocket
+    /// with `server_closing`, stop listening, and wait (at most `grace`) for
+    /// the connections to end.
+    pub fn shutdown(&mut self, grace: Duration) {
+        self.state.lock().close_all();
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let (Some(rt), Some(done)) = (self.runtime.as_ref(), self.done.take()) {
+            rt.block_on(async {
+                let _ = tokio::time::timeout(grace, done).await;
+            });
+        }
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then shuts down gracefully (see
+    /// [`shutdown`](Self::shutdown)).
+    pub fn serve_until_signal(&mut self, grace: Duration) {
+        if let Some(rt) = self.runtime.as_ref() {
+            rt.block_on(async {
+                #[cfg(unix)]
+                {
+                    use tokio::signal::unix::{SignalKind, signal};
+                    match signal(SignalKind::terminate()) {
+                        Ok(mut term) => {
+                            tokio::select! {
+                                _ = term.recv() => {}
+                                _ = tokio::signal::ctrl_c() => {}
+                            }
+                        }
+                        Err(_) => {
+                            let _ = tokio::signal::ctrl_c().await;
+                        }
+                    }
+                }
+                #[cfg(not(unix))]
+                {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            });
+        }
+        tracing::info!("shutting down: closing every connection with server_closing");
+        self.shutdown(grace);
+    }
+
+    /// Blocks until the server stops (after [`shutdown`](Self::shutdown) from
+    /// another handle, or an error).
+    pub fn wait(&mut self) {
+        if let (Some(rt), Some(done)) = (self.runtime.as_ref(), self.done.take()) {
+            rt.block_on(async {
+                let _ = done.await;
+            });
+        }
+    }
+}
+
+impl Drop for RendezvousServer {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
