@@ -6,7 +6,7 @@ CARGO ?= cargo
 DEMO := $(CARGO_TARGET_DIR)/debug/nearplay-demo
 # Libraries Bevy links against, and what runs it without a screen.
 BUILD_PACKAGES := pkg-config libasound2-dev libudev-dev libwayland-dev libxkbcommon-dev libx11-dev
-RUN_PACKAGES := xvfb xauth mesa-vulkan-drivers iproute2
+RUN_PACKAGES := xvfb xauth mesa-vulkan-drivers iproute2 xdotool imagemagick
 ARGS ?=
 
 .PHONY: deps run test check fmt clippy unit fuzz-build fuzz bench build host join lobbies screenshot

@@ -13,7 +13,12 @@ use serde_json::Value;
 const MATCH_DEADLINE: Duration = Duration::from_secs(120);
 
 /// Starts a host and `joiners` joiners, all bots, headless, on loopback.
-fn start_match(tag: &str, players: usize, frames: u32, extra: &[&str]) -> (Vec<Demo>, Vec<std::path::PathBuf>) {
+fn start_match(
+    tag: &str,
+    players: usize,
+    frames: u32,
+    extra: &[&str],
+) -> (Vec<Demo>, Vec<std::path::PathBuf>) {
     let lobby = unique(tag);
     let dir = scratch_dir(tag);
     let frames = frames.to_string();
@@ -30,8 +35,18 @@ fn start_match(tag: &str, players: usize, frames: u32, extra: &[&str]) -> (Vec<D
             vec!["join"]
         };
         args.extend([
-            "--lobby", &lobby, "--name", &name, "--headless", "--bot", "--interface", "lo", "--frames", &frames,
-            "--report", &report_arg,
+            "--lobby",
+            &lobby,
+            "--name",
+            &name,
+            "--headless",
+            "--bot",
+            "--interface",
+            "lo",
+            "--frames",
+            &frames,
+            "--report",
+            &report_arg,
         ]);
         args.extend_from_slice(extra);
         demos.push(Demo::start(&name, &args));
@@ -41,7 +56,9 @@ fn start_match(tag: &str, players: usize, frames: u32, extra: &[&str]) -> (Vec<D
 }
 
 fn field<'a>(report: &'a Value, key: &str) -> &'a Value {
-    report.get(key).unwrap_or_else(|| panic!("report has no {key}: {report}"))
+    report
+        .get(key)
+        .unwrap_or_else(|| panic!("report has no {key}: {report}"))
 }
 
 fn finish_all(demos: &mut [Demo]) {
@@ -55,9 +72,16 @@ fn assert_same_state(reports: &[Value], frames: u32) {
     let first = &reports[0];
     for r in reports {
         assert_eq!(field(r, "frames"), &Value::from(frames), "{r}");
-        assert_eq!(field(r, "checksum"), field(first, "checksum"), "checksums differ: {reports:?}");
+        assert_eq!(
+            field(r, "checksum"),
+            field(first, "checksum"),
+            "checksums differ: {reports:?}"
+        );
         assert_eq!(field(r, "desyncs"), &Value::from(0), "{r}");
-        assert_eq!(field(r, "players").as_array().map(Vec::len), field(first, "players").as_array().map(Vec::len));
+        assert_eq!(
+            field(r, "players").as_array().map(Vec::len),
+            field(first, "players").as_array().map(Vec::len)
+        );
     }
 }
 
@@ -68,21 +92,35 @@ fn three_bots_on_loopback_end_on_the_same_checksum() {
     let reports: Vec<Value> = paths.iter().map(|p| read_report(p)).collect();
     assert_same_state(&reports, 1200);
     for r in &reports {
-        assert_eq!(field(r, "disconnects").as_array().map(Vec::len), Some(0), "{r}");
+        assert_eq!(
+            field(r, "disconnects").as_array().map(Vec::len),
+            Some(0),
+            "{r}"
+        );
         assert!(field(r, "bytes_received").as_u64().unwrap_or(0) > 0, "{r}");
     }
 }
 
 #[test]
 fn three_bots_over_an_impaired_network_roll_back_and_agree() {
-    let impair = ["--sim-latency", "60", "--sim-jitter", "10", "--sim-loss", "10"];
+    let impair = [
+        "--sim-latency",
+        "60",
+        "--sim-jitter",
+        "10",
+        "--sim-loss",
+        "10",
+    ];
     let (mut demos, paths) = start_match("lossy3", 3, 1200, &impair);
     finish_all(&mut demos);
     let reports: Vec<Value> = paths.iter().map(|p| read_report(p)).collect();
     assert_same_state(&reports, 1200);
     for r in &reports {
         let rolled = field(r, "rollback_frames_total").as_u64().unwrap_or(0);
-        assert!(rolled > 0, "no rollbacks under 60 ms latency and 10 % loss: {r}");
+        assert!(
+            rolled > 0,
+            "no rollbacks under 60 ms latency and 10 % loss: {r}"
+        );
     }
 }
 
@@ -98,6 +136,10 @@ fn a_joiner_killed_mid_match_is_reported_and_the_others_finish() {
     assert_same_state(&reports, 1200);
     for r in &reports {
         let gone = field(r, "disconnects");
-        assert_eq!(gone, &serde_json::json!(["bot2"]), "the disconnect was not recorded: {r}");
+        assert_eq!(
+            gone,
+            &serde_json::json!(["bot2"]),
+            "the disconnect was not recorded: {r}"
+        );
     }
 }

@@ -66,8 +66,14 @@ impl Demo {
             .expect("start nearplay-demo");
         let (tx, lines) = mpsc::channel();
         for stream in [
-            child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
         ]
         .into_iter()
         .flatten()
@@ -81,7 +87,12 @@ impl Demo {
                 }
             });
         }
-        Demo { label: label.to_string(), child, lines, seen: Vec::new() }
+        Demo {
+            label: label.to_string(),
+            child,
+            lines,
+            seen: Vec::new(),
+        }
     }
 
     /// Waits until a printed line contains `needle`.
@@ -102,7 +113,11 @@ impl Demo {
                 Err(_) => break,
             }
         }
-        panic!("{}: no line with {needle:?} within {within:?}; output:\n{}", self.label, self.seen.join("\n"));
+        panic!(
+            "{}: no line with {needle:?} within {within:?}; output:\n{}",
+            self.label,
+            self.seen.join("\n")
+        );
     }
 
     /// Waits for the process to exit and returns whether it succeeded.
@@ -121,10 +136,17 @@ impl Demo {
             }
             let Some(left) = deadline.checked_duration_since(Instant::now()) else {
                 let _ = self.child.kill();
-                panic!("{}: still running after {within:?}; output:\n{}", self.label, self.seen.join("\n"));
+                panic!(
+                    "{}: still running after {within:?}; output:\n{}",
+                    self.label,
+                    self.seen.join("\n")
+                );
             };
             // Block on output (or the deadline) instead of spinning.
-            if let Ok(line) = self.lines.recv_timeout(left.min(Duration::from_millis(100))) {
+            if let Ok(line) = self
+                .lines
+                .recv_timeout(left.min(Duration::from_millis(100)))
+            {
                 self.seen.push(line);
             }
         }
@@ -146,6 +168,7 @@ impl Drop for Demo {
 
 /// Reads a JSON report written by `--report`.
 pub fn read_report(path: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("report {}: {e}", path.display()));
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("report {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("report {}: {e}", path.display()))
 }
