@@ -26,13 +26,20 @@ struct Args {
     /// Largest websocket message accepted, in bytes; bigger ones cut the sender.
     #[arg(long, default_value_t = Limits::default().max_message_bytes)]
     max_message_bytes: usize,
-    /// Sustained messages per second per websocket (and HTTP requests per
-    /// second per address); above it the sender is cut with "rate_limited".
+    /// Sustained messages per second per websocket; above it the sender is
+    /// cut with "rate_limited".
     #[arg(long, default_value_t = Limits::default().messages_per_second)]
     messages_per_second: u32,
     /// Messages allowed in a burst above the sustained rate.
     #[arg(long, default_value_t = Limits::default().burst)]
     burst: u32,
+    /// Sustained HTTP requests and websocket upgrades per second per client
+    /// address (bounds room-code guessing); above it: HTTP 429 "rate_limited".
+    #[arg(long, default_value_t = Limits::default().requests_per_second)]
+    requests_per_second: u32,
+    /// Requests an address may make in a burst above that rate.
+    #[arg(long, default_value_t = Limits::default().request_burst)]
+    request_burst: u32,
     /// Milliseconds a new websocket has to send its first message.
     #[arg(long, default_value_t = 15_000)]
     handshake_timeout_ms: u64,
@@ -68,6 +75,8 @@ fn main() -> std::process::ExitCode {
         max_message_bytes: args.max_message_bytes,
         messages_per_second: args.messages_per_second,
         burst: args.burst,
+        requests_per_second: args.requests_per_second,
+        request_burst: args.request_burst,
         handshake_timeout: Duration::from_millis(args.handshake_timeout_ms),
         idle_timeout: Duration::from_secs(args.idle_timeout_s),
         unjoined_room_ttl: Duration::from_secs(args.unjoined_room_ttl_s),

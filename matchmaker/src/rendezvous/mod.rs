@@ -13,9 +13,13 @@
 //! (through `nearplay_netcode/webrtc`).
 
 pub mod api;
+#[cfg(feature = "rendezvous")]
+pub mod client;
 pub mod code;
 #[cfg(feature = "server")]
 pub mod server;
 
 pub use api::{ErrorBody, Health, Refusal, RoomCreated, RoomInfo, RoomRequest};
+#[cfg(feature = "rendezvous")]
+pub use client::{OnlineClient, OnlineHost, RendezvousClient, RendezvousError};
 pub use code::{CodeError, RoomCode};

@@ -11,11 +11,15 @@ pub struct Limits {
     pub max_peers_per_room: u16,
     /// Largest websocket message in bytes (an SDP offer is 1-4 KiB). Default 16 KiB.
     pub max_message_bytes: usize,
-    /// Sustained messages per second per connection (and HTTP requests per
-    /// second per client address). Default 20.
+    /// Sustained websocket messages per second per connection. Default 20.
     pub messages_per_second: u32,
     /// Messages a connection may send in a burst above the rate (ICE trickle). Default 60.
     pub burst: u32,
+    /// Sustained HTTP requests (and websocket upgrades) per second per client
+    /// address: what bounds code guessing. Default 20.
+    pub requests_per_second: u32,
+    /// Requests an address may make in a burst above that rate. Default 40.
+    pub request_burst: u32,
     /// A websocket must send its first message within this. Default 15 s
     /// (stock matchbox clients send their first keep-alive after 10 s).
     pub handshake_timeout: Duration,
@@ -33,6 +37,8 @@ impl Default for Limits {
             max_message_bytes: 16 * 1024,
             messages_per_second: 20,
             burst: 60,
+            requests_per_second: 20,
+            request_burst: 40,
             handshake_timeout: Duration::from_secs(15),
             idle_timeout: Duration::from_secs(45),
             unjoined_room_ttl: Duration::from_secs(60),

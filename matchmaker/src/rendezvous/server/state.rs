@@ -81,7 +81,7 @@ impl Inner {
         let bucket = self
             .http_buckets
             .entry(ip)
-            .or_insert_with(|| TokenBucket::new(l.messages_per_second, l.burst, now));
+            .or_insert_with(|| TokenBucket::new(l.requests_per_second, l.request_burst, now));
         if bucket.allow(now) {
             Ok(())
         } else {
