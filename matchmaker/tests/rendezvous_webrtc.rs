@@ -1,0 +1,324 @@
+//! Friends on "different networks" meet by room code: the rendezvous server
+//! on an ephemeral loopback port, a host and two players over WebRTC, inside
+//! a network namespace this test creates (so ICE never offers the machine's
+//! real addresses). Create by code, join, chat and ready over the WebRTC
+//! lobby, start, then 600 frames of a small deterministic game over WebRTC
+//! data channels with identical checksums; and a wrong password in words.
+//!
+//! Each test re-runs its own binary inside the namespace (`ip netns exec`)
+//! with `NEARPLAY_IN_NETNS=1`; without root it prints why it skips.
+#![cfg(all(feature = "server", feature = "rendezvous"))]
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use ggrs::{GgrsError, GgrsRequest, InputStatus, P2PSession, PredictRepeatLast, SessionState};
+use nearplay_matchmaker::lobby::client::{ClientEvent, JoinConfig, JoinError};
+use nearplay_matchmaker::lobby::host::{HostConfig, HostEvent};
+use nearplay_matchmaker::rendezvous::server::{Limits, RendezvousServer};
+use nearplay_matchmaker::rendezvous::{
+    OnlineClient, OnlineHost, RendezvousClient, RendezvousError,
+};
+use nearplay_netcode::prelude::*;
+use nearplay_netcode::transport::webrtc::WebRtcConfig;
+
+const INSIDE: &str = "NEARPLAY_IN_NETNS";
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// Re-runs `test` inside a fresh namespace (lo up, default route on lo).
+/// Returns true when already inside; false (after saying why) otherwise.
+fn in_netns(test: &str) -> bool {
+    if std::env::var_os(INSIDE).is_some() {
+        return true;
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    if !root {
+        println!("SKIP {test}: not root, cannot create a network namespace for WebRTC");
+        return false;
+    }
+    let ns = format!("np-rdv-{}-{}", std::process::id(), test.len());
+    let ip = |args: &[&str]| {
+        let st = Command::new("ip").args(args).status().expect("run ip");
+        assert!(st.success(), "ip {args:?} failed");
+    };
+    ip(&["netns", "add", &ns]);
+    struct Cleanup(String);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+        }
+    }
+    let _cleanup = Cleanup(ns.clone());
+    ip(&["-n", &ns, "link", "set", "lo", "up"]);
+    ip(&["-n", &ns, "route", "add", "default", "dev", "lo"]);
+    let exe = std::env::current_exe().expect("test binary");
+    let status = Command::new("ip")
+        .args(["netns", "exec", &ns])
+        .arg(exe)
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(INSIDE, "1")
+        .status()
+        .expect("re-run the test inside the namespace");
+    assert!(status.success(), "{test} failed inside the namespace");
+    false
+}
+
+fn until(what: &str, mut step: impl FnMut() -> bool) {
+    let end = Instant::now() + DEADLINE;
+    while !step() {
+        assert!(Instant::now() < end, "deadline passed waiting for {what}");
+        std::thread::yield_now();
+    }
+}
+
+// ---- a small deterministic game --------------------------------------------
+
+struct Cfg;
+impl ggrs::Config for Cfg {
+    type Input = u8;
+    type InputPredictor = PredictRepeatLast;
+    type State = (u64, i32);
+    type Address = PeerAddr;
+}
+
+struct Player {
+    handle: usize,
+    session: P2PSession<Cfg>,
+    state: u64,
+    frame: i32,
+    sums: BTreeMap<i32, u128>,
+}
+
+impl Player {
+    fn tick(&mut self) {
+        self.session.poll_remote_clients();
+        let _ = NetMonitor::drain_events(&mut self.session);
+        if self.session.current_state() != SessionState::Running {
+            return;
+        }
+        let f = self.session.current_frame();
+        let input = ((f as u64).wrapping_mul(2654435761) >> (self.handle * 3)) as u8;
+        self.session
+            .add_local_input(self.handle, input)
+            .expect("input");
+        match self.session.advance_frame() {
+            Ok(requests) => {
+                for r in requests {
+                    match r {
+                        GgrsRequest::SaveGameState { cell, frame } => {
+                            let sum = u128::from(self.state) ^ (u128::from(frame as u32) << 64);
+                            self.sums.insert(frame, sum);
+                            cell.save(frame, Some((self.state, self.frame)), Some(sum));
+                        }
+                        GgrsRequest::LoadGameState { cell, .. } => {
+                            (self.state, self.frame) = cell.load().expect("saved state");
+                        }
+                        GgrsRequest::AdvanceFrame { inputs } => {
+                            for (i, (input, status)) in inputs.iter().enumerate() {
+                                let v = if *status == InputStatus::Disconnected {
+                                    0
+                                } else {
+                                    *input
+                                };
+                                self.state = self
+                                    .state
+                                    .rotate_left(7)
+                                    .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                                    ^ (u64::from(v) << (i * 8));
+                            }
+                            self.frame += 1;
+                        }
+                    }
+                }
+            }
+            Err(GgrsError::PredictionThreshold | GgrsError::NotSynchronized) => {}
+            Err(e) => panic!("advance_frame: {e}"),
+        }
+    }
+
+    fn settled(&self) -> i32 {
+        self.session
+            .confirmed_frame()
+            .min(self.session.current_frame() - 1)
+    }
+}
+
+// ---- the tests --------------------------------------------------------------
+
+fn start_server() -> (RendezvousServer, RendezvousClient) {
+    let server =
+        RendezvousServer::start("127.0.0.1:0".parse().expect("addr"), Limits::default(), 1)
+            .expect("server");
+    let client = RendezvousClient::new(&format!("http://{}", server.local_addr())).expect("url");
+    (server, client)
+}
+
+#[test]
+fn three_peers_by_code_lobby_and_600_frames_over_webrtc() {
+    if !in_netns("three_peers_by_code_lobby_and_600_frames_over_webrtc") {
+        return;
+    }
+    let (_server, client) = start_server();
+    let webrtc = WebRtcConfig::default();
+    let mut config = HostConfig::new("Den", "Hana", "g", "1.0");
+    config.max_players = 3;
+    let mut host = OnlineHost::open(&client, config, true, &webrtc).expect("room created");
+    let code = host.code();
+    let listed = client.lobbies("g", Some(1)).expect("lobbies");
+    assert_eq!(
+        listed.iter().map(|r| r.code).collect::<Vec<_>>(),
+        vec![code]
+    );
+
+    // Players type the code (in lower case, with a stray space).
+    let typed = format!(" {} ", code.as_str().to_lowercase());
+    let mut members: Vec<OnlineClient> = ["Ann", "Bo"]
+        .iter()
+        .map(|name| {
+            OnlineClient::join(
+                &client,
+                &typed,
+                JoinConfig::new(name, "g", "1.0", 0),
+                &webrtc,
+            )
+            .expect("join")
+        })
+        .collect();
+    let mut joined = [false, false];
+    let mut chat_seen = false;
+    let mut plans: Vec<Option<MatchPlan>> = vec![None, None];
+    until("both members joined", || {
+        while host.poll().is_some() {}
+        for (i, m) in members.iter_mut().enumerate() {
+            while let Some(e) = m.poll() {
+                match e {
+                    ClientEvent::Joined { .. } => joined[i] = true,
+                    ClientEvent::JoinFailed(e) => panic!("join failed: {e}"),
+                    _ => {}
+                }
+            }
+        }
+        joined.iter().all(|j| *j)
+    });
+    members[0].chat("hello over webrtc");
+    for m in members.iter_mut() {
+        m.set_ready(true);
+    }
+    until("the chat line and everyone ready", || {
+        while let Some(e) = host.poll() {
+            if let HostEvent::Chat { text, .. } = e {
+                chat_seen |= text == "hello over webrtc";
+            }
+        }
+        for m in members.iter_mut() {
+            while m.poll().is_some() {}
+        }
+        chat_seen && host.roster().iter().skip(1).all(|r| r.ready)
+    });
+    let plan = host.start().expect("start");
+    assert!(
+        plan.players
+            .iter()
+            .all(|p| matches!(p.addr, PeerAddr::WebRtc(_)))
+    );
+    until("every member has the plan", || {
+        while host.poll().is_some() {}
+        for (i, m) in members.iter_mut().enumerate() {
+            while let Some(e) = m.poll() {
+                if let ClientEvent::Started(p) = e {
+                    plans[i] = Some(p);
+                }
+            }
+        }
+        plans.iter().all(Option::is_some)
+    });
+    for (i, p) in plans.iter().enumerate() {
+        assert_eq!(
+            p.as_ref(),
+            Some(&plan.for_member(i + 1)),
+            "same plan, own handle"
+        );
+    }
+
+    // The match, over the same links.
+    let mut transports = vec![host.into_transport(&plan).expect("host transport")];
+    for (m, p) in members.into_iter().zip(&plans) {
+        let p = p.as_ref().expect("plan");
+        transports.push(m.into_transport(p).expect("member transport"));
+    }
+    let mut players: Vec<Player> = transports
+        .into_iter()
+        .enumerate()
+        .map(|(h, t)| {
+            let plan = plan.for_member(h);
+            let session = NetSessionBuilder::<Cfg>::from_plan(&plan)
+                .build(t)
+                .expect("session");
+            Player {
+                handle: h,
+                session,
+                state: plan.seed,
+                frame: 0,
+                sums: BTreeMap::new(),
+            }
+        })
+        .collect();
+    until("600 settled frames on every peer", || {
+        for p in players.iter_mut() {
+            p.tick();
+        }
+        players.iter().all(|p| p.settled() >= 600)
+    });
+    let frame = players.iter().map(Player::settled).min().expect("players");
+    let sums: Vec<_> = players
+        .iter()
+        .map(|p| p.sums.get(&frame).copied())
+        .collect();
+    assert!(sums[0].is_some());
+    assert!(
+        sums.iter().all(|s| *s == sums[0]),
+        "checksums at frame {frame}: {sums:?}"
+    );
+    println!("rendezvous match: identical checksums at frame {frame} on 3 peers");
+}
+
+#[test]
+fn wrong_password_is_said_in_words() {
+    if !in_netns("wrong_password_is_said_in_words") {
+        return;
+    }
+    let (_server, client) = start_server();
+    let webrtc = WebRtcConfig::default();
+    let mut config = HostConfig::new("Locked", "Hana", "g", "1.0");
+    config.password = Some("open sesame".into());
+    let mut host = OnlineHost::open(&client, config, false, &webrtc).expect("room");
+    assert!(
+        client.lobbies("g", None).expect("list").is_empty(),
+        "private rooms unlisted"
+    );
+    let mut join = JoinConfig::new("Eve", "g", "1.0", 0);
+    join.password = Some("guess".into());
+    let mut eve = OnlineClient::join(&client, host.code().as_str(), join, &webrtc).expect("link");
+    let mut failure = None;
+    until("the join to fail", || {
+        while host.poll().is_some() {}
+        while let Some(e) = eve.poll() {
+            if let ClientEvent::JoinFailed(_) = &e {
+                failure = Some(e);
+            }
+        }
+        failure.is_some()
+    });
+    let failure = failure.expect("failure");
+    assert_eq!(failure, ClientEvent::JoinFailed(JoinError::WrongPassword));
+    assert!(matches!(
+        eve.explain(&failure),
+        Some(RendezvousError::WrongPassword)
+    ));
+    assert_eq!(RendezvousError::WrongPassword.to_string(), "wrong password");
+}
