@@ -21,7 +21,9 @@ use nearplay_matchmaker::rendezvous::{
     OnlineClient, OnlineHost, RendezvousClient, RendezvousError,
 };
 use nearplay_netcode::prelude::*;
-use nearplay_netcode::transport::webrtc::WebRtcConfig;
+use nearplay_netcode::transport::webrtc::{
+    GAME_CHANNEL, PeerChange, RELIABLE_CHANNEL, WebRtcConfig, WebRtcLink,
+};
 
 const INSIDE: &str = "NEARPLAY_IN_NETNS";
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -166,9 +168,32 @@ fn three_peers_by_code_lobby_and_600_frames_over_webrtc() {
     let (_server, client) = start_server();
     let webrtc = WebRtcConfig::default();
     let mut config = HostConfig::new("Den", "Hana", "g", "1.0");
-    config.max_players = 3;
+    config.max_players = 4;
     let mut host = OnlineHost::open(&client, config, true, &webrtc).expect("room created");
     let code = host.code();
+    until("the host in its room", || {
+        let _ = host.poll();
+        client
+            .room(code.as_str())
+            .is_ok_and(|r| r.host_peer.is_some())
+    });
+    // An intruder in the same room (not in the lobby) sprays garbage at
+    // every peer on both data channels, all along.
+    let mut intruder = WebRtcLink::connect(&client.room_url(code), &webrtc).expect("intruder");
+    let mut targets: Vec<u128> = Vec::new();
+    let mut spray = move || {
+        for change in intruder.poll_peers() {
+            if let PeerChange::Connected(p) = change {
+                targets.push(p);
+            }
+        }
+        for p in &targets {
+            intruder.send(RELIABLE_CHANNEL, *p, b"\x00\x00\x00\x09garbage!!");
+            intruder.send(GAME_CHANNEL, *p, b"NP\x01not a datagram");
+        }
+        let _ = intruder.receive(RELIABLE_CHANNEL);
+        let _ = intruder.receive(GAME_CHANNEL);
+    };
     let listed = client.lobbies("g", Some(1)).expect("lobbies");
     assert_eq!(
         listed.iter().map(|r| r.code).collect::<Vec<_>>(),
@@ -193,6 +218,7 @@ fn three_peers_by_code_lobby_and_600_frames_over_webrtc() {
     let mut chat_seen = false;
     let mut plans: Vec<Option<MatchPlan>> = vec![None, None];
     until("both members joined", || {
+        spray();
         while host.poll().is_some() {}
         for (i, m) in members.iter_mut().enumerate() {
             while let Some(e) = m.poll() {
@@ -210,6 +236,7 @@ fn three_peers_by_code_lobby_and_600_frames_over_webrtc() {
         m.set_ready(true);
     }
     until("the chat line and everyone ready", || {
+        spray();
         while let Some(e) = host.poll() {
             if let HostEvent::Chat { text, .. } = e {
                 chat_seen |= text == "hello over webrtc";
@@ -246,7 +273,9 @@ fn three_peers_by_code_lobby_and_600_frames_over_webrtc() {
     }
 
     // The match, over the same links.
+    assert_eq!(plan.players.len(), 3, "the intruder never got a seat");
     let mut transports = vec![host.into_transport(&plan).expect("host transport")];
+    let host_counters = transports[0].counters();
     for (m, p) in members.into_iter().zip(&plans) {
         let p = p.as_ref().expect("plan");
         transports.push(m.into_transport(p).expect("member transport"));
@@ -269,6 +298,7 @@ fn three_peers_by_code_lobby_and_600_frames_over_webrtc() {
         })
         .collect();
     until("600 settled frames on every peer", || {
+        spray();
         for p in players.iter_mut() {
             p.tick();
         }
@@ -284,7 +314,14 @@ fn three_peers_by_code_lobby_and_600_frames_over_webrtc() {
         sums.iter().all(|s| *s == sums[0]),
         "checksums at frame {frame}: {sums:?}"
     );
-    println!("rendezvous match: identical checksums at frame {frame} on 3 peers");
+    let drops = host_counters.drop_counts();
+    assert!(
+        drops.get(DropReason::UnknownAddress) > 0,
+        "intruder's datagrams counted: {drops:?}"
+    );
+    println!(
+        "rendezvous match: identical checksums at frame {frame} on 3 peers; host drops {drops:?}"
+    );
 }
 
 #[test]

@@ -55,6 +55,11 @@ pub struct RoomInfo {
     pub request: RoomRequest,
     /// Peers connected now.
     pub players: u16,
+    /// The first peer that joined the room (the host, who creates it and
+    /// connects at once), as 32 hex digits of its WebRTC id. Members take
+    /// lobby messages from this peer only.
+    #[serde(default)]
+    pub host_peer: Option<String>,
 }
 
 /// `GET /health`: liveness and counters.

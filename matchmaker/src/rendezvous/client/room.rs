@@ -14,9 +14,14 @@
 //! so the plan they build names players by id, and [`to_webrtc_plan`] turns
 //! those into [`PeerAddr::WebRtc`].
 //!
-//! **Who is the host.** Members only ever talk to the host, and the host
-//! speaks first (its challenge), so a member takes the first peer that sends
-//! it lobby data as the host.
+//! **Who is the host.** The server reports the room's first peer (the host
+//! creates the room and connects at once) in [`RoomInfo::host_peer`]; a
+//! member takes lobby messages from that peer only, so another peer in the
+//! room cannot pose as the host. If the host was not in the room yet when
+//! the member looked it up, the member takes the first peer that sends it
+//! lobby data (the host speaks first: its challenge).
+//!
+//! [`RoomInfo::host_peer`]: crate::rendezvous::api::RoomInfo::host_peer
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
@@ -234,6 +239,8 @@ pub struct OnlineClient {
     config: Option<JoinConfig>,
     machine: Option<ClientMachine>,
     host: Option<u128>,
+    /// The host's id as the server reported it, if it did.
+    pinned: Option<u128>,
     contact_deadline: Instant,
     ended: bool,
 }
@@ -250,6 +257,10 @@ impl OnlineClient {
     ) -> Result<Self, RendezvousError> {
         let (info, link) = client.connect(code, webrtc)?;
         config.game_port = 1;
+        let pinned = info
+            .host_peer
+            .as_deref()
+            .and_then(|h| u128::from_str_radix(h, 16).ok());
         Ok(OnlineClient {
             code: info.code,
             client: client.clone(),
@@ -257,6 +268,7 @@ impl OnlineClient {
             config: Some(config),
             machine: None,
             host: None,
+            pinned,
             contact_deadline: Instant::now() + HOST_CONTACT_TIMEOUT,
             ended: false,
         })
@@ -342,7 +354,7 @@ impl OnlineClient {
             }
         }
         for (peer, bytes) in self.link.receive(RELIABLE_CHANNEL) {
-            if self.host.is_none() {
+            if self.host.is_none() && self.pinned.is_none_or(|h| h == peer) {
                 if let Some(config) = self.config.take() {
                     self.host = Some(peer);
                     let mut m = ClientMachine::new(config, now);

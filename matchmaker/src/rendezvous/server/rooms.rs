@@ -30,6 +30,8 @@ struct Room {
     members: BTreeSet<PeerKey>,
     created: Instant,
     ever_joined: bool,
+    /// The first peer that joined (the host of a code room).
+    first: Option<PeerKey>,
 }
 
 /// What a websocket asked for when it connected.
@@ -121,6 +123,7 @@ impl Rooms {
                         members: BTreeSet::new(),
                         created: now,
                         ever_joined: false,
+                        first: None,
                     },
                 );
                 return Ok(code);
@@ -196,10 +199,12 @@ impl Rooms {
             members: BTreeSet::new(),
             created: now,
             ever_joined: false,
+            first: None,
         });
         let before: Vec<PeerKey> = room.members.iter().copied().collect();
         room.members.insert(peer);
         room.ever_joined = true;
+        room.first.get_or_insert(peer);
         let mut home = key.clone();
         let complete = room
             .next
@@ -273,6 +278,10 @@ fn room_info(room: &Room) -> Option<RoomInfo> {
         code: room.code?,
         request: room.request.clone()?,
         players: u16::try_from(room.members.len()).unwrap_or(u16::MAX),
+        host_peer: room
+            .first
+            .filter(|f| room.members.contains(f))
+            .map(|f| format!("{f:032x}")),
     })
 }
 
@@ -341,6 +350,10 @@ mod tests {
             Err(Refusal::RoomNotFound)
         );
         assert_eq!(rooms.info(open).map(|i| i.players), Ok(2));
+        assert_eq!(
+            rooms.info(open).map(|i| i.host_peer),
+            Ok(Some(format!("{:032x}", 1)))
+        );
         assert!(rooms.same_room(1, 2));
         assert_eq!(rooms.leave(1), vec![2]);
         assert_eq!(rooms.leave(2), Vec::<u128>::new());
