@@ -91,6 +91,9 @@ fn webrtc_join_ms() -> f64 {
     until("joined", || {
         let _ = host.poll();
         while let Some(e) = member.poll() {
+            if let ClientEvent::JoinFailed(why) = &e {
+                panic!("join failed: {why}; host link {:?}", host.link_exit());
+            }
             joined |= matches!(e, ClientEvent::Joined { .. });
         }
         joined
@@ -145,11 +148,14 @@ fn lan_join_ms() -> f64 {
         matches!(member.poll(), Some(ClientEvent::Joined { .. }))
     });
     member.set_ready(true);
-    until("ready", || {
+    // The roster snapshot can run ahead of the host thread: retry start.
+    let mut plan = None;
+    until("started", || {
         let _ = host.poll();
-        host.roster().iter().all(|r| r.ready)
+        plan = host.start().ok();
+        plan.is_some()
     });
-    let plan = host.start().expect("start");
+    let plan = plan.expect("plan");
     let mut theirs = None;
     until("plan", || {
         if let Some(ClientEvent::Started(p)) = member.poll() {
@@ -324,10 +330,29 @@ fn main() {
         }
     }
 
+    if std::env::args().any(|a| a == "--one-webrtc-trial") {
+        println!("{}", webrtc_join_ms());
+        return;
+    }
     println!("nearplay rendezvous benchmark ({trials} trials, medians)");
     if std::env::var_os(INSIDE).is_some() {
         let lan = median((0..trials).map(|_| lan_join_ms()).collect());
-        let rtc = median((0..trials).map(|_| webrtc_join_ms()).collect());
+        // One process per WebRTC trial, as a game starting fresh (and see
+        // docs/rendezvous.md: a second room in one process can stall).
+        let rtc = median(
+            (0..trials)
+                .map(|_| {
+                    let out = Command::new(std::env::current_exe().expect("exe"))
+                        .arg("--one-webrtc-trial")
+                        .output()
+                        .expect("trial");
+                    String::from_utf8_lossy(&out.stdout)
+                        .trim()
+                        .parse()
+                        .unwrap_or(f64::NAN)
+                })
+                .collect(),
+        );
         println!(
             "join -> first synchronized frame, LAN (TCP lobby + UDP)     {lan:>8.1} ms (anchor)"
         );

@@ -22,6 +22,19 @@
 //! rendezvous/ code.rs       RoomCode (6 symbols, no look-alikes)
 //!            api.rs        the server's HTTP JSON types and Refusal kinds
 //!            server/       the server, feature "server" (bin nearplay-rendezvous)
+//!            client/       RendezvousClient, OnlineHost/OnlineClient (the lobby
+//!                          machines over WebRTC), feature "rendezvous"
+//! ```
+//!
+//! # Features and commands
+//!
+//! ```text
+//! rendezvous  the rendezvous client; enables nearplay_netcode/webrtc (matchbox_socket)
+//! server      the nearplay-rendezvous binary (tokio, axum, matchbox_signaling)
+//!
+//! cargo run -p nearplay_matchmaker --features server --bin nearplay-rendezvous -- --listen 127.0.0.1:3536
+//! cargo test -p nearplay_matchmaker --features server,rendezvous   # + refusal and WebRTC (netns) tests
+//! cargo bench -p nearplay_matchmaker --features server,rendezvous --bench rendezvous
 //! ```
 //!
 //! # A game's view

@@ -165,7 +165,7 @@ fn three_peers_by_code_lobby_and_600_frames_over_webrtc() {
     if !in_netns("three_peers_by_code_lobby_and_600_frames_over_webrtc") {
         return;
     }
-    let (_server, client) = start_server();
+    let (server, client) = start_server();
     let webrtc = WebRtcConfig::default();
     let mut config = HostConfig::new("Den", "Hana", "g", "1.0");
     config.max_players = 4;

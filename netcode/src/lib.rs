@@ -159,4 +159,6 @@ pub mod prelude {
         TransportError, UdpTransport,
     };
     pub use crate::wire::DropReason;
+    #[cfg(feature = "webrtc")]
+    pub use crate::transport::webrtc::{LinkExit, WebRtcConfig, WebRtcLink, WebRtcTransport};
 }
