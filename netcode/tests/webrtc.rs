@@ -59,9 +59,10 @@ impl Drop for Server {
     }
 }
 
-/// Runs `body` in a fresh namespace (lo up, default route on lo) by
-/// re-executing this test; returns false (after saying why) when it cannot.
-fn in_netns(test: &str) -> bool {
+/// Runs `test` in a fresh namespace (lo up, and a default route on lo when
+/// `route`) by re-executing this test binary; returns true when already
+/// inside, false (after saying why) otherwise.
+fn in_netns(test: &str, route: bool) -> bool {
     if std::env::var_os(INSIDE).is_some() {
         return true;
     }
@@ -88,7 +89,9 @@ fn in_netns(test: &str) -> bool {
     }
     let _cleanup = Cleanup(ns.clone());
     ip(&["-n", &ns, "link", "set", "lo", "up"]);
-    ip(&["-n", &ns, "route", "add", "default", "dev", "lo"]);
+    if route {
+        ip(&["-n", &ns, "route", "add", "default", "dev", "lo"]);
+    }
     let exe = std::env::current_exe().expect("test binary");
     let status = Command::new("ip")
         .args(["netns", "exec", &ns])
@@ -153,7 +156,7 @@ fn webrtc_plan(ids: &[u128], seed: u64) -> MatchPlan {
 
 #[test]
 fn three_peers_600_frames_over_webrtc_with_garbage() {
-    if !in_netns("three_peers_600_frames_over_webrtc_with_garbage") {
+    if !in_netns("three_peers_600_frames_over_webrtc_with_garbage", true) {
         return;
     }
     let server = Server::start();
@@ -234,4 +237,36 @@ fn unreachable_signaling_server_ends_the_link_with_an_error() {
         std::thread::yield_now();
     };
     assert!(matches!(exit, LinkExit::Failed(_)), "{exit:?}");
+}
+
+#[test]
+fn a_panic_inside_matchbox_is_contained_and_reported() {
+    // Without a default route, matchbox's native handshake unwraps an OS
+    // error ("No such device") and panics (see docs/pitfalls): the link
+    // must report it, and this thread must live on.
+    if !in_netns("a_panic_inside_matchbox_is_contained_and_reported", false) {
+        return;
+    }
+    let server = Server::start();
+    let url = format!("ws://{}/room-p", server.addr);
+    let mut links: Vec<WebRtcLink> = (0..2)
+        .map(|_| WebRtcLink::connect(&url, &WebRtcConfig::default()).expect("link"))
+        .collect();
+    let end = Instant::now() + DEADLINE;
+    let exits = loop {
+        for l in links.iter_mut() {
+            let _ = l.poll_peers();
+        }
+        let exits: Vec<_> = links.iter().filter_map(WebRtcLink::exit).collect();
+        if !exits.is_empty() {
+            break exits;
+        }
+        assert!(Instant::now() < end, "no link reported anything");
+        std::thread::yield_now();
+    };
+    println!("contained: {exits:?}");
+    assert!(
+        exits.iter().any(|e| matches!(e, LinkExit::Panicked(_))),
+        "{exits:?}"
+    );
 }
