@@ -241,6 +241,11 @@ pub struct OnlineClient {
     host: Option<u128>,
     /// The host's id as the server reported it, if it did.
     pinned: Option<u128>,
+    /// Peers whose data channels matchbox reported open. Data can arrive
+    /// from a peer a little before that, but what we send it until then is
+    /// dropped by matchbox ("unknown peer"), so such data waits in `early`.
+    connected: BTreeSet<u128>,
+    early: Vec<(u128, Vec<u8>)>,
     contact_deadline: Instant,
     ended: bool,
 }
@@ -269,6 +274,8 @@ impl OnlineClient {
             machine: None,
             host: None,
             pinned,
+            connected: BTreeSet::new(),
+            early: Vec::new(),
             contact_deadline: Instant::now() + HOST_CONTACT_TIMEOUT,
             ended: false,
         })
@@ -347,13 +354,33 @@ impl OnlineClient {
 
     fn pump(&mut self, now: Instant) {
         for change in self.link.poll_peers() {
-            if let (PeerChange::Disconnected(p), Some(m)) = (change, self.machine.as_mut()) {
-                if Some(p) == self.host {
-                    m.handle_disconnected();
+            match change {
+                PeerChange::Connected(p) => {
+                    self.connected.insert(p);
+                }
+                PeerChange::Disconnected(p) => {
+                    self.connected.remove(&p);
+                    if let (true, Some(m)) = (Some(p) == self.host, self.machine.as_mut()) {
+                        m.handle_disconnected();
+                    }
                 }
             }
         }
-        for (peer, bytes) in self.link.receive(RELIABLE_CHANNEL) {
+        let mut arrived = std::mem::take(&mut self.early);
+        arrived.extend(
+            self.link
+                .receive(RELIABLE_CHANNEL)
+                .into_iter()
+                .map(|(p, b)| (p, b.to_vec())),
+        );
+        for (peer, bytes) in arrived {
+            if !self.connected.contains(&peer) {
+                // Bounded: a peer that never connects cannot grow it much.
+                if self.early.len() < 256 {
+                    self.early.push((peer, bytes));
+                }
+                continue;
+            }
             if self.host.is_none() && self.pinned.is_none_or(|h| h == peer) {
                 if let Some(config) = self.config.take() {
                     self.host = Some(peer);
