@@ -11,7 +11,8 @@
 //!    for how it is built from the matchbox sources).
 //!
 //! `NEARPLAY_BENCH_PEERS` (default 2000) sets the load; `NEARPLAY_BENCH_TRIALS`
-//! (default 5) the join trials.
+//! (default 5) the join trials; `NEARPLAY_BENCH_INPROCESS=1` runs the WebRTC
+//! trials one after the other in one process instead (a game hosting again).
 
 use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
@@ -334,11 +335,17 @@ fn main() {
         println!("{}", webrtc_join_ms());
         return;
     }
+    if std::env::var_os("NEARPLAY_BENCH_INPROCESS").is_some() && std::env::var_os(INSIDE).is_some()
+    {
+        for i in 0..trials {
+            eprintln!("in-process trial {i}: {:.1} ms", webrtc_join_ms());
+        }
+        return;
+    }
     println!("nearplay rendezvous benchmark ({trials} trials, medians)");
     if std::env::var_os(INSIDE).is_some() {
         let lan = median((0..trials).map(|_| lan_join_ms()).collect());
-        // One process per WebRTC trial, as a game starting fresh (and see
-        // docs/rendezvous.md: a second room in one process can stall).
+        // One process per WebRTC trial, as a game starting fresh.
         let rtc = median(
             (0..trials)
                 .map(|_| {

@@ -14,6 +14,15 @@
 //! so the plan they build names players by id, and [`to_webrtc_plan`] turns
 //! those into [`PeerAddr::WebRtc`].
 //!
+//! **Member speaks first, at the shell level.** A message sent the moment
+//! matchbox reports a peer connected can be lost (the other end may not have
+//! its data channel yet: measured, the host's first challenge vanished in
+//! about one join in five). So the host does not open a lobby connection on
+//! "connected": a member sends [`POKE`] every [`POKE_INTERVAL`] until the
+//! host speaks, and the host opens the connection (the machine's challenge)
+//! on the first poke, when the member has proved its channel works. Peers
+//! that never poke (an intruder in the room) never reach the host's machine.
+//!
 //! **Who is the host.** The server reports the room's first peer (the host
 //! creates the room and connects at once) in [`RoomInfo::host_peer`]; a
 //! member takes lobby messages from that peer only, so another peer in the
@@ -41,6 +50,16 @@ use crate::rendezvous::code::RoomCode;
 
 /// How long a member waits for the host's first word after joining the room.
 pub const HOST_CONTACT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The shell-level "I can hear you" a member sends the host (never a lobby frame).
+pub const POKE: &[u8] = b"\0nearplay-poke\0";
+/// How often a member pokes until the host speaks.
+pub const POKE_INTERVAL: Duration = Duration::from_millis(200);
+
+/// The least hello timeout online: the two ends of a WebRTC connection see
+/// it open at different moments (seconds apart on a loaded machine), so the
+/// LAN's 3 s is raised to this for both host and members.
+pub const ONLINE_HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The address the lobby machines see for WebRTC peer `id`.
 pub fn id_addr(id: u128) -> SocketAddr {
@@ -85,7 +104,10 @@ pub struct OnlineHost {
     conns: BTreeMap<u128, ConnId>,
     peers: BTreeMap<ConnId, u128>,
     closed: BTreeSet<ConnId>,
-    waiting: Vec<u128>,
+    /// Peers matchbox reports connected (we may send to them).
+    connected: BTreeSet<u128>,
+    /// Peers that poked (they can hear us).
+    poked: BTreeSet<u128>,
     next_conn: u64,
 }
 
@@ -112,6 +134,7 @@ impl OnlineHost {
         let link = WebRtcLink::connect(&client.room_url(code), webrtc)
             .map_err(|e| RendezvousError::Link(e.to_string()))?;
         config.game_port = 1;
+        config.timeouts.hello = config.timeouts.hello.max(ONLINE_HELLO_TIMEOUT);
         Ok(OnlineHost {
             code,
             link,
@@ -120,7 +143,8 @@ impl OnlineHost {
             conns: BTreeMap::new(),
             peers: BTreeMap::new(),
             closed: BTreeSet::new(),
-            waiting: Vec::new(),
+            connected: BTreeSet::new(),
+            poked: BTreeSet::new(),
             next_conn: 1,
         })
     }
@@ -184,28 +208,41 @@ impl OnlineHost {
         }
         for change in self.link.poll_peers() {
             match change {
-                PeerChange::Connected(p) => self.waiting.push(p),
+                PeerChange::Connected(p) => {
+                    self.connected.insert(p);
+                }
                 PeerChange::Disconnected(p) => {
-                    self.waiting.retain(|q| *q != p);
+                    self.connected.remove(&p);
+                    self.poked.remove(&p);
                     if let Some(c) = self.conns.get(&p) {
                         self.machine.handle_disconnect(now, *c);
                     }
                 }
             }
         }
+        for (peer, bytes) in self.link.receive(RELIABLE_CHANNEL) {
+            if &bytes[..] == POKE {
+                self.poked.insert(peer);
+                continue;
+            }
+            match self.conns.get(&peer) {
+                Some(c) if !self.closed.contains(c) => self.machine.handle_data(now, *c, &bytes),
+                _ => {}
+            }
+        }
         if let Some(me) = self.me {
-            for p in std::mem::take(&mut self.waiting) {
+            let ready: Vec<u128> = self
+                .poked
+                .iter()
+                .filter(|p| self.connected.contains(*p) && !self.conns.contains_key(*p))
+                .copied()
+                .collect();
+            for p in ready {
                 let c = ConnId(self.next_conn);
                 self.next_conn += 1;
                 self.conns.insert(p, c);
                 self.peers.insert(c, p);
                 self.machine.handle_connect(now, c, id_addr(p), id_addr(me));
-            }
-        }
-        for (peer, bytes) in self.link.receive(RELIABLE_CHANNEL) {
-            match self.conns.get(&peer) {
-                Some(c) if !self.closed.contains(c) => self.machine.handle_data(now, *c, &bytes),
-                _ => {}
             }
         }
         if self.machine.poll_timeout().is_some_and(|t| t <= now) {
@@ -246,6 +283,7 @@ pub struct OnlineClient {
     /// dropped by matchbox ("unknown peer"), so such data waits in `early`.
     connected: BTreeSet<u128>,
     early: Vec<(u128, Vec<u8>)>,
+    next_poke: Instant,
     contact_deadline: Instant,
     ended: bool,
 }
@@ -262,6 +300,7 @@ impl OnlineClient {
     ) -> Result<Self, RendezvousError> {
         let (info, link) = client.connect(code, webrtc)?;
         config.game_port = 1;
+        config.timeouts.hello = config.timeouts.hello.max(ONLINE_HELLO_TIMEOUT);
         let pinned = info
             .host_peer
             .as_deref()
@@ -276,6 +315,7 @@ impl OnlineClient {
             pinned,
             connected: BTreeSet::new(),
             early: Vec::new(),
+            next_poke: Instant::now(),
             contact_deadline: Instant::now() + HOST_CONTACT_TIMEOUT,
             ended: false,
         })
@@ -374,6 +414,9 @@ impl OnlineClient {
                 .map(|(p, b)| (p, b.to_vec())),
         );
         for (peer, bytes) in arrived {
+            if bytes == POKE {
+                continue; // pokes are for hosts
+            }
             if !self.connected.contains(&peer) {
                 // Bounded: a peer that never connects cannot grow it much.
                 if self.early.len() < 256 {
@@ -391,6 +434,16 @@ impl OnlineClient {
             }
             if let (true, Some(m)) = (Some(peer) == self.host, self.machine.as_mut()) {
                 m.handle_data(now, &bytes);
+            }
+        }
+        if self.host.is_none() && now >= self.next_poke {
+            self.next_poke = now + POKE_INTERVAL;
+            let targets: Vec<u128> = match self.pinned {
+                Some(h) => self.connected.get(&h).copied().into_iter().collect(),
+                None => self.connected.iter().copied().collect(),
+            };
+            for t in targets {
+                self.link.send(RELIABLE_CHANNEL, t, POKE);
             }
         }
         if let Some(m) = self.machine.as_mut() {
