@@ -297,3 +297,29 @@ fn lookups_per_address_are_rate_limited() {
         "{outcomes:?}"
     );
 }
+
+#[test]
+fn quick_match_puts_players_together() {
+    let server =
+        RendezvousServer::start("127.0.0.1:0".parse().expect("addr"), Limits::default(), 1)
+            .expect("server starts");
+    let addr = server.local_addr();
+    let client = RendezvousClient::new(&addr.to_string()).expect("url");
+    let first = client
+        .quick_match(&room("Quick", 3, true))
+        .expect("quick match");
+    assert!(first.host, "an empty server: the first player hosts");
+    // The host connects to its room (as OnlineHost::host_room does).
+    let mut host = ws(addr, first.code.as_str()).expect("host joins");
+    assert!(next_text(&mut host).contains("IdAssigned"));
+    let second = client
+        .quick_match(&room("Quick", 3, true))
+        .expect("quick match");
+    assert_eq!((second.code, second.host), (first.code, false));
+    let mut other = room("Quick", 3, true);
+    other.version = "2.0".into();
+    assert!(
+        client.quick_match(&other).expect("quick match").host,
+        "other version"
+    );
+}

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! POST /rooms               RoomRequest  -> 201 RoomCreated | error
+//! POST /quickmatch          RoomRequest  -> 200 QuickMatch (join it, or host it if `host`)
 //! GET  /rooms/{CODE}                     -> 200 RoomInfo    | 404 room_not_found | 409 room_full
 //! GET  /lobbies?game=G&proto=P           -> 200 [RoomInfo]  (public rooms only)
 //! GET  /health                           -> 200 Health
@@ -43,6 +44,16 @@ pub struct RoomRequest {
 pub struct RoomCreated {
     /// The room's code, to share with friends.
     pub code: RoomCode,
+}
+
+/// The answer to `POST /quickmatch`: a public room of the same game,
+/// protocol, version and mode with a free seat, or a new one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuickMatch {
+    /// The room's code.
+    pub code: RoomCode,
+    /// True when the room was created for the caller, who then hosts it.
+    pub host: bool,
 }
 
 /// A room as `GET /rooms/{code}` and `GET /lobbies` show it.

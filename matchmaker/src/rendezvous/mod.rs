@@ -19,7 +19,7 @@ pub mod code;
 #[cfg(feature = "server")]
 pub mod server;
 
-pub use api::{ErrorBody, Health, Refusal, RoomCreated, RoomInfo, RoomRequest};
+pub use api::{ErrorBody, Health, QuickMatch, Refusal, RoomCreated, RoomInfo, RoomRequest};
 #[cfg(feature = "rendezvous")]
 pub use client::{OnlineClient, OnlineHost, RendezvousClient, RendezvousError};
 pub use code::{CodeError, RoomCode};

@@ -16,9 +16,9 @@ use nearplay_netcode::transport::webrtc::{WebRtcConfig, WebRtcLink};
 use thiserror::Error;
 
 pub use http::{HttpError, HttpResponse};
-pub use room::{OnlineClient, OnlineHost, id_addr, to_webrtc_plan};
+pub use room::{OnlineClient, OnlineHost, id_addr, room_request, to_webrtc_plan};
 
-use super::api::{ErrorBody, Health, Refusal, RoomCreated, RoomInfo, RoomRequest};
+use super::api::{ErrorBody, Health, QuickMatch, Refusal, RoomCreated, RoomInfo, RoomRequest};
 use super::code::{CodeError, RoomCode};
 
 /// Default time limit of one HTTP call.
@@ -146,6 +146,17 @@ impl RendezvousClient {
         let r = self.call("POST", "/rooms", Some(&body))?;
         let created: RoomCreated = parse(&r, "")?;
         Ok(created.code)
+    }
+
+    /// Quick match: "put me with players of this game, protocol, version and
+    /// mode". Returns a public room with a free seat to join
+    /// ([`OnlineClient::join`]), or a new public room the caller hosts
+    /// ([`OnlineHost::host_room`]) when `host` is true.
+    pub fn quick_match(&self, request: &RoomRequest) -> Result<QuickMatch, RendezvousError> {
+        let body =
+            serde_json::to_vec(request).map_err(|_| RendezvousError::Protocol { status: 0 })?;
+        let r = self.call("POST", "/quickmatch", Some(&body))?;
+        parse(&r, "")
     }
 
     /// A room's public view; `code` as typed by a player.

@@ -94,6 +94,20 @@ fn seed() -> [u8; 32] {
     s
 }
 
+/// The room a host config asks for (also what a quick match sends).
+pub fn room_request(config: &HostConfig, public: bool) -> RoomRequest {
+    RoomRequest {
+        name: config.lobby_name.clone(),
+        game: config.game.clone(),
+        proto: PROTOCOL_VERSION,
+        version: config.game_version.clone(),
+        max_players: config.max_players,
+        password: config.password.is_some(),
+        mode: config.mode.clone(),
+        public,
+    }
+}
+
 /// A lobby hosted in a rendezvous room: call [`poll`](Self::poll) every frame.
 #[derive(Debug)]
 pub struct OnlineHost {
@@ -116,21 +130,21 @@ impl OnlineHost {
     /// and opens its link. `config.game_port` is ignored (WebRTC has no port).
     pub fn open(
         client: &RendezvousClient,
-        mut config: HostConfig,
+        config: HostConfig,
         public: bool,
         webrtc: &WebRtcConfig,
     ) -> Result<Self, RendezvousError> {
-        let request = RoomRequest {
-            name: config.lobby_name.clone(),
-            game: config.game.clone(),
-            proto: PROTOCOL_VERSION,
-            version: config.game_version.clone(),
-            max_players: config.max_players,
-            password: config.password.is_some(),
-            mode: config.mode.clone(),
-            public,
-        };
-        let code = client.create_room(&request)?;
+        let code = client.create_room(&room_request(&config, public))?;
+        Self::host_room(client, code, config, webrtc)
+    }
+
+    /// Hosts a room that already exists (one a quick match created for us).
+    pub fn host_room(
+        client: &RendezvousClient,
+        code: RoomCode,
+        mut config: HostConfig,
+        webrtc: &WebRtcConfig,
+    ) -> Result<Self, RendezvousError> {
         let link = WebRtcLink::connect(&client.room_url(code), webrtc)
             .map_err(|e| RendezvousError::Link(e.to_string()))?;
         config.game_port = 1;

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::rooms::Requested;
 use super::state::Shared;
-use crate::rendezvous::api::{ErrorBody, Refusal, RoomCreated, RoomRequest};
+use crate::rendezvous::api::{ErrorBody, QuickMatch, Refusal, RoomCreated, RoomRequest};
 use crate::rendezvous::code::RoomCode;
 
 /// The largest `POST /rooms` body accepted.
@@ -52,6 +52,33 @@ pub async fn create_room(
         Err(r) => {
             s.count(r);
             refuse(r, format!("cannot create a room: {r}"))
+        }
+    }
+}
+
+/// `POST /quickmatch`: a public room with a free seat, or a new one.
+pub async fn quick_match(
+    Extension(state): Extension<Shared>,
+    ConnectInfo(origin): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Response {
+    let now = Instant::now();
+    let mut s = state.lock();
+    if let Err(r) = s.http_allow(origin.ip(), now) {
+        return refuse(r, "too many requests from this address".into());
+    }
+    let request: RoomRequest = match serde_json::from_slice(&body) {
+        Ok(r) if body.len() <= MAX_BODY => r,
+        _ => {
+            s.count(Refusal::BadRequest);
+            return refuse(Refusal::BadRequest, "body is not a RoomRequest".into());
+        }
+    };
+    match s.rooms.quick_match(request, now, RoomCode::random) {
+        Ok((code, host)) => Json(QuickMatch { code, host }).into_response(),
+        Err(r) => {
+            s.count(r);
+            refuse(r, format!("no quick match: {r}"))
         }
     }
 }

@@ -86,6 +86,7 @@ impl RendezvousServer {
                 .build_with(move |router| {
                     router
                         .route("/rooms", post(http::create_room))
+                        .route("/quickmatch", post(http::quick_match))
                         .route("/rooms/{code}", get(http::room_info))
                         .route("/lobbies", get(http::lobbies))
                         .route("/health", get(http::health))

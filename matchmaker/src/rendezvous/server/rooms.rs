@@ -138,6 +138,42 @@ impl Rooms {
         room_info(room).ok_or(Refusal::RoomNotFound)
     }
 
+    /// Quick match: the fullest public room of the same game, protocol,
+    /// version and mode that has a free seat (`(code, false)`), or a new
+    /// public room for the caller to host (`(code, true)`).
+    pub fn quick_match(
+        &mut self,
+        mut request: RoomRequest,
+        now: Instant,
+        fresh: impl FnMut() -> RoomCode,
+    ) -> Result<(RoomCode, bool), Refusal> {
+        if self.closing {
+            return Err(Refusal::ServerClosing);
+        }
+        let best = self
+            .rooms
+            .values()
+            .filter_map(room_info)
+            .filter(|r| {
+                let q = &r.request;
+                q.public
+                    && !q.password
+                    && q.game == request.game
+                    && q.proto == request.proto
+                    && q.version == request.version
+                    && q.mode == request.mode
+                    && r.players >= 1
+                    && r.players < q.max_players
+            })
+            .max_by_key(|r| r.players);
+        if let Some(room) = best {
+            return Ok((room.code, false));
+        }
+        request.public = true;
+        request.password = false;
+        self.create(request, now, fresh).map(|c| (c, true))
+    }
+
     /// Public code rooms of `game` (and `proto`, if given), by code.
     pub fn lobbies(&self, game: &str, proto: Option<u16>) -> Vec<RoomInfo> {
         self.rooms
@@ -412,6 +448,51 @@ mod tests {
         let plain = req("world", None);
         assert_eq!(rooms.join(10, &plain, t), Ok(vec![]));
         assert_eq!(rooms.join(11, &plain, t), Ok(vec![10]));
+    }
+
+    #[test]
+    fn quick_match_fills_rooms_then_opens_one() {
+        let t = Instant::now();
+        let mut rooms = Rooms::new(Limits::default());
+        let mut draw = codes();
+        let (a, host) = rooms
+            .quick_match(request(false, 2), t, &mut draw)
+            .expect("qm");
+        assert!(host, "nothing to join: a new room, hosted by the caller");
+        assert_eq!(
+            rooms.lobbies("g", None).len(),
+            1,
+            "quick-match rooms are public"
+        );
+        // Nobody in it yet: the next caller does not join an empty room.
+        assert!(
+            rooms
+                .quick_match(request(true, 2), t, &mut draw)
+                .expect("qm")
+                .1
+        );
+        rooms
+            .join(1, &req(a.as_str(), None), t)
+            .expect("host joins");
+        let mut other = request(true, 2);
+        other.mode = "duel".into();
+        assert!(
+            rooms.quick_match(other, t, &mut draw).expect("qm").1,
+            "other mode"
+        );
+        assert_eq!(
+            rooms.quick_match(request(true, 2), t, &mut draw),
+            Ok((a, false))
+        );
+        rooms.join(2, &req(a.as_str(), None), t).expect("joins");
+        assert_ne!(
+            rooms
+                .quick_match(request(true, 2), t, &mut draw)
+                .expect("qm")
+                .0,
+            a,
+            "full"
+        );
     }
 
     #[test]
