@@ -130,4 +130,5 @@ pub use lan::{
 };
 pub use lobby::client::{ClientEvent, CloseReason, JoinConfig, JoinError};
 pub use lobby::host::{HostConfig, HostEvent, LeaveReason, StartError};
+pub use lobby::message::PROTOCOL_VERSION;
 pub use lobby::tcp::{HostOptions, LobbyClient, LobbyError, LobbyHost};

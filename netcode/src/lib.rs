@@ -154,11 +154,11 @@ pub mod prelude {
     pub use crate::plan::{MatchId, MatchKey, MatchPlan, NetSettings, PlanPlayer, PlanSpectator};
     pub use crate::session::{NetSessionBuilder, SessionError, StartError, start_udp_session};
     pub use crate::stats::{DropCounts, NetEvent, NetMonitor, NetStats, PeerStats};
+    #[cfg(feature = "webrtc")]
+    pub use crate::transport::webrtc::{LinkExit, WebRtcConfig, WebRtcLink, WebRtcTransport};
     pub use crate::transport::{
         Conditioned, GilbertElliott, LinkProfile, SimNetwork, SimTransport, Transport,
         TransportError, UdpTransport,
     };
     pub use crate::wire::DropReason;
-    #[cfg(feature = "webrtc")]
-    pub use crate::transport::webrtc::{LinkExit, WebRtcConfig, WebRtcLink, WebRtcTransport};
 }
