@@ -8,8 +8,10 @@ DEMO := $(CARGO_TARGET_DIR)/debug/nearplay-demo
 BUILD_PACKAGES := pkg-config libasound2-dev libudev-dev libwayland-dev libxkbcommon-dev libx11-dev
 RUN_PACKAGES := xvfb xauth mesa-vulkan-drivers iproute2 xdotool imagemagick
 ARGS ?=
+# Every optional part is checked and tested: WebRTC, the rendezvous client and server.
+FEATURES := --features webrtc,rendezvous,nearplay_matchmaker/server
 
-.PHONY: deps run test check fmt clippy unit fuzz-build fuzz bench build host join lobbies screenshot
+.PHONY: deps run test check fmt clippy unit fuzz-build fuzz bench build host join lobbies screenshot rendezvous
 
 ## deps: install the system packages Bevy needs (apt-get as root, else print the command)
 deps:
@@ -33,14 +35,14 @@ fmt:
 	$(CARGO) fmt --all -- --check
 
 clippy:
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets $(FEATURES) -- -D warnings
 
 unit:
-	$(CARGO) build --workspace --bins --examples
-	$(CARGO) test --workspace --doc
+	$(CARGO) build --workspace --bins --examples $(FEATURES)
+	$(CARGO) test --workspace --doc $(FEATURES)
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
-	  $(CARGO) nextest run --workspace --no-fail-fast; \
-	else $(CARGO) test --workspace --no-fail-fast; fi
+	  $(CARGO) nextest run --workspace --no-fail-fast $(FEATURES); \
+	else $(CARGO) test --workspace --no-fail-fast $(FEATURES); fi
 
 ## fuzz-build: the cargo-fuzz targets compile (stable toolchain, see docs/pitfalls.md)
 fuzz-build:
@@ -61,6 +63,11 @@ bench: deps
 	$(CARGO) bench -p nearplay_netcode
 	$(CARGO) bench -p nearplay_matchmaker
 	$(CARGO) bench --profile dev -p nearplay_demo
+	$(CARGO) bench -p nearplay_matchmaker --features server,rendezvous --bench rendezvous
+
+## rendezvous: a local rendezvous server for online play (friends meet by room code)
+rendezvous:
+	$(CARGO) run -p nearplay_matchmaker --features server --bin nearplay-rendezvous -- --listen 127.0.0.1:3536 $(ARGS)
 
 ## host / join / lobbies: the demo's CLI (pass more flags with ARGS="...")
 host: deps

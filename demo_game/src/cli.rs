@@ -43,6 +43,10 @@ pub struct HostArgs {
     /// Password joiners must give (never sent in clear).
     #[arg(long)]
     pub password: Option<String>,
+    /// Host a room on this rendezvous server (`host:port`) instead of the
+    /// LAN; friends join with the room code it prints.
+    #[arg(long, value_name = "URL")]
+    pub online: Option<String>,
 }
 
 /// `join` flags.
@@ -54,6 +58,12 @@ pub struct JoinArgs {
     /// The lobby's password.
     #[arg(long)]
     pub password: Option<String>,
+    /// Join the online room with this code (with `--rendezvous`).
+    #[arg(long, requires = "rendezvous")]
+    pub code: Option<String>,
+    /// The rendezvous server of `--code` (`host:port`).
+    #[arg(long, value_name = "URL")]
+    pub rendezvous: Option<String>,
 }
 
 /// `lobbies` flags.
@@ -65,6 +75,9 @@ pub struct LobbiesArgs {
     /// Keep listing changes until interrupted.
     #[arg(long)]
     pub watch: bool,
+    /// List the public rooms of this rendezvous server instead of the LAN.
+    #[arg(long, value_name = "URL")]
+    pub rendezvous: Option<String>,
     /// How long to listen before printing, in milliseconds.
     #[arg(long, default_value_t = 1500)]
     pub wait_ms: u64,

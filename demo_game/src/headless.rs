@@ -38,10 +38,13 @@ pub fn headless_app() -> App {
 fn announce_lobby(conn: Option<Res<crate::net::LobbyConn>>) {
     if let Some(conn) = conn {
         let role = if conn.is_host() { "hosting" } else { "joining" };
-        println!(
-            "lobby: {role} \"{}\", game port {}",
-            conn.lobby_name, conn.game_port
-        );
+        match conn.code {
+            Some(code) => println!("lobby: {role} \"{}\", room {code}", conn.lobby_name),
+            None => println!(
+                "lobby: {role} \"{}\", game port {}",
+                conn.lobby_name, conn.game_port
+            ),
+        }
     }
 }
 

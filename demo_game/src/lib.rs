@@ -42,6 +42,7 @@ pub mod lobby_flow;
 pub mod local;
 pub mod match_setup;
 pub mod net;
+pub mod online;
 pub mod overlay;
 pub mod prefs;
 pub mod report;

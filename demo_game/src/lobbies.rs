@@ -3,6 +3,8 @@
 use std::time::{Duration, Instant};
 
 use nearplay_matchmaker::lan::{BrowseEvent, LobbyInfo};
+use nearplay_matchmaker::lobby::message::PROTOCOL_VERSION;
+use nearplay_matchmaker::rendezvous::RendezvousClient;
 
 use crate::cli::LobbiesArgs;
 use crate::net::{GAME_ID, GAME_VERSION, Lan};
@@ -45,6 +47,33 @@ pub fn run(lan: &Lan, args: &LobbiesArgs) -> Result<(), String> {
         }
         std::thread::park_timeout(Duration::from_millis(50));
     }
+}
+
+/// Lists the public rooms of a rendezvous server.
+pub fn run_online(server: &str, args: &LobbiesArgs) -> Result<(), String> {
+    let client = RendezvousClient::new(server).map_err(|e| e.to_string())?;
+    let rooms = client
+        .lobbies(GAME_ID, Some(PROTOCOL_VERSION))
+        .map_err(|e| e.to_string())?;
+    if rooms.is_empty() && !args.json {
+        println!("No public rooms on {server}.");
+    }
+    for room in rooms {
+        let r = &room.request;
+        if args.json {
+            let value = serde_json::json!({
+                "code": room.code.to_string(), "name": r.name, "players": room.players,
+                "max_players": r.max_players, "version": r.version, "password": r.password, "mode": r.mode,
+            });
+            println!("{value}");
+        } else {
+            println!(
+                "{}  {:<28} {:>2}/{:<2}  v{}",
+                room.code, r.name, room.players, r.max_players, r.version
+            );
+        }
+    }
+    Ok(())
 }
 
 fn emit(as_json: bool, what: &str, lobby: &LobbyInfo) {

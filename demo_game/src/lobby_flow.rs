@@ -10,6 +10,7 @@ use nearplay_matchmaker::lan::{LobbyBrowser, LobbyInfo};
 use nearplay_matchmaker::lobby::client::{ClientEvent, JoinConfig};
 use nearplay_matchmaker::lobby::host::{HostConfig, HostEvent};
 use nearplay_matchmaker::lobby::tcp::{HostOptions, LobbyClient, LobbyHost};
+use nearplay_matchmaker::rendezvous::client::to_webrtc_plan;
 use nearplay_netcode::{MatchPlan, NetSettings};
 
 use crate::net::{
@@ -108,6 +109,7 @@ pub fn host_lobby(lan: &Lan, prefs: &Prefs) -> Result<LobbyConn, String> {
         join_started: Instant::now(),
         join_time: Some(Duration::ZERO),
         ready: false,
+        code: None,
     };
     conn.note(format!("Lobby \"{}\" is open on the LAN.", conn.lobby_name));
     Ok(conn)
@@ -136,6 +138,7 @@ pub fn join_lobby(
         join_started: Instant::now(),
         join_time: None,
         ready: false,
+        code: None,
     };
     conn.note(format!("Joining \"{}\" at {}...", info.name, info.addr));
     Ok(conn)
@@ -189,6 +192,22 @@ fn poll_lobby(
         let step = match conn.role.get() {
             LobbyRole::Host(host) => host.poll().map(on_host_event),
             LobbyRole::Member(client) => client.poll().map(on_client_event),
+            LobbyRole::OnlineHost(host) => host.poll().map(|event| match event {
+                // The host machine's plan names players by address; the
+                // room's plan names them by WebRTC peer id.
+                HostEvent::Started(plan) => on_host_event(HostEvent::Started(to_webrtc_plan(plan))),
+                event => on_host_event(event),
+            }),
+            LobbyRole::OnlineMember(client) => client.poll().map(|event| {
+                let explained = client.explain(&event);
+                match (on_client_event(event), explained) {
+                    ((notes, Outcome::Leave(_)), Some(why)) => {
+                        (notes, Outcome::Leave(format!("{why}.")))
+                    }
+                    (step, _) => step,
+                }
+            }),
+            LobbyRole::Gone => None,
         };
         let Some((notes, result)) = step else { break };
         for line in notes.lines {
@@ -235,13 +254,22 @@ fn auto_start(conn: &mut LobbyConn, options: &NetOptions) {
     }
     let wanted = options.start_at.unwrap_or(2);
     if conn.roster.len() >= wanted && conn.roster.iter().all(|m| m.ready) {
-        let started = match conn.role.get() {
-            LobbyRole::Host(host) => host.start().err(),
-            LobbyRole::Member(_) => None,
-        };
-        if let Some(e) = started {
-            conn.note(format!("Could not start yet: {e}"));
+        if let Some(e) = start_now(conn) {
+            conn.note(e);
         }
+    }
+}
+
+/// Asks the lobby to start (host only); the match begins on the `Started`
+/// event. Returns why it cannot start, in words.
+pub fn start_now(conn: &mut LobbyConn) -> Option<String> {
+    match conn.role.get() {
+        LobbyRole::Host(host) => host.start().err().map(|e| format!("Cannot start yet: {e}")),
+        LobbyRole::OnlineHost(host) => host.start().err().map(|e| format!("Cannot start yet: {e}")),
+        LobbyRole::Member(_) | LobbyRole::OnlineMember(_) => {
+            Some("Only the host can start the match.".into())
+        }
+        LobbyRole::Gone => None,
     }
 }
 

@@ -24,6 +24,14 @@ enum Opening {
     LocalVersus,
     /// Host a lobby.
     Host,
+    /// Host a room on a rendezvous server.
+    HostOnline { server: String },
+    /// Join a room by code.
+    JoinCode {
+        server: String,
+        code: String,
+        password: Option<String>,
+    },
     /// Find and join a lobby.
     Join {
         lobby: Option<String>,
@@ -50,14 +58,30 @@ fn main() -> ExitCode {
             prefs.lobby_name = args.lobby.clone();
             options.start_at = Some(usize::from(args.players));
             options.auto = true;
-            Opening::Host
+            match &args.online {
+                Some(server) => Opening::HostOnline {
+                    server: server.clone(),
+                },
+                None => Opening::Host,
+            }
         }
-        Some(Command::Join(args)) => Opening::Join {
-            lobby: args.lobby.clone(),
-            password: args.password.clone(),
+        Some(Command::Join(args)) => match (&args.code, &args.rendezvous) {
+            (Some(code), Some(server)) => Opening::JoinCode {
+                server: server.clone(),
+                code: code.clone(),
+                password: args.password.clone(),
+            },
+            _ => Opening::Join {
+                lobby: args.lobby.clone(),
+                password: args.password.clone(),
+            },
         },
         Some(Command::Lobbies(args)) => {
-            return match lobbies::run(&lan, args) {
+            let listed = match &args.rendezvous {
+                Some(server) => lobbies::run_online(server, args),
+                None => lobbies::run(&lan, args),
+            };
+            return match listed {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(message) => {
                     eprintln!("nearplay-demo: {message}");
@@ -147,6 +171,23 @@ fn open(
         Opening::LocalVersus => local::start_local_versus(&mut commands, &mut next, &prefs)
             .map_err(|e| format!("cannot start: {e}")),
         Opening::Host => lobby_flow::host_lobby(&lan, &prefs).map(|conn| {
+            commands.insert_resource(conn);
+            next.set(Screen::Lobby);
+        }),
+        Opening::HostOnline { server } => {
+            nearplay_demo::online::host_online(&server, &prefs).map(|conn| {
+                if let Some(code) = conn.code {
+                    println!("online: room code {code} on {server}");
+                }
+                commands.insert_resource(conn);
+                next.set(Screen::Lobby);
+            })
+        }
+        Opening::JoinCode {
+            server,
+            code,
+            password,
+        } => nearplay_demo::online::join_online(&server, &code, &prefs, password).map(|conn| {
             commands.insert_resource(conn);
             next.set(Screen::Lobby);
         }),

@@ -9,6 +9,7 @@ use bevy::prelude::*;
 use nearplay_matchmaker::lan::{Discovery, Interfaces};
 use nearplay_matchmaker::lobby::message::RosterEntry;
 use nearplay_matchmaker::lobby::tcp::{LobbyClient, LobbyHost};
+use nearplay_matchmaker::rendezvous::{OnlineClient, OnlineHost, RoomCode};
 use nearplay_netcode::bevy::NetCommandsExt;
 use nearplay_netcode::{Conditioned, LinkProfile, MatchPlan, NetSessionBuilder, UdpTransport};
 
@@ -78,10 +79,16 @@ impl NetOptions {
 
 /// Our side of a lobby.
 pub enum LobbyRole {
-    /// We host it.
+    /// We host it on the LAN.
     Host(LobbyHost),
-    /// We joined it.
+    /// We joined it on the LAN.
     Member(LobbyClient),
+    /// We host a rendezvous room (WebRTC).
+    OnlineHost(Box<OnlineHost>),
+    /// We joined a rendezvous room (WebRTC).
+    OnlineMember(Box<OnlineClient>),
+    /// The room's link went into the match (online lobbies end at the start).
+    Gone,
 }
 
 /// The lobby we are in, with what the lobby screen shows.
@@ -94,6 +101,8 @@ pub struct LobbyConn {
     pub hosting: bool,
     /// Lobby name as advertised.
     pub lobby_name: String,
+    /// The room code of an online lobby (to show and share).
+    pub code: Option<RoomCode>,
     /// The game socket, bound before joining (its port is in our hello).
     pub socket: Option<UdpSocket>,
     /// Its port, to bind again for a rematch.
@@ -136,6 +145,9 @@ impl LobbyConn {
         match self.role.get() {
             LobbyRole::Host(h) => h.set_ready(ready),
             LobbyRole::Member(c) => c.set_ready(ready),
+            LobbyRole::OnlineHost(h) => h.set_ready(ready),
+            LobbyRole::OnlineMember(c) => c.set_ready(ready),
+            LobbyRole::Gone => {}
         }
     }
 
@@ -144,12 +156,21 @@ impl LobbyConn {
         match self.role.get() {
             LobbyRole::Host(h) => h.chat(text),
             LobbyRole::Member(c) => c.chat(text),
+            LobbyRole::OnlineHost(h) => h.chat(text),
+            LobbyRole::OnlineMember(c) => c.chat(text),
+            LobbyRole::Gone => {}
         }
     }
 
-    /// Makes sure the game socket is bound (again, after a match).
+    /// Whether the lobby runs over a rendezvous room.
+    pub fn is_online(&self) -> bool {
+        self.code.is_some()
+    }
+
+    /// Makes sure the game socket is bound (again, after a match); online
+    /// lobbies play over their room's link and need none.
     pub fn ensure_socket(&mut self) -> std::io::Result<()> {
-        if self.socket.is_none() {
+        if self.socket.is_none() && !self.is_online() {
             self.socket = Some(Self::bind_game_socket(self.game_port)?);
         }
         Ok(())
@@ -162,6 +183,8 @@ pub fn leave_lobby(commands: &mut Commands, conn: Option<&mut LobbyConn>) {
         match conn.role.get() {
             LobbyRole::Host(h) => h.close(),
             LobbyRole::Member(c) => c.leave(),
+            // Dropping an online lobby closes its link.
+            LobbyRole::OnlineHost(_) | LobbyRole::OnlineMember(_) | LobbyRole::Gone => {}
         }
     }
     commands.remove_resource::<LobbyConn>();
@@ -181,7 +204,24 @@ pub enum StartError {
     Session(#[from] nearplay_netcode::SessionError),
 }
 
-/// Starts the LAN match `plan` on our game socket and shows the arena.
+type Started = (ggrs::P2PSession<DemoConfig>, nearplay_netcode::NetMonitor);
+
+/// Builds the session over `transport`, through the link conditioner when
+/// the player asked for a simulated bad network.
+fn with_impairment<T: nearplay_netcode::Transport>(
+    builder: NetSessionBuilder<DemoConfig>,
+    transport: T,
+    sim: Option<LinkProfile>,
+    seed: u64,
+) -> Result<Started, nearplay_netcode::SessionError> {
+    match sim {
+        Some(profile) => builder.build_monitored(Conditioned::new(transport, profile, seed)),
+        None => builder.build_monitored(transport),
+    }
+}
+
+/// Starts the match `plan` (LAN: on our game socket; online: over the
+/// room's WebRTC link) and shows the arena.
 pub fn start_lan_match(
     commands: &mut Commands,
     next: &mut NextState<Screen>,
@@ -189,18 +229,29 @@ pub fn start_lan_match(
     plan: &MatchPlan,
     options: &NetOptions,
 ) -> Result<(), StartError> {
-    conn.ensure_socket()?;
-    let socket = conn
-        .socket
-        .take()
-        .ok_or_else(|| std::io::Error::other("socket missing"))?;
-    let transport = UdpTransport::from_plan(socket, plan)?;
     let builder = NetSessionBuilder::<DemoConfig>::from_plan(plan);
-    let (session, monitor) = match &options.sim {
-        Some(profile) => {
-            builder.build_monitored(Conditioned::new(transport, *profile, plan.seed))?
+    let sim = options.sim;
+    let (session, monitor) = match std::mem::replace(conn.role.get(), LobbyRole::Gone) {
+        LobbyRole::OnlineHost(host) => {
+            with_impairment(builder, host.into_transport(plan)?, sim, plan.seed)?
         }
-        None => builder.build_monitored(transport)?,
+        LobbyRole::OnlineMember(client) => {
+            with_impairment(builder, client.into_transport(plan)?, sim, plan.seed)?
+        }
+        lan => {
+            *conn.role.get() = lan;
+            conn.ensure_socket()?;
+            let socket = conn
+                .socket
+                .take()
+                .ok_or_else(|| std::io::Error::other("socket missing"))?;
+            with_impairment(
+                builder,
+                UdpTransport::from_plan(socket, plan)?,
+                sim,
+                plan.seed,
+            )?
+        }
     };
     commands.start_net_session(session, monitor);
     let seats = plan

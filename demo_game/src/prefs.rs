@@ -17,6 +17,8 @@ pub struct Prefs {
     pub password: Option<String>,
     /// Lobby name when hosting.
     pub lobby_name: Option<String>,
+    /// The rendezvous server for online play (`host:port`).
+    pub rendezvous: String,
 }
 
 impl Default for Prefs {
@@ -28,6 +30,7 @@ impl Default for Prefs {
             sound: true,
             password: None,
             lobby_name: None,
+            rendezvous: crate::online::DEFAULT_SERVER.into(),
         }
     }
 }

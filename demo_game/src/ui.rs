@@ -71,6 +71,18 @@ pub enum ButtonAction {
     CyclePlayers,
     /// Results: play again in the same lobby.
     Rematch,
+    /// Main menu: host a room on a rendezvous server.
+    HostOnline,
+    /// Main menu: join a room by its code.
+    JoinByCode,
+    /// Online screen: create the room.
+    CreateRoom,
+    /// Online screen: join the typed code.
+    JoinRoom,
+    /// Online screen: type into this field (0 server, 1 code).
+    Focus(usize),
+    /// Lobby: copy the room code.
+    CopyCode,
 }
 
 /// Registers fonts and button hover/press colours.

@@ -56,8 +56,22 @@ pub struct Demo {
 impl Demo {
     /// Starts `nearplay-demo ARGS`.
     pub fn start(label: &str, args: &[&str]) -> Demo {
-        let mut child = Command::new(demo_bin())
-            .args(args)
+        Demo::spawn(label, Command::new(demo_bin()).args(args))
+    }
+
+    /// Starts `program ARGS` inside the network namespace `netns`.
+    pub fn start_in(netns: &Netns, label: &str, program: &Path, args: &[&str]) -> Demo {
+        Demo::spawn(
+            label,
+            Command::new("ip")
+                .args(["netns", "exec", &netns.name])
+                .arg(program)
+                .args(args),
+        )
+    }
+
+    fn spawn(label: &str, command: &mut Command) -> Demo {
+        let mut child = command
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -163,6 +177,66 @@ impl Drop for Demo {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A binary built next to `nearplay-demo` (e.g. `nearplay-rendezvous`).
+pub fn sibling_bin(name: &str) -> PathBuf {
+    let bin = demo_bin().with_file_name(name);
+    assert!(
+        bin.exists(),
+        "{} is missing: `make test` builds it",
+        bin.display()
+    );
+    bin
+}
+
+/// Whether this process runs as root (network namespaces need it).
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// A network namespace of the test's own, with only `lo` up and a default
+/// route through it (WebRTC's ICE needs a route), deleted on drop.
+pub struct Netns {
+    /// Its name.
+    pub name: String,
+}
+
+impl Netns {
+    /// Creates it; `None` when that is not possible (not root).
+    pub fn create(tag: &str) -> Option<Netns> {
+        if !is_root() {
+            return None;
+        }
+        let name = unique(tag);
+        let run = |args: &[&str]| {
+            let ok = Command::new("ip")
+                .args(args)
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            assert!(ok, "ip {} failed", args.join(" "));
+        };
+        run(&["netns", "add", &name]);
+        let ns = Netns { name };
+        run(&["netns", "exec", &ns.name, "ip", "link", "set", "lo", "up"]);
+        run(&[
+            "netns", "exec", &ns.name, "ip", "route", "add", "default", "dev", "lo",
+        ]);
+        Some(ns)
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
     }
 }
 

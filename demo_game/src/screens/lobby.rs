@@ -2,11 +2,12 @@
 //! the host kicks and starts. Opening a hosted lobby happens on entry when
 //! none is open yet (menu "Host LAN game").
 
+use bevy::clipboard::Clipboard;
 use bevy::input::keyboard::KeyboardInput;
 use bevy::prelude::*;
 
 use super::{Notice, Screen};
-use crate::lobby_flow::host_lobby;
+use crate::lobby_flow::{host_lobby, start_now};
 use crate::net::{Lan, LobbyConn, LobbyRole, leave_lobby};
 use crate::prefs::Prefs;
 use crate::text_entry::{Edit, edit_line};
@@ -85,6 +86,18 @@ fn spawn_lobby(
         .spawn((ui::screen_root(), DespawnOnExit(Screen::Lobby)))
         .with_children(|root| {
             root.spawn(ui::title(f, "Lobby", 44.0, ui::TEXT));
+            if let Some(code) = conn.as_ref().and_then(|c| c.code) {
+                root.spawn(Node {
+                    column_gap: px(12),
+                    align_items: AlignItems::Center,
+                    ..default()
+                })
+                .with_children(|row| {
+                    row.spawn(ui::text(f, "Room code", 20.0, ui::DIM));
+                    row.spawn(ui::title(f, code.to_string(), 40.0, ui::player_color(3)));
+                    row.spawn(ui::small_button(f, "Copy", ButtonAction::CopyCode));
+                });
+            }
             if prefs.password.is_some() {
                 root.spawn(ui::text(
                     f,
@@ -255,6 +268,7 @@ fn lobby_buttons(
     buttons: Query<(&Interaction, &ButtonAction), Changed<Interaction>>,
     conn: Option<ResMut<LobbyConn>>,
     mut next: ResMut<NextState<Screen>>,
+    mut clipboard: Option<ResMut<Clipboard>>,
 ) {
     let Some(mut conn) = conn else { return };
     for action in ui::pressed(&buttons) {
@@ -264,19 +278,25 @@ fn lobby_buttons(
                 conn.set_ready(ready);
             }
             ButtonAction::StartMatch => {
-                let result = match conn.role.get() {
-                    LobbyRole::Host(host) => {
-                        host.start().err().map(|e| format!("Cannot start yet: {e}"))
-                    }
-                    LobbyRole::Member(_) => Some("Only the host can start the match.".to_string()),
-                };
-                if let Some(line) = result {
+                if let Some(line) = start_now(&mut conn) {
                     conn.note(line);
                 }
             }
-            ButtonAction::Kick(id) => {
-                if let LobbyRole::Host(host) = conn.role.get() {
+            ButtonAction::Kick(id) => match conn.role.get() {
+                LobbyRole::Host(host) => host.kick(*id),
+                LobbyRole::OnlineHost(host) => {
                     host.kick(*id);
+                }
+                _ => {}
+            },
+            ButtonAction::CopyCode => {
+                if let (Some(code), Some(clipboard)) = (conn.code, clipboard.as_deref_mut()) {
+                    let copied = clipboard.set_text(code.to_string()).is_ok();
+                    conn.note(if copied {
+                        format!("Copied {code}.")
+                    } else {
+                        format!("Could not copy; the code is {code}.")
+                    });
                 }
             }
             ButtonAction::BackToMenu => {

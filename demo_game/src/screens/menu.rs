@@ -65,6 +65,8 @@ fn spawn_menu(
             });
             root.spawn(ui::button(f, "Host LAN game", ButtonAction::HostLan));
             root.spawn(ui::button(f, "Find LAN games", ButtonAction::FindLan));
+            root.spawn(ui::button(f, "Host online", ButtonAction::HostOnline));
+            root.spawn(ui::button(f, "Join by code", ButtonAction::JoinByCode));
             root.spawn(ui::button(f, "Local versus", ButtonAction::LocalVersus));
             root.spawn(ui::button(f, "Settings", ButtonAction::Settings));
             root.spawn(ui::button(f, "Quit", ButtonAction::Quit));
@@ -109,6 +111,7 @@ fn menu_buttons(
             ButtonAction::HostLan => next.set(Screen::Lobby),
             ButtonAction::FindLan => next.set(Screen::Browser),
             ButtonAction::Settings => next.set(Screen::Settings),
+            ButtonAction::HostOnline | ButtonAction::JoinByCode => next.set(Screen::Online),
             ButtonAction::LocalVersus => {
                 if let Err(e) = start_local_versus(&mut commands, &mut next, &prefs) {
                     notice.0 = Some(format!("Could not start a local match: {e}"));

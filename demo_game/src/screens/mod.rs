@@ -8,6 +8,7 @@ pub mod arena;
 pub mod browser;
 pub mod lobby;
 pub mod menu;
+pub mod online;
 pub mod results;
 pub mod settings;
 
@@ -21,6 +22,8 @@ pub enum Screen {
     Settings,
     /// Live list of LAN lobbies.
     Browser,
+    /// Host or join a room on a rendezvous server.
+    Online,
     /// A lobby, as host or member.
     Lobby,
     /// A match in progress.
@@ -43,6 +46,7 @@ impl Plugin for ScreensPlugin {
             settings::SettingsPlugin,
             browser::BrowserPlugin,
             lobby::LobbyPlugin,
+            online::OnlinePlugin,
             arena::ArenaPlugin,
             results::ResultsPlugin,
         ));
