@@ -25,7 +25,7 @@ click() { xdotool mousemove "$1" "$2" click 1; }
 "$BIN" --name Bea --bot --interface lo >/dev/null 2>&1 & pids+=($!)
 xdotool search --sync --name "nearplay" >/dev/null
 shot menu 8
-click 640 440        # Find LAN games
+click 640 368        # Find LAN games
 shot browser 4
 click 888 420   # Join on the first row
 shot lobby 3

@@ -38,7 +38,7 @@ fn spawn_menu(
             root.spawn(ui::title(f, "NEARPLAY", 84.0, ui::player_color(0)));
             root.spawn(ui::text(
                 f,
-                "bumper discs on thin ice  -  LAN play, no server",
+                "bumper discs on thin ice  -  LAN or online, no game server",
                 20.0,
                 ui::DIM,
             ));
@@ -105,13 +105,18 @@ fn menu_buttons(
     mut exit: MessageWriter<AppExit>,
     prefs: Res<Prefs>,
     mut notice: ResMut<Notice>,
+    mut form: ResMut<super::online::OnlineForm>,
 ) {
     for action in ui::pressed(&buttons) {
         match action {
             ButtonAction::HostLan => next.set(Screen::Lobby),
             ButtonAction::FindLan => next.set(Screen::Browser),
             ButtonAction::Settings => next.set(Screen::Settings),
-            ButtonAction::HostOnline | ButtonAction::JoinByCode => next.set(Screen::Online),
+            ButtonAction::HostOnline | ButtonAction::JoinByCode => {
+                // Joining starts in the code field, hosting in the server field.
+                form.field = usize::from(*action == ButtonAction::JoinByCode);
+                next.set(Screen::Online);
+            }
             ButtonAction::LocalVersus => {
                 if let Err(e) = start_local_versus(&mut commands, &mut next, &prefs) {
                     notice.0 = Some(format!("Could not start a local match: {e}"));

@@ -24,11 +24,14 @@ impl Plugin for OnlinePlugin {
     }
 }
 
-/// What the player typed: server address and room code.
+/// What the player typed: the room code, and which field takes the keys
+/// (0 the server address, kept in `Prefs::rendezvous`; 1 the code).
 #[derive(Resource, Default)]
-struct OnlineForm {
-    code: String,
-    field: usize,
+pub struct OnlineForm {
+    /// The room code typed so far.
+    pub code: String,
+    /// The field being typed into.
+    pub field: usize,
 }
 
 #[derive(Component)]
