@@ -21,6 +21,7 @@
 //!            rng.rs        seeded randomness for the cores
 //! rendezvous/ code.rs       RoomCode (6 symbols, no look-alikes)
 //!            api.rs        the server's HTTP JSON types and Refusal kinds
+//!            wire.rs       decoders of network bytes (HTTP answers, signaling), fuzzed
 //!            server/       the server, feature "server" (bin nearplay-rendezvous)
 //!            client/       RendezvousClient, OnlineHost/OnlineClient (the lobby
 //!                          machines over WebRTC), feature "rendezvous"

@@ -10,6 +10,10 @@ use nearplay_matchmaker::lobby::codec::{FrameDecoder, encode};
 use nearplay_matchmaker::lobby::host::{ConnId, HostConfig, HostMachine};
 use nearplay_matchmaker::lobby::message::{ClientMsg, HostMsg};
 use nearplay_matchmaker::lobby::rng::SeededRng;
+use nearplay_matchmaker::rendezvous::Refusal;
+use nearplay_matchmaker::rendezvous::wire::{
+    MAX_SIGNAL_BYTES, PeerMessage, decode_signal, parse_response,
+};
 
 const ROUNDS: usize = 20_000;
 
@@ -82,4 +86,74 @@ fn ping_codec_survives_garbage_and_round_trips() {
     let pong = answer_ping(&encode_ping(42)).expect("valid ping");
     assert_eq!(decode_pong(&pong), Some(42));
     assert_eq!(answer_ping(&pong), None, "a pong is not a ping");
+}
+
+/// Random buffers, and valid `valid` texts with a few bytes flipped,
+/// inserted or cut.
+fn mutated(seed: u8, valid: &'static [&'static [u8]]) -> impl Iterator<Item = Vec<u8>> {
+    let mut rng = SeededRng::new([seed; 32]);
+    (0..ROUNDS).map(move |i| {
+        if i % 4 == 0 {
+            let mut buf = vec![0u8; (rng.next_u64() % 160) as usize];
+            rng.fill(&mut buf);
+            return buf;
+        }
+        let mut v = valid[i % valid.len()].to_vec();
+        for _ in 0..=(rng.next_u64() % 3) {
+            let at = (rng.next_u64() as usize) % (v.len() + 1);
+            match rng.next_u64() % 3 {
+                0 if at < v.len() => v[at] ^= (rng.next_u64() as u8) | 1,
+                1 if at < v.len() => {
+                    v.truncate(at);
+                }
+                _ => v.insert(at, rng.next_u64() as u8),
+            }
+        }
+        v
+    })
+}
+
+#[test]
+fn http_response_parser_survives_garbage() {
+    const VALID: &[&[u8]] = &[
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}",
+        b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        b"HTTP/1.0 503 x\r\n\r\n{\"error\":\"server_closing\"}",
+    ];
+    let mut ok = 0;
+    for input in mutated(5, VALID) {
+        if let Ok(r) = parse_response(&input) {
+            assert!(r.body.len() <= input.len());
+            ok += 1;
+        }
+    }
+    assert!(ok > 0 && ok < ROUNDS, "{ok}");
+}
+
+#[test]
+fn signal_decoder_survives_garbage() {
+    const VALID: &[&[u8]] = &[
+        br#"{"Signal":{"receiver":"67e55044-10b1-426f-9247-bb680e5fe0c8","data":{"Offer":"v=0"}}}"#,
+        br#""KeepAlive""#,
+    ];
+    let mut ok = 0;
+    for input in mutated(6, VALID) {
+        assert_eq!(
+            decode_signal(PeerMessage::Binary(&input), MAX_SIGNAL_BYTES),
+            Err(Refusal::ProtocolError)
+        );
+        if let Ok(text) = std::str::from_utf8(&input) {
+            match decode_signal(PeerMessage::Text(text), MAX_SIGNAL_BYTES) {
+                Ok(_) => ok += 1,
+                Err(r) => assert_eq!(r, Refusal::ProtocolError),
+            }
+            if !text.is_empty() {
+                assert!(matches!(
+                    decode_signal(PeerMessage::Text(text), text.len() - 1),
+                    Err(Refusal::MessageTooLarge)
+                ));
+            }
+        }
+    }
+    assert!(ok > 0 && ok < ROUNDS, "{ok}");
 }

@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | [`code`] | [`RoomCode`]: 6 symbols without look-alikes | always |
 //! | [`api`] | the server's HTTP JSON types, [`Refusal`] kinds | always |
+//! | [`wire`] | the decoders of network bytes: HTTP answers, peers' signaling messages | always |
 //! | `server` | the server (`nearplay-rendezvous`): rooms, limits, signaling | `server` |
 //! | `client` | create a room, join by code, a room over WebRTC to a `MatchPlan` | `rendezvous` |
 //!
@@ -18,6 +19,7 @@ pub mod client;
 pub mod code;
 #[cfg(feature = "server")]
 pub mod server;
+pub mod wire;
 
 pub use api::{ErrorBody, Health, QuickMatch, Refusal, RoomCreated, RoomInfo, RoomRequest};
 #[cfg(feature = "rendezvous")]

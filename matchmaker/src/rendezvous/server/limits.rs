@@ -34,7 +34,7 @@ impl Default for Limits {
         Limits {
             max_rooms: 10_000,
             max_peers_per_room: 16,
-            max_message_bytes: 16 * 1024,
+            max_message_bytes: crate::rendezvous::wire::MAX_SIGNAL_BYTES,
             messages_per_second: 20,
             burst: 60,
             requests_per_second: 20,
