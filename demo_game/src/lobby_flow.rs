@@ -73,11 +73,8 @@ impl LobbySearch {
     }
 }
 
-/// Hosts a lobby with the player's preferences; the game socket is bound first.
-pub fn host_lobby(lan: &Lan, prefs: &Prefs) -> Result<LobbyConn, String> {
-    let socket =
-        LobbyConn::bind_game_socket(0).map_err(|e| format!("cannot open a game socket: {e}"))?;
-    let game_port = socket.local_addr().map_err(|e| e.to_string())?.port();
+/// The lobby a player's preferences ask for (LAN or online).
+pub fn host_config(prefs: &Prefs) -> HostConfig {
     let lobby_name = prefs
         .lobby_name
         .clone()
@@ -86,11 +83,21 @@ pub fn host_lobby(lan: &Lan, prefs: &Prefs) -> Result<LobbyConn, String> {
     config.max_players = u16::from(prefs.players);
     config.password = prefs.password.clone();
     config.mode = "arena".into();
-    config.game_port = game_port;
     config.settings = NetSettings {
         input_delay: prefs.input_delay,
         ..NetSettings::default()
     };
+    config
+}
+
+/// Hosts a lobby with the player's preferences; the game socket is bound first.
+pub fn host_lobby(lan: &Lan, prefs: &Prefs) -> Result<LobbyConn, String> {
+    let socket =
+        LobbyConn::bind_game_socket(0).map_err(|e| format!("cannot open a game socket: {e}"))?;
+    let game_port = socket.local_addr().map_err(|e| e.to_string())?.port();
+    let mut config = host_config(prefs);
+    config.game_port = game_port;
+    let lobby_name = config.lobby_name.clone();
     let options = HostOptions {
         discovery: lan.discovery.as_ref().ok().cloned(),
         ..HostOptions::default()

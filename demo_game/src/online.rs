@@ -4,11 +4,11 @@
 use std::time::{Duration, Instant};
 
 use bevy::platform::cell::SyncCell;
+use nearplay_matchmaker::JoinConfig;
 use nearplay_matchmaker::rendezvous::{OnlineClient, OnlineHost, RendezvousClient};
-use nearplay_matchmaker::{HostConfig, JoinConfig};
-use nearplay_netcode::NetSettings;
 use nearplay_netcode::transport::WebRtcConfig;
 
+use crate::lobby_flow::host_config;
 use crate::net::{GAME_ID, GAME_VERSION, LobbyConn, LobbyRole};
 use crate::prefs::Prefs;
 
@@ -18,18 +18,8 @@ pub const DEFAULT_SERVER: &str = "127.0.0.1:3536";
 /// Creates a room on `server` and hosts its lobby; the code is in `LobbyConn::code`.
 pub fn host_online(server: &str, prefs: &Prefs) -> Result<LobbyConn, String> {
     let client = RendezvousClient::new(server).map_err(|e| e.to_string())?;
-    let lobby_name = prefs
-        .lobby_name
-        .clone()
-        .unwrap_or_else(|| format!("{}'s game", prefs.name));
-    let mut config = HostConfig::new(&lobby_name, &prefs.name, GAME_ID, GAME_VERSION);
-    config.max_players = u16::from(prefs.players);
-    config.password = prefs.password.clone();
-    config.mode = "arena".into();
-    config.settings = NetSettings {
-        input_delay: prefs.input_delay,
-        ..NetSettings::default()
-    };
+    let config = host_config(prefs);
+    let lobby_name = config.lobby_name.clone();
     let public = prefs.password.is_none();
     let host = OnlineHost::open(&client, config, public, &WebRtcConfig::default())
         .map_err(|e| format!("cannot host online: {e}"))?;

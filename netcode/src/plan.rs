@@ -164,6 +164,16 @@ impl MatchPlan {
         self.players.iter().find(|p| p.handle == self.local_handle)
     }
 
+    /// Every other member of the match, players then spectators, as
+    /// `(handle, address)`: the peers a transport talks to.
+    pub fn remote_members(&self) -> impl Iterator<Item = (usize, PeerAddr)> + '_ {
+        self.players
+            .iter()
+            .map(|p| (p.handle, p.addr))
+            .chain(self.spectators.iter().map(|s| (s.handle, s.addr)))
+            .filter(|(h, _)| *h != self.local_handle)
+    }
+
     /// The plan of a rematch between the same members: a new match id and
     /// seed derived from this plan, so every member computes the same plan
     /// without talking to the others, and stray datagrams of the old match

@@ -71,3 +71,8 @@ pub enum TransportError {
         addr: SocketAddr,
     },
 }
+
+/// A player handle as the wire's 16-bit sender field.
+pub(crate) fn wire_handle(handle: usize) -> Result<u16, TransportError> {
+    u16::try_from(handle).map_err(|_| TransportError::HandleOutOfRange { handle })
+}

@@ -55,24 +55,14 @@ impl std::fmt::Debug for UdpTransport {
     }
 }
 
-fn handle16(handle: usize) -> Result<u16, TransportError> {
-    u16::try_from(handle).map_err(|_| TransportError::HandleOutOfRange { handle })
-}
-
 impl UdpTransport {
     /// A transport for the plan's match, over `socket` (bound by the game).
     ///
     /// Every player and spectator of the plan except the local member is a
     /// peer; all of them must have UDP addresses.
     pub fn from_plan(socket: UdpSocket, plan: &MatchPlan) -> Result<Self, TransportError> {
-        let members = plan
-            .players
-            .iter()
-            .map(|p| (p.handle, p.addr))
-            .chain(plan.spectators.iter().map(|s| (s.handle, s.addr)))
-            .filter(|(h, _)| *h != plan.local_handle);
         let mut peers = Vec::new();
-        for (handle, addr) in members {
+        for (handle, addr) in plan.remote_members() {
             let PeerAddr::Udp(sa) = addr else {
                 return Err(TransportError::NotUdp { handle });
             };
@@ -94,14 +84,14 @@ impl UdpTransport {
         socket.set_nonblocking(true)?;
         let mut map = BTreeMap::new();
         for (handle, addr) in peers {
-            if map.insert(addr, handle16(handle)?).is_some() {
+            if map.insert(addr, super::wire_handle(handle)?).is_some() {
                 return Err(TransportError::DuplicateAddress { addr });
             }
         }
         Ok(UdpTransport {
             socket,
             codec: WireCodec::new(match_id, key),
-            local_handle: handle16(local_handle)?,
+            local_handle: super::wire_handle(local_handle)?,
             peers: map,
             next_seq: BTreeMap::new(),
             replay: ReplayGuard::new(),

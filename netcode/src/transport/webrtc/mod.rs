@@ -71,23 +71,13 @@ impl std::fmt::Debug for WebRtcTransport {
     }
 }
 
-fn handle16(handle: usize) -> Result<u16, TransportError> {
-    u16::try_from(handle).map_err(|_| TransportError::HandleOutOfRange { handle })
-}
-
 impl WebRtcTransport {
     /// A transport for the plan's match over `link`: every player and
     /// spectator except the local member is a peer, and all of them must
     /// have [`PeerAddr::WebRtc`] addresses.
     pub fn from_plan(link: WebRtcLink, plan: &MatchPlan) -> Result<Self, TransportError> {
-        let members = plan
-            .players
-            .iter()
-            .map(|p| (p.handle, p.addr))
-            .chain(plan.spectators.iter().map(|s| (s.handle, s.addr)))
-            .filter(|(h, _)| *h != plan.local_handle);
         let mut peers = Vec::new();
-        for (handle, addr) in members {
+        for (handle, addr) in plan.remote_members() {
             let PeerAddr::WebRtc(id) = addr else {
                 return Err(TransportError::NotWebRtc { handle });
             };
@@ -108,7 +98,10 @@ impl WebRtcTransport {
     ) -> Result<Self, TransportError> {
         let mut map = BTreeMap::new();
         for (handle, id) in peers {
-            if map.insert(id, handle16(handle)?).is_some() {
+            if map
+                .insert(id, crate::transport::wire_handle(handle)?)
+                .is_some()
+            {
                 return Err(TransportError::DuplicatePeer {
                     addr: PeerAddr::WebRtc(id),
                 });
@@ -117,7 +110,7 @@ impl WebRtcTransport {
         Ok(WebRtcTransport {
             link,
             codec: WireCodec::new(match_id, key),
-            local_handle: handle16(local_handle)?,
+            local_handle: crate::transport::wire_handle(local_handle)?,
             peers: map,
             next_seq: BTreeMap::new(),
             replay: ReplayGuard::new(),
