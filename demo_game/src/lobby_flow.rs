@@ -151,6 +151,26 @@ pub fn join_lobby(
     Ok(conn)
 }
 
+/// Shows the lobby just opened or joined, or says why not on `fallback`.
+pub fn enter_lobby(
+    commands: &mut Commands,
+    next: &mut NextState<Screen>,
+    notice: &mut Notice,
+    outcome: Result<LobbyConn, String>,
+    fallback: Screen,
+) {
+    match outcome {
+        Ok(conn) => {
+            commands.insert_resource(conn);
+            next.set(Screen::Lobby);
+        }
+        Err(message) => {
+            notice.0 = Some(message);
+            next.set(fallback);
+        }
+    }
+}
+
 fn find_lobby(
     mut commands: Commands,
     search: Option<ResMut<LobbySearch>>,
@@ -168,16 +188,7 @@ fn find_lobby(
         None => return,
     };
     commands.remove_resource::<LobbySearch>();
-    match outcome {
-        Ok(conn) => {
-            commands.insert_resource(conn);
-            next.set(Screen::Lobby);
-        }
-        Err(message) => {
-            notice.0 = Some(message);
-            next.set(Screen::Menu);
-        }
-    }
+    enter_lobby(&mut commands, &mut next, &mut notice, outcome, Screen::Menu);
 }
 
 /// What a lobby event asks of the game.

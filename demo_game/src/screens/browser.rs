@@ -7,7 +7,7 @@ use bevy::prelude::*;
 use nearplay_matchmaker::lan::{LobbyBrowser, LobbyInfo};
 
 use super::{Notice, Screen};
-use crate::lobby_flow::join_lobby;
+use crate::lobby_flow::{enter_lobby, join_lobby};
 use crate::net::{GAME_ID, GAME_VERSION, Lan};
 use crate::prefs::Prefs;
 use crate::text_entry::{Edit, edit_line};
@@ -230,13 +230,14 @@ fn browser_buttons(
                     continue;
                 };
                 let password = (!browsing.password.is_empty()).then(|| browsing.password.clone());
-                match join_lobby(lobby, &prefs, password) {
-                    Ok(conn) => {
-                        commands.insert_resource(conn);
-                        next.set(Screen::Lobby);
-                    }
-                    Err(e) => notice.0 = Some(e),
-                }
+                let outcome = join_lobby(lobby, &prefs, password);
+                enter_lobby(
+                    &mut commands,
+                    &mut next,
+                    &mut notice,
+                    outcome,
+                    Screen::Browser,
+                );
             }
             _ => {}
         }

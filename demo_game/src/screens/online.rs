@@ -5,6 +5,7 @@ use bevy::input::keyboard::KeyboardInput;
 use bevy::prelude::*;
 
 use super::{Notice, Screen};
+use crate::lobby_flow::enter_lobby;
 use crate::online::{host_online, join_online};
 use crate::prefs::Prefs;
 use crate::text_entry::{Edit, edit_line};
@@ -165,16 +166,13 @@ fn online_buttons(
             ),
             _ => continue,
         };
-        match outcome {
-            Ok(conn) => {
-                commands.insert_resource(conn);
-                next.set(Screen::Lobby);
-            }
-            Err(message) => {
-                notice.0 = Some(message);
-                // Show the message: enter the screen again.
-                next.set(Screen::Online);
-            }
-        }
+        // On failure, enter this screen again to show the message.
+        enter_lobby(
+            &mut commands,
+            &mut next,
+            &mut notice,
+            outcome,
+            Screen::Online,
+        );
     }
 }

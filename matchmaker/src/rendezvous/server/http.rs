@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::rooms::Requested;
-use super::state::Shared;
+use super::state::{Inner, Shared};
 use crate::rendezvous::api::{ErrorBody, QuickMatch, Refusal, RoomCreated, RoomRequest};
 use crate::rendezvous::code::RoomCode;
 
@@ -26,6 +26,25 @@ pub fn refuse(r: Refusal, message: String) -> Response {
     (status, Json(ErrorBody { error: r, message })).into_response()
 }
 
+/// The checks every `RoomRequest` body passes first: the sender's request
+/// rate, then the body's size and shape (refusals are counted).
+fn admit_room_request(
+    s: &mut Inner,
+    origin: SocketAddr,
+    body: &[u8],
+    now: Instant,
+) -> Result<RoomRequest, (Refusal, &'static str)> {
+    s.http_allow(origin.ip(), now)
+        .map_err(|r| (r, "too many requests from this address"))?;
+    match serde_json::from_slice(body) {
+        Ok(r) if body.len() <= MAX_BODY => Ok(r),
+        _ => {
+            s.count(Refusal::BadRequest);
+            Err((Refusal::BadRequest, "body is not a RoomRequest"))
+        }
+    }
+}
+
 /// `POST /rooms`: a host creates a code room.
 pub async fn create_room(
     Extension(state): Extension<Shared>,
@@ -34,15 +53,9 @@ pub async fn create_room(
 ) -> Response {
     let now = Instant::now();
     let mut s = state.lock();
-    if let Err(r) = s.http_allow(origin.ip(), now) {
-        return refuse(r, "too many requests from this address".into());
-    }
-    let request: RoomRequest = match serde_json::from_slice(&body) {
-        Ok(r) if body.len() <= MAX_BODY => r,
-        _ => {
-            s.count(Refusal::BadRequest);
-            return refuse(Refusal::BadRequest, "body is not a RoomRequest".into());
-        }
+    let request = match admit_room_request(&mut s, origin, &body, now) {
+        Ok(request) => request,
+        Err((r, why)) => return refuse(r, why.into()),
     };
     match s.rooms.create(request, now, RoomCode::random) {
         Ok(code) => {
@@ -64,15 +77,9 @@ pub async fn quick_match(
 ) -> Response {
     let now = Instant::now();
     let mut s = state.lock();
-    if let Err(r) = s.http_allow(origin.ip(), now) {
-        return refuse(r, "too many requests from this address".into());
-    }
-    let request: RoomRequest = match serde_json::from_slice(&body) {
-        Ok(r) if body.len() <= MAX_BODY => r,
-        _ => {
-            s.count(Refusal::BadRequest);
-            return refuse(Refusal::BadRequest, "body is not a RoomRequest".into());
-        }
+    let request = match admit_room_request(&mut s, origin, &body, now) {
+        Ok(request) => request,
+        Err((r, why)) => return refuse(r, why.into()),
     };
     match s.rooms.quick_match(request, now, RoomCode::random) {
         Ok((code, host)) => Json(QuickMatch { code, host }).into_response(),
