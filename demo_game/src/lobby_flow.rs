@@ -245,6 +245,7 @@ fn poll_lobby(
             break;
         }
     }
+    note_server_gone(&mut conn);
     if options.auto && conn.is_host() {
         auto_start(&mut conn, &options);
     }
@@ -262,6 +263,23 @@ fn poll_lobby(
             leave_lobby(&mut commands, Some(&mut conn));
             next.set(Screen::Menu);
         }
+    }
+}
+
+/// An online lobby whose rendezvous server let go of it (shutting down)
+/// says so, in the lobby log and on the terminal; the lobby and the match
+/// go on peer to peer, only newcomers cannot join.
+fn note_server_gone(conn: &mut LobbyConn) {
+    let gone = match conn.role.get() {
+        LobbyRole::OnlineHost(host) => host.take_server_gone(),
+        LobbyRole::OnlineMember(member) => member.take_server_gone(),
+        _ => false,
+    };
+    if gone {
+        let line = "The rendezvous server is closing: nobody new can join this room; \
+                    players already here stay connected.";
+        println!("lobby: {line}");
+        conn.note(line);
     }
 }
 

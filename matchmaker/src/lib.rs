@@ -31,7 +31,7 @@
 //!
 //! ```text
 //! rendezvous  the rendezvous client; enables nearplay_netcode/webrtc (matchbox_socket)
-//! server      the nearplay-rendezvous binary (tokio, axum, matchbox_signaling)
+//! server      the nearplay-rendezvous binary (tokio, axum, hyper)
 //!
 //! cargo run -p nearplay_matchmaker --features server --bin nearplay-rendezvous -- --listen 127.0.0.1:3536
 //! cargo test -p nearplay_matchmaker --features server,rendezvous   # + refusal and WebRTC (netns) tests

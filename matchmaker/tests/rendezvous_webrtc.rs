@@ -376,3 +376,39 @@ fn wrong_password_is_said_in_words() {
     ));
     assert_eq!(RendezvousError::WrongPassword.to_string(), "wrong password");
 }
+
+/// On shutdown the server tells each peer it lets go (`PeerLeft` naming the
+/// peer itself, before the `server_closing` close frame): the host and a
+/// member both learn "server closing" at once, and their lobby goes on over
+/// WebRTC (a chat line still arrives). Before: neither heard anything.
+#[test]
+fn server_shutdown_is_told_and_the_lobby_goes_on() {
+    if !in_netns("server_shutdown_is_told_and_the_lobby_goes_on") {
+        return;
+    }
+    let (mut server, client) = start_server();
+    let webrtc = WebRtcConfig::default();
+    let config = HostConfig::new("Den", "Hana", "g", "1.0");
+    let mut host = OnlineHost::open(&client, config, true, &webrtc).expect("room");
+    let join = JoinConfig::new("Ann", "g", "1.0", 0);
+    let mut ann = OnlineClient::join(&client, host.code().as_str(), join, &webrtc).expect("link");
+    until("Ann in the lobby", || {
+        while host.poll().is_some() {}
+        std::iter::from_fn(|| ann.poll()).any(|e| matches!(e, ClientEvent::Joined { .. }))
+    });
+    server.shutdown(Duration::from_secs(3));
+    let (mut host_told, mut ann_told) = (false, false);
+    until("both told the server let go", || {
+        while host.poll().is_some() {}
+        while ann.poll().is_some() {}
+        host_told |= host.take_server_gone();
+        ann_told |= ann.take_server_gone();
+        host_told && ann_told
+    });
+    assert!(!host.take_server_gone(), "said once");
+    host.chat("still here");
+    until("chat after the server left", || {
+        while host.poll().is_some() {}
+        std::iter::from_fn(|| ann.poll()).any(|e| matches!(e, ClientEvent::Chat { .. }))
+    });
+}

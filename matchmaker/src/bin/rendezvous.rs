@@ -49,6 +49,25 @@ struct Args {
     /// Seconds a created room may stay empty before it is removed.
     #[arg(long, default_value_t = 60)]
     unjoined_room_ttl_s: u64,
+    /// Most rooms one client address may hold open (code and stock rooms).
+    #[arg(long, default_value_t = Limits::default().max_rooms_per_address)]
+    max_rooms_per_address: usize,
+    /// Most TCP connections (HTTP and websockets) open from one client
+    /// address; more are answered 429 "address_limit" and closed.
+    #[arg(long, default_value_t = Limits::default().max_connections_per_address)]
+    max_connections_per_address: usize,
+    /// Most TCP connections open in all (keep it under `ulimit -n`).
+    #[arg(long, default_value_t = Limits::default().max_connections)]
+    max_connections: usize,
+    /// Milliseconds an HTTP connection has to send a complete request head.
+    #[arg(long, default_value_t = 10_000)]
+    header_timeout_ms: u64,
+    /// Client addresses whose request rate is tracked (a bounded table).
+    #[arg(long, default_value_t = Limits::default().max_tracked_addresses)]
+    max_tracked_addresses: usize,
+    /// Most rooms in one GET /lobbies page.
+    #[arg(long, default_value_t = Limits::default().lobbies_page)]
+    lobbies_page: usize,
     /// Runtime worker threads.
     #[arg(long, default_value_t = 2)]
     threads: usize,
@@ -80,6 +99,12 @@ fn main() -> std::process::ExitCode {
         handshake_timeout: Duration::from_millis(args.handshake_timeout_ms),
         idle_timeout: Duration::from_secs(args.idle_timeout_s),
         unjoined_room_ttl: Duration::from_secs(args.unjoined_room_ttl_s),
+        max_rooms_per_address: args.max_rooms_per_address,
+        max_connections_per_address: args.max_connections_per_address,
+        max_connections: args.max_connections,
+        header_timeout: Duration::from_millis(args.header_timeout_ms),
+        max_tracked_addresses: args.max_tracked_addresses,
+        lobbies_page: args.lobbies_page,
     };
     match RendezvousServer::start(args.listen, limits, args.threads) {
         Ok(mut server) => {

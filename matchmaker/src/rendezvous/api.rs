@@ -4,7 +4,8 @@
 //! POST /rooms               RoomRequest  -> 201 RoomCreated | error
 //! POST /quickmatch          RoomRequest  -> 200 QuickMatch (join it, or host it if `host`)
 //! GET  /rooms/{CODE}                     -> 200 RoomInfo    | 404 room_not_found | 409 room_full
-//! GET  /lobbies?game=G&proto=P           -> 200 [RoomInfo]  (public rooms only)
+//! GET  /lobbies?game=G&proto=P&after=C   -> 200 LobbyPage   (public rooms only, by code,
+//!                                            at most a page; `next` is the next `after`)
 //! GET  /health                           -> 200 Health
 //! GET  /{CODE}   (websocket upgrade)     matchbox signaling in room CODE
 //! GET  /{name}[?next=N]                  stock matchbox rooms, as matchbox_server
@@ -12,11 +13,34 @@
 //!
 //! Every refusal is an [`ErrorBody`] with a stable [`Refusal`] kind, and the
 //! same words go into the websocket close frame when a connection is cut.
+//!
+//! Every string field of a room is bounded ([`RoomRequest::check`], the
+//! `MAX_*` constants): the server refuses a longer one at creation, and the
+//! client drops a listed room that breaks a bound.
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::code::RoomCode;
+
+/// Longest room name in bytes (a DNS-SD instance label, as on the LAN).
+pub const MAX_NAME_BYTES: usize = 63;
+/// Longest game id in bytes.
+pub const MAX_GAME_BYTES: usize = 64;
+/// Longest game version in bytes.
+pub const MAX_VERSION_BYTES: usize = 32;
+/// Longest game mode in bytes.
+pub const MAX_MODE_BYTES: usize = 32;
+/// Longest stock matchbox room name (the websocket path, `?next=N` apart).
+pub const MAX_STOCK_ROOM_BYTES: usize = 64;
+/// Most rooms in one `GET /lobbies` page a client accepts (the server's
+/// page is at most `Limits::lobbies_page`, default 50).
+pub const MAX_PAGE_ROOMS: usize = 200;
+
+/// Whether `s` is 1..=`max` bytes with no control character.
+fn bounded_text(s: &str, max: usize) -> bool {
+    !s.is_empty() && s.len() <= max && !s.chars().any(char::is_control)
+}
 
 /// What a host asks for when it creates a room: the LAN TXT record's fields.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +61,31 @@ pub struct RoomRequest {
     pub mode: String,
     /// Listed in `GET /lobbies`; a private room is reached by its code only.
     pub public: bool,
+}
+
+impl RoomRequest {
+    /// Every field within its bound: name (not blank), game, version and
+    /// mode 1..=`MAX_*` bytes without control characters, `max_players`
+    /// at least 2. The server refuses anything else with `bad_request`.
+    pub fn check(&self) -> Result<(), Refusal> {
+        let ok = bounded_text(&self.name, MAX_NAME_BYTES)
+            && !self.name.trim().is_empty()
+            && bounded_text(&self.game, MAX_GAME_BYTES)
+            && bounded_text(&self.version, MAX_VERSION_BYTES)
+            && bounded_text(&self.mode, MAX_MODE_BYTES)
+            && self.max_players >= 2;
+        if ok { Ok(()) } else { Err(Refusal::BadRequest) }
+    }
+}
+
+/// One page of `GET /lobbies`: public rooms by code, after the `after`
+/// code asked for.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LobbyPage {
+    /// The rooms of this page, in code order.
+    pub rooms: Vec<RoomInfo>,
+    /// The `after` of the next page; `None` on the last page.
+    pub next: Option<RoomCode>,
 }
 
 /// The answer to `POST /rooms`.
@@ -86,6 +135,9 @@ pub struct Health {
     pub refused: std::collections::BTreeMap<String, u64>,
     /// Websocket messages that were not matchbox requests (the sender is cut).
     pub garbage: u64,
+    /// TCP connections open now (HTTP and websockets).
+    #[serde(default)]
+    pub connections: u64,
 }
 
 /// Why the server refused or cut something. Stable `kind()` strings.
@@ -124,11 +176,14 @@ pub enum Refusal {
     /// A message that is not a matchbox signaling request.
     #[error("protocol error")]
     ProtocolError,
+    /// The client's address has as many connections, or rooms, open as it may.
+    #[error("too many connections or rooms from this address")]
+    AddressLimit,
 }
 
 impl Refusal {
     /// Every refusal, for counters.
-    pub const ALL: [Refusal; 10] = [
+    pub const ALL: [Refusal; 11] = [
         Refusal::RoomNotFound,
         Refusal::RoomFull,
         Refusal::TooManyRooms,
@@ -139,6 +194,7 @@ impl Refusal {
         Refusal::HandshakeTimeout,
         Refusal::IdleTimeout,
         Refusal::ProtocolError,
+        Refusal::AddressLimit,
     ];
 
     /// The stable snake_case name used in JSON and close frames.
@@ -154,6 +210,7 @@ impl Refusal {
             Refusal::HandshakeTimeout => "handshake_timeout",
             Refusal::IdleTimeout => "idle_timeout",
             Refusal::ProtocolError => "protocol_error",
+            Refusal::AddressLimit => "address_limit",
         }
     }
 
@@ -170,7 +227,7 @@ impl Refusal {
             Refusal::TooManyRooms | Refusal::ServerClosing => 503,
             Refusal::BadRequest | Refusal::ProtocolError => 400,
             Refusal::MessageTooLarge => 413,
-            Refusal::RateLimited => 429,
+            Refusal::RateLimited | Refusal::AddressLimit => 429,
             Refusal::HandshakeTimeout | Refusal::IdleTimeout => 408,
         }
     }

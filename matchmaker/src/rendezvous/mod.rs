@@ -21,7 +21,9 @@ pub mod code;
 pub mod server;
 pub mod wire;
 
-pub use api::{ErrorBody, Health, QuickMatch, Refusal, RoomCreated, RoomInfo, RoomRequest};
+pub use api::{
+    ErrorBody, Health, LobbyPage, QuickMatch, Refusal, RoomCreated, RoomInfo, RoomRequest,
+};
 #[cfg(feature = "rendezvous")]
 pub use client::{OnlineClient, OnlineHost, RendezvousClient, RendezvousError};
 pub use code::{CodeError, RoomCode};

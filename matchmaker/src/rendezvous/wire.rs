@@ -6,13 +6,14 @@
 //! |---|---|---|---|
 //! | [`parse_response`] | the client's HTTP calls (feature `rendezvous`) | [`MAX_RESPONSE`] | `HTTP/1.x` status line |
 //! | [`decode_signal`] | the server's websocket loop (feature `server`) | `Limits::max_message_bytes` (default [`MAX_SIGNAL_BYTES`]) | none in matchbox's format |
+//! | [`decode_lobby_page`] | the client's `GET /lobbies` (feature `rendezvous`) | [`MAX_RESPONSE`], [`MAX_PAGE_ROOMS`] rooms | the page's JSON shape |
 //!
 //! Both return errors on anything malformed, never panic.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::api::Refusal;
+use super::api::{LobbyPage, MAX_PAGE_ROOMS, Refusal};
 
 /// The largest HTTP answer the client reads (a lobby list of a few hundred
 /// rooms fits).
@@ -106,6 +107,30 @@ fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, HttpError> {
         out.extend_from_slice(data.get(start..end).ok_or(HttpError::Malformed)?);
         data = data.get(end + 2..).ok_or(HttpError::Malformed)?;
     }
+}
+
+/// Decodes one `GET /lobbies` page (a success body): at most
+/// [`MAX_RESPONSE`] bytes and [`MAX_PAGE_ROOMS`] rooms, else
+/// [`HttpError::Malformed`]. A room that breaks a bound (a field past its
+/// length or with control characters, more players than seats, a host id
+/// that is not 32 hex digits) is left out, not trusted: a hostile server
+/// cannot put a 1 MiB name on a player's screen.
+pub fn decode_lobby_page(body: &[u8]) -> Result<LobbyPage, HttpError> {
+    if body.len() > MAX_RESPONSE {
+        return Err(HttpError::Malformed);
+    }
+    let mut page: LobbyPage = serde_json::from_slice(body).map_err(|_| HttpError::Malformed)?;
+    if page.rooms.len() > MAX_PAGE_ROOMS {
+        return Err(HttpError::Malformed);
+    }
+    page.rooms.retain(|r| {
+        let host_ok = r
+            .host_peer
+            .as_deref()
+            .is_none_or(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+        r.request.check().is_ok() && r.players <= r.request.max_players && host_ok
+    });
+    Ok(page)
 }
 
 /// The default largest websocket message the server accepts
@@ -234,5 +259,31 @@ mod tests {
             decode_signal(PeerMessage::Binary(br#""KeepAlive""#), MAX_SIGNAL_BYTES),
             Err(Refusal::ProtocolError)
         );
+    }
+
+    #[test]
+    fn lobby_pages_valid_garbage_and_hostile_rooms() {
+        let room = |name: &str, players: u16| {
+            format!(
+                r#"{{"code":"ABCDEF","name":"{name}","game":"g","proto":1,"version":"1.0","max_players":4,"password":false,"mode":"ffa","public":true,"players":{players},"host_peer":null}}"#
+            )
+        };
+        let body = format!(
+            r#"{{"rooms":[{},{},{}],"next":"ABCDEG"}}"#,
+            room("Den", 1),
+            room(&"n".repeat(4000), 1),
+            room("Den", 9)
+        );
+        let page = decode_lobby_page(body.as_bytes()).expect("page");
+        assert_eq!(page.rooms.len(), 1, "the long name and 9/4 seats are left out");
+        assert_eq!(page.next.map(|c| c.to_string()), Some("ABCDEG".into()));
+        let many = format!(
+            r#"{{"rooms":[{}],"next":null}}"#,
+            vec![room("Den", 1); MAX_PAGE_ROOMS + 1].join(",")
+        );
+        assert!(decode_lobby_page(many.as_bytes()).is_err());
+        for junk in [&b""[..], b"[]", b"{}", b"{\"rooms\":[1]}", b"{\"rooms\":[],\"next\":\"0O1IL0\"}"] {
+            assert!(decode_lobby_page(junk).is_err(), "{junk:?}");
+        }
     }
 }

@@ -18,11 +18,19 @@ use thiserror::Error;
 pub use http::{HttpError, HttpResponse};
 pub use room::{OnlineClient, OnlineHost, id_addr, room_request, to_webrtc_plan};
 
-use super::api::{ErrorBody, Health, QuickMatch, Refusal, RoomCreated, RoomInfo, RoomRequest};
+use super::api::{
+    ErrorBody, Health, LobbyPage, QuickMatch, Refusal, RoomCreated, RoomInfo, RoomRequest,
+};
 use super::code::{CodeError, RoomCode};
+use super::wire::decode_lobby_page;
 
 /// Default time limit of one HTTP call.
 pub const HTTP_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Most `GET /lobbies` pages [`RendezvousClient::lobbies`] reads (2,000
+/// rooms at the server's default page of 50): a server that pages forever
+/// cannot keep a client reading.
+pub const MAX_LOBBY_PAGES: usize = 40;
 
 /// What went wrong, in words a player can be shown.
 #[derive(Debug, Error)]
@@ -166,17 +174,49 @@ impl RendezvousClient {
         parse(&r, code.as_str())
     }
 
-    /// Public rooms of `game` (and protocol version `proto`, if given).
+    /// Public rooms of `game` (and protocol version `proto`, if given):
+    /// every page, up to [`MAX_LOBBY_PAGES`], in code order. Rooms whose
+    /// fields break the API's bounds are left out (see
+    /// [`decode_lobby_page`]).
     pub fn lobbies(
         &self,
         game: &str,
         proto: Option<u16>,
     ) -> Result<Vec<RoomInfo>, RendezvousError> {
+        let mut rooms = Vec::new();
+        let mut after = None;
+        for _ in 0..MAX_LOBBY_PAGES {
+            let page = self.lobbies_page(game, proto, after)?;
+            rooms.extend(page.rooms);
+            match page.next {
+                // The cursor must move forward, or a server could loop us.
+                Some(next) if after.is_none_or(|a| next > a) => after = Some(next),
+                _ => break,
+            }
+        }
+        Ok(rooms)
+    }
+
+    /// One page of [`lobbies`](Self::lobbies): the public rooms after the
+    /// code `after` (from the start when `None`), and the next cursor.
+    pub fn lobbies_page(
+        &self,
+        game: &str,
+        proto: Option<u16>,
+        after: Option<RoomCode>,
+    ) -> Result<LobbyPage, RendezvousError> {
         let mut path = format!("/lobbies?game={}", percent_encode(game));
         if let Some(p) = proto {
             path.push_str(&format!("&proto={p}"));
         }
+        if let Some(a) = after {
+            path.push_str(&format!("&after={a}"));
+        }
         let r = self.call("GET", &path, None)?;
+        if (200..300).contains(&r.status) {
+            return decode_lobby_page(&r.body)
+                .map_err(|_| RendezvousError::Protocol { status: r.status });
+        }
         parse(&r, "")
     }
 

@@ -123,6 +123,8 @@ pub struct OnlineHost {
     /// Peers that poked (they can hear us).
     poked: BTreeSet<u128>,
     next_conn: u64,
+    /// The server let go of us (see [`OnlineHost::take_server_gone`]).
+    server_gone: ServerGone,
 }
 
 impl OnlineHost {
@@ -160,6 +162,7 @@ impl OnlineHost {
             connected: BTreeSet::new(),
             poked: BTreeSet::new(),
             next_conn: 1,
+            server_gone: ServerGone::default(),
         })
     }
 
@@ -177,6 +180,13 @@ impl OnlineHost {
     /// How the link ended, if it did (then the lobby is gone).
     pub fn link_exit(&self) -> Option<LinkExit> {
         self.link.exit()
+    }
+
+    /// True once, when the rendezvous server has let go of this room
+    /// (shutting down: "server closing"): nobody new can join, while the
+    /// members already connected, and the match, go on peer to peer.
+    pub fn take_server_gone(&mut self) -> bool {
+        self.server_gone.take()
     }
 
     /// The roster, host first.
@@ -222,6 +232,7 @@ impl OnlineHost {
         }
         for change in self.link.poll_peers() {
             match change {
+                PeerChange::Disconnected(p) if Some(p) == self.me => self.server_gone.note(),
                 PeerChange::Connected(p) => {
                     self.connected.insert(p);
                 }
@@ -300,6 +311,8 @@ pub struct OnlineClient {
     next_poke: Instant,
     contact_deadline: Instant,
     ended: bool,
+    /// The server let go of us (see [`OnlineClient::take_server_gone`]).
+    server_gone: ServerGone,
 }
 
 impl OnlineClient {
@@ -332,6 +345,7 @@ impl OnlineClient {
             next_poke: Instant::now(),
             contact_deadline: Instant::now() + HOST_CONTACT_TIMEOUT,
             ended: false,
+            server_gone: ServerGone::default(),
         })
     }
 
@@ -364,6 +378,12 @@ impl OnlineClient {
             }
             None => None,
         }
+    }
+
+    /// True once, when the rendezvous server has let go of this room
+    /// (see [`OnlineHost::take_server_gone`]).
+    pub fn take_server_gone(&mut self) -> bool {
+        self.server_gone.take()
     }
 
     /// A failure event in a player's words (wrong password, room full, server closing...).
@@ -407,8 +427,10 @@ impl OnlineClient {
     }
 
     fn pump(&mut self, now: Instant) {
+        let me = self.link.id();
         for change in self.link.poll_peers() {
             match change {
+                PeerChange::Disconnected(p) if Some(p) == me => self.server_gone.note(),
                 PeerChange::Connected(p) => {
                     self.connected.insert(p);
                 }
@@ -483,5 +505,26 @@ impl OnlineClient {
                 ClientTransmit::Close => {}
             }
         }
+    }
+}
+
+/// "The server let go of us": the server says so with `PeerLeft` naming
+/// our own id (what `nearplay-rendezvous` sends every peer on shutdown,
+/// before its `server_closing` close frame). Reported once.
+#[derive(Debug, Default)]
+struct ServerGone {
+    seen: bool,
+    reported: bool,
+}
+
+impl ServerGone {
+    fn note(&mut self) {
+        self.seen = true;
+    }
+
+    fn take(&mut self) -> bool {
+        let first = self.seen && !self.reported;
+        self.reported |= self.seen;
+        first
     }
 }

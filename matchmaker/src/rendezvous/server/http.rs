@@ -17,8 +17,9 @@ use super::state::{Inner, Shared};
 use crate::rendezvous::api::{ErrorBody, QuickMatch, Refusal, RoomCreated, RoomRequest};
 use crate::rendezvous::code::RoomCode;
 
-/// The largest `POST /rooms` body accepted.
-const MAX_BODY: usize = 4096;
+/// The largest `POST /rooms` body accepted (also the router's body limit,
+/// so a longer body is refused while it is read).
+pub const MAX_BODY: usize = 4096;
 
 /// A refusal as an HTTP answer.
 pub fn refuse(r: Refusal, message: String) -> Response {
@@ -57,7 +58,7 @@ pub async fn create_room(
         Ok(request) => request,
         Err((r, why)) => return refuse(r, why.into()),
     };
-    match s.rooms.create(request, now, RoomCode::random) {
+    match s.rooms.create(request, origin.ip(), now, RoomCode::random) {
         Ok(code) => {
             tracing::info!(%code, %origin, "room created");
             (StatusCode::CREATED, Json(RoomCreated { code })).into_response()
@@ -81,7 +82,7 @@ pub async fn quick_match(
         Ok(request) => request,
         Err((r, why)) => return refuse(r, why.into()),
     };
-    match s.rooms.quick_match(request, now, RoomCode::random) {
+    match s.rooms.quick_match(request, origin.ip(), now, RoomCode::random) {
         Ok((code, host)) => Json(QuickMatch { code, host }).into_response(),
         Err(r) => {
             s.count(r);
@@ -117,11 +118,17 @@ pub async fn room_info(
     }
 }
 
-/// `GET /lobbies?game=G&proto=P`: public rooms of a game.
+/// `GET /lobbies?game=G&proto=P&after=CODE`: one page of the public rooms
+/// of a game (rate-limited per address like every look-up).
 pub async fn lobbies(
     Extension(state): Extension<Shared>,
+    ConnectInfo(origin): ConnectInfo<SocketAddr>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
+    let mut s = state.lock();
+    if let Err(r) = s.http_allow(origin.ip(), Instant::now()) {
+        return refuse(r, "too many requests from this address".into());
+    }
     let Some(game) = q.get("game") else {
         return refuse(Refusal::BadRequest, "missing ?game=".into());
     };
@@ -130,25 +137,28 @@ pub async fn lobbies(
         Some(Ok(p)) => Some(p),
         Some(Err(_)) => return refuse(Refusal::BadRequest, "proto is not a number".into()),
     };
-    Json(state.lock().rooms.lobbies(game, proto)).into_response()
+    let after = match q.get("after").map(|c| c.parse::<RoomCode>()) {
+        None => None,
+        Some(Ok(c)) => Some(c),
+        Some(Err(_)) => return refuse(Refusal::BadRequest, "after is not a room code".into()),
+    };
+    Json(s.rooms.lobbies(game, proto, after)).into_response()
 }
 
 /// `GET /health`.
 pub async fn health(Extension(state): Extension<Shared>) -> Response {
-    Json(state.lock().health()).into_response()
+    Json(state.health()).into_response()
 }
 
-/// Before a websocket upgrade: admit or refuse (with the JSON body), and
-/// note the requested room by origin.
-/// (matchbox_signaling does not export its metadata type, so the fields
-/// come one by one; the `Result<bool, Response>` shape is its callback's.)
+/// Before a websocket upgrade: the room asked for, or the refusal as an
+/// answer with its JSON body.
 #[allow(clippy::result_large_err)]
 pub fn admit_upgrade(
     state: &Shared,
     origin: SocketAddr,
     path: Option<String>,
     query: &HashMap<String, String>,
-) -> Result<bool, Response> {
+) -> Result<Requested, Response> {
     let mut s = state.lock();
     if let Err(r) = s.http_allow(origin.ip(), Instant::now()) {
         return Err(refuse(r, "too many connections from this address".into()));
@@ -156,12 +166,10 @@ pub fn admit_upgrade(
     let req = Requested {
         path: path.unwrap_or_else(|| "world".into()),
         next: query.get("next").and_then(|n| n.parse::<u16>().ok()),
+        from: origin.ip(),
     };
     match s.rooms.admit(&req) {
-        Ok(()) => {
-            s.note_waiting(origin, req);
-            Ok(true)
-        }
+        Ok(()) => Ok(req),
         Err(r) => {
             s.count(r);
             tracing::info!(origin = %origin, room = %req.path, refusal = r.kind(), "upgrade refused");

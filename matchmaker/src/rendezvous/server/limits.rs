@@ -1,4 +1,4 @@
-//! [`Limits`] and the per-connection [`TokenBucket`] (pure: time comes in).
+//! [`Limits`] and the [`TokenBucket`] (pure: time comes in).
 
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,25 @@ pub struct Limits {
     pub idle_timeout: Duration,
     /// A created room nobody joined within this is removed. Default 60 s.
     pub unjoined_room_ttl: Duration,
+    /// Rooms one client address may hold open at once (code rooms it created
+    /// and stock rooms its websockets opened). Default 16.
+    pub max_rooms_per_address: usize,
+    /// TCP connections (HTTP and websockets) open at once from one client
+    /// address; more are closed at accept. Default 64 (a LAN party behind
+    /// one NAT fits).
+    pub max_connections_per_address: usize,
+    /// TCP connections open at once in all; keep it under the process's file
+    /// descriptor limit. Default 4096.
+    pub max_connections: usize,
+    /// An HTTP connection must send a complete request head within this
+    /// (also between requests on a kept-alive connection). Default 10 s.
+    pub header_timeout: Duration,
+    /// Client addresses whose request rate is tracked; when the table is
+    /// full, new addresses share one overflow bucket (nobody in debt is
+    /// evicted). Default 100,000.
+    pub max_tracked_addresses: usize,
+    /// Rooms in one `GET /lobbies` page (at most). Default 50.
+    pub lobbies_page: usize,
 }
 
 impl Default for Limits {
@@ -42,6 +61,12 @@ impl Default for Limits {
             handshake_timeout: Duration::from_secs(15),
             idle_timeout: Duration::from_secs(45),
             unjoined_room_ttl: Duration::from_secs(60),
+            max_rooms_per_address: 16,
+            max_connections_per_address: 64,
+            max_connections: 4096,
+            header_timeout: Duration::from_secs(10),
+            max_tracked_addresses: 100_000,
+            lobbies_page: 50,
         }
     }
 }
@@ -68,12 +93,24 @@ impl TokenBucket {
         }
     }
 
-    /// Takes one token if there is one.
-    pub fn allow(&mut self, now: Instant) -> bool {
+    fn refill(&mut self, now: Instant) {
         let elapsed = now.saturating_duration_since(self.last);
         self.last = now.max(self.last);
-        let refill = (elapsed.as_micros() as u64).saturating_mul(self.rate) / 1000;
+        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        let refill = micros.saturating_mul(self.rate) / 1000;
         self.milli_tokens = self.milli_tokens.saturating_add(refill).min(self.cap);
+    }
+
+    /// Whether the bucket has refilled to its burst by `now`: then it is
+    /// the same as a fresh one, and forgetting it forgives nothing.
+    pub fn is_full(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        self.milli_tokens >= self.cap
+    }
+
+    /// Takes one token if there is one.
+    pub fn allow(&mut self, now: Instant) -> bool {
+        self.refill(now);
         if self.milli_tokens >= 1000 {
             self.milli_tokens -= 1000;
             true

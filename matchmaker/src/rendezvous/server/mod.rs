@@ -4,33 +4,49 @@
 //! | file | job |
 //! |---|---|
 //! | `limits.rs` | [`Limits`], [`TokenBucket`] (pure) |
+//! | `buckets.rs` | [`AddressBuckets`]: request rate per address, bounded, evicts without forgiving (pure) |
 //! | `rooms.rs` | [`Rooms`]: every admission decision (pure, fake clock in tests) |
-//! | `state.rs` | [`Shared`]: rooms + websocket senders + counters behind a lock |
-//! | `topology.rs` | [`RendezvousTopology`]: one task per websocket, limits enforced |
+//! | `connections.rs` | [`Connections`]: open connections per address and in all |
+//! | `state.rs` | [`Shared`]: rooms + websocket outboxes + counters behind a lock |
+//! | `serve.rs` | the accept loop: connection caps, header read timeout, shutdown |
+//! | `ws.rs` | the websocket upgrade, with the size limit applied while reading |
+//! | `topology.rs` | [`run_peer`]: one task per websocket, limits enforced |
 //! | `http.rs` | `POST /rooms`, `GET /rooms/{code}`, `GET /lobbies`, `GET /health` |
+//!
+//! It speaks matchbox's signaling protocol (`matchbox_protocol`), so stock
+//! matchbox clients work, but it does not run on `matchbox_signaling`'s
+//! server: that one builds its own listener and websocket upgrade and
+//! exposes none of the limits above.
 //!
 //! [`RendezvousServer::start`] runs it on a tokio runtime of its own, so a
 //! test or a tool can start one without being async itself; the binary
 //! `nearplay-rendezvous` is a thin CLI around it.
 
+pub mod buckets;
+pub mod connections;
 pub mod http;
 pub mod limits;
 pub mod rooms;
+pub mod serve;
 pub mod state;
 pub mod topology;
+pub mod ws;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use matchbox_signaling::SignalingServerBuilder;
 use thiserror::Error;
 use tokio::sync::oneshot;
 
+pub use buckets::AddressBuckets;
+pub use connections::{ConnectionPermit, Connections};
 pub use limits::{Limits, TokenBucket};
 pub use rooms::{PeerKey, Requested, Rooms};
 pub use state::Shared;
-pub use topology::RendezvousTopology;
+pub use topology::run_peer;
 
 /// Why the server could not start.
 #[derive(Debug, Error)]
@@ -58,8 +74,6 @@ pub struct RendezvousServer {
 impl RendezvousServer {
     /// Binds `addr` (port 0 for an ephemeral port) and serves on `threads`
     /// runtime worker threads until [`shutdown`](Self::shutdown) or drop.
-    // The admission callback's `Result<bool, Response>` is matchbox_signaling's.
-    #[allow(clippy::result_large_err)]
     pub fn start(addr: SocketAddr, limits: Limits, threads: usize) -> Result<Self, ServerError> {
         let bind_err = |source| ServerError::Bind { addr, source };
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -68,39 +82,20 @@ impl RendezvousServer {
             .enable_all()
             .build()
             .map_err(bind_err)?;
-        let state = Shared::new(limits);
-        let (shutdown, shutdown_rx) = oneshot::channel();
-        let mut server = {
+        let std_listener = std::net::TcpListener::bind(addr).map_err(bind_err)?;
+        std_listener.set_nonblocking(true).map_err(bind_err)?;
+        let bound = std_listener.local_addr().map_err(bind_err)?;
+        let listener = {
             let _guard = runtime.enter();
-            let admit_state = state.clone();
-            let id_state = state.clone();
-            let routes_state = state.clone();
-            SignalingServerBuilder::new(addr, RendezvousTopology, state.clone())
-                .on_connection_request(move |meta| {
-                    http::admit_upgrade(&admit_state, meta.origin, meta.path, &meta.query_params)
-                })
-                .on_id_assignment(move |(origin, peer)| {
-                    id_state.lock().assign_id(origin, peer.0.as_u128());
-                })
-                .with_shutdown(shutdown_rx)
-                .build_with(move |router| {
-                    router
-                        .route("/rooms", post(http::create_room))
-                        .route("/quickmatch", post(http::quick_match))
-                        .route("/rooms/{code}", get(http::room_info))
-                        .route("/lobbies", get(http::lobbies))
-                        .route("/health", get(http::health))
-                        .layer(axum::Extension(routes_state))
-                })
+            tokio::net::TcpListener::from_std(std_listener).map_err(bind_err)?
         };
-        let bound = server
-            .bind()
-            .map_err(|e| bind_err(std::io::Error::other(e.to_string())))?;
+        let state = Shared::new(limits);
+        let (shutdown, stop) = oneshot::channel();
         let (done_tx, done) = oneshot::channel();
+        let serving = state.clone();
+        let router = routes(state.clone());
         runtime.spawn(async move {
-            if let Err(e) = server.serve().await {
-                tracing::error!(error = %e, "server stopped");
-            }
+            serve::run(listener, router, serving, stop).await;
             let _ = done_tx.send(());
         });
         let expiring = state.clone();
@@ -190,6 +185,20 @@ impl RendezvousServer {
             });
         }
     }
+}
+
+/// Every route: the HTTP API, and the websocket upgrade on any other path.
+fn routes(state: Shared) -> Router {
+    Router::new()
+        .route("/", get(ws::upgrade))
+        .route("/{path}", get(ws::upgrade))
+        .route("/rooms", post(http::create_room))
+        .route("/quickmatch", post(http::quick_match))
+        .route("/rooms/{code}", get(http::room_info))
+        .route("/lobbies", get(http::lobbies))
+        .route("/health", get(http::health))
+        .layer(DefaultBodyLimit::max(http::MAX_BODY))
+        .layer(axum::Extension(state))
 }
 
 impl Drop for RendezvousServer {

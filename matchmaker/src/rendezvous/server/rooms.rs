@@ -9,12 +9,18 @@
 //!   created on first use, and `?next=N` groups peers N at a time the way
 //!   `matchbox_server` does (a complete group is sealed under its own key and
 //!   later arrivals start a new one).
+//!
+//! Each room counts against the address that opened it (the host's `POST`,
+//! or the first websocket of a stock room): at most
+//! `Limits::max_rooms_per_address`, so one address cannot fill `max_rooms`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::ops::Bound;
 use std::time::Instant;
 
 use super::limits::Limits;
-use crate::rendezvous::api::{Refusal, RoomInfo, RoomRequest};
+use crate::rendezvous::api::{LobbyPage, MAX_STOCK_ROOM_BYTES, Refusal, RoomInfo, RoomRequest};
 use crate::rendezvous::code::RoomCode;
 
 /// A websocket peer, by the 128-bit id the signaling layer gave it.
@@ -32,6 +38,8 @@ struct Room {
     ever_joined: bool,
     /// The first peer that joined (the host of a code room).
     first: Option<PeerKey>,
+    /// The address that opened it (its rooms are capped).
+    owner: IpAddr,
 }
 
 /// What a websocket asked for when it connected.
@@ -41,6 +49,8 @@ pub struct Requested {
     pub path: String,
     /// Stock `?next=N`.
     pub next: Option<u16>,
+    /// The client's address (a stock room it opens counts against it).
+    pub from: IpAddr,
 }
 
 /// The table of rooms and the peers in them.
@@ -49,6 +59,8 @@ pub struct Rooms {
     limits: Limits,
     rooms: BTreeMap<String, Room>,
     peer_room: BTreeMap<PeerKey, String>,
+    /// Rooms open per owner address (no entry at zero).
+    owned: BTreeMap<IpAddr, usize>,
     sealed: u64,
     closing: bool,
 }
@@ -60,6 +72,7 @@ impl Rooms {
             limits,
             rooms: BTreeMap::new(),
             peer_room: BTreeMap::new(),
+            owned: BTreeMap::new(),
             sealed: 0,
             closing: false,
         }
@@ -90,31 +103,58 @@ impl Rooms {
         self.closing
     }
 
-    /// Creates a code room; `fresh` draws candidate codes (random in the
-    /// server, scripted in tests) until one is free.
+    /// Rooms open that `owner` opened.
+    pub fn owned_by(&self, owner: IpAddr) -> usize {
+        self.owned.get(&owner).copied().unwrap_or(0)
+    }
+
+    /// Whether `owner` may open one more room: the server's and the
+    /// address's caps.
+    fn may_open(&self, owner: IpAddr) -> Result<(), Refusal> {
+        if self.rooms.len() >= self.limits.max_rooms {
+            Err(Refusal::TooManyRooms)
+        } else if self.owned_by(owner) >= self.limits.max_rooms_per_address {
+            Err(Refusal::AddressLimit)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn insert_room(&mut self, key: String, room: Room) {
+        *self.owned.entry(room.owner).or_default() += 1;
+        self.rooms.insert(key, room);
+    }
+
+    fn forget_owner(owned: &mut BTreeMap<IpAddr, usize>, owner: IpAddr) {
+        if let Some(n) = owned.get_mut(&owner) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                owned.remove(&owner);
+            }
+        }
+    }
+
+    /// Creates a code room for `owner`; `fresh` draws candidate codes
+    /// (random in the server, scripted in tests) until one is free. Every
+    /// field is checked ([`RoomRequest::check`]).
     pub fn create(
         &mut self,
         mut request: RoomRequest,
+        owner: IpAddr,
         now: Instant,
         mut fresh: impl FnMut() -> RoomCode,
     ) -> Result<RoomCode, Refusal> {
         if self.closing {
             return Err(Refusal::ServerClosing);
         }
-        let name_ok = !request.name.trim().is_empty() && request.name.len() <= 63;
-        if !name_ok || request.game.is_empty() || request.game.len() > 64 || request.max_players < 2
-        {
-            return Err(Refusal::BadRequest);
-        }
-        if self.rooms.len() >= self.limits.max_rooms {
-            return Err(Refusal::TooManyRooms);
-        }
+        request.check()?;
+        self.may_open(owner)?;
         request.max_players = request.max_players.min(self.limits.max_peers_per_room);
         // 31^6 codes: a handful of draws always finds a free one.
         for _ in 0..64 {
             let code = fresh();
             if !self.rooms.contains_key(code.as_str()) {
-                self.rooms.insert(
+                self.insert_room(
                     code.to_string(),
                     Room {
                         request: Some(request),
@@ -124,6 +164,7 @@ impl Rooms {
                         created: now,
                         ever_joined: false,
                         first: None,
+                        owner,
                     },
                 );
                 return Ok(code);
@@ -144,12 +185,14 @@ impl Rooms {
     pub fn quick_match(
         &mut self,
         mut request: RoomRequest,
+        owner: IpAddr,
         now: Instant,
         fresh: impl FnMut() -> RoomCode,
     ) -> Result<(RoomCode, bool), Refusal> {
         if self.closing {
             return Err(Refusal::ServerClosing);
         }
+        request.check()?;
         let best = self
             .rooms
             .values()
@@ -171,17 +214,33 @@ impl Rooms {
         }
         request.public = true;
         request.password = false;
-        self.create(request, now, fresh).map(|c| (c, true))
+        self.create(request, owner, now, fresh).map(|c| (c, true))
     }
 
-    /// Public code rooms of `game` (and `proto`, if given), by code.
-    pub fn lobbies(&self, game: &str, proto: Option<u16>) -> Vec<RoomInfo> {
-        self.rooms
-            .values()
-            .filter_map(room_info)
+    /// One page of the public code rooms of `game` (and `proto`, if given),
+    /// by code, starting after the code `after`: at most
+    /// `Limits::lobbies_page` rooms, and the cursor of the next page.
+    pub fn lobbies(&self, game: &str, proto: Option<u16>, after: Option<RoomCode>) -> LobbyPage {
+        let page = self.limits.lobbies_page.max(1);
+        let start = match &after {
+            Some(code) => Bound::Excluded(code.as_str()),
+            None => Bound::Unbounded,
+        };
+        let mut rooms: Vec<RoomInfo> = self
+            .rooms
+            .range::<str, _>((start, Bound::Unbounded))
+            .filter_map(|(_, room)| room_info(room))
             .filter(|r| r.request.public && r.request.game == game)
             .filter(|r| proto.is_none_or(|p| r.request.proto == p))
-            .collect()
+            .take(page + 1)
+            .collect();
+        let next = if rooms.len() > page {
+            rooms.truncate(page);
+            rooms.last().map(|r| r.code)
+        } else {
+            None
+        };
+        LobbyPage { rooms, next }
     }
 
     /// Decides whether a websocket may connect (before the upgrade).
@@ -194,10 +253,10 @@ impl Rooms {
                 let room = self.rooms.get(code.as_str()).ok_or(Refusal::RoomNotFound)?;
                 self.check_capacity(room)
             }
+            Err(_) if req.path.len() > MAX_STOCK_ROOM_BYTES => Err(Refusal::BadRequest),
             Err(_) => match self.rooms.get(&stock_key(req)) {
                 Some(room) => self.check_capacity(room),
-                None if self.rooms.len() >= self.limits.max_rooms => Err(Refusal::TooManyRooms),
-                None => Ok(()),
+                None => self.may_open(req.from),
             },
         }
     }
@@ -228,15 +287,22 @@ impl Rooms {
             Ok(code) => code.to_string(),
             Err(_) => stock_key(req),
         };
-        let room = self.rooms.entry(key.clone()).or_insert_with(|| Room {
-            request: None,
-            code: None,
-            next: req.next,
-            members: BTreeSet::new(),
-            created: now,
-            ever_joined: false,
-            first: None,
-        });
+        if !self.rooms.contains_key(&key) {
+            let room = Room {
+                request: None,
+                code: None,
+                next: req.next,
+                members: BTreeSet::new(),
+                created: now,
+                ever_joined: false,
+                first: None,
+                owner: req.from,
+            };
+            self.insert_room(key.clone(), room);
+        }
+        let Some(room) = self.rooms.get_mut(&key) else {
+            return Err(Refusal::RoomNotFound);
+        };
         let before: Vec<PeerKey> = room.members.iter().copied().collect();
         room.members.insert(peer);
         room.ever_joined = true;
@@ -272,7 +338,9 @@ impl Rooms {
         room.members.remove(&peer);
         let rest: Vec<PeerKey> = room.members.iter().copied().collect();
         if rest.is_empty() {
-            self.rooms.remove(&key);
+            if let Some(room) = self.rooms.remove(&key) {
+                Self::forget_owner(&mut self.owned, room.owner);
+            }
         }
         rest
     }
@@ -289,12 +357,14 @@ impl Rooms {
     pub fn expire(&mut self, now: Instant) -> Vec<RoomCode> {
         let ttl = self.limits.unjoined_room_ttl;
         let mut gone = Vec::new();
+        let owned = &mut self.owned;
         self.rooms.retain(|_, room| {
             let stale = !room.ever_joined
                 && room.members.is_empty()
                 && now.saturating_duration_since(room.created) >= ttl;
             if stale {
                 gone.extend(room.code);
+                Self::forget_owner(owned, room.owner);
             }
             !stale
         });
@@ -322,189 +392,5 @@ fn room_info(room: &Room) -> Option<RoomInfo> {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-
-    fn request(public: bool, max: u16) -> RoomRequest {
-        RoomRequest {
-            name: "Den".into(),
-            game: "g".into(),
-            proto: 1,
-            version: "1.0".into(),
-            max_players: max,
-            password: false,
-            mode: "ffa".into(),
-            public,
-        }
-    }
-
-    fn codes() -> impl FnMut() -> RoomCode {
-        let mut n = 0;
-        move || {
-            n += 1;
-            format!("ABCDE{}", ALPH[n % ALPH.len()] as char)
-                .parse()
-                .expect("code")
-        }
-    }
-    const ALPH: &[u8] = b"FGHJKMNPQRST";
-
-    fn req(path: &str, next: Option<u16>) -> Requested {
-        Requested {
-            path: path.into(),
-            next,
-        }
-    }
-
-    #[test]
-    fn code_rooms_admit_fill_and_list() {
-        let t = Instant::now();
-        let mut rooms = Rooms::new(Limits::default());
-        let mut draw = codes();
-        let open = rooms
-            .create(request(true, 2), t, &mut draw)
-            .expect("create");
-        let hidden = rooms
-            .create(request(false, 4), t, &mut draw)
-            .expect("create");
-        assert_ne!(open, hidden);
-        let listed = rooms.lobbies("g", Some(1));
-        assert_eq!(listed.len(), 1, "private rooms are not listed");
-        assert_eq!(listed[0].code, open);
-        assert!(rooms.lobbies("g", Some(2)).is_empty());
-        assert!(rooms.lobbies("other", None).is_empty());
-
-        let r = req(open.as_str(), None);
-        assert_eq!(rooms.join(1, &r, t), Ok(vec![]));
-        assert_eq!(rooms.join(2, &r, t), Ok(vec![1]));
-        assert_eq!(rooms.admit(&r), Err(Refusal::RoomFull));
-        assert_eq!(rooms.join(3, &r, t), Err(Refusal::RoomFull));
-        assert_eq!(
-            rooms.admit(&req("ZZZZZZ", None)),
-            Err(Refusal::RoomNotFound)
-        );
-        assert_eq!(rooms.info(open).map(|i| i.players), Ok(2));
-        assert_eq!(
-            rooms.info(open).map(|i| i.host_peer),
-            Ok(Some(format!("{:032x}", 1)))
-        );
-        assert!(rooms.same_room(1, 2));
-        assert_eq!(rooms.leave(1), vec![2]);
-        assert_eq!(rooms.leave(2), Vec::<u128>::new());
-        assert_eq!(
-            rooms.info(open),
-            Err(Refusal::RoomNotFound),
-            "emptied room closes"
-        );
-    }
-
-    #[test]
-    fn bad_requests_caps_and_limits() {
-        let t = Instant::now();
-        let limits = Limits {
-            max_rooms: 2,
-            max_peers_per_room: 3,
-            ..Limits::default()
-        };
-        let mut rooms = Rooms::new(limits);
-        let mut draw = codes();
-        let mut empty = request(true, 4);
-        empty.name = " ".into();
-        assert_eq!(rooms.create(empty, t, &mut draw), Err(Refusal::BadRequest));
-        let c = rooms
-            .create(request(true, 50), t, &mut draw)
-            .expect("create");
-        assert_eq!(rooms.info(c).map(|i| i.request.max_players), Ok(3));
-        rooms
-            .create(request(true, 2), t, &mut draw)
-            .expect("second");
-        assert_eq!(
-            rooms.create(request(true, 2), t, &mut draw),
-            Err(Refusal::TooManyRooms)
-        );
-        assert_eq!(rooms.admit(&req("lobby", None)), Err(Refusal::TooManyRooms));
-        rooms.set_closing();
-        assert_eq!(
-            rooms.admit(&req(c.as_str(), None)),
-            Err(Refusal::ServerClosing)
-        );
-    }
-
-    #[test]
-    fn stock_next_groups_are_sealed() {
-        let t = Instant::now();
-        let mut rooms = Rooms::new(Limits::default());
-        let r = req("game", Some(2));
-        assert_eq!(rooms.join(1, &r, t), Ok(vec![]));
-        assert_eq!(rooms.join(2, &r, t), Ok(vec![1]));
-        // The pair is complete: the third starts a new group.
-        assert_eq!(rooms.join(3, &r, t), Ok(vec![]));
-        assert!(rooms.same_room(1, 2));
-        assert!(!rooms.same_room(1, 3));
-        assert_eq!(rooms.leave(1), vec![2]);
-        // Plain stock rooms hold anyone up to the peer limit.
-        let plain = req("world", None);
-        assert_eq!(rooms.join(10, &plain, t), Ok(vec![]));
-        assert_eq!(rooms.join(11, &plain, t), Ok(vec![10]));
-    }
-
-    #[test]
-    fn quick_match_fills_rooms_then_opens_one() {
-        let t = Instant::now();
-        let mut rooms = Rooms::new(Limits::default());
-        let mut draw = codes();
-        let (a, host) = rooms
-            .quick_match(request(false, 2), t, &mut draw)
-            .expect("qm");
-        assert!(host, "nothing to join: a new room, hosted by the caller");
-        assert_eq!(
-            rooms.lobbies("g", None).len(),
-            1,
-            "quick-match rooms are public"
-        );
-        // Nobody in it yet: the next caller does not join an empty room.
-        assert!(
-            rooms
-                .quick_match(request(true, 2), t, &mut draw)
-                .expect("qm")
-                .1
-        );
-        rooms
-            .join(1, &req(a.as_str(), None), t)
-            .expect("host joins");
-        let mut other = request(true, 2);
-        other.mode = "duel".into();
-        assert!(
-            rooms.quick_match(other, t, &mut draw).expect("qm").1,
-            "other mode"
-        );
-        assert_eq!(
-            rooms.quick_match(request(true, 2), t, &mut draw),
-            Ok((a, false))
-        );
-        rooms.join(2, &req(a.as_str(), None), t).expect("joins");
-        assert_ne!(
-            rooms
-                .quick_match(request(true, 2), t, &mut draw)
-                .expect("qm")
-                .0,
-            a,
-            "full"
-        );
-    }
-
-    #[test]
-    fn unjoined_rooms_expire() {
-        let t = Instant::now();
-        let mut rooms = Rooms::new(Limits::default());
-        let mut draw = codes();
-        let a = rooms.create(request(true, 2), t, &mut draw).expect("a");
-        let b = rooms.create(request(true, 2), t, &mut draw).expect("b");
-        rooms.join(1, &req(b.as_str(), None), t).expect("join b");
-        assert!(rooms.expire(t + Duration::from_secs(5)).is_empty());
-        assert_eq!(rooms.expire(t + Duration::from_secs(61)), vec![a]);
-        assert!(rooms.info(b).is_ok());
-    }
-}
+#[path = "rooms_tests.rs"]
+mod tests;

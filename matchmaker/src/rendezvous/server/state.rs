@@ -1,39 +1,38 @@
-//! [`Shared`]: the server's one state object ([`Rooms`] plus the websocket
-//! senders and counters) behind a mutex, handed to the signaling topology
-//! and the HTTP handlers. Written like `matchbox_server`'s `state.rs`: a
-//! websocket's requested room is noted by origin address before the upgrade
-//! and moved to its peer id when the id is assigned.
+//! [`Shared`]: the server's one state object ([`Rooms`] plus the websockets'
+//! outboxes, the request-rate table and counters) behind a mutex, and the
+//! open-connection counts beside it, handed to the websocket tasks and the
+//! HTTP handlers.
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use axum::extract::ws::{CloseFrame, Message};
-use matchbox_signaling::SignalingState;
-use matchbox_signaling::common_logic::SignalingChannel;
+use matchbox_protocol::{JsonPeerEvent, PeerId};
+use uuid::Uuid;
 
-use super::limits::{Limits, TokenBucket};
+use super::buckets::AddressBuckets;
+use super::connections::Connections;
+use super::limits::Limits;
 use super::rooms::{PeerKey, Requested, Rooms};
+use super::topology::Outbox;
 use crate::rendezvous::api::{Health, Refusal};
 
 /// Server state shared by every connection.
 #[derive(Clone, Debug)]
 pub struct Shared {
     inner: Arc<Mutex<Inner>>,
+    connections: Connections,
 }
-
-impl SignalingState for Shared {}
 
 /// Everything behind the lock.
 #[derive(Debug)]
 pub struct Inner {
     /// Rooms and members (the pure core).
     pub rooms: Rooms,
-    senders: HashMap<PeerKey, SignalingChannel>,
-    waiting: HashMap<SocketAddr, Requested>,
-    queued: HashMap<PeerKey, Requested>,
-    http_buckets: HashMap<IpAddr, TokenBucket>,
+    senders: HashMap<PeerKey, Outbox>,
+    http_buckets: AddressBuckets,
     refused: BTreeMap<Refusal, u64>,
     garbage: u64,
 }
@@ -41,17 +40,36 @@ pub struct Inner {
 impl Shared {
     /// Fresh state under `limits`.
     pub fn new(limits: Limits) -> Self {
+        let connections =
+            Connections::new(limits.max_connections_per_address, limits.max_connections);
+        let http_buckets = AddressBuckets::new(
+            limits.max_tracked_addresses,
+            limits.requests_per_second,
+            limits.request_burst,
+            Instant::now(),
+        );
         Shared {
             inner: Arc::new(Mutex::new(Inner {
                 rooms: Rooms::new(limits),
                 senders: HashMap::new(),
-                waiting: HashMap::new(),
-                queued: HashMap::new(),
-                http_buckets: HashMap::new(),
+                http_buckets,
                 refused: BTreeMap::new(),
                 garbage: 0,
             })),
+            connections,
         }
+    }
+
+    /// The open TCP connections (per address and in all).
+    pub fn connections(&self) -> &Connections {
+        &self.connections
+    }
+
+    /// Liveness and counters, with the connections open now.
+    pub fn health(&self) -> Health {
+        let mut health = self.lock().health();
+        health.connections = self.connections.open_now() as u64;
+        health
     }
 
     /// Locks the state (a panic elsewhere never poisons the server for good).
@@ -71,18 +89,10 @@ impl Inner {
         self.garbage += 1;
     }
 
-    /// One request from `ip` against the per-address rate; counts refusals.
+    /// One request from `ip` against the per-address rate (a bounded
+    /// table, see [`AddressBuckets`]); counts refusals.
     pub fn http_allow(&mut self, ip: IpAddr, now: Instant) -> Result<(), Refusal> {
-        let l = self.rooms.limits().clone();
-        if self.http_buckets.len() > 100_000 {
-            // Bounded memory under a spray of addresses: start afresh.
-            self.http_buckets.clear();
-        }
-        let bucket = self
-            .http_buckets
-            .entry(ip)
-            .or_insert_with(|| TokenBucket::new(l.requests_per_second, l.request_burst, now));
-        if bucket.allow(now) {
+        if self.http_buckets.allow(ip, now) {
             Ok(())
         } else {
             self.count(Refusal::RateLimited);
@@ -90,32 +100,12 @@ impl Inner {
         }
     }
 
-    /// Notes what the websocket from `origin` asked for (before its upgrade).
-    pub fn note_waiting(&mut self, origin: SocketAddr, req: Requested) {
-        self.waiting.insert(origin, req);
-    }
-
-    /// Moves `origin`'s request to its assigned peer id.
-    pub fn assign_id(&mut self, origin: SocketAddr, peer: PeerKey) {
-        if let Some(req) = self.waiting.remove(&origin) {
-            self.queued.insert(peer, req);
-        }
-    }
-
-    /// Takes `peer`'s request (or the bare path when it was not noted).
-    pub fn take_requested(&mut self, peer: PeerKey, path: &str) -> Requested {
-        self.queued.remove(&peer).unwrap_or_else(|| Requested {
-            path: path.to_owned(),
-            next: None,
-        })
-    }
-
     /// Joins `peer` to its room and registers its sender.
     pub fn join(
         &mut self,
         peer: PeerKey,
         req: &Requested,
-        sender: SignalingChannel,
+        sender: Outbox,
         now: Instant,
     ) -> Result<Vec<PeerKey>, Refusal> {
         match self.rooms.join(peer, req, now) {
@@ -136,22 +126,29 @@ impl Inner {
         self.rooms.leave(peer)
     }
 
-    /// Sends `text` to `peer` if connected.
+    /// Sends `text` to `peer` if connected (dropped if its outbox is full:
+    /// such a peer is cut when its send times out).
     pub fn send_text(&self, peer: PeerKey, text: String) {
         if let Some(s) = self.senders.get(&peer) {
-            let _ = s.send(Ok(Message::Text(text.into())));
+            let _ = s.try_send(Message::Text(text.into()));
         }
     }
 
-    /// Closes every websocket with `server_closing`; refuses all from now on.
+    /// Refuses everything from now on, and closes every websocket: first
+    /// `PeerLeft` with the peer's *own* id (the one server-to-client event a
+    /// stock matchbox socket passes to its application: "the server let go
+    /// of you", which nearplay's rooms show as "server closing"), then a
+    /// close frame with `server_closing`.
     pub fn close_all(&mut self) {
         self.rooms.set_closing();
-        for s in self.senders.values() {
-            let _ = s.send(Ok(close_message(Refusal::ServerClosing)));
+        for (peer, s) in &self.senders {
+            let own = PeerId(Uuid::from_u128(*peer));
+            let _ = s.try_send(Message::Text(JsonPeerEvent::PeerLeft(own).to_string().into()));
+            let _ = s.try_send(close_message(Refusal::ServerClosing));
         }
     }
 
-    /// Liveness and counters.
+    /// Liveness and counters (without the connections: [`Shared::health`]).
     pub fn health(&self) -> Health {
         Health {
             status: if self.rooms.is_closing() {
@@ -167,6 +164,7 @@ impl Inner {
                 .map(|(r, n)| (r.kind().to_owned(), *n))
                 .collect(),
             garbage: self.garbage,
+            connections: 0,
         }
     }
 }

@@ -1,133 +1,204 @@
-//! [`RendezvousTopology`]: one run-to-completion task per websocket, like
+//! [`run_peer`]: one run-to-completion task per websocket, like
 //! `matchbox_server`'s `topology.rs`, plus the limits: first message within
 //! the handshake timeout, silence past the idle timeout, message size,
 //! messages per second, and anything that is not a matchbox request cuts
 //! the connection with a close frame naming the refusal. Size and garbage
-//! are decided by [`decode_signal`] (always compiled, fuzzed).
+//! are decided by [`decode_signal`] (always compiled, fuzzed); the size is
+//! also bounded *while* a message is read (the upgrade in `ws.rs` gives
+//! tungstenite the same limit), so an unfinished 60 MB message costs the
+//! server one frame's worth of memory, not 60 MB.
+//!
+//! What the server sends a peer goes through a bounded outbox
+//! ([`OUTBOX_MESSAGES`]); a peer that does not read for [`SEND_TIMEOUT`] is
+//! cut, so a peer that never reads cannot make the server queue without end.
 
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
-use axum::extract::ws::Message;
-use futures_lite::StreamExt;
+use axum::extract::ws::{Message, WebSocket};
 use matchbox_protocol::{JsonPeerEvent, PeerId};
-use matchbox_signaling::{NoCallbacks, SignalingTopology, WsStateMeta};
+use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
 
 use super::limits::TokenBucket;
+use super::rooms::Requested;
 use super::state::{Shared, close_message};
 use crate::rendezvous::api::Refusal;
 use crate::rendezvous::wire::{PeerMessage, SignalRequest, decode_signal};
 
-/// The rendezvous server's signaling topology: full mesh within a room.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct RendezvousTopology;
+/// Messages waiting for one peer at most (signals, peer events, close).
+pub const OUTBOX_MESSAGES: usize = 64;
+/// A peer that has not taken a message within this is cut.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// After the server's close frame, how long it waits for the peer's.
+pub const CLOSE_LINGER: Duration = Duration::from_secs(1);
+
+/// A peer's outbox, as the shared state holds it.
+pub type Outbox = mpsc::Sender<Message>;
 
 fn key(p: PeerId) -> u128 {
     p.0.as_u128()
 }
 
-#[async_trait]
-impl SignalingTopology<NoCallbacks, Shared> for RendezvousTopology {
-    async fn state_machine(upgrade: WsStateMeta<NoCallbacks, Shared>) {
-        let WsStateMeta {
-            room,
-            peer_id,
-            sender,
-            mut receiver,
-            state,
-            ..
-        } = upgrade;
-        let me = key(peer_id);
-        let (limits, joined) = {
-            let mut s = state.lock();
-            let req = s.take_requested(me, &room);
-            let joined = s.join(me, &req, sender.clone(), Instant::now());
-            (s.rooms.limits().clone(), joined)
-        };
-        let before = match joined {
-            Ok(before) => before,
-            Err(r) => {
-                info!(peer = %peer_id, room = %room, refusal = r.kind(), "join refused");
-                let _ = sender.send(Ok(close_message(r)));
-                return;
+/// Whether a websocket read error is tungstenite's size limit (the message
+/// or frame passed `max_message_bytes` while it was being read).
+fn is_too_large(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if let Some(tungstenite::Error::Capacity(_)) = s.downcast_ref::<tungstenite::Error>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+/// Runs one peer's websocket to its end: joins its room, relays its
+/// signals within the room, enforces the limits, leaves. `_alive` is held
+/// until the end (the server's shutdown waits for every holder).
+pub async fn run_peer(
+    peer_id: PeerId,
+    req: Requested,
+    mut socket: WebSocket,
+    state: Shared,
+    _alive: watch::Receiver<bool>,
+) {
+    let me = key(peer_id);
+    let room = req.path.clone();
+    let (outbox, mut inbox) = mpsc::channel::<Message>(OUTBOX_MESSAGES);
+    let (limits, joined) = {
+        let mut s = state.lock();
+        let joined = s.join(me, &req, outbox, Instant::now());
+        (s.rooms.limits().clone(), joined)
+    };
+    let id_event = JsonPeerEvent::IdAssigned(peer_id).to_string();
+    let before = match joined {
+        Ok(before) => before,
+        Err(r) => {
+            info!(peer = %peer_id, room = %room, refusal = r.kind(), "join refused");
+            let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(close_message(r))).await;
+            return;
+        }
+    };
+    info!(peer = %peer_id, room = %room, others = before.len(), "joined");
+    let said_id = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(id_event.into())));
+    if !matches!(said_id.await, Ok(Ok(()))) {
+        let rest = state.lock().leave(me);
+        tell_left(&state, peer_id, rest);
+        return;
+    }
+    {
+        let s = state.lock();
+        let text = JsonPeerEvent::NewPeer(peer_id).to_string();
+        for other in &before {
+            s.send_text(*other, text.clone());
+        }
+    }
+
+    let mut bucket = TokenBucket::new(limits.messages_per_second, limits.burst, Instant::now());
+    let mut deadline = tokio::time::Instant::now() + limits.handshake_timeout;
+    let mut heard = false;
+    let mut closing = false;
+    let outcome: Option<Refusal> = loop {
+        let next = tokio::select! {
+            out = inbox.recv() => {
+                let Some(out) = out else { break None };
+                let close = matches!(out, Message::Close(_));
+                match tokio::time::timeout(SEND_TIMEOUT, socket.send(out)).await {
+                    Ok(Ok(())) => {}
+                    // Our own close frames end with a slow or gone peer too.
+                    _ => break None,
+                }
+                if close {
+                    closing = true;
+                    deadline = deadline.min(tokio::time::Instant::now() + CLOSE_LINGER);
+                }
+                continue;
             }
+            next = tokio::time::timeout_at(deadline, socket.recv()) => next,
         };
-        info!(peer = %peer_id, room = %room, others = before.len(), "joined");
-        {
-            let s = state.lock();
-            let text = JsonPeerEvent::NewPeer(peer_id).to_string();
-            for other in &before {
-                s.send_text(*other, text.clone());
+        let next = match next {
+            Err(_) if closing => break None,
+            Err(_) if heard => break Some(Refusal::IdleTimeout),
+            Err(_) => break Some(Refusal::HandshakeTimeout),
+            Ok(Some(Err(e))) if is_too_large(&e) => break Some(Refusal::MessageTooLarge),
+            Ok(None) | Ok(Some(Err(_))) => break None,
+            Ok(Some(Ok(m))) => m,
+        };
+        if closing {
+            if matches!(next, Message::Close(_)) {
+                break None;
+            }
+            continue;
+        }
+        heard = true;
+        deadline = tokio::time::Instant::now() + limits.idle_timeout;
+        if !bucket.allow(Instant::now()) {
+            break Some(Refusal::RateLimited);
+        }
+        let msg = match &next {
+            Message::Text(t) => PeerMessage::Text(t.as_str()),
+            Message::Binary(b) => PeerMessage::Binary(b),
+            Message::Close(_) => break None,
+            Message::Ping(_) | Message::Pong(_) => continue,
+        };
+        let request = match decode_signal(msg, limits.max_message_bytes) {
+            Ok(r) => r,
+            Err(refusal) => break Some(refusal),
+        };
+        match request {
+            SignalRequest::Signal { receiver, data } => {
+                let receiver = PeerId(receiver);
+                let s = state.lock();
+                // Signals go only to peers of the same room.
+                if s.rooms.same_room(me, key(receiver)) {
+                    let event = JsonPeerEvent::Signal {
+                        sender: peer_id,
+                        data,
+                    };
+                    s.send_text(key(receiver), event.to_string());
+                }
+            }
+            SignalRequest::KeepAlive => {}
+        }
+    };
+
+    let rest = {
+        let mut s = state.lock();
+        if let Some(r) = outcome {
+            s.count(r);
+            if r == Refusal::ProtocolError {
+                s.count_garbage();
             }
         }
-
-        let mut bucket = TokenBucket::new(limits.messages_per_second, limits.burst, Instant::now());
-        let mut heard = false;
-        let outcome: Option<Refusal> = loop {
-            let wait: Duration = if heard {
-                limits.idle_timeout
-            } else {
-                limits.handshake_timeout
-            };
-            let next = match tokio::time::timeout(wait, receiver.next()).await {
-                Err(_) if heard => break Some(Refusal::IdleTimeout),
-                Err(_) => break Some(Refusal::HandshakeTimeout),
-                Ok(None) | Ok(Some(Err(_))) => break None,
-                Ok(Some(Ok(m))) => m,
-            };
-            heard = true;
-            if !bucket.allow(Instant::now()) {
-                break Some(Refusal::RateLimited);
-            }
-            let msg = match &next {
-                Message::Text(t) => PeerMessage::Text(t.as_str()),
-                Message::Binary(b) => PeerMessage::Binary(b),
-                Message::Close(_) => break None,
-                Message::Ping(_) | Message::Pong(_) => continue,
-            };
-            let request = match decode_signal(msg, limits.max_message_bytes) {
-                Ok(r) => r,
-                Err(refusal) => break Some(refusal),
-            };
-            match request {
-                SignalRequest::Signal { receiver, data } => {
-                    let receiver = PeerId(receiver);
-                    let s = state.lock();
-                    // Signals go only to peers of the same room.
-                    if s.rooms.same_room(me, key(receiver)) {
-                        let event = JsonPeerEvent::Signal {
-                            sender: peer_id,
-                            data,
-                        };
-                        s.send_text(key(receiver), event.to_string());
+        s.leave(me)
+    };
+    tell_left(&state, peer_id, rest);
+    if let Some(r) = outcome {
+        warn!(peer = %peer_id, room = %room, refusal = r.kind(), "connection cut");
+        let sent = tokio::time::timeout(SEND_TIMEOUT, socket.send(close_message(r))).await;
+        if matches!(sent, Ok(Ok(()))) {
+            // Let the close frame reach the peer before the socket drops
+            // (bounded: a peer that keeps talking is read and ignored).
+            let _ = tokio::time::timeout(CLOSE_LINGER, async {
+                while let Some(Ok(m)) = socket.recv().await {
+                    if matches!(m, Message::Close(_)) {
+                        break;
                     }
                 }
-                SignalRequest::KeepAlive => {}
-            }
-        };
+            })
+            .await;
+        }
+    } else {
+        info!(peer = %peer_id, room = %room, "left");
+    }
+}
 
-        let rest = {
-            let mut s = state.lock();
-            if let Some(r) = outcome {
-                s.count(r);
-                if r == Refusal::ProtocolError {
-                    s.count_garbage();
-                }
-            }
-            s.leave(me)
-        };
-        if let Some(r) = outcome {
-            warn!(peer = %peer_id, room = %room, refusal = r.kind(), "connection cut");
-            let _ = sender.send(Ok(close_message(r)));
-        } else {
-            info!(peer = %peer_id, room = %room, "left");
-        }
-        let s = state.lock();
-        let text = JsonPeerEvent::PeerLeft(peer_id).to_string();
-        for other in rest {
-            s.send_text(other, text.clone());
-        }
+/// Tells the peers left in a room that `peer_id` has gone.
+fn tell_left(state: &Shared, peer_id: PeerId, rest: Vec<u128>) {
+    let s = state.lock();
+    let text = JsonPeerEvent::PeerLeft(peer_id).to_string();
+    for other in rest {
+        s.send_text(other, text.clone());
     }
 }
 
