@@ -309,7 +309,26 @@ type Ws = tungstenite::WebSocket<TcpStream>;
 fn stock_ws(from: &str, addr: SocketAddr, path: &str) -> Result<Ws, u16> {
     let stream = connect_from(from, addr);
     match tungstenite::client(format!("ws://{addr}/{path}"), stream) {
-        Ok((ws, _)) => Ok(ws),
+        Ok((mut ws, _)) => {
+            // The server says IdAssigned once the peer is in its room.
+            ws.get_mut()
+                .set_read_timeout(Some(Duration::from_millis(100)))
+                .expect("timeout");
+            let end = Instant::now() + DEADLINE;
+            loop {
+                assert!(Instant::now() < end, "no IdAssigned");
+                match ws.read() {
+                    Ok(Message::Text(t)) if t.contains("IdAssigned") => return Ok(ws),
+                    Ok(other) => panic!("expected IdAssigned, got {other:?}"),
+                    Err(tungstenite::Error::Io(e))
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) => {}
+                    Err(e) => panic!("websocket failed: {e}"),
+                }
+            }
+        }
         Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(resp))) => {
             Err(resp.status().as_u16())
         }
