@@ -153,7 +153,10 @@ fn an_unfinished_60_mb_message_keeps_server_memory_flat() {
         match ws.read() {
             Ok(Message::Pong(_)) => break "pong: the server read the whole 60 MB".to_string(),
             Ok(Message::Close(frame)) => {
-                break format!("closed: {}", frame.map(|f| f.reason.to_string()).unwrap_or_default());
+                break format!(
+                    "closed: {}",
+                    frame.map(|f| f.reason.to_string()).unwrap_or_default()
+                );
             }
             Ok(_) => {}
             Err(tungstenite::Error::Io(e))
@@ -274,7 +277,11 @@ fn lobbies_page_through_300_long_rooms() {
     let listed = client.lobbies("g", Some(1)).expect("every page");
     println!("{} rooms listed over the pages", listed.len());
     assert_eq!(listed.len(), 301);
-    assert!(listed.iter().any(|r| r.code == real && r.request.name == "Real"));
+    assert!(
+        listed
+            .iter()
+            .any(|r| r.code == real && r.request.name == "Real")
+    );
 }
 
 /// `/lobbies` counts against the address's request rate like every look-up.

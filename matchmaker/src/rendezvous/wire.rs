@@ -275,14 +275,24 @@ mod tests {
             room("Den", 9)
         );
         let page = decode_lobby_page(body.as_bytes()).expect("page");
-        assert_eq!(page.rooms.len(), 1, "the long name and 9/4 seats are left out");
+        assert_eq!(
+            page.rooms.len(),
+            1,
+            "the long name and 9/4 seats are left out"
+        );
         assert_eq!(page.next.map(|c| c.to_string()), Some("ABCDEG".into()));
         let many = format!(
             r#"{{"rooms":[{}],"next":null}}"#,
             vec![room("Den", 1); MAX_PAGE_ROOMS + 1].join(",")
         );
         assert!(decode_lobby_page(many.as_bytes()).is_err());
-        for junk in [&b""[..], b"[]", b"{}", b"{\"rooms\":[1]}", b"{\"rooms\":[],\"next\":\"0O1IL0\"}"] {
+        for junk in [
+            &b""[..],
+            b"[]",
+            b"{}",
+            b"{\"rooms\":[1]}",
+            b"{\"rooms\":[],\"next\":\"0O1IL0\"}",
+        ] {
             assert!(decode_lobby_page(junk).is_err(), "{junk:?}");
         }
     }

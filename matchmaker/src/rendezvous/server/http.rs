@@ -82,7 +82,10 @@ pub async fn quick_match(
         Ok(request) => request,
         Err((r, why)) => return refuse(r, why.into()),
     };
-    match s.rooms.quick_match(request, origin.ip(), now, RoomCode::random) {
+    match s
+        .rooms
+        .quick_match(request, origin.ip(), now, RoomCode::random)
+    {
         Ok((code, host)) => Json(QuickMatch { code, host }).into_response(),
         Err(r) => {
             s.count(r);

@@ -92,7 +92,10 @@ fn bad_requests_caps_and_limits() {
     let mut draw = codes();
     let mut empty = request(true, 4);
     empty.name = " ".into();
-    assert_eq!(rooms.create(empty, HOME, t, &mut draw), Err(Refusal::BadRequest));
+    assert_eq!(
+        rooms.create(empty, HOME, t, &mut draw),
+        Err(Refusal::BadRequest)
+    );
     let c = rooms
         .create(request(true, 50), HOME, t, &mut draw)
         .expect("create");
@@ -180,8 +183,12 @@ fn unjoined_rooms_expire() {
     let t = Instant::now();
     let mut rooms = Rooms::new(Limits::default());
     let mut draw = codes();
-    let a = rooms.create(request(true, 2), HOME, t, &mut draw).expect("a");
-    let b = rooms.create(request(true, 2), HOME, t, &mut draw).expect("b");
+    let a = rooms
+        .create(request(true, 2), HOME, t, &mut draw)
+        .expect("a");
+    let b = rooms
+        .create(request(true, 2), HOME, t, &mut draw)
+        .expect("b");
     rooms.join(1, &req(b.as_str(), None), t).expect("join b");
     assert!(rooms.expire(t + Duration::from_secs(5)).is_empty());
     assert_eq!(rooms.expire(t + Duration::from_secs(61)), vec![a]);
@@ -201,15 +208,24 @@ fn rooms_per_address_and_name_bounds() {
     };
     let mut rooms = Rooms::new(limits);
     let mut draw = codes();
-    let a = rooms.create(request(true, 2), HOME, t, &mut draw).expect("1");
-    rooms.create(request(true, 2), HOME, t, &mut draw).expect("2");
-    rooms.join(1, &req("stock-a", None), t).expect("3: a stock room");
+    let a = rooms
+        .create(request(true, 2), HOME, t, &mut draw)
+        .expect("1");
+    rooms
+        .create(request(true, 2), HOME, t, &mut draw)
+        .expect("2");
+    rooms
+        .join(1, &req("stock-a", None), t)
+        .expect("3: a stock room");
     assert_eq!(rooms.owned_by(HOME), 3);
     assert_eq!(
         rooms.create(request(true, 2), HOME, t, &mut draw),
         Err(Refusal::AddressLimit)
     );
-    assert_eq!(rooms.admit(&req("stock-b", None)), Err(Refusal::AddressLimit));
+    assert_eq!(
+        rooms.admit(&req("stock-b", None)),
+        Err(Refusal::AddressLimit)
+    );
     // Joining a room someone else opened is not opening one.
     let other = IpAddr::V4(std::net::Ipv4Addr::new(198, 51, 100, 7));
     let theirs = Requested {
@@ -217,18 +233,25 @@ fn rooms_per_address_and_name_bounds() {
         next: None,
         from: other,
     };
-    rooms.join(2, &theirs, t).expect("another address opens its own");
+    rooms
+        .join(2, &theirs, t)
+        .expect("another address opens its own");
     assert_eq!(rooms.join(3, &req("stock-c", None), t), Ok(vec![2]));
     // A room that closes (emptied, or expired unjoined) frees its seat.
     rooms.leave(1);
     assert_eq!(rooms.owned_by(HOME), 2);
-    rooms.join(4, &req(a.as_str(), None), t).expect("host joins a");
+    rooms
+        .join(4, &req(a.as_str(), None), t)
+        .expect("host joins a");
     assert_eq!(rooms.expire(t + Duration::from_secs(61)).len(), 1);
     assert_eq!(rooms.owned_by(HOME), 1);
     // 16 KiB stock names (and anything past 64 bytes) are refused.
     let long = "n".repeat(16 * 1024);
     assert_eq!(rooms.admit(&req(&long, None)), Err(Refusal::BadRequest));
-    assert_eq!(rooms.admit(&req(&"n".repeat(65), None)), Err(Refusal::BadRequest));
+    assert_eq!(
+        rooms.admit(&req(&"n".repeat(65), None)),
+        Err(Refusal::BadRequest)
+    );
     assert_eq!(rooms.admit(&req(&"n".repeat(64), None)), Ok(()));
 }
 
@@ -251,13 +274,21 @@ fn room_fields_are_bounded_at_creation() {
     for spoil in cases {
         let mut r = request(true, 2);
         spoil(&mut r);
-        assert_eq!(rooms.create(r.clone(), HOME, t, &mut draw), Err(Refusal::BadRequest));
-        assert_eq!(rooms.quick_match(r, HOME, t, &mut draw), Err(Refusal::BadRequest));
+        assert_eq!(
+            rooms.create(r.clone(), HOME, t, &mut draw),
+            Err(Refusal::BadRequest)
+        );
+        assert_eq!(
+            rooms.quick_match(r, HOME, t, &mut draw),
+            Err(Refusal::BadRequest)
+        );
     }
     let mut longest = request(true, 2);
     longest.name = "é".repeat(31);
     longest.version = "v".repeat(32);
-    rooms.create(longest, HOME, t, &mut draw).expect("at the bounds");
+    rooms
+        .create(longest, HOME, t, &mut draw)
+        .expect("at the bounds");
 }
 
 /// `lobbies` pages by code: every public room once, in order, pages of
@@ -288,7 +319,9 @@ fn lobbies_come_in_pages() {
             .create(request(i % 4 != 0, 2), HOME, t, &mut fresh)
             .expect("room");
     }
-    rooms.join(1, &req("stock", None), t).expect("stock rooms are never listed");
+    rooms
+        .join(1, &req("stock", None), t)
+        .expect("stock rooms are never listed");
     let mut seen = Vec::new();
     let mut after = None;
     for _ in 0..10 {

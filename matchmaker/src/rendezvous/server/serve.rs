@@ -74,7 +74,12 @@ impl AsyncWrite for CountedStream {
 
 /// Serves `router` on `listener` until `stop` fires; returns when every
 /// connection has ended (the caller bounds that wait).
-pub async fn run(listener: TcpListener, router: Router, state: Shared, stop: oneshot::Receiver<()>) {
+pub async fn run(
+    listener: TcpListener,
+    router: Router,
+    state: Shared,
+    stop: oneshot::Receiver<()>,
+) {
     let (closing, alive) = watch::channel(false);
     let router = router.layer(axum::Extension(alive.clone()));
     let header_timeout = state.lock().rooms.limits().header_timeout;

@@ -143,7 +143,9 @@ impl Inner {
         self.rooms.set_closing();
         for (peer, s) in &self.senders {
             let own = PeerId(Uuid::from_u128(*peer));
-            let _ = s.try_send(Message::Text(JsonPeerEvent::PeerLeft(own).to_string().into()));
+            let _ = s.try_send(Message::Text(
+                JsonPeerEvent::PeerLeft(own).to_string().into(),
+            ));
             let _ = s.try_send(close_message(Refusal::ServerClosing));
         }
     }
