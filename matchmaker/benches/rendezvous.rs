@@ -243,6 +243,13 @@ fn spawn_ours() -> (Child, SocketAddr) {
             "600",
             "--max-peers-per-room",
             "8",
+            // The load comes from one address: lift the per-address caps.
+            "--max-connections-per-address",
+            "1000000",
+            "--max-connections",
+            "1000000",
+            "--max-rooms-per-address",
+            "1000000",
             "--log-level",
             "error",
         ])
