@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(page) = decode_lobby_page(data) {
         assert!(page.rooms.len() <= MAX_PAGE_ROOMS);
         for room in &page.rooms {
-            assert!(room.request.check().is_ok());
+            assert!(room.check().is_ok());
             assert!(room.players <= room.request.max_players);
         }
     }

@@ -122,6 +122,24 @@ pub struct RoomInfo {
     pub host_peer: Option<String>,
 }
 
+impl RoomInfo {
+    /// Within the API's bounds: the request's fields ([`RoomRequest::check`]),
+    /// no more players than seats, a host id of 32 hex digits. What a
+    /// client checks of a room a server describes before it uses or shows it.
+    pub fn check(&self) -> Result<(), Refusal> {
+        self.request.check()?;
+        let host_ok = self
+            .host_peer
+            .as_deref()
+            .is_none_or(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+        if self.players <= self.request.max_players && host_ok {
+            Ok(())
+        } else {
+            Err(Refusal::ProtocolError)
+        }
+    }
+}
+
 /// `GET /health`: liveness and counters.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {

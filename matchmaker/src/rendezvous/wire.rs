@@ -123,13 +123,7 @@ pub fn decode_lobby_page(body: &[u8]) -> Result<LobbyPage, HttpError> {
     if page.rooms.len() > MAX_PAGE_ROOMS {
         return Err(HttpError::Malformed);
     }
-    page.rooms.retain(|r| {
-        let host_ok = r
-            .host_peer
-            .as_deref()
-            .is_none_or(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()));
-        r.request.check().is_ok() && r.players <= r.request.max_players && host_ok
-    });
+    page.rooms.retain(|r| r.check().is_ok());
     Ok(page)
 }
 

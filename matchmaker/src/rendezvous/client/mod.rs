@@ -171,7 +171,11 @@ impl RendezvousClient {
     pub fn room(&self, code: &str) -> Result<RoomInfo, RendezvousError> {
         let code: RoomCode = code.parse()?;
         let r = self.call("GET", &format!("/rooms/{code}"), None)?;
-        parse(&r, code.as_str())
+        let info: RoomInfo = parse(&r, code.as_str())?;
+        // A room out of the API's bounds is not used (nor shown).
+        info.check()
+            .map_err(|_| RendezvousError::Protocol { status: r.status })?;
+        Ok(info)
     }
 
     /// Public rooms of `game` (and protocol version `proto`, if given):
