@@ -1,8 +1,13 @@
 //! `nearplay-demo lobbies`: the LAN browser in the terminal.
+//!
+//! Everything printed that came from the network is cleaned of control
+//! characters: the matchmaker cleans [`LobbyInfo`]; rooms from a rendezvous
+//! server are cleaned here. A removal names the lobby with the same fields
+//! as the line that added it.
 
 use std::time::{Duration, Instant};
 
-use nearplay_matchmaker::lan::{BrowseEvent, LobbyInfo};
+use nearplay_matchmaker::lan::{BrowseEvent, LobbyInfo, printable};
 use nearplay_matchmaker::lobby::message::PROTOCOL_VERSION;
 use nearplay_matchmaker::rendezvous::RendezvousClient;
 
@@ -36,13 +41,7 @@ pub fn run(lan: &Lan, args: &LobbiesArgs) -> Result<(), String> {
             match event {
                 BrowseEvent::Added(l) => emit(args.json, "added", &l),
                 BrowseEvent::Updated(l) => emit(args.json, "updated", &l),
-                BrowseEvent::Removed { .. } => {
-                    if args.json {
-                        println!("{{\"event\":\"removed\"}}");
-                    } else {
-                        println!("- a lobby closed");
-                    }
-                }
+                BrowseEvent::Removed { lobby, .. } => emit(args.json, "removed", &lobby),
             }
         }
         std::thread::park_timeout(Duration::from_millis(50));
@@ -60,16 +59,21 @@ pub fn run_online(server: &str, args: &LobbiesArgs) -> Result<(), String> {
     }
     for room in rooms {
         let r = &room.request;
+        let (name, version, mode) = (
+            printable(&r.name),
+            printable(&r.version),
+            printable(&r.mode),
+        );
         if args.json {
             let value = serde_json::json!({
-                "code": room.code.to_string(), "name": r.name, "players": room.players,
-                "max_players": r.max_players, "version": r.version, "password": r.password, "mode": r.mode,
+                "code": room.code.to_string(), "name": name, "players": room.players,
+                "max_players": r.max_players, "version": version, "password": r.password, "mode": mode,
             });
             println!("{value}");
         } else {
             println!(
                 "{}  {:<28} {:>2}/{:<2}  v{}",
-                room.code, r.name, room.players, r.max_players, r.version
+                room.code, name, room.players, r.max_players, version
             );
         }
     }

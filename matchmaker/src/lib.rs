@@ -10,9 +10,12 @@
 //! lan/       mod.rs        Discovery: the process's ONE mDNS daemon (create at start, clone)
 //!            txt.rs        TXT record schema (txtvers, proto, game, ver, n, max, pw, mode, extras)
 //!            advertise.rs  Advertisement: register, unique names, TXT updates, goodbye
-//!            browse.rs     LobbyBrowser, LobbyInfo, BrowseEvent, Compatibility
+//!            claims.rs     names being probed: TXT updates wait until the name is claimed
+//!            browse.rs     LobbyBrowser, LobbyInfo (strings cleaned), BrowseEvent, Compatibility
 //!            hub.rs        the browse hub thread (one mDNS listener, many browsers)
-//!            liveness.rs   UDP pings, RTT, crashed hosts dropped (sans-IO LivenessTable)
+//!            liveness.rs   pings, RTT, crashed hosts dropped (sans-IO LivenessTable)
+//!            ping.rs       ping/pong wire, random nonces, ping budget, record cost
+//!            text.rs       printable(): control characters out of network strings
 //! lobby/     message.rs    protocol messages, password proof (challenge-response)
 //!            codec.rs      length-prefixed, versioned frames with a size limit
 //!            host/         HostMachine: sans-IO host core (types.rs, handlers.rs)

@@ -1,5 +1,12 @@
 //! Registering a lobby as `_nearplay._udp.local.`: unique names, TXT updates,
 //! goodbye on close.
+//!
+//! The name is stable once claimed: a TXT update while mDNS still probes the
+//! name (a member joined in the lobby's first second) waits for the probe to
+//! finish ([`super::claims`]); announced earlier, it would make the probe
+//! rename our own lobby "NAME (2)".
+
+use std::time::Instant;
 
 use mdns_sd::ServiceInfo;
 
@@ -110,7 +117,20 @@ impl Advertisement {
         &self.fullname
     }
 
-    /// Replaces the TXT record (e.g. when the roster changes).
+    /// Whether mDNS has finished probing the name (announced it, or renamed
+    /// it after a conflict with another host). Until then
+    /// [`update`](Self::update)s wait.
+    pub fn name_claimed(&self) -> bool {
+        self.discovery
+            .inner
+            .claims
+            .lock()
+            .is_ok_and(|c| c.is_claimed(&self.fullname))
+    }
+
+    /// Replaces the TXT record (e.g. when the roster changes). While the
+    /// name is still being probed the new record waits (only the latest is
+    /// kept) and is announced as soon as the name is claimed.
     pub fn update(&mut self, txt: &LobbyTxt) -> Result<(), LanError> {
         // The name is ours already: no second probe.
         self.register(txt, false)
@@ -135,6 +155,20 @@ impl Advertisement {
         .enable_addr_auto();
         info.set_requires_probe(probe);
         self.fullname = info.get_fullname().to_string();
+        let mut claims = self
+            .discovery
+            .inner
+            .claims
+            .lock()
+            .map_err(|_| LanError::Stopped)?;
+        if self.registered {
+            // An update: it waits while the first registration probes.
+            if let Some(info) = claims.update(&self.fullname, info) {
+                self.discovery.inner.daemon.register(info)?;
+            }
+            return Ok(());
+        }
+        claims.registered(&self.fullname, Instant::now(), probe);
         self.discovery.inner.daemon.register(info)?;
         self.registered = true;
         Ok(())
@@ -145,7 +179,14 @@ impl Advertisement {
             return;
         }
         self.registered = false;
-        let _ = self.discovery.inner.daemon.unregister(&self.fullname);
+        // Under the claims lock: no held update is registered after this.
+        let claims = self.discovery.inner.claims.lock();
+        if let Ok(mut claims) = claims {
+            claims.remove(&self.fullname);
+            let _ = self.discovery.inner.daemon.unregister(&self.fullname);
+        } else {
+            let _ = self.discovery.inner.daemon.unregister(&self.fullname);
+        }
         if let Ok(mut local) = self.discovery.inner.local_names.lock() {
             local.remove(&self.instance.to_lowercase());
         }

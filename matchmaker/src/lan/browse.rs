@@ -2,6 +2,11 @@
 //!
 //! Every [`LobbyBrowser`] subscribes to its [`Discovery`]'s hub (`hub.rs`)
 //! and sees the same list, judged against its own game id and version.
+//!
+//! Every string of a [`LobbyInfo`] that a person may see (name, version,
+//! mode, TXT values, the reason a lobby is incompatible) is cleaned of
+//! control characters ([`printable`]): a stranger chooses them. Only
+//! [`LobbyInfo::instance`], the raw key, is left as it came.
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -10,6 +15,7 @@ use std::time::Duration;
 
 use super::hub::HubInput;
 use super::liveness::{LobbyRecord, TableEvent};
+use super::text::printable;
 use super::txt::{LobbyTxt, TxtError};
 use super::{Discovery, LanError};
 use crate::lobby::message::PROTOCOL_VERSION;
@@ -38,7 +44,7 @@ pub enum Compatibility {
         /// Ours.
         ours: String,
     },
-    /// The TXT record did not parse.
+    /// The TXT record did not parse, or its values are impossible (seats).
     BadRecord(TxtError),
 }
 
@@ -87,12 +93,14 @@ impl std::fmt::Display for Compatibility {
 /// One lobby in the list.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LobbyInfo {
-    /// Full DNS-SD name: the lobby's unique key.
+    /// Full DNS-SD name: the lobby's unique key, raw as mDNS gave it (may
+    /// hold control characters: never show it, show `name`).
     pub instance: String,
-    /// Display name.
+    /// Display name, cleaned of control characters.
     pub name: String,
-    /// Where to join: an address that answers pings (IPv4 preferred), else
-    /// the first advertised one (IPv4 sorted first).
+    /// Where to join: always one of `addrs` (what mDNS resolved, never a
+    /// pong's source): the one that answers pings (IPv4 preferred), else the
+    /// first advertised one (IPv4 sorted first).
     pub addr: SocketAddr,
     /// Every address the host advertised.
     pub addrs: Vec<SocketAddr>,
@@ -100,13 +108,13 @@ pub struct LobbyInfo {
     pub players: u16,
     /// Player limit.
     pub max_players: u16,
-    /// The host's game version.
+    /// The host's game version (cleaned).
     pub game_version: String,
     /// Whether a password is needed.
     pub password: bool,
-    /// Game mode.
+    /// Game mode (cleaned).
     pub mode: String,
-    /// The full TXT record, if it parsed.
+    /// The full TXT record, if it parsed, every value cleaned.
     pub txt: Option<LobbyTxt>,
     /// Whether we can join, with the reason if not.
     pub compatibility: Compatibility,
@@ -123,10 +131,13 @@ pub enum BrowseEvent {
     Updated(LobbyInfo),
     /// A lobby went away (closed, started, or stopped answering).
     Removed {
-        /// Its full DNS-SD name.
+        /// Its full DNS-SD name (raw key).
         instance: String,
-        /// Its display name.
+        /// Its display name (cleaned).
         name: String,
+        /// The lobby as it was last listed: the same identity fields as
+        /// [`BrowseEvent::Added`], to say which lobby left.
+        lobby: Box<LobbyInfo>,
     },
 }
 
@@ -174,11 +185,15 @@ impl LobbyBrowser {
                     None => BrowseEvent::Added(info),
                 }
             }
-            TableEvent::Down { fullname, name } => {
-                self.lobbies.remove(&fullname);
+            TableEvent::Down(record) => {
+                let lobby = match self.lobbies.remove(&record.fullname) {
+                    Some(last) => last,
+                    None => self.info(record),
+                };
                 BrowseEvent::Removed {
-                    instance: fullname,
-                    name,
+                    instance: lobby.instance.clone(),
+                    name: lobby.name.clone(),
+                    lobby: Box::new(lobby),
                 }
             }
         })
@@ -192,17 +207,20 @@ impl LobbyBrowser {
         v
     }
 
+    /// The list entry for a record, every shown string cleaned.
     fn info(&self, r: LobbyRecord) -> LobbyInfo {
-        let compatibility = Compatibility::check(&r.txt, &self.game, &self.game_version);
+        let txt = r.txt.map(|t| cleaned(&t));
+        let compatibility = Compatibility::check(&txt, &self.game, &self.game_version);
         let fallback = SocketAddr::from((Ipv4Addr::UNSPECIFIED, r.port));
         let addr = r
             .alive_addr
+            .filter(|a| r.addrs.contains(a))
             .or(r.addrs.first().copied())
             .unwrap_or(fallback);
-        let txt = r.txt.ok();
+        let txt = txt.ok();
         LobbyInfo {
             instance: r.fullname,
-            name: r.name,
+            name: printable(&r.name),
             addr,
             addrs: r.addrs,
             players: txt.as_ref().map_or(0, |t| t.players),
@@ -217,5 +235,20 @@ impl LobbyBrowser {
             compatibility,
             rtt: r.rtt,
         }
+    }
+}
+
+/// A TXT record with every value cleaned for display.
+fn cleaned(t: &LobbyTxt) -> LobbyTxt {
+    LobbyTxt {
+        game: printable(&t.game),
+        game_version: printable(&t.game_version),
+        mode: printable(&t.mode),
+        extras: t
+            .extras
+            .iter()
+            .map(|(k, v)| (printable(k), printable(v)))
+            .collect(),
+        ..t.clone()
     }
 }

@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,6 +20,10 @@ use super::liveness::{
     LivenessConfig, LivenessTable, LobbyRecord, TableEvent, decode_pong, sort_addrs,
 };
 use super::txt::{LobbyTxt, SERVICE_TYPE};
+
+/// Inputs the hub may have queued: mDNS events wait when it is full (mdns-sd
+/// buffers them), pongs beyond it are dropped.
+const HUB_QUEUE: usize = 1024;
 
 pub(crate) enum HubInput {
     Mdns(ServiceEvent),
@@ -33,8 +37,8 @@ pub(crate) fn start_hub(
     daemon: &ServiceDaemon,
     config: LivenessConfig,
     seen: Arc<Mutex<BTreeSet<String>>>,
-) -> Result<Sender<HubInput>, LanError> {
-    let (tx, rx) = mpsc::channel();
+) -> Result<SyncSender<HubInput>, LanError> {
+    let (tx, rx) = mpsc::sync_channel(HUB_QUEUE);
     let browse = daemon.browse(SERVICE_TYPE)?;
     let fwd = tx.clone();
     std::thread::Builder::new()
@@ -53,9 +57,9 @@ pub(crate) fn start_hub(
     if let Some(s) = &v6 {
         spawn_pong_reader(s.try_clone()?, tx.clone(), stop.clone())?;
     }
-    let mut nonce = [0u8; 8];
-    let _ = getrandom::getrandom(&mut nonce);
-    let table = LivenessTable::new(config, u64::from_le_bytes(nonce));
+    let mut nonce_key = [0u8; 32];
+    getrandom::getrandom(&mut nonce_key).map_err(|e| LanError::Io(std::io::Error::other(e)))?;
+    let table = LivenessTable::new(config, nonce_key);
     let hub = Hub {
         table,
         subscribers: Vec::new(),
@@ -74,7 +78,7 @@ pub(crate) fn start_hub(
 
 fn spawn_pong_reader(
     sock: UdpSocket,
-    tx: Sender<HubInput>,
+    tx: SyncSender<HubInput>,
     stop: Arc<AtomicBool>,
 ) -> std::io::Result<()> {
     sock.set_read_timeout(Some(Duration::from_millis(200)))?;
@@ -85,8 +89,10 @@ fn spawn_pong_reader(
             while !stop.load(Ordering::Relaxed) {
                 if let Ok((n, from)) = sock.recv_from(&mut buf) {
                     let at = Instant::now();
+                    // A flood of pongs is dropped here, never queued.
                     if let Some(nonce) = buf.get(..n).and_then(decode_pong)
-                        && tx.send(HubInput::Pong(at, from, nonce)).is_err()
+                        && let Err(TrySendError::Disconnected(_)) =
+                            tx.try_send(HubInput::Pong(at, from, nonce))
                     {
                         return;
                     }
@@ -164,7 +170,7 @@ impl Hub {
             if let Ok(mut seen) = self.seen.lock() {
                 match &event {
                     TableEvent::Up(r) => seen.insert(r.name.to_lowercase()),
-                    TableEvent::Down { name, .. } => seen.remove(&name.to_lowercase()),
+                    TableEvent::Down(r) => seen.remove(&r.name.to_lowercase()),
                 };
             }
             self.subscribers.retain(|s| s.send(event.clone()).is_ok());

@@ -1,6 +1,6 @@
-//! Liveness: the browser pings every lobby's port about once a second over
-//! UDP, measures the round trip, and drops a lobby that stops answering
-//! (mDNS alone would keep a crashed host listed for 120 s).
+//! Liveness: the browser pings lobbies' ports over UDP, measures the round
+//! trip, and drops a lobby that stops answering (mDNS alone would keep a
+//! crashed host listed for 120 s).
 //!
 //! Why UDP on the lobby's port number rather than a short TCP connection: a
 //! ping then costs the host one datagram, holds no slot in the lobby (a TCP
@@ -9,94 +9,60 @@
 //! UDP on the same port number as its TCP lobby port, so the one port in the
 //! DNS-SD record serves both (the service type is `_udp`).
 //!
-//! [`LivenessTable`] is the sans-IO core; the browser thread is its shell.
+//! # Against strangers on the LAN
+//!
+//! - **Forged pongs**: a pong counts only if its nonce (random per ping) is
+//!   in flight *and* it comes from the address that ping went to. The join
+//!   address is always one that mDNS resolved, never a pong's source.
+//! - **Ping reflection**: a fake record can point at any victim. All
+//!   browsers of a process share [`LivenessConfig::pings_per_sec`]; a silent
+//!   lobby's rounds back off exponentially (1, 2, 4, ... 64 s); and until an
+//!   address has answered, the bytes of pings one record causes stay under
+//!   [`LivenessConfig::unanswered_percent`] of what the record cost its
+//!   sender ([`record_wire_cost`]): one or two pings. A pong refunds its
+//!   ping; a new mDNS resolution (the sender pays again) renews the
+//!   allowance. So a fake lobby that never answered, once hidden, is not
+//!   pinged again until mDNS resolves it anew. An address that did answer
+//!   (a real nearplay host, which wants pings) is pinged without allowance,
+//!   backing off while silent, so a host back from a Wi-Fi hiccup returns.
+//! - **Table size**: at most [`LivenessConfig::max_lobbies`]; a new record
+//!   evicts a hidden one, else it is dropped.
+//!
+//! [`LivenessTable`] is the sans-IO core; the hub thread is its shell.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use super::txt::{LobbyTxt, TxtError};
+use super::ping::{NonceSource, PingBudget, ping_wire_bytes, record_wire_cost};
 
-const PING_MAGIC: &[u8; 4] = b"NPPI";
-const PONG_MAGIC: &[u8; 4] = b"NPPO";
-const PING_VERSION: u8 = 1;
-/// Length of a ping and of a pong datagram.
-pub const PING_LEN: usize = 13;
+pub use super::ping::{PING_LEN, answer_ping, decode_pong, encode_ping};
+pub use super::record::{LobbyRecord, TableEvent, sort_addrs};
 
-/// Encodes a ping carrying `nonce`.
-pub fn encode_ping(nonce: u64) -> [u8; PING_LEN] {
-    encode(PING_MAGIC, nonce)
-}
+/// Pings of one lobby that can be in flight; older ones are forgotten.
+const MAX_IN_FLIGHT: usize = 8;
+/// Addresses of one lobby pinged per round.
+const MAX_ADDRS_PER_ROUND: usize = 4;
 
-/// The host side: the pong for a valid ping, `None` for anything else.
-pub fn answer_ping(datagram: &[u8]) -> Option<[u8; PING_LEN]> {
-    decode(PING_MAGIC, datagram).map(|nonce| encode(PONG_MAGIC, nonce))
-}
-
-/// The browser side: the nonce of a valid pong, `None` for anything else.
-pub fn decode_pong(datagram: &[u8]) -> Option<u64> {
-    decode(PONG_MAGIC, datagram)
-}
-
-fn encode(magic: &[u8; 4], nonce: u64) -> [u8; PING_LEN] {
-    let nonce = nonce.to_be_bytes();
-    let mut out = [0u8; PING_LEN];
-    let bytes = magic.iter().chain(&[PING_VERSION]).chain(&nonce);
-    for (o, b) in out.iter_mut().zip(bytes) {
-        *o = *b;
-    }
-    out
-}
-
-fn decode(magic: &[u8; 4], datagram: &[u8]) -> Option<u64> {
-    let bytes: &[u8; PING_LEN] = datagram.try_into().ok()?;
-    let (head, nonce) = bytes.split_first_chunk::<5>()?;
-    let nonce: &[u8; 8] = nonce.try_into().ok()?;
-    (head.starts_with(magic) && head.get(4) == Some(&PING_VERSION))
-        .then(|| u64::from_be_bytes(*nonce))
-}
-
-/// What mDNS said about one lobby.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LobbyRecord {
-    /// Full DNS-SD instance name (unique key).
-    pub fullname: String,
-    /// Lobby display name (the instance label).
-    pub name: String,
-    /// Lobby port (TCP lobby, UDP ping).
-    pub port: u16,
-    /// Host addresses, IPv4 first.
-    pub addrs: Vec<SocketAddr>,
-    /// The TXT record, or why it did not parse.
-    pub txt: Result<LobbyTxt, TxtError>,
-    /// Last measured round trip.
-    pub rtt: Option<Duration>,
-    /// An address that answers pings (IPv4 preferred).
-    pub alive_addr: Option<SocketAddr>,
-}
-
-/// A change in the list of live lobbies.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TableEvent {
-    /// A lobby appeared or changed (TXT, RTT, liveness regained).
-    Up(LobbyRecord),
-    /// A lobby disappeared (goodbye, or stopped answering pings).
-    Down {
-        /// Its full name.
-        fullname: String,
-        /// Its display name.
-        name: String,
-    },
-}
-
-/// Timers of the liveness check.
+/// Timers and limits of the liveness check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LivenessConfig {
-    /// Time between pings to one lobby. Default 1 s.
+    /// Time between ping rounds to a lobby that answers. Default 1 s.
     pub interval: Duration,
     /// Silence after which a lobby counts as gone. Default 2.5 s (a crashed
     /// host disappears within 3 s).
     pub dead_after: Duration,
+    /// A ping unanswered this long is evidence of silence. Default 1 s.
+    pub reply_timeout: Duration,
+    /// Longest time between rounds to a silent lobby. Default 64 s.
+    pub max_backoff: Duration,
+    /// Pings per second, all lobbies together. Default 16.
+    pub pings_per_sec: u32,
+    /// Bytes of unanswered pings one mDNS record may cause, in percent of
+    /// what the record cost its sender. Default 50.
+    pub unanswered_percent: u32,
+    /// Lobbies tracked at most. Default 512.
+    pub max_lobbies: usize,
 }
 
 impl Default for LivenessConfig {
@@ -104,8 +70,22 @@ impl Default for LivenessConfig {
         LivenessConfig {
             interval: Duration::from_secs(1),
             dead_after: Duration::from_millis(2500),
+            reply_timeout: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(64),
+            pings_per_sec: 16,
+            unanswered_percent: 50,
+            max_lobbies: 512,
         }
     }
+}
+
+#[derive(Debug)]
+struct Sent {
+    nonce: u64,
+    to: SocketAddr,
+    at: Instant,
+    /// Allowance bytes spent on it (0 to an address that answered before).
+    charged: usize,
 }
 
 #[derive(Debug)]
@@ -113,8 +93,43 @@ struct Entry {
     record: LobbyRecord,
     visible: bool,
     last_alive: Instant,
-    next_ping: Instant,
-    sent: VecDeque<(u64, Instant)>,
+    /// When the next round starts; `None` while the allowance is spent.
+    next_round: Option<Instant>,
+    round_started: Option<Instant>,
+    round_answered: bool,
+    /// Pings sent in this round (the budget goes round-robin).
+    round_sent: u32,
+    /// Consecutive rounds nobody answered (the backoff exponent).
+    silent_rounds: u32,
+    /// Addresses still to ping in this round (they wait for the budget).
+    pending: VecDeque<SocketAddr>,
+    sent: VecDeque<Sent>,
+    /// When the oldest ping unanswered since the last pong went out.
+    unanswered_since: Option<Instant>,
+    /// Bytes of unanswered pings this record may still cause, and its cap.
+    allowance: usize,
+    allowance_cap: usize,
+}
+
+impl Entry {
+    fn can_ping(&self) -> bool {
+        self.record.txt.is_ok()
+            && (self.record.alive_addr.is_some()
+                || self
+                    .record
+                    .addrs
+                    .iter()
+                    .any(|a| ping_wire_bytes(a) <= self.allowance))
+    }
+
+    /// Allowance bytes a ping to `to` costs: nothing to an address that
+    /// answered since mDNS resolved it.
+    fn charge(&self, to: &SocketAddr) -> usize {
+        match self.record.alive_addr == Some(*to) {
+            true => 0,
+            false => ping_wire_bytes(to),
+        }
+    }
 }
 
 /// Lobbies known from mDNS, with their liveness (sans-IO).
@@ -123,21 +138,29 @@ pub struct LivenessTable {
     config: LivenessConfig,
     entries: BTreeMap<String, Entry>,
     active: bool,
-    next_nonce: u64,
+    nonces: NonceSource,
+    budget: PingBudget,
+    /// Nonce of every ping in flight -> its lobby.
+    in_flight: BTreeMap<u64, String>,
     pings: VecDeque<(SocketAddr, [u8; PING_LEN])>,
     events: VecDeque<TableEvent>,
+    dropped_records: u64,
 }
 
 impl LivenessTable {
     /// An empty table; pinging starts with [`set_active`](Self::set_active).
-    pub fn new(config: LivenessConfig, nonce_seed: u64) -> Self {
+    /// `nonce_key` keys the ping nonces: give it 32 random bytes.
+    pub fn new(config: LivenessConfig, nonce_key: [u8; 32]) -> Self {
         LivenessTable {
             config,
             entries: BTreeMap::new(),
             active: false,
-            next_nonce: nonce_seed,
+            nonces: NonceSource::new(nonce_key),
+            budget: PingBudget::new(config.pings_per_sec),
+            in_flight: BTreeMap::new(),
             pings: VecDeque::new(),
             events: VecDeque::new(),
+            dropped_records: 0,
         }
     }
 
@@ -147,7 +170,8 @@ impl LivenessTable {
         if active && !self.active {
             for e in self.entries.values_mut() {
                 e.last_alive = now;
-                e.next_ping = now;
+                e.unanswered_since = None;
+                e.next_round = e.can_ping().then_some(now);
             }
         }
         self.active = active;
@@ -161,44 +185,89 @@ impl LivenessTable {
             .map(|e| &e.record)
     }
 
-    /// mDNS resolved (or re-resolved) a lobby.
+    /// Records refused because the table was full of listed lobbies.
+    pub fn dropped_records(&self) -> u64 {
+        self.dropped_records
+    }
+
+    fn allowance_for(&self, record: &LobbyRecord) -> usize {
+        let percent = usize::try_from(self.config.unanswered_percent).unwrap_or(usize::MAX);
+        record_wire_cost(record).saturating_mul(percent) / 100
+    }
+
+    /// mDNS resolved (or re-resolved) a lobby: the sender paid for a record,
+    /// which renews its ping allowance.
     pub fn handle_resolved(&mut self, now: Instant, mut record: LobbyRecord) {
-        match self.entries.get_mut(&record.fullname) {
-            Some(e) => {
-                record.rtt = e.record.rtt;
-                record.alive_addr = e.record.alive_addr;
-                e.record = record;
-                if e.visible {
-                    self.events.push_back(TableEvent::Up(e.record.clone()));
-                }
+        let grant = self.allowance_for(&record);
+        if let Some(e) = self.entries.get_mut(&record.fullname) {
+            record.rtt = e.record.rtt;
+            record.alive_addr = e.record.alive_addr.filter(|a| record.addrs.contains(a));
+            e.record = record;
+            e.allowance_cap = grant;
+            e.allowance = e.allowance.max(grant);
+            if e.next_round.is_none() {
+                e.next_round = Some(now);
             }
-            None => {
-                self.events.push_back(TableEvent::Up(record.clone()));
-                let entry = Entry {
-                    record,
-                    visible: true,
-                    last_alive: now,
-                    next_ping: now,
-                    sent: VecDeque::new(),
-                };
-                self.entries.insert(entry.record.fullname.clone(), entry);
+            if e.visible {
+                self.events.push_back(TableEvent::Up(e.record.clone()));
             }
+            return;
         }
+        if self.entries.len() >= self.config.max_lobbies && !self.evict_hidden() {
+            self.dropped_records += 1;
+            return;
+        }
+        self.events.push_back(TableEvent::Up(record.clone()));
+        let entry = Entry {
+            record,
+            visible: true,
+            last_alive: now,
+            next_round: Some(now),
+            round_started: None,
+            round_answered: false,
+            round_sent: 0,
+            silent_rounds: 0,
+            pending: VecDeque::new(),
+            sent: VecDeque::new(),
+            unanswered_since: None,
+            allowance: grant,
+            allowance_cap: grant,
+        };
+        self.entries.insert(entry.record.fullname.clone(), entry);
+    }
+
+    fn evict_hidden(&mut self) -> bool {
+        let Some(key) = self
+            .entries
+            .iter()
+            .find(|(_, e)| !e.visible)
+            .map(|(k, _)| k.clone())
+        else {
+            return false;
+        };
+        self.forget(&key);
+        true
+    }
+
+    fn forget(&mut self, fullname: &str) -> Option<Entry> {
+        let e = self.entries.remove(fullname)?;
+        for s in &e.sent {
+            self.in_flight.remove(&s.nonce);
+        }
+        Some(e)
     }
 
     /// mDNS said goodbye for a lobby.
     pub fn handle_removed(&mut self, fullname: &str) {
-        if let Some(e) = self.entries.remove(fullname)
+        if let Some(e) = self.forget(fullname)
             && e.visible
         {
-            self.events.push_back(TableEvent::Down {
-                fullname: e.record.fullname,
-                name: e.record.name,
-            });
+            self.events.push_back(TableEvent::Down(e.record));
         }
     }
 
-    /// A pong arrived from `from` at `now`.
+    /// A pong carrying `nonce` arrived from `from` at `now`. It counts only
+    /// if a ping with that nonce is in flight to exactly `from`.
     pub fn handle_pong(&mut self, now: Instant, from: SocketAddr, nonce: u64) {
         // Keep an IPv6 scope id (link-local); unwrap IPv4-mapped addresses.
         let from = match from {
@@ -207,55 +276,121 @@ impl LivenessTable {
             }
             other => other,
         };
-        for e in self.entries.values_mut() {
-            let Some(pos) = e.sent.iter().position(|(n, _)| *n == nonce) else {
-                continue;
-            };
-            let sent_at = e.sent.get(pos).map(|(_, t)| *t).unwrap_or(now);
-            e.sent.drain(..=pos);
-            e.last_alive = now;
-            e.record.rtt = Some(now.saturating_duration_since(sent_at));
-            // Prefer an IPv4 address once one answers: it is what the game's
-            // UDP socket and every member can use (link-local IPv6 scopes are
-            // per machine).
-            if e.record
+        let Some(fullname) = self.in_flight.get(&nonce) else {
+            return;
+        };
+        let Some(e) = self.entries.get_mut(fullname) else {
+            return;
+        };
+        let Some(pos) = e.sent.iter().position(|s| s.nonce == nonce && s.to == from) else {
+            return;
+        };
+        let (sent_at, refund) = e.sent.get(pos).map_or((now, 0), |s| (s.at, s.charged));
+        for s in e.sent.drain(..=pos) {
+            self.in_flight.remove(&s.nonce);
+        }
+        e.allowance = (e.allowance + refund).min(e.allowance_cap);
+        e.last_alive = now;
+        e.unanswered_since = None;
+        e.silent_rounds = 0;
+        e.round_answered = true;
+        if let Some(started) = e.round_started {
+            let due = started + self.config.interval;
+            e.next_round = Some(e.next_round.map_or(due, |n| n.min(due)));
+        }
+        e.record.rtt = Some(now.saturating_duration_since(sent_at));
+        // Prefer an IPv4 address once one answers: it is what the game's UDP
+        // socket and every member can use (link-local IPv6 scopes are per
+        // machine). `from` is an address mDNS resolved: only those are pinged.
+        if e.record.addrs.contains(&from)
+            && e.record
                 .alive_addr
                 .is_none_or(|a| a.is_ipv6() || from.is_ipv4())
-            {
-                e.record.alive_addr = Some(from);
-            }
-            e.visible = true;
-            self.events.push_back(TableEvent::Up(e.record.clone()));
-            return;
+        {
+            e.record.alive_addr = Some(from);
         }
+        e.visible = true;
+        self.events.push_back(TableEvent::Up(e.record.clone()));
     }
 
-    /// Time passed: send due pings, drop silent lobbies.
+    /// Time passed: start due rounds, send what the budget allows, drop
+    /// silent lobbies.
     pub fn handle_timeout(&mut self, now: Instant) {
         if !self.active {
             return;
         }
+        let config = self.config;
         for e in self.entries.values_mut() {
-            if now >= e.next_ping {
-                e.next_ping = now + self.config.interval;
-                let nonce = self.next_nonce;
-                self.next_nonce = self.next_nonce.wrapping_add(1);
-                for addr in e.record.addrs.iter().take(4) {
-                    self.pings.push_back((*addr, encode_ping(nonce)));
-                }
-                e.sent.push_back((nonce, now));
-                while e.sent.len() > 4 {
-                    e.sent.pop_front();
-                }
+            // A round starts once the last one is sent: under a busy budget
+            // rounds queue in order instead of starving each other.
+            if e.next_round.is_some_and(|t| now >= t) && e.pending.is_empty() {
+                start_round(&config, e, now);
             }
-            if e.visible && now >= e.last_alive + self.config.dead_after {
+            let silent = e
+                .unanswered_since
+                .is_some_and(|t| now >= t + config.reply_timeout);
+            if e.visible && silent && now >= e.last_alive + config.dead_after {
                 e.visible = false;
                 e.record.rtt = None;
-                self.events.push_back(TableEvent::Down {
-                    fullname: e.record.fullname.clone(),
-                    name: e.record.name.clone(),
-                });
+                e.pending.clear();
+                if e.record.alive_addr.is_none() {
+                    // Never answered: no more pings until mDNS resolves it
+                    // anew (its sender pays again).
+                    e.allowance = 0;
+                    e.next_round = None;
+                }
+                self.events.push_back(TableEvent::Down(e.record.clone()));
             }
+        }
+        self.send_within_budget(now);
+    }
+
+    /// Sends pending pings while the budget has tokens: listed lobbies
+    /// first, one ping per lobby in turn, the longest waiting round first.
+    fn send_within_budget(&mut self, now: Instant) {
+        self.budget.refill(now);
+        loop {
+            let next = self
+                .entries
+                .iter()
+                .filter(|(_, e)| !e.pending.is_empty())
+                .min_by_key(|(_, e)| (!e.visible, e.round_sent, e.round_started))
+                .map(|(k, _)| k.clone());
+            let Some(key) = next else { return };
+            let Some(e) = self.entries.get_mut(&key) else {
+                return;
+            };
+            let Some(to) = e.pending.pop_front() else {
+                continue;
+            };
+            let charged = e.charge(&to);
+            if charged > e.allowance {
+                continue;
+            }
+            if !self.budget.try_spend() {
+                e.pending.push_front(to);
+                return;
+            }
+            let nonce = self.nonces.next_nonce();
+            if self.in_flight.contains_key(&nonce) {
+                continue;
+            }
+            e.allowance -= charged;
+            e.round_sent += 1;
+            e.unanswered_since.get_or_insert(now);
+            e.sent.push_back(Sent {
+                nonce,
+                to,
+                at: now,
+                charged,
+            });
+            while e.sent.len() > MAX_IN_FLIGHT {
+                if let Some(old) = e.sent.pop_front() {
+                    self.in_flight.remove(&old.nonce);
+                }
+            }
+            self.in_flight.insert(nonce, key);
+            self.pings.push_back((to, encode_ping(nonce)));
         }
     }
 
@@ -264,12 +399,23 @@ impl LivenessTable {
         if !self.active {
             return None;
         }
+        let c = &self.config;
+        let token = self.budget.next_token_at();
         self.entries
             .values()
-            .map(|e| match e.visible {
-                true => e.next_ping.min(e.last_alive + self.config.dead_after),
-                false => e.next_ping,
+            .flat_map(|e| {
+                let death = e
+                    .unanswered_since
+                    .filter(|_| e.visible)
+                    .map(|t| (t + c.reply_timeout).max(e.last_alive + c.dead_after));
+                // A queued round waits for a token, not for its own timer.
+                let send = match e.pending.is_empty() {
+                    true => e.next_round,
+                    false => token,
+                };
+                [send, death]
             })
+            .flatten()
             .min()
     }
 
@@ -284,10 +430,34 @@ impl LivenessTable {
     }
 }
 
-/// Orders addresses IPv4 first, then IPv6, each sorted (stable output).
-pub fn sort_addrs(addrs: impl IntoIterator<Item = SocketAddr>) -> Vec<SocketAddr> {
-    let mut v: Vec<SocketAddr> = addrs.into_iter().collect();
-    v.sort_by_key(|a| (a.is_ipv6(), *a));
-    v.dedup();
-    v
+/// Starts a round: the addresses to ping, and when the next round is due
+/// (later after every round nobody answered).
+fn start_round(config: &LivenessConfig, e: &mut Entry, now: Instant) {
+    if !e.can_ping() {
+        e.next_round = None;
+        e.pending.clear();
+        return;
+    }
+    if e.round_started.is_some() {
+        e.silent_rounds = match e.round_answered {
+            true => 0,
+            false => e.silent_rounds.saturating_add(1),
+        };
+    }
+    e.round_answered = false;
+    e.round_sent = 0;
+    e.round_started = Some(now);
+    e.pending.clear();
+    match e.record.alive_addr {
+        Some(a) => e.pending.push_back(a),
+        None => e
+            .pending
+            .extend(e.record.addrs.iter().take(MAX_ADDRS_PER_ROUND)),
+    }
+    let factor = 1u32 << e.silent_rounds.min(16);
+    let wait = config
+        .interval
+        .saturating_mul(factor)
+        .min(config.max_backoff);
+    e.next_round = Some(now + wait.max(config.interval));
 }

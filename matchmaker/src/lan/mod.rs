@@ -19,23 +19,49 @@
 //!   [`DiscoveryConfig::probe`] `= false` announces at once (~1 ms).
 //! - mDNS keeps a crashed host's records for minutes; liveness pings drop
 //!   it within 2.5 s.
+//!
+//! # A stranger on the same network
+//!
+//! Anyone on the LAN can advertise lobby records and send datagrams. What
+//! this module promises against them:
+//!
+//! - A lobby's join address ([`LobbyInfo::addr`]) is always one mDNS
+//!   resolved; a pong counts only from the address pinged, with the random
+//!   nonce of that ping ([`liveness`]).
+//! - A process sends at most [`LivenessConfig::pings_per_sec`] pings (16 by
+//!   default) whatever mDNS lists; silent lobbies back off exponentially; a
+//!   record that never answered causes pings worth at most half of its own
+//!   bytes, so fake lobbies pointing at a victim reflect nothing.
+//! - Every string of a [`LobbyInfo`] is cleaned of control characters
+//!   ([`printable`]); impossible seat counts make a lobby incompatible, with
+//!   the reason ([`txt`]).
+//! - A lobby's name is stable once claimed: TXT updates during probing wait
+//!   ([`claims`]).
 
 pub mod advertise;
 pub mod browse;
+pub mod claims;
 mod hub;
 pub mod liveness;
+pub mod ping;
+mod record;
+pub mod text;
 pub mod txt;
 
 pub use advertise::Advertisement;
 pub use browse::{BrowseEvent, Compatibility, LobbyBrowser, LobbyInfo};
+pub use text::printable;
 pub use txt::{LobbyTxt, SERVICE_TYPE, TxtError};
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
 
-use mdns_sd::{DaemonEvent, IfKind, RRType, ServiceDaemon};
+use std::time::{Duration, Instant};
 
+use mdns_sd::{DaemonEvent, IfKind, RRType, ServiceDaemon, ServiceInfo};
+
+use self::claims::NameClaims;
 use self::liveness::LivenessConfig;
 
 /// Errors of LAN discovery.
@@ -133,10 +159,12 @@ struct Inner {
     local_names: Mutex<BTreeSet<String>>,
     /// Lower-cased instance names seen on the network by the hub.
     seen_names: Arc<Mutex<BTreeSet<String>>>,
-    hub: Sender<hub::HubInput>,
+    hub: SyncSender<hub::HubInput>,
     /// Lower-cased original full name -> full name mdns-sd renamed it to
     /// after a conflict found while probing.
     renames: Arc<Mutex<BTreeMap<String, String>>>,
+    /// Names being probed, with the TXT update waiting for each.
+    claims: Arc<Mutex<NameClaims<ServiceInfo>>>,
 }
 
 impl Drop for Inner {
@@ -176,7 +204,8 @@ impl Discovery {
             IpFamily::V6 => daemon.disable_interface(IfKind::IPv4)?,
         }
         let renames = Arc::new(Mutex::new(BTreeMap::new()));
-        watch_renames(&daemon, renames.clone())?;
+        let claims = Arc::new(Mutex::new(NameClaims::default()));
+        watch_daemon(&daemon, renames.clone(), claims.clone())?;
         let seen_names = Arc::new(Mutex::new(BTreeSet::new()));
         let hub = hub::start_hub(&daemon, config.liveness, seen_names.clone())?;
         Ok(Discovery {
@@ -187,6 +216,7 @@ impl Discovery {
                 seen_names,
                 hub,
                 renames,
+                claims,
             }),
         })
     }
@@ -229,23 +259,69 @@ impl Discovery {
     }
 }
 
-/// Records the daemon's name changes (conflicts found while probing).
-fn watch_renames(
+/// Follows the daemon's events: name changes (conflicts found while
+/// probing) are recorded, and a finished probe releases the TXT update that
+/// waited for it ([`claims`]).
+fn watch_daemon(
     daemon: &ServiceDaemon,
     renames: Arc<Mutex<BTreeMap<String, String>>>,
+    claims: Arc<Mutex<NameClaims<ServiceInfo>>>,
 ) -> Result<(), LanError> {
     let monitor = daemon.monitor()?;
+    let daemon = daemon.clone();
     std::thread::Builder::new()
         .name("nearplay-mdns-monitor".into())
         .spawn(move || {
-            while let Ok(event) = monitor.recv() {
-                if let DaemonEvent::NameChange(c) = event
-                    && matches!(c.rr_type, RRType::SRV | RRType::TXT)
-                    && let Ok(mut r) = renames.lock()
-                {
-                    r.insert(c.original.to_lowercase(), c.new_name);
+            loop {
+                let now = Instant::now();
+                let wait = claims
+                    .lock()
+                    .ok()
+                    .and_then(|c| c.poll_timeout())
+                    .map_or(Duration::from_secs(1), |t| t.saturating_duration_since(now))
+                    .min(Duration::from_secs(1));
+                let event = match monitor.recv_timeout(wait) {
+                    Ok(event) => Some(event),
+                    Err(_) if monitor.is_disconnected() => return,
+                    Err(_) => None,
+                };
+                let finished = event.and_then(|e| probe_finished(&e, &renames));
+                // Registered under the lock, so a withdrawal in between
+                // cannot be undone by a late update.
+                let Ok(mut claims) = claims.lock() else {
+                    return;
+                };
+                let released = match finished {
+                    Some(name) => claims.claimed(&name).into_iter().collect(),
+                    None => claims.handle_timeout(Instant::now()),
+                };
+                for info in released {
+                    let _ = daemon.register(info);
                 }
             }
         })?;
     Ok(())
+}
+
+/// The original full name whose probe `event` reports finished, if any;
+/// records renames on the way.
+fn probe_finished(
+    event: &DaemonEvent,
+    renames: &Mutex<BTreeMap<String, String>>,
+) -> Option<String> {
+    let mut renames = renames.lock().ok()?;
+    match event {
+        DaemonEvent::NameChange(c) if matches!(c.rr_type, RRType::SRV | RRType::TXT) => {
+            renames.insert(c.original.to_lowercase(), c.new_name.clone());
+            Some(c.original.clone())
+        }
+        DaemonEvent::Announce(fullname, _) => {
+            let original = renames
+                .iter()
+                .find(|(_, new)| new.eq_ignore_ascii_case(fullname))
+                .map(|(original, _)| original.clone());
+            Some(original.unwrap_or_else(|| fullname.clone()))
+        }
+        _ => None,
+    }
 }

@@ -4,7 +4,14 @@
 //! Keys: `txtvers=1`, `proto`, `game`, `ver`, `n`, `max`, `pw` (0/1), `mode`,
 //! plus game-defined extras. The whole record stays under
 //! [`MAX_TXT_BYTES`] so it fits one mDNS packet comfortably (RFC 6763 §6.2).
+//!
+//! Parsing checks what a screen uses: seats `max` in
+//! [`MIN_SEATS`]`..=`[`MAX_SEATS`] and `n <= max`, else a typed error (the
+//! browser lists such a lobby as incompatible, with the reason). Values are
+//! kept as they came; [`super::browse`] cleans them of control characters
+//! before they reach a person, and errors quote them cleaned.
 
+use super::text::printable;
 use crate::lobby::host::HostConfig;
 use crate::lobby::message::PROTOCOL_VERSION;
 
@@ -16,6 +23,13 @@ pub const TXT_VERSION: &str = "1";
 
 /// Upper bound on the encoded TXT record, in bytes.
 pub const MAX_TXT_BYTES: usize = 200;
+
+/// Fewest seats a lobby may advertise (`max`).
+pub const MIN_SEATS: u16 = 2;
+
+/// Most seats a lobby may advertise (`max`): the most players a match plan
+/// may hold.
+pub const MAX_SEATS: u16 = 16;
 
 const RESERVED: [&str; 8] = ["txtvers", "proto", "game", "ver", "n", "max", "pw", "mode"];
 
@@ -50,6 +64,17 @@ pub enum TxtError {
     /// Raw TXT bytes are truncated (a length byte points past the end).
     #[error("truncated TXT record")]
     Truncated,
+    /// The seat counts are impossible: `max` outside
+    /// [`MIN_SEATS`]`..=`[`MAX_SEATS`], or more players than seats.
+    #[error(
+        "lobby claims {players} players of {max} seats (seats must be 2 to 16, players at most seats)"
+    )]
+    Seats {
+        /// Players claimed (`n`).
+        players: u16,
+        /// Seats claimed (`max`).
+        max: u16,
+    },
 }
 
 /// The parsed TXT record of a lobby.
@@ -88,21 +113,10 @@ impl LobbyTxt {
         }
     }
 
-    /// Key/value pairs in record order, after checking keys and size.
+    /// Key/value pairs in record order, after checking keys, seats and size.
     pub fn to_pairs(&self) -> Result<Vec<(String, String)>, TxtError> {
-        let mut pairs = vec![
-            ("txtvers".to_string(), TXT_VERSION.to_string()),
-            ("proto".to_string(), self.proto.to_string()),
-            ("game".to_string(), self.game.clone()),
-            ("ver".to_string(), self.game_version.clone()),
-            ("n".to_string(), self.players.to_string()),
-            ("max".to_string(), self.max_players.to_string()),
-            (
-                "pw".to_string(),
-                if self.password { "1" } else { "0" }.to_string(),
-            ),
-            ("mode".to_string(), self.mode.clone()),
-        ];
+        check_seats(self.players, self.max_players)?;
+        let mut pairs = self.required_pairs();
         for (k, v) in &self.extras {
             let printable = k.bytes().all(|b| (0x20..=0x7e).contains(&b) && b != b'=');
             if k.is_empty() || !printable || RESERVED.contains(&k.as_str()) {
@@ -119,6 +133,32 @@ impl LobbyTxt {
             });
         }
         Ok(pairs)
+    }
+
+    /// Length of the record as DNS TXT RDATA, without any check: what a
+    /// sender paid at least to put this record on the wire.
+    pub fn encoded_len(&self) -> usize {
+        self.required_pairs()
+            .iter()
+            .chain(&self.extras)
+            .map(|(k, v)| 1 + k.len() + 1 + v.len())
+            .sum()
+    }
+
+    fn required_pairs(&self) -> Vec<(String, String)> {
+        vec![
+            ("txtvers".to_string(), TXT_VERSION.to_string()),
+            ("proto".to_string(), self.proto.to_string()),
+            ("game".to_string(), self.game.clone()),
+            ("ver".to_string(), self.game_version.clone()),
+            ("n".to_string(), self.players.to_string()),
+            ("max".to_string(), self.max_players.to_string()),
+            (
+                "pw".to_string(),
+                if self.password { "1" } else { "0" }.to_string(),
+            ),
+            ("mode".to_string(), self.mode.clone()),
+        ]
     }
 
     /// Encodes the record as DNS TXT RDATA (length-prefixed strings).
@@ -179,21 +219,24 @@ impl LobbyTxt {
         let [txtvers, proto, game, ver, n, max, pw, mode] = known;
         let txtvers = txtvers.ok_or(TxtError::Missing("txtvers"))?;
         if txtvers != TXT_VERSION {
-            return Err(TxtError::UnsupportedVersion(txtvers));
+            return Err(TxtError::UnsupportedVersion(printable(&txtvers)));
         }
+        let players = parse_num("n", n)?;
+        let max_players = parse_num("max", max)?;
+        check_seats(players, max_players)?;
         Ok(LobbyTxt {
             proto: parse_num("proto", proto)?,
             game: game.ok_or(TxtError::Missing("game"))?,
             game_version: ver.ok_or(TxtError::Missing("ver"))?,
-            players: parse_num("n", n)?,
-            max_players: parse_num("max", max)?,
+            players,
+            max_players,
             password: match pw.as_deref() {
                 Some("0") => false,
                 Some("1") => true,
                 Some(other) => {
                     return Err(TxtError::Invalid {
                         key: "pw",
-                        value: other.to_string(),
+                        value: printable(other),
                     });
                 }
                 None => return Err(TxtError::Missing("pw")),
@@ -214,5 +257,16 @@ impl LobbyTxt {
 
 fn parse_num(key: &'static str, value: Option<String>) -> Result<u16, TxtError> {
     let value = value.ok_or(TxtError::Missing(key))?;
-    value.parse().map_err(|_| TxtError::Invalid { key, value })
+    value.parse().map_err(|_| TxtError::Invalid {
+        key,
+        value: printable(&value),
+    })
+}
+
+fn check_seats(players: u16, max: u16) -> Result<(), TxtError> {
+    if (MIN_SEATS..=MAX_SEATS).contains(&max) && players <= max {
+        Ok(())
+    } else {
+        Err(TxtError::Seats { players, max })
+    }
 }
