@@ -238,6 +238,18 @@ fn silent_connections_are_capped_per_address_and_timed_out() {
     assert!(refused >= 100 - 8, "refused {refused}");
     let after = client.health().expect("health");
     assert!(after.refused.get("address_limit").copied().unwrap_or(0) >= 92);
+
+    // A complete head, then a body that never comes: answered 408 (the
+    // request deadline), not held for ever.
+    let mut slow_body = connect_from("127.0.0.4", addr);
+    slow_body
+        .write_all(b"POST /rooms HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        .expect("head");
+    slow_body.set_read_timeout(Some(DEADLINE)).expect("timeout");
+    let mut answer = Vec::new();
+    let _ = slow_body.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
 }
 
 /// 300 public rooms with every field at its longest, and a real one: a
