@@ -44,7 +44,7 @@ use tokio::sync::oneshot;
 use crate::rendezvous::api::Refusal;
 
 pub use buckets::AddressBuckets;
-pub use connections::{ConnectionPermit, Connections};
+pub use connections::{ConnectionPermit, Connections, client_key};
 pub use limits::{Limits, TokenBucket};
 pub use rooms::{PeerKey, Requested, Rooms};
 pub use state::Shared;
