@@ -184,9 +184,9 @@ fn an_unfinished_60_mb_message_keeps_server_memory_flat() {
 /// 100 connections from one address that never send a request: the
 /// server keeps at most its per-address cap of them (the rest get a 429
 /// naming `address_limit` at once) and closes those after the header
-/// timeout, while `/health` and `POST /rooms` from another address answer.
-/// Before: every one stayed open for ever (1,100 of them took the server
-/// down).
+/// timeout, while `/health` and `POST /rooms` from another address answer;
+/// a request whose body never comes gets 408. Before: every one stayed
+/// open for ever (1,100 of them took the server down).
 #[test]
 fn silent_connections_are_capped_per_address_and_timed_out() {
     let limits = Limits {
@@ -201,6 +201,11 @@ fn silent_connections_are_capped_per_address_and_timed_out() {
     let mut silent: Vec<Option<TcpStream>> = (0..100)
         .map(|_| Some(connect_from("127.0.0.2", addr)))
         .collect();
+    // A complete head, then a body that never comes (checked at the end).
+    let mut slow_body = connect_from("127.0.0.4", addr);
+    slow_body
+        .write_all(b"POST /rooms HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        .expect("head");
     let client = RendezvousClient::new(&addr.to_string()).expect("url");
     let health = client.health().expect("health answers during the attack");
     assert!(health.connections <= 8 + 1, "{health:?}");
@@ -240,12 +245,7 @@ fn silent_connections_are_capped_per_address_and_timed_out() {
     let after = client.health().expect("health");
     assert!(after.refused.get("address_limit").copied().unwrap_or(0) >= 92);
 
-    // A complete head, then a body that never comes: answered 408 (the
-    // request deadline), not held for ever.
-    let mut slow_body = connect_from("127.0.0.4", addr);
-    slow_body
-        .write_all(b"POST /rooms HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
-        .expect("head");
+    // The slow body: answered 408 (the request deadline), not held for ever.
     slow_body.set_read_timeout(Some(DEADLINE)).expect("timeout");
     let mut answer = Vec::new();
     let _ = slow_body.read_to_end(&mut answer);
