@@ -208,7 +208,8 @@ fn silent_connections_are_capped_per_address_and_timed_out() {
         .expect("head");
     let client = RendezvousClient::new(&addr.to_string()).expect("url");
     let health = client.health().expect("health answers during the attack");
-    assert!(health.connections <= 8 + 1, "{health:?}");
+    // The silent ones held, the slow body and this request.
+    assert!(health.connections <= 8 + 2, "{health:?}");
     client
         .create_room(&room("Real", "1.0"))
         .expect("POST /rooms answers during the attack");
