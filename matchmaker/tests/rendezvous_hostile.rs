@@ -184,14 +184,15 @@ fn an_unfinished_60_mb_message_keeps_server_memory_flat() {
 /// 100 connections from one address that never send a request: the
 /// server keeps at most its per-address cap of them (the rest get a 429
 /// naming `address_limit` at once) and closes those after the header
-/// timeout, while `/health` and `POST /rooms` from another address answer.
-/// Before: every one stayed open for ever (1,100 of them took the server
-/// down).
+/// timeout, while `/health` and `POST /rooms` from another address answer;
+/// a request whose body never comes gets 408. Before: every one stayed
+/// open for ever (1,100 of them took the server down).
 #[test]
 fn silent_connections_are_capped_per_address_and_timed_out() {
     let limits = Limits {
         max_connections_per_address: 8,
-        header_timeout: Duration::from_secs(3),
+        // Long enough that no seat frees while the 100 connect (exact counts).
+        header_timeout: Duration::from_secs(5),
         ..Limits::default()
     };
     let server = RendezvousServer::start("127.0.0.1:0".parse().expect("addr"), limits, 1)
@@ -200,9 +201,15 @@ fn silent_connections_are_capped_per_address_and_timed_out() {
     let mut silent: Vec<Option<TcpStream>> = (0..100)
         .map(|_| Some(connect_from("127.0.0.2", addr)))
         .collect();
+    // A complete head, then a body that never comes (checked at the end).
+    let mut slow_body = connect_from("127.0.0.4", addr);
+    slow_body
+        .write_all(b"POST /rooms HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        .expect("head");
     let client = RendezvousClient::new(&addr.to_string()).expect("url");
     let health = client.health().expect("health answers during the attack");
-    assert!(health.connections <= 8 + 1, "{health:?}");
+    // The silent ones held, the slow body and this request.
+    assert!(health.connections <= 8 + 2, "{health:?}");
     client
         .create_room(&room("Real", "1.0"))
         .expect("POST /rooms answers during the attack");
@@ -238,6 +245,13 @@ fn silent_connections_are_capped_per_address_and_timed_out() {
     assert!(refused >= 100 - 8, "refused {refused}");
     let after = client.health().expect("health");
     assert!(after.refused.get("address_limit").copied().unwrap_or(0) >= 92);
+
+    // The slow body: answered 408 (the request deadline), not held for ever.
+    slow_body.set_read_timeout(Some(DEADLINE)).expect("timeout");
+    let mut answer = Vec::new();
+    let _ = slow_body.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
 }
 
 /// 300 public rooms with every field at its longest, and a real one: a

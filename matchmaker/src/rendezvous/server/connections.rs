@@ -8,10 +8,27 @@
 //! to the process's file descriptor limit and lock everyone out.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::rendezvous::api::Refusal;
+
+/// The "address" every per-address limit counts by (connections, request
+/// rate, rooms): an IPv4 address (IPv4-mapped IPv6 included) as is, an IPv6
+/// address by its /64 prefix, since one IPv6 client usually holds a whole
+/// /64 and could otherwise take a fresh address for each connection.
+pub fn client_key(peer: SocketAddr) -> IpAddr {
+    match peer.ip() {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(Ipv6Addr::from(prefix))
+            }
+        },
+    }
+}
 
 #[derive(Debug, Default)]
 struct Counts {
@@ -111,5 +128,14 @@ mod tests {
         assert_eq!(conns.open_from(a), 1);
         let _c1 = conns.open(c).expect("a seat came back");
         assert_eq!(conns.open_now(), 3);
+    }
+
+    #[test]
+    fn ipv6_clients_count_by_their_64_prefix() {
+        let at = |s: &str| client_key(s.parse().expect("addr"));
+        assert_eq!(at("[2001:db8:1:2::1]:1"), at("[2001:db8:1:2:ffff::9]:2"));
+        assert_ne!(at("[2001:db8:1:2::1]:1"), at("[2001:db8:1:3::1]:1"));
+        assert_eq!(at("[::ffff:10.0.0.1]:1"), at("10.0.0.1:5"));
+        assert_ne!(at("10.0.0.1:1"), at("10.0.0.2:1"));
     }
 }

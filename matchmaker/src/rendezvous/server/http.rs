@@ -12,6 +12,7 @@ use axum::extract::{ConnectInfo, Extension, Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use super::connections::client_key;
 use super::rooms::Requested;
 use super::state::{Inner, Shared};
 use crate::rendezvous::api::{ErrorBody, QuickMatch, Refusal, RoomCreated, RoomRequest};
@@ -35,7 +36,7 @@ fn admit_room_request(
     body: &[u8],
     now: Instant,
 ) -> Result<RoomRequest, (Refusal, &'static str)> {
-    s.http_allow(origin.ip(), now)
+    s.http_allow(client_key(origin), now)
         .map_err(|r| (r, "too many requests from this address"))?;
     match serde_json::from_slice(body) {
         Ok(r) if body.len() <= MAX_BODY => Ok(r),
@@ -58,7 +59,10 @@ pub async fn create_room(
         Ok(request) => request,
         Err((r, why)) => return refuse(r, why.into()),
     };
-    match s.rooms.create(request, origin.ip(), now, RoomCode::random) {
+    match s
+        .rooms
+        .create(request, client_key(origin), now, RoomCode::random)
+    {
         Ok(code) => {
             tracing::info!(%code, %origin, "room created");
             (StatusCode::CREATED, Json(RoomCreated { code })).into_response()
@@ -84,7 +88,7 @@ pub async fn quick_match(
     };
     match s
         .rooms
-        .quick_match(request, origin.ip(), now, RoomCode::random)
+        .quick_match(request, client_key(origin), now, RoomCode::random)
     {
         Ok((code, host)) => Json(QuickMatch { code, host }).into_response(),
         Err(r) => {
@@ -102,7 +106,7 @@ pub async fn room_info(
     Path(code): Path<String>,
 ) -> Response {
     let mut s = state.lock();
-    if let Err(r) = s.http_allow(origin.ip(), Instant::now()) {
+    if let Err(r) = s.http_allow(client_key(origin), Instant::now()) {
         return refuse(r, "too many requests from this address".into());
     }
     let Ok(code) = code.parse::<RoomCode>() else {
@@ -129,7 +133,7 @@ pub async fn lobbies(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let mut s = state.lock();
-    if let Err(r) = s.http_allow(origin.ip(), Instant::now()) {
+    if let Err(r) = s.http_allow(client_key(origin), Instant::now()) {
         return refuse(r, "too many requests from this address".into());
     }
     let Some(game) = q.get("game") else {
@@ -163,13 +167,13 @@ pub fn admit_upgrade(
     query: &HashMap<String, String>,
 ) -> Result<Requested, Response> {
     let mut s = state.lock();
-    if let Err(r) = s.http_allow(origin.ip(), Instant::now()) {
+    if let Err(r) = s.http_allow(client_key(origin), Instant::now()) {
         return Err(refuse(r, "too many connections from this address".into()));
     }
     let req = Requested {
         path: path.unwrap_or_else(|| "world".into()),
         next: query.get("next").and_then(|n| n.parse::<u16>().ok()),
-        from: origin.ip(),
+        from: client_key(origin),
     };
     match s.rooms.admit(&req) {
         Ok(()) => Ok(req),

@@ -38,7 +38,9 @@ pub struct Limits {
     /// descriptor limit. Default 4096.
     pub max_connections: usize,
     /// An HTTP connection must send a complete request head within this
-    /// (also between requests on a kept-alive connection). Default 10 s.
+    /// (also between requests on a kept-alive connection), and each request
+    /// must be complete, body included, within this again (else `408`).
+    /// Default 10 s.
     pub header_timeout: Duration,
     /// Client addresses whose request rate is tracked; when the table is
     /// full, new addresses share one overflow bucket (nobody in debt is

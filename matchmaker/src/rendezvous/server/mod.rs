@@ -41,8 +41,10 @@ use axum::routing::{get, post};
 use thiserror::Error;
 use tokio::sync::oneshot;
 
+use crate::rendezvous::api::Refusal;
+
 pub use buckets::AddressBuckets;
-pub use connections::{ConnectionPermit, Connections};
+pub use connections::{ConnectionPermit, Connections, client_key};
 pub use limits::{Limits, TokenBucket};
 pub use rooms::{PeerKey, Requested, Rooms};
 pub use state::Shared;
@@ -188,7 +190,11 @@ impl RendezvousServer {
 }
 
 /// Every route: the HTTP API, and the websocket upgrade on any other path.
+/// A request (its body included) must be answered within the header
+/// timeout: a client that sends its head and then trickles, or withholds,
+/// a body gets `408` instead of holding the connection.
 fn routes(state: Shared) -> Router {
+    let deadline = state.lock().rooms.limits().header_timeout;
     Router::new()
         .route("/", get(ws::upgrade))
         .route("/{path}", get(ws::upgrade))
@@ -198,6 +204,17 @@ fn routes(state: Shared) -> Router {
         .route("/lobbies", get(http::lobbies))
         .route("/health", get(http::health))
         .layer(DefaultBodyLimit::max(http::MAX_BODY))
+        .layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| async move {
+                match tokio::time::timeout(deadline, next.run(req)).await {
+                    Ok(response) => response,
+                    Err(_) => http::refuse(
+                        Refusal::HandshakeTimeout,
+                        "the request was not complete in time".into(),
+                    ),
+                }
+            },
+        ))
         .layer(axum::Extension(state))
 }
 

@@ -26,7 +26,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
 
-use super::connections::ConnectionPermit;
+use super::connections::{ConnectionPermit, client_key};
 use super::state::Shared;
 use crate::rendezvous::api::Refusal;
 
@@ -97,7 +97,7 @@ pub async fn run(
                 }
             },
         };
-        let permit = match state.connections().open(peer.ip()) {
+        let permit = match state.connections().open(client_key(peer)) {
             Ok(permit) => permit,
             Err(r) => {
                 state.lock().count(r);
