@@ -17,7 +17,7 @@
 //!            codec.rs      length-prefixed, versioned frames with a size limit
 //!            host/         HostMachine: sans-IO host core (types.rs, handlers.rs)
 //!            client/       ClientMachine: sans-IO client core (types.rs)
-//!            tcp/          LobbyHost / LobbyClient: the std TCP shell
+//!            tcp/          LobbyHost / LobbyClient: the TCP shell (one mio event loop per lobby)
 //!            rng.rs        seeded randomness for the cores
 //! rendezvous/ code.rs       RoomCode (6 symbols, no look-alikes)
 //!            api.rs        the server's HTTP JSON types and Refusal kinds

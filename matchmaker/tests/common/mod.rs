@@ -2,6 +2,7 @@
 //! process, unique names.
 #![allow(dead_code)]
 
+pub mod hostile;
 pub mod netns;
 pub mod sim;
 
