@@ -114,53 +114,67 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// Sends markers from `a`, returns each one's latency to `b` (None = lost).
-fn markers(
-    host: &LobbyHost,
-    a: &LobbyClient,
-    b: &LobbyClient,
-    count: usize,
-    gap: Duration,
-    host_chat: usize,
-    left: &mut Vec<(Duration, String)>,
+/// A lobby with two reading members, A and B, and the departures seen.
+struct Lobby {
+    host: LobbyHost,
+    a: LobbyClient,
+    b: LobbyClient,
+    left: Vec<(Duration, String)>,
     t0: Instant,
-) -> Vec<Option<Duration>> {
-    let mut sent: Vec<Instant> = Vec::new();
-    let mut got: Vec<Option<Duration>> = vec![None; count];
-    let long = "x".repeat(250);
-    let end_limit = Duration::from_secs(5);
-    let mut last_sent = Instant::now() - gap;
-    let mut done_at: Option<Instant> = None;
-    loop {
-        if sent.len() < count && last_sent.elapsed() >= gap {
-            for _ in 0..host_chat {
-                host.chat(&long);
+}
+
+impl Lobby {
+    /// Sends `count` markers from A, one per `gap` (the host says
+    /// `host_chat` long lines before each); each one's latency to B (None =
+    /// lost).
+    fn markers(&mut self, count: usize, gap: Duration, host_chat: usize) -> Vec<Option<Duration>> {
+        let mut sent: Vec<Instant> = Vec::new();
+        let mut got: Vec<Option<Duration>> = vec![None; count];
+        let long = "x".repeat(250);
+        let end_limit = Duration::from_secs(5);
+        let mut last_sent = Instant::now() - gap;
+        let mut done_at: Option<Instant> = None;
+        loop {
+            if sent.len() < count && last_sent.elapsed() >= gap {
+                for _ in 0..host_chat {
+                    self.host.chat(&long);
+                }
+                self.a.chat(&format!("marker {}", sent.len()));
+                last_sent = Instant::now();
+                sent.push(last_sent);
             }
-            a.chat(&format!("marker {}", sent.len()));
-            last_sent = Instant::now();
-            sent.push(last_sent);
-        }
-        while let Some(ev) = b.poll() {
-            if let ClientEvent::Chat { text, .. } = ev
-                && let Some(i) = text.strip_prefix("marker ").and_then(|n| n.parse::<usize>().ok())
-                && let (Some(slot), Some(at)) = (got.get_mut(i), sent.get(i))
-            {
-                *slot = Some(at.elapsed());
+            while let Some(ev) = self.b.poll() {
+                match ev {
+                    ClientEvent::Chat { text, .. } => {
+                        if let Some(i) = text
+                            .strip_prefix("marker ")
+                            .and_then(|n| n.parse::<usize>().ok())
+                            && let (Some(slot), Some(at)) = (got.get_mut(i), sent.get(i))
+                        {
+                            *slot = Some(at.elapsed());
+                        }
+                    }
+                    ClientEvent::LobbyClosed(r) => self
+                        .left
+                        .push((self.t0.elapsed(), format!("B (closed: {r:?})"))),
+                    _ => {}
+                }
             }
-        }
-        while a.poll().is_some() {}
-        while let Some(ev) = host.poll() {
-            if let HostEvent::MemberLeft { name, reason, .. } = ev {
-                left.push((t0.elapsed(), format!("{name}: {reason:?}")));
+            while self.a.poll().is_some() {}
+            while let Some(ev) = self.host.poll() {
+                if let HostEvent::MemberLeft { name, reason, .. } = ev {
+                    self.left
+                        .push((self.t0.elapsed(), format!("{name}: {reason:?}")));
+                }
             }
-        }
-        if sent.len() == count {
-            let d = *done_at.get_or_insert_with(Instant::now);
-            if got.iter().all(Option::is_some) || d.elapsed() > end_limit {
-                return got;
+            if sent.len() == count {
+                let d = *done_at.get_or_insert_with(Instant::now);
+                if got.iter().all(Option::is_some) || d.elapsed() > end_limit {
+                    return got;
+                }
             }
+            std::thread::sleep(Duration::from_micros(200));
         }
-        std::thread::sleep(Duration::from_micros(200));
     }
 }
 
@@ -187,15 +201,20 @@ fn stalled_member() {
     let host = open_host(HostConfig::new("stall", "h", GAME, "1"));
     let (a, _) = join(host.local_addr(), "A");
     let (b, _) = join(host.local_addr(), "B");
-    let mut left = Vec::new();
-    let t0 = Instant::now();
-    let quiet = markers(&host, &a, &b, 30, Duration::from_millis(20), 0, &mut left, t0);
+    let mut lobby = Lobby {
+        host,
+        a,
+        b,
+        left: Vec::new(),
+        t0: Instant::now(),
+    };
+    let quiet = lobby.markers(30, Duration::from_millis(20), 0);
     println!("lobby_shell: chat A -> B while member S joined and stopped reading");
     let anchor = summary("quiet lobby (anchor)", &quiet);
 
     let mut s = RawMember::join(
         attacker_ip(0),
-        host.local_addr(),
+        lobby.host.local_addr(),
         JoinConfig::new("S", GAME, "1", 1),
         LIMIT,
     )
@@ -214,11 +233,14 @@ fn stalled_member() {
         }
         (lines, t.elapsed())
     });
-    let t0 = Instant::now();
-    let stalled = markers(&host, &a, &b, 150, Duration::from_millis(40), 20, &mut left, t0);
+    lobby.t0 = Instant::now();
+    let stalled = lobby.markers(150, Duration::from_millis(40), 20);
     stop.store(true, Ordering::Relaxed);
     let (lines, flood_time) = flood.join().unwrap_or_default();
-    let median = summary("S stalled, S floods chat, host chats 20 lines per marker", &stalled);
+    let median = summary(
+        "S stalled, S floods chat, host chats 20 lines per marker",
+        &stalled,
+    );
     println!(
         "  ratio of medians (stalled / quiet): {:.1}",
         median / anchor.max(1e-9)
@@ -227,7 +249,7 @@ fn stalled_member() {
         "  S sent {lines} chat lines in {:.1} s before its connection failed or the run ended",
         flood_time.as_secs_f64()
     );
-    for (at, who) in &left {
+    for (at, who) in &lobby.left {
         println!("  left after {:.2} s: {who}", at.as_secs_f64());
     }
 }

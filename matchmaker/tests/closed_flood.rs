@@ -21,8 +21,11 @@ fn a_flood_into_a_closed_connection_keeps_host_memory_flat() {
         bind: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
         ..HostOptions::default()
     };
-    let host = LobbyHost::open(HostConfig::new("flood", "Hosty", "flood-test", "1"), options)
-        .expect("open lobby");
+    let host = LobbyHost::open(
+        HostConfig::new("flood", "Hosty", "flood-test", "1"),
+        options,
+    )
+    .expect("open lobby");
     let chunk = vec![0xA5u8; 1 << 20];
     let before = ProcStats::now();
 

@@ -159,17 +159,21 @@ fn start_answers_at_once_and_matches_what_happens_while_a_member_stalls() {
     wait_for("S ready", LIMIT, || {
         host.roster().iter().all(|m| m.ready).then_some(())
     });
-    // About 1 MiB for S, which never reads: far more than its socket buffers.
+    // About 10 MB for S, which never reads: more than the largest socket
+    // buffers Linux grants by default (4 MiB to send, 6 MiB to receive).
     let long = "x".repeat(250);
-    for _ in 0..4000 {
+    for _ in 0..40_000 {
         host.chat(&long);
     }
     let plan = host
         .start()
         .expect("everyone left is ready: the match starts");
-    let started = wait_for("the Started event", LIMIT, || match host.poll()? {
-        HostEvent::Started(p) => Some(p),
-        _ => None,
+    let started = wait_for("the Started event", LIMIT, || {
+        loop {
+            if let HostEvent::Started(p) = host.poll()? {
+                return Some(p);
+            }
+        }
     });
     assert_eq!(started, plan);
     assert!(host.start().is_err(), "a second start must not start again");

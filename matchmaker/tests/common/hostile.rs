@@ -63,7 +63,8 @@ pub fn heard_from_host(mut stream: &TcpStream, limit: Duration) -> bool {
     let _ = stream.set_read_timeout(Some(limit));
     let mut b = [0u8; 1];
     match stream.read(&mut b) {
-        Ok(_) => true,
+        // A byte of its first frame, or EOF: either way it has been handled.
+        Ok(n) => n <= b.len(),
         Err(e) => !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
     }
 }
@@ -139,7 +140,9 @@ impl RawMember {
     }
 
     fn write_out(&mut self) -> std::io::Result<()> {
-        let _ = self.stream.set_write_timeout(Some(Duration::from_millis(500)));
+        let _ = self
+            .stream
+            .set_write_timeout(Some(Duration::from_millis(500)));
         while let Some(t) = self.machine.poll_transmit() {
             if let ClientTransmit::Send(frame) = t {
                 self.stream.write_all(&frame)?;

@@ -112,11 +112,7 @@ fn heaviest_oldest(slots: &[Slot]) -> Option<ConnId> {
     let count = |ip: IpAddr| pending.iter().filter(|s| s.ip == ip).count();
     pending
         .iter()
-        .max_by(|a, b| {
-            count(a.ip)
-                .cmp(&count(b.ip))
-                .then(b.opened.cmp(&a.opened))
-        })
+        .max_by(|a, b| count(a.ip).cmp(&count(b.ip)).then(b.opened.cmp(&a.opened)))
         .map(|s| s.conn)
 }
 
@@ -138,9 +134,7 @@ mod tests {
     fn one_address_is_capped_and_cannot_lock_others_out() {
         let t0 = Instant::now();
         let caps = Caps::new(4, 16);
-        let mut slots: Vec<Slot> = (0..4)
-            .map(|n| slot(n, 2, SlotKind::Pending, t0))
-            .collect();
+        let mut slots: Vec<Slot> = (0..4).map(|n| slot(n, 2, SlotKind::Pending, t0)).collect();
         let attacker = IpAddr::from([127, 0, 0, 2]);
         assert_eq!(admit(&slots, attacker, caps), Admit::Refuse);
         let joiner = IpAddr::from([127, 0, 0, 1]);
@@ -149,7 +143,10 @@ mod tests {
         // of the heaviest address, never a member.
         slots.extend((4..16).map(|n| slot(n, 3 + (n % 6) as u8, SlotKind::Pending, t0)));
         slots.push(slot(99, 1, SlotKind::Member, t0));
-        assert_eq!(admit(&slots, joiner, caps), Admit::AcceptEvicting(ConnId(0)));
+        assert_eq!(
+            admit(&slots, joiner, caps),
+            Admit::AcceptEvicting(ConnId(0))
+        );
     }
 
     #[test]
@@ -160,7 +157,10 @@ mod tests {
             .map(|n| slot(n, 9, SlotKind::Closing, t0))
             .collect();
         let joiner = IpAddr::from([127, 0, 0, 1]);
-        assert_eq!(admit(&slots, joiner, caps), Admit::AcceptEvicting(ConnId(0)));
+        assert_eq!(
+            admit(&slots, joiner, caps),
+            Admit::AcceptEvicting(ConnId(0))
+        );
         for s in &mut slots {
             s.kind = SlotKind::Member;
         }

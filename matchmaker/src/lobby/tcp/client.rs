@@ -195,7 +195,8 @@ impl Worker {
                 m.handle_disconnected();
             }
             for ev in evs.iter() {
-                if ev.token() == STREAM && (ev.is_readable() || ev.is_read_closed() || ev.is_error())
+                if ev.token() == STREAM
+                    && (ev.is_readable() || ev.is_read_closed() || ev.is_error())
                 {
                     self.readable = true;
                 }
@@ -269,7 +270,10 @@ impl Worker {
                 }
             }
         }
-        if self.connected && !self.outbox.is_empty() && self.outbox.write_to(&mut self.stream).is_err() {
+        if self.connected
+            && !self.outbox.is_empty()
+            && self.outbox.write_to(&mut self.stream).is_err()
+        {
             m.handle_disconnected();
             self.connected = false;
         }

@@ -153,9 +153,15 @@ mod tests {
         let mut r = &data[..];
         let mut buf = vec![0; READ_CHUNK];
         let mut got = 0;
-        assert_eq!(read_some(&mut r, &mut buf, |b| got += b.len()), ReadOutcome::More);
+        assert_eq!(
+            read_some(&mut r, &mut buf, |b| got += b.len()),
+            ReadOutcome::More
+        );
         assert_eq!(got, READ_CHUNK * READ_BUDGET);
-        assert_eq!(read_some(&mut r, &mut buf, |b| got += b.len()), ReadOutcome::Closed);
+        assert_eq!(
+            read_some(&mut r, &mut buf, |b| got += b.len()),
+            ReadOutcome::Closed
+        );
         assert_eq!(got, data.len());
     }
 }
