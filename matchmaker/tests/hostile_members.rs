@@ -179,3 +179,23 @@ fn start_answers_at_once_and_matches_what_happens_while_a_member_stalls() {
     assert!(host.start().is_err(), "a second start must not start again");
     drop(s);
 }
+
+#[test]
+fn the_lobby_port_answers_pings_while_silent_connections_are_held() {
+    use nearplay_matchmaker::lan::liveness::{decode_pong, encode_ping};
+    let host = open(HostConfig::new("ping", "Hosty", GAME, "1"));
+    let _silent: Vec<_> = (0..8)
+        .map(|_| connect_from(attacker_ip(0), host.local_addr()).expect("connect"))
+        .collect();
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    udp.set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let mut buf = [0u8; 64];
+    // UDP may drop a datagram: ask again until a pong, within the deadline.
+    let nonce = wait_for("a pong", LIMIT, || {
+        udp.send_to(&encode_ping(7), host.local_addr()).ok()?;
+        let (n, _) = udp.recv_from(&mut buf).ok()?;
+        decode_pong(buf.get(..n)?)
+    });
+    assert_eq!(nonce, 7);
+}
