@@ -40,29 +40,26 @@ fn open_host(config: HostConfig) -> LobbyHost {
     LobbyHost::open(config, options).expect("open lobby")
 }
 
-fn join(addr: SocketAddr, name: &str) -> (LobbyClient, Duration) {
+/// Joins as `name`: the client, how long the answer took, and the answer.
+fn join(addr: SocketAddr, name: &str) -> (LobbyClient, Duration, String) {
     let t = Instant::now();
     let c = LobbyClient::join(addr, JoinConfig::new(name, GAME, "1", 1));
     while t.elapsed() < LIMIT {
         match c.poll() {
-            Some(ClientEvent::Joined { .. }) => return (c, t.elapsed()),
-            Some(ClientEvent::JoinFailed(e)) => {
-                println!("  join of {name} failed after {:?}: {e}", t.elapsed());
-                return (c, t.elapsed());
-            }
+            Some(ClientEvent::Joined { .. }) => return (c, t.elapsed(), "joined".into()),
+            Some(ClientEvent::JoinFailed(e)) => return (c, t.elapsed(), format!("refused: {e}")),
             Some(_) => {}
             None => std::thread::sleep(Duration::from_millis(1)),
         }
     }
-    println!("  join of {name}: no answer within {LIMIT:?}");
-    (c, t.elapsed())
+    (c, t.elapsed(), "no answer".into())
 }
 
 fn held_connections() {
     let mut config = HostConfig::new("held", "h", GAME, "1");
     config.timeouts.hello = Duration::from_secs(60);
     let host = open_host(config);
-    let (_quiet, anchor) = join(host.local_addr(), "anchor");
+    let (_quiet, anchor, _) = join(host.local_addr(), "anchor");
     let before = ProcStats::now();
     let mut conns = Vec::new();
     let mut refused = 0;
@@ -77,7 +74,7 @@ fn held_connections() {
         .filter(|c| heard_from_host(c, Duration::from_secs(5)))
         .count();
     let after = ProcStats::now();
-    let (_real, join_time) = join(host.local_addr(), "real");
+    let (_real, join_time, outcome) = join(host.local_addr(), "real");
     let host_fds = after.fds as i64 - before.fds as i64 - conns.len() as i64;
     println!("lobby_shell: {HELD} held connections ({PER_ADDRESS} per address, 127.0.0.2..)");
     println!(
@@ -103,7 +100,7 @@ fn held_connections() {
         after.rss_kib as i64 - before.rss_kib as i64
     );
     println!(
-        "  real joiner from 127.0.0.1 while they are held: {:.1} ms (anchor: quiet join {:.1} ms, ratio {:.1})",
+        "  real joiner from 127.0.0.1 while they are held: {outcome} after {:.1} ms (anchor: quiet join {:.1} ms, ratio {:.1})",
         ms(join_time),
         ms(anchor),
         join_time.as_secs_f64() / anchor.as_secs_f64().max(1e-9)
@@ -199,8 +196,8 @@ fn summary(label: &str, v: &[Option<Duration>]) -> f64 {
 
 fn stalled_member() {
     let host = open_host(HostConfig::new("stall", "h", GAME, "1"));
-    let (a, _) = join(host.local_addr(), "A");
-    let (b, _) = join(host.local_addr(), "B");
+    let (a, _, _) = join(host.local_addr(), "A");
+    let (b, _, _) = join(host.local_addr(), "B");
     let mut lobby = Lobby {
         host,
         a,
