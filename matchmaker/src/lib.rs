@@ -2,7 +2,8 @@
 //! in a lobby hosted on one player's machine, and leave with one
 //! [`MatchPlan`](nearplay_netcode::MatchPlan) each, the only hand-off to
 //! `nearplay_netcode`. No server, no async runtime: background threads do the
-//! blocking I/O, the game calls non-blocking `poll()`s every frame.
+//! I/O (one non-blocking event loop per lobby, whatever its number of
+//! connections), the game calls non-blocking `poll()`s every frame.
 //!
 //! # Module map
 //!
