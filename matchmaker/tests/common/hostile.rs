@@ -56,19 +56,6 @@ pub fn connect_from(from: IpAddr, to: SocketAddr) -> std::io::Result<TcpStream> 
     Ok(socket.into())
 }
 
-/// Waits until `stream` yields a byte, EOF or an error: the host has dealt
-/// with this connection (sent its first frame, or closed it). `false` on
-/// timeout.
-pub fn heard_from_host(mut stream: &TcpStream, limit: Duration) -> bool {
-    let _ = stream.set_read_timeout(Some(limit));
-    let mut b = [0u8; 1];
-    match stream.read(&mut b) {
-        // A byte of its first frame, or EOF: either way it has been handled.
-        Ok(n) => n <= b.len(),
-        Err(e) => !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
-    }
-}
-
 /// A member driven by hand over a blocking socket, so a test can make it stop
 /// reading after it joined.
 pub struct RawMember {
