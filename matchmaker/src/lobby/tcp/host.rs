@@ -1,7 +1,7 @@
 //! [`LobbyHost`]: the host's handle on its lobby, and the thread it runs.
 //!
 //! The [`HostMachine`] sits behind a mutex shared by this handle and the
-//! event loop (`host_loop.rs`): a game call such as [`LobbyHost::start`]
+//! event loop (`host_loop/`): a game call such as [`LobbyHost::start`]
 //! runs the machine directly and returns its answer, then wakes the loop to
 //! write what the machine queued. So `start` either starts the match or does
 //! not, and never waits on the network.

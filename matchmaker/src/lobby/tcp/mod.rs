@@ -17,8 +17,9 @@
 //! slow), and what a closed connection may still send (read and discarded up
 //! to a limit for a short linger, then the socket is dropped).
 //!
-//! Files: `host.rs` (the [`LobbyHost`] handle), `host_loop.rs` (its event
-//! loop), `admission.rs` (who gets a connection slot), `outbox.rs` (bounded
+//! Files: `host.rs` (the [`LobbyHost`] handle), `host_loop/` (its event
+//! loop; `io.rs` there: per-connection reads, writes and closes),
+//! `admission.rs` (who gets a connection slot), `outbox.rs` (bounded
 //! write queue and bounded reads), `client.rs` ([`LobbyClient`]).
 
 mod admission;
