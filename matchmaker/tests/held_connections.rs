@@ -52,9 +52,10 @@ fn five_hundred_held_connections_cost_no_thread_each_and_a_joiner_gets_in() {
         "{HELD} held connections: threads {} -> {} (host {threads:+}), fds {} -> {} (host side {host_fds:+}), RSS {} -> {} KiB",
         before.threads, after.threads, before.fds, after.fds, before.rss_kib, after.rss_kib
     );
-    assert!(
-        threads <= 1,
-        "threads grew by {threads} for {HELD} connections"
+    assert_eq!(
+        after.threads,
+        before.threads + 1,
+        "{HELD} held connections and one joiner must cost one thread (the joiner's)"
     );
     let cap = (MAX_PENDING_HELLOS + usize::from(max_players) + OPEN_CONNECTION_SLACK) as i64;
     assert!(
