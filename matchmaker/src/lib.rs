@@ -2,7 +2,8 @@
 //! in a lobby hosted on one player's machine, and leave with one
 //! [`MatchPlan`](nearplay_netcode::MatchPlan) each, the only hand-off to
 //! `nearplay_netcode`. No server, no async runtime: background threads do the
-//! blocking I/O, the game calls non-blocking `poll()`s every frame.
+//! I/O (one non-blocking event loop per lobby, whatever its number of
+//! connections), the game calls non-blocking `poll()`s every frame.
 //!
 //! # Module map
 //!
@@ -20,7 +21,7 @@
 //!            codec.rs      length-prefixed, versioned frames with a size limit
 //!            host/         HostMachine: sans-IO host core (types.rs, handlers.rs)
 //!            client/       ClientMachine: sans-IO client core (types.rs)
-//!            tcp/          LobbyHost / LobbyClient: the std TCP shell
+//!            tcp/          LobbyHost / LobbyClient: the TCP shell (one mio event loop per lobby)
 //!            rng.rs        seeded randomness for the cores
 //! rendezvous/ code.rs       RoomCode (6 symbols, no look-alikes)
 //!            api.rs        the server's HTTP JSON types and Refusal kinds

@@ -4,7 +4,7 @@
 //! - [`codec`]: how it is framed (length prefix, version, size limit).
 //! - [`host`], [`client`]: the state machines, `(now, input) -> outputs`.
 //! - [`tcp`]: [`LobbyHost`](tcp::LobbyHost) / [`LobbyClient`](tcp::LobbyClient),
-//!   blocking std TCP on background threads behind a non-blocking API.
+//!   non-blocking TCP on one event loop thread each, behind a non-blocking API.
 
 pub mod client;
 pub mod codec;

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod isolated;
+pub mod hostile;
 pub mod netns;
 pub mod sim;
 

@@ -198,6 +198,26 @@ impl HostMachine {
         }
     }
 
+    /// The shell dropped `conn` because its write queue overflowed (the peer
+    /// stopped reading): the connection is gone, and a member on it leaves
+    /// with [`LeaveReason::TooSlow`].
+    pub fn handle_too_slow(&mut self, now: Instant, conn: ConnId) {
+        if let Some(c) = self.conns.remove(&conn)
+            && let ConnState::Member(id) = c.state
+        {
+            self.remove_member(now, id, LeaveReason::TooSlow);
+        }
+    }
+
+    /// Whether `conn` carries a member (its hello was accepted), as opposed to
+    /// a connection still awaiting its hello or being closed. The shell's
+    /// admission control never evicts a member's connection.
+    pub fn is_member_conn(&self, conn: ConnId) -> bool {
+        self.conns
+            .get(&conn)
+            .is_some_and(|c| matches!(c.state, ConnState::Member(_)))
+    }
+
     /// Time passed: hello and idle timeouts, keepalives.
     pub fn handle_timeout(&mut self, now: Instant) {
         let t = self.config.timeouts;

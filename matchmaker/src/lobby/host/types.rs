@@ -101,6 +101,9 @@ pub enum LeaveReason {
     Disconnected,
     /// It sent bytes that are not the protocol.
     ProtocolError(String),
+    /// It stopped reading: its write queue overflowed, and the host dropped
+    /// it rather than let it stall the others.
+    TooSlow,
 }
 
 /// Something that happened in the lobby, for the host's game.

@@ -1,18 +1,29 @@
-//! [`LobbyClient`]: the client's TCP shell.
+//! [`LobbyClient`]: the client's TCP shell, one thread and one `mio::Poll`
+//! per joined lobby: a non-blocking connect, reads in bounded chunks, a
+//! bounded write queue, and a waker for the game's calls.
 
-use std::io::Write;
-use std::net::{SocketAddr, TcpStream};
+use std::io::ErrorKind;
+use std::net::{Shutdown, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::{Duration, Instant};
 
-use super::spawn_reader;
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token, Waker};
+
+use super::outbox::{Outbox, READ_CHUNK, ReadOutcome, read_some};
 use crate::lobby::client::{ClientEvent, ClientMachine, ClientTransmit, JoinConfig};
 
+const WAKER: Token = Token(0);
+const STREAM: Token = Token(1);
+/// After our goodbye, how long we wait for the host to close its side
+/// (reading and discarding at most [`CLOSE_DISCARD_LIMIT`] bytes).
+const CLOSE_LINGER: Duration = Duration::from_millis(500);
+const CLOSE_DISCARD_LIMIT: usize = 64 * 1024;
+/// Longest sleep with no timer due (a wake-up cuts it short).
+const IDLE_WAIT: Duration = Duration::from_secs(1);
+
 enum Input {
-    Data(Vec<u8>),
-    Eof,
     SetReady(bool),
     Chat(String),
     Leave,
@@ -24,6 +35,7 @@ enum Input {
 /// [`ClientEvent::Joined`] or [`ClientEvent::JoinFailed`]. Dropping it leaves.
 pub struct LobbyClient {
     tx: Sender<Input>,
+    waker: Option<Arc<Waker>>,
     events: Receiver<ClientEvent>,
     host: SocketAddr,
 }
@@ -43,24 +55,57 @@ impl LobbyClient {
         let (tx, rx) = mpsc::channel();
         let (etx, events) = mpsc::channel();
         let machine = ClientMachine::new(config, Instant::now());
-        let inner_tx = tx.clone();
-        let spawned = std::thread::Builder::new()
-            .name("nearplay-lobby-client".into())
-            .spawn(move || run(machine, host, rx, inner_tx, etx.clone()));
-        if let Err(e) = spawned {
-            let mut m = ClientMachine::new(JoinConfig::new("", "", "", 0), Instant::now());
-            m.handle_connect_failed(&e.to_string());
-            let (etx, erx) = mpsc::channel();
-            while let Some(ev) = m.poll_event() {
-                let _ = etx.send(ev);
-            }
-            return LobbyClient {
-                tx,
-                events: erx,
-                host,
+        let started = Poll::new().and_then(|poll| {
+            let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+            let stream = TcpStream::connect(host)?;
+            let worker = Worker {
+                poll,
+                stream,
+                connected: false,
+                closing: None,
+                shut: false,
+                discarded: 0,
+                outbox: Outbox::default(),
+                readable: true,
+                buf: vec![0; READ_CHUNK],
             };
+            std::thread::Builder::new()
+                .name("nearplay-lobby-client".into())
+                .spawn(move || worker.run(machine, rx, etx))?;
+            Ok(waker)
+        });
+        match started {
+            Ok(waker) => LobbyClient {
+                tx,
+                waker: Some(waker),
+                events,
+                host,
+            },
+            Err(e) => {
+                // Nothing started: report the failure through a machine of
+                // our own, as the thread would have.
+                let mut m = ClientMachine::new(JoinConfig::new("", "", "", 0), Instant::now());
+                m.handle_connect_failed(&e.to_string());
+                let (etx, erx) = mpsc::channel();
+                while let Some(ev) = m.poll_event() {
+                    let _ = etx.send(ev);
+                }
+                LobbyClient {
+                    tx,
+                    waker: None,
+                    events: erx,
+                    host,
+                }
+            }
         }
-        LobbyClient { tx, events, host }
+    }
+
+    fn send(&self, input: Input) {
+        if self.tx.send(input).is_ok()
+            && let Some(w) = &self.waker
+        {
+            let _ = w.wake();
+        }
     }
 
     /// The next lobby event, if any (non-blocking).
@@ -75,17 +120,17 @@ impl LobbyClient {
 
     /// Toggles our ready flag.
     pub fn set_ready(&self, ready: bool) {
-        let _ = self.tx.send(Input::SetReady(ready));
+        self.send(Input::SetReady(ready));
     }
 
     /// Says something in the chat.
     pub fn chat(&self, text: &str) {
-        let _ = self.tx.send(Input::Chat(text.to_string()));
+        self.send(Input::Chat(text.to_string()));
     }
 
     /// Leaves the lobby.
     pub fn leave(&self) {
-        let _ = self.tx.send(Input::Leave);
+        self.send(Input::Leave);
     }
 }
 
@@ -95,93 +140,146 @@ impl Drop for LobbyClient {
     }
 }
 
-fn run(
-    mut machine: ClientMachine,
-    host: SocketAddr,
-    rx: Receiver<Input>,
-    tx: Sender<Input>,
-    events: Sender<ClientEvent>,
-) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let connect_timeout = machine
-        .poll_timeout()
-        .map(|t| t.saturating_duration_since(Instant::now()))
-        .unwrap_or(Duration::from_secs(3))
-        .max(Duration::from_millis(1));
-    let writer = match connect(host, connect_timeout, &stop, tx) {
-        Ok(w) => {
-            machine.handle_connected(Instant::now());
-            Some(w)
+/// The client's thread.
+struct Worker {
+    poll: Poll,
+    stream: TcpStream,
+    connected: bool,
+    /// Set once the machine closed: linger until then.
+    closing: Option<Instant>,
+    /// Our write side is shut (after the last frame of a close).
+    shut: bool,
+    discarded: usize,
+    outbox: Outbox,
+    readable: bool,
+    buf: Vec<u8>,
+}
+
+impl Worker {
+    fn run(mut self, mut m: ClientMachine, rx: Receiver<Input>, events: Sender<ClientEvent>) {
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        if let Err(e) = self
+            .poll
+            .registry()
+            .register(&mut self.stream, STREAM, interest)
+        {
+            m.handle_connect_failed(&e.to_string());
         }
-        Err(e) => {
-            machine.handle_connect_failed(&e.to_string());
-            None
-        }
-    };
-    loop {
-        let mut closed = false;
-        while let Some(t) = machine.poll_transmit() {
-            match (t, writer.as_ref()) {
-                (ClientTransmit::Send(frame), Some(w)) if !write_frame(w, &frame) => {
-                    machine.handle_disconnected();
+        let mut evs = Events::with_capacity(16);
+        loop {
+            self.turn(&mut m, &rx);
+            while let Some(ev) = m.poll_event() {
+                let _ = events.send(ev);
+            }
+            let now = Instant::now();
+            if let Some(until) = self.closing
+                && (now >= until || (self.outbox.is_empty() && !self.connected))
+            {
+                return;
+            }
+            let next = match self.closing {
+                Some(until) => Some(until),
+                None if m.is_done() => return,
+                None => m.poll_timeout(),
+            };
+            let wait = if self.readable && self.connected {
+                Duration::ZERO
+            } else {
+                next.map(|t| t.saturating_duration_since(now))
+                    .unwrap_or(IDLE_WAIT)
+                    .min(IDLE_WAIT)
+            };
+            if let Err(e) = self.poll.poll(&mut evs, Some(wait))
+                && e.kind() != ErrorKind::Interrupted
+            {
+                m.handle_disconnected();
+            }
+            for ev in evs.iter() {
+                if ev.token() == STREAM
+                    && (ev.is_readable() || ev.is_read_closed() || ev.is_error())
+                {
+                    self.readable = true;
                 }
-                (ClientTransmit::Close, Some(w)) => {
-                    let _ = w.shutdown(std::net::Shutdown::Write);
-                    closed = true;
-                }
-                _ => {}
             }
         }
-        while let Some(ev) = machine.poll_event() {
-            let _ = events.send(ev);
-        }
-        if closed || machine.is_done() {
-            break;
-        }
-        let now = Instant::now();
-        let wait = machine
-            .poll_timeout()
-            .map(|t| t.saturating_duration_since(now))
-            .unwrap_or(Duration::from_secs(1));
-        match rx.recv_timeout(wait) {
-            Ok(input) => {
-                let now = Instant::now();
-                match input {
-                    Input::Data(d) => machine.handle_data(now, &d),
-                    Input::Eof => machine.handle_disconnected(),
-                    Input::SetReady(r) => machine.set_ready(now, r),
-                    Input::Chat(t) => machine.chat(now, &t),
-                    Input::Leave => machine.leave(now),
-                }
-            }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => machine.leave(Instant::now()),
-        }
-        machine.handle_timeout(Instant::now());
     }
-    stop.store(true, Ordering::Relaxed);
-}
 
-fn connect(
-    host: SocketAddr,
-    timeout: Duration,
-    stop: &Arc<AtomicBool>,
-    tx: Sender<Input>,
-) -> std::io::Result<TcpStream> {
-    let stream = TcpStream::connect_timeout(&host, timeout)?;
-    stream.set_nodelay(true)?;
-    stream.set_write_timeout(Some(Duration::from_secs(2)))?;
-    spawn_reader(
-        stream.try_clone()?,
-        stop.clone(),
-        tx,
-        Input::Data,
-        Input::Eof,
-    )?;
-    Ok(stream)
-}
-
-/// Writes one frame; `false` if the connection failed.
-fn write_frame(mut w: &TcpStream, frame: &[u8]) -> bool {
-    w.write_all(frame).is_ok()
+    /// One turn: finish connecting, take the game's calls, read, run timers,
+    /// write.
+    fn turn(&mut self, m: &mut ClientMachine, rx: &Receiver<Input>) {
+        let now = Instant::now();
+        if !self.connected && self.closing.is_none() && !m.is_done() {
+            match self.stream.take_error() {
+                Ok(Some(e)) | Err(e) => m.handle_connect_failed(&e.to_string()),
+                Ok(None) => {
+                    if self.stream.peer_addr().is_ok() {
+                        self.connected = true;
+                        let _ = self.stream.set_nodelay(true);
+                        m.handle_connected(now);
+                    }
+                }
+            }
+        }
+        loop {
+            match rx.try_recv() {
+                Ok(Input::SetReady(r)) => m.set_ready(now, r),
+                Ok(Input::Chat(t)) => m.chat(now, &t),
+                Ok(Input::Leave) => m.leave(now),
+                Err(mpsc::TryRecvError::Empty) => break,
+                // The handle is gone without a goodbye: leave.
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    m.leave(now);
+                    break;
+                }
+            }
+        }
+        if self.connected && self.readable {
+            let outcome = match self.closing {
+                None => read_some(&mut self.stream, &mut self.buf, |d| m.handle_data(now, d)),
+                Some(_) => {
+                    let discarded = &mut self.discarded;
+                    let o = read_some(&mut self.stream, &mut self.buf, |d| *discarded += d.len());
+                    if *discarded > CLOSE_DISCARD_LIMIT {
+                        ReadOutcome::Closed
+                    } else {
+                        o
+                    }
+                }
+            };
+            match outcome {
+                ReadOutcome::Drained => self.readable = false,
+                ReadOutcome::More => {}
+                ReadOutcome::Closed => {
+                    m.handle_disconnected();
+                    self.connected = false;
+                }
+            }
+        }
+        m.handle_timeout(now);
+        while let Some(t) = m.poll_transmit() {
+            match t {
+                ClientTransmit::Send(frame) => {
+                    if self.outbox.push(frame).is_err() {
+                        // The host has not read our last frames for long:
+                        // it is as good as gone.
+                        m.handle_disconnected();
+                    }
+                }
+                ClientTransmit::Close => {
+                    self.closing.get_or_insert(now + CLOSE_LINGER);
+                }
+            }
+        }
+        if self.connected
+            && !self.outbox.is_empty()
+            && self.outbox.write_to(&mut self.stream).is_err()
+        {
+            m.handle_disconnected();
+            self.connected = false;
+        }
+        if self.connected && self.closing.is_some() && self.outbox.is_empty() && !self.shut {
+            let _ = self.stream.shutdown(Shutdown::Write);
+            self.shut = true;
+        }
+    }
 }

@@ -1,25 +1,39 @@
-//! The TCP shell: blocking std sockets on background threads, driving the
-//! sans-IO cores, behind a non-blocking API a game loop calls every frame.
+//! The TCP shell: non-blocking sockets on one event loop per lobby (mio),
+//! driving the sans-IO cores, behind a non-blocking API a game loop calls
+//! every frame.
 //!
 //! - [`LobbyHost`]: binds the lobby port (TCP, plus UDP on the same port
-//!   number for liveness pings), advertises it, runs the [`HostMachine`](super::host::HostMachine).
-//! - [`LobbyClient`]: connects to a lobby and runs the [`ClientMachine`](super::client::ClientMachine).
+//!   number for liveness pings), advertises it, runs the
+//!   [`HostMachine`](super::host::HostMachine) on one thread: accepts, reads,
+//!   writes and pings are all readiness events of one `mio::Poll`, so a
+//!   connection costs one file descriptor and no thread.
+//! - [`LobbyClient`]: connects to a lobby and runs the
+//!   [`ClientMachine`](super::client::ClientMachine) on one thread.
 //!
-//! No async runtime: each connection has a reader thread, and one driver
-//! thread per lobby owns the state machine, writes, and wakes on its timers.
+//! Everything the network can grow is bounded here: connections awaiting
+//! their hello per address and in total, open connections in total
+//! (`admission.rs`), bytes read per wake-up, bytes queued for writing per
+//! connection (`outbox.rs`; a member whose queue overflows is dropped as too
+//! slow), and what a closed connection may still send (read and discarded up
+//! to a limit for a short linger, then the socket is dropped).
+//!
+//! Files: `host.rs` (the [`LobbyHost`] handle), `host_loop/` (its event
+//! loop; `io.rs` there: per-connection reads, writes and closes),
+//! `admission.rs` (who gets a connection slot), `outbox.rs` (bounded
+//! write queue and bounded reads), `client.rs` ([`LobbyClient`]).
 
+mod admission;
 mod client;
 mod host;
+mod host_loop;
+mod outbox;
 
+pub use admission::{MAX_PENDING_PER_ADDRESS, OPEN_CONNECTION_SLACK};
 pub use client::LobbyClient;
 pub use host::{HostOptions, LobbyHost};
+pub use outbox::MAX_QUEUED_BYTES;
 
-use std::io::Read;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Sender;
-use std::time::Duration;
+use std::net::{IpAddr, Ipv6Addr, TcpListener, UdpSocket};
 
 use crate::lan::LanError;
 use crate::lobby::host::StartError;
@@ -39,50 +53,6 @@ pub enum LobbyError {
     /// The background thread has ended (lobby closed or started).
     #[error("the lobby is no longer running")]
     Stopped,
-}
-
-/// How long a blocked read waits before checking whether to stop.
-const READ_POLL: Duration = Duration::from_millis(200);
-
-/// Reads `stream` until EOF, an error, or `stop`, handing each chunk to
-/// `on_data` and the end to `on_end`. Runs on its own thread.
-fn spawn_reader<T: Send + 'static>(
-    mut stream: TcpStream,
-    stop: Arc<AtomicBool>,
-    tx: Sender<T>,
-    on_data: impl Fn(Vec<u8>) -> T + Send + 'static,
-    on_end: T,
-) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(READ_POLL))?;
-    std::thread::Builder::new()
-        .name("nearplay-lobby-read".into())
-        .spawn(move || {
-            let mut buf = vec![0u8; 8192];
-            loop {
-                if stop.load(Ordering::Relaxed) {
-                    return;
-                }
-                match stream.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        let chunk = buf.get(..n).map(<[u8]>::to_vec).unwrap_or_default();
-                        if tx.send(on_data(chunk)).is_err() {
-                            return;
-                        }
-                    }
-                    Err(e)
-                        if matches!(
-                            e.kind(),
-                            std::io::ErrorKind::WouldBlock
-                                | std::io::ErrorKind::TimedOut
-                                | std::io::ErrorKind::Interrupted
-                        ) => {}
-                    Err(_) => break,
-                }
-            }
-            let _ = tx.send(on_end);
-        })?;
-    Ok(())
 }
 
 /// Binds TCP and UDP on one port number (retrying if UDP's is taken).
@@ -113,13 +83,4 @@ pub(super) fn bind_pair(bind: Option<IpAddr>) -> std::io::Result<(TcpListener, U
         }
     }
     Err(last)
-}
-
-/// Where to connect to wake the blocked `accept` on close.
-pub(super) fn wake_addr(addr: SocketAddr) -> SocketAddr {
-    match addr.ip() {
-        IpAddr::V6(v6) if v6.is_unspecified() => SocketAddr::from(([127, 0, 0, 1], addr.port())),
-        IpAddr::V4(v4) if v4.is_unspecified() => SocketAddr::from(([127, 0, 0, 1], addr.port())),
-        _ => addr,
-    }
 }
