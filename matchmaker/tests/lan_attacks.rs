@@ -60,7 +60,7 @@ fn fake_lobby_with(
     wait_for("room to register", Duration::from_secs(10), || {
         match d.daemon().register(info.clone()) {
             Err(mdns_sd::Error::Again) => None,
-            other => Some(other.expect("register fake lobby")),
+            other => other.map(Some).expect("register fake lobby"),
         }
     });
     fullname
