@@ -282,10 +282,17 @@ impl LivenessTable {
         let Some(e) = self.entries.get_mut(fullname) else {
             return;
         };
-        let Some(pos) = e.sent.iter().position(|s| s.nonce == nonce && s.to == from) else {
+        let Some(pos) = e
+            .sent
+            .iter()
+            .position(|s| s.nonce == nonce && same_endpoint(&s.to, &from))
+        else {
             return;
         };
-        let (sent_at, refund) = e.sent.get(pos).map_or((now, 0), |s| (s.at, s.charged));
+        // From here on the address is the one pinged (as mDNS resolved it).
+        let Some((sent_at, refund, from)) = e.sent.get(pos).map(|s| (s.at, s.charged, s.to)) else {
+            return;
+        };
         for s in e.sent.drain(..=pos) {
             self.in_flight.remove(&s.nonce);
         }
@@ -427,6 +434,21 @@ impl LivenessTable {
     /// The next change of the list.
     pub fn poll_event(&mut self) -> Option<TableEvent> {
         self.events.pop_front()
+    }
+}
+
+/// Whether a pong's source is the address a ping went to: same IP and port,
+/// and for a link-local IPv6 the same interface. IPv6 flow labels (Linux
+/// sets them by default) are not part of the endpoint.
+fn same_endpoint(pinged: &SocketAddr, from: &SocketAddr) -> bool {
+    match (pinged, from) {
+        (SocketAddr::V4(a), SocketAddr::V4(b)) => a == b,
+        (SocketAddr::V6(a), SocketAddr::V6(b)) => {
+            a.ip() == b.ip()
+                && a.port() == b.port()
+                && (a.scope_id() == b.scope_id() || !a.ip().is_unicast_link_local())
+        }
+        _ => false,
     }
 }
 
