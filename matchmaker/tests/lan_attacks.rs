@@ -23,8 +23,9 @@ use nearplay_matchmaker::lan::text::is_printable;
 use nearplay_matchmaker::lan::{
     BrowseEvent, Discovery, DiscoveryConfig, Interfaces, LobbyInfo, LobbyTxt, SERVICE_TYPE,
 };
+use nearplay_matchmaker::lobby::client::{ClientEvent, JoinConfig};
 use nearplay_matchmaker::lobby::host::HostConfig;
-use nearplay_matchmaker::lobby::tcp::{HostOptions, LobbyHost};
+use nearplay_matchmaker::lobby::tcp::{HostOptions, LobbyClient, LobbyHost};
 
 const GAME: &str = "nearplay-test";
 const VERSION: &str = "1.0.0";
@@ -60,7 +61,7 @@ fn fake_lobby_with(
     wait_for("room to register", Duration::from_secs(10), || {
         match d.daemon().register(info.clone()) {
             Err(mdns_sd::Error::Again) => None,
-            other => Some(other.expect("register fake lobby")),
+            other => other.map(Some).expect("register fake lobby"),
         }
     });
     fullname
@@ -390,4 +391,68 @@ fn a_txt_update_while_probing_keeps_the_lobby_name() {
     assert!(renames.is_empty(), "renamed: {renames:?}");
     assert!(browser.lobbies().iter().all(|l| l.name == "Early"));
     stop.store(true, Ordering::Relaxed);
+}
+
+#[test]
+fn a_member_joining_in_the_lobbys_first_second_keeps_its_name() {
+    if !run_body_in_own_namespace(
+        "a_member_joining_in_the_lobbys_first_second_keeps_its_name",
+        LIMIT,
+    ) {
+        return;
+    }
+    let d = Discovery::new(Interfaces::LoopbackOnly).expect("mDNS on lo");
+    let monitor = d.daemon().monitor().expect("monitor");
+    let mut browser = d.browse(GAME, VERSION).expect("browse");
+    let options = HostOptions {
+        bind: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        discovery: Some(d.clone()),
+        txt_extras: vec![],
+    };
+    let host = LobbyHost::open(
+        HostConfig::new("First Second", "Hosty", GAME, VERSION),
+        options,
+    )
+    .expect("open lobby");
+    let member = LobbyClient::join(host.local_addr(), JoinConfig::new("Ann", GAME, VERSION, 9));
+    wait_for("joined", Duration::from_secs(10), || match member.poll() {
+        Some(ClientEvent::Joined { .. }) => Some(()),
+        Some(ClientEvent::JoinFailed(e)) => panic!("join failed: {e}"),
+        _ => None,
+    });
+    // The probe of the name ends: mdns-sd reports a rename (the bug), or
+    // announces the name for the host ("<host>.local.:<interface>").
+    let outcome = wait_for(
+        "the end of probing",
+        Duration::from_secs(10),
+        || match monitor.try_recv().ok()? {
+            DaemonEvent::NameChange(c) if c.original.starts_with("First Second") => {
+                Some(format!("renamed {} -> {}", c.original, c.new_name))
+            }
+            DaemonEvent::Announce(name, via)
+                if name.starts_with("First Second") && via.contains(".local.:") =>
+            {
+                Some(format!("announced {name}"))
+            }
+            _ => None,
+        },
+    );
+    println!("FIGURE member joined during probing: {outcome}");
+    assert!(outcome.starts_with("announced First Second._"), "{outcome}");
+    // The lobby is found by its name, with both players.
+    let listed = wait_for(
+        "listed with 2 players",
+        Duration::from_secs(10),
+        || match browser.poll() {
+            Some(BrowseEvent::Added(l) | BrowseEvent::Updated(l)) if l.players == 2 => Some(l),
+            _ => None,
+        },
+    );
+    println!(
+        "FIGURE member joined during probing: listed as {:?}",
+        listed.name
+    );
+    assert_eq!(listed.name, "First Second");
+    assert_eq!(host.instance_name().as_deref(), Some("First Second"));
+    assert!(browser.lobbies().iter().all(|l| l.name == "First Second"));
 }

@@ -266,3 +266,29 @@ fn silence_backs_off_exponentially() {
     t.handle_pong(now, to, nonce(&ping));
     assert_eq!(t.poll_timeout(), Some(now + config.interval));
 }
+
+#[test]
+fn an_ipv6_pong_counts_whatever_its_flow_label_but_not_from_another_link() {
+    use std::net::SocketAddrV6;
+    let t0 = Instant::now();
+    let mut t = table();
+    t.set_active(t0, true);
+    let pinged = SocketAddrV6::new("fe80::7".parse().expect("ip"), 7000, 0, 2);
+    let mut r = record("Six", &[]);
+    r.addrs = vec![SocketAddr::V6(pinged)];
+    t.handle_resolved(t0, r);
+    drain(&mut t);
+    t.handle_timeout(t0);
+    let [(to, ping)] = pings(&mut t).try_into().expect("one ping");
+    assert_eq!(to, SocketAddr::V6(pinged));
+    let other_link = SocketAddrV6::new(*pinged.ip(), 7000, 0, 3);
+    t.handle_pong(t0, SocketAddr::V6(other_link), nonce(&ping));
+    assert!(drain(&mut t).is_empty(), "a pong from another link counted");
+    // Linux sets IPv6 flow labels by default: the source carries one.
+    let labelled = SocketAddrV6::new(*pinged.ip(), 7000, 0x5_1234, 2);
+    t.handle_pong(t0, SocketAddr::V6(labelled), nonce(&ping));
+    match drain(&mut t).as_slice() {
+        [TableEvent::Up(r)] => assert_eq!(r.alive_addr, Some(SocketAddr::V6(pinged))),
+        other => panic!("{other:?}"),
+    }
+}

@@ -184,6 +184,15 @@ fn incompatible_lobbies_are_listed_as_such_and_names_are_made_unique() {
         Some(ClientEvent::Joined { .. }) => Some(()),
         _ => None,
     });
+    // Listed first (a lobby closed before it was ever announced is never
+    // listed, so never removed).
+    wait_for("twin listed", LIMIT, || {
+        browser
+            .lobbies()
+            .iter()
+            .any(|l| l.name == twin_name)
+            .then_some(())
+    });
     twin.close();
     let reason = wait_for("lobby closed", LIMIT, || match member.poll() {
         Some(ClientEvent::LobbyClosed(r)) => Some(r),

@@ -168,7 +168,13 @@ impl Advertisement {
             }
             return Ok(());
         }
-        claims.registered(&self.fullname, Instant::now(), probe);
+        // Announced without probe if the daemon never reports the probe done.
+        let fallback = probe.then(|| {
+            let mut f = info.clone();
+            f.set_requires_probe(false);
+            f
+        });
+        claims.registered(&self.fullname, Instant::now(), fallback);
         self.discovery.inner.daemon.register(info)?;
         self.registered = true;
         Ok(())

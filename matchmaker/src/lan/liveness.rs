@@ -34,15 +34,14 @@ use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use super::ping::{NonceSource, PingBudget, ping_wire_bytes, record_wire_cost};
+use super::ping::{NonceSource, PingBudget, record_wire_cost};
+use super::rounds::{Entry, Sent, same_endpoint, start_round};
 
 pub use super::ping::{PING_LEN, answer_ping, decode_pong, encode_ping};
 pub use super::record::{LobbyRecord, TableEvent, sort_addrs};
 
 /// Pings of one lobby that can be in flight; older ones are forgotten.
 const MAX_IN_FLIGHT: usize = 8;
-/// Addresses of one lobby pinged per round.
-const MAX_ADDRS_PER_ROUND: usize = 4;
 
 /// Timers and limits of the liveness check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,59 +74,6 @@ impl Default for LivenessConfig {
             pings_per_sec: 16,
             unanswered_percent: 50,
             max_lobbies: 512,
-        }
-    }
-}
-
-#[derive(Debug)]
-struct Sent {
-    nonce: u64,
-    to: SocketAddr,
-    at: Instant,
-    /// Allowance bytes spent on it (0 to an address that answered before).
-    charged: usize,
-}
-
-#[derive(Debug)]
-struct Entry {
-    record: LobbyRecord,
-    visible: bool,
-    last_alive: Instant,
-    /// When the next round starts; `None` while the allowance is spent.
-    next_round: Option<Instant>,
-    round_started: Option<Instant>,
-    round_answered: bool,
-    /// Pings sent in this round (the budget goes round-robin).
-    round_sent: u32,
-    /// Consecutive rounds nobody answered (the backoff exponent).
-    silent_rounds: u32,
-    /// Addresses still to ping in this round (they wait for the budget).
-    pending: VecDeque<SocketAddr>,
-    sent: VecDeque<Sent>,
-    /// When the oldest ping unanswered since the last pong went out.
-    unanswered_since: Option<Instant>,
-    /// Bytes of unanswered pings this record may still cause, and its cap.
-    allowance: usize,
-    allowance_cap: usize,
-}
-
-impl Entry {
-    fn can_ping(&self) -> bool {
-        self.record.txt.is_ok()
-            && (self.record.alive_addr.is_some()
-                || self
-                    .record
-                    .addrs
-                    .iter()
-                    .any(|a| ping_wire_bytes(a) <= self.allowance))
-    }
-
-    /// Allowance bytes a ping to `to` costs: nothing to an address that
-    /// answered since mDNS resolved it.
-    fn charge(&self, to: &SocketAddr) -> usize {
-        match self.record.alive_addr == Some(*to) {
-            true => 0,
-            false => ping_wire_bytes(to),
         }
     }
 }
@@ -282,10 +228,17 @@ impl LivenessTable {
         let Some(e) = self.entries.get_mut(fullname) else {
             return;
         };
-        let Some(pos) = e.sent.iter().position(|s| s.nonce == nonce && s.to == from) else {
+        let Some(pos) = e
+            .sent
+            .iter()
+            .position(|s| s.nonce == nonce && same_endpoint(&s.to, &from))
+        else {
             return;
         };
-        let (sent_at, refund) = e.sent.get(pos).map_or((now, 0), |s| (s.at, s.charged));
+        // From here on the address is the one pinged (as mDNS resolved it).
+        let Some((sent_at, refund, from)) = e.sent.get(pos).map(|s| (s.at, s.charged, s.to)) else {
+            return;
+        };
         for s in e.sent.drain(..=pos) {
             self.in_flight.remove(&s.nonce);
         }
@@ -428,36 +381,4 @@ impl LivenessTable {
     pub fn poll_event(&mut self) -> Option<TableEvent> {
         self.events.pop_front()
     }
-}
-
-/// Starts a round: the addresses to ping, and when the next round is due
-/// (later after every round nobody answered).
-fn start_round(config: &LivenessConfig, e: &mut Entry, now: Instant) {
-    if !e.can_ping() {
-        e.next_round = None;
-        e.pending.clear();
-        return;
-    }
-    if e.round_started.is_some() {
-        e.silent_rounds = match e.round_answered {
-            true => 0,
-            false => e.silent_rounds.saturating_add(1),
-        };
-    }
-    e.round_answered = false;
-    e.round_sent = 0;
-    e.round_started = Some(now);
-    e.pending.clear();
-    match e.record.alive_addr {
-        Some(a) => e.pending.push_back(a),
-        None => e
-            .pending
-            .extend(e.record.addrs.iter().take(MAX_ADDRS_PER_ROUND)),
-    }
-    let factor = 1u32 << e.silent_rounds.min(16);
-    let wait = config
-        .interval
-        .saturating_mul(factor)
-        .min(config.max_backoff);
-    e.next_round = Some(now + wait.max(config.interval));
 }

@@ -45,6 +45,7 @@ mod hub;
 pub mod liveness;
 pub mod ping;
 mod record;
+mod rounds;
 pub mod text;
 pub mod txt;
 
