@@ -23,8 +23,10 @@ pub struct Sim {
     pub events: BTreeMap<u64, Vec<ClientEvent>>,
     pub closed: BTreeSet<u64>,
     pub cut: BTreeSet<u64>,
-    /// Every frame a client wrote (for the password check).
+    /// Every frame a client wrote (what a listener sees of that direction).
     pub client_bytes: Vec<u8>,
+    /// Every frame the host wrote.
+    pub host_bytes: Vec<u8>,
 }
 
 impl Sim {
@@ -38,6 +40,7 @@ impl Sim {
             closed: BTreeSet::new(),
             cut: BTreeSet::new(),
             client_bytes: Vec::new(),
+            host_bytes: Vec::new(),
         }
     }
 
@@ -67,6 +70,7 @@ impl Sim {
                 progress = true;
                 match t {
                     HostTransmit::Send { conn, frame } => {
+                        self.host_bytes.extend_from_slice(&frame);
                         if !self.cut.contains(&conn.0) && !self.closed.contains(&conn.0) {
                             if let Some(c) = self.clients.get_mut(&conn.0) {
                                 c.handle_data(self.now, &frame);
