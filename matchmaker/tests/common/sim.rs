@@ -49,12 +49,16 @@ impl Sim {
     }
 
     pub fn join(&mut self, id: u64, config: JoinConfig) {
+        self.join_from(id, Self::peer(id), config);
+    }
+
+    /// Joins as connection `id` from address `peer`.
+    pub fn join_from(&mut self, id: u64, peer: SocketAddr, config: JoinConfig) {
         let mut c = ClientMachine::new(config, self.now);
         c.handle_connected(self.now);
         self.clients.insert(id, c);
         let local = SocketAddr::from((HOST_IP, 7000));
-        self.host
-            .handle_connect(self.now, ConnId(id), Self::peer(id), local);
+        self.host.handle_connect(self.now, ConnId(id), peer, local);
         self.pump();
     }
 

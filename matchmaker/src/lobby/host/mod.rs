@@ -147,6 +147,12 @@ impl HostMachine {
             .and_then(|m| m.fingerprint)
     }
 
+    /// Bytes held in connections' frame buffers, all connections together
+    /// (a closed connection holds none).
+    pub fn buffered_bytes(&self) -> usize {
+        self.conns.values().map(|c| c.decoder.buffered()).sum()
+    }
+
     /// Wrong password guesses counted since the lobby opened.
     pub fn failed_guesses(&self) -> u64 {
         self.guesses.total_failures()
