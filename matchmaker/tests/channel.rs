@@ -92,7 +92,10 @@ fn a_listener_finds_no_names_chat_or_match_key_on_the_wire() {
             b"Lobby",
             PASSWORD.as_bytes(),
         ] {
-            assert!(!contains(&wire, secret), "locked={locked}: {secret:?} in clear");
+            assert!(
+                !contains(&wire, secret),
+                "locked={locked}: {secret:?} in clear"
+            );
         }
         // The plan's 64-bit ids are not there either.
         assert!(!contains(&wire, &plan.match_id.0.to_le_bytes()));

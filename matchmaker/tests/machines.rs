@@ -233,5 +233,4 @@ fn protocol_version_mismatch_is_explained_on_both_sides() {
         reject.decode::<HostMsg>().expect("body"),
         HostMsg::Reject(RejectReason::Protocol { host: 2 })
     );
-
 }

@@ -22,8 +22,8 @@ use std::time::Instant;
 
 use super::codec::{CodecError, Frame, FrameDecoder, encode};
 use super::message::{
-    Answer, ClientMsg, Hello, HostMsg, MAX_CHAT_CHARS, MAX_NAME_CHARS, MemberId,
-    PROTOCOL_VERSION, RejectReason, RosterEntry, sanitize,
+    Answer, ClientMsg, Hello, HostMsg, MAX_CHAT_CHARS, MAX_NAME_CHARS, MemberId, PROTOCOL_VERSION,
+    RejectReason, RosterEntry, sanitize,
 };
 use super::rng::SeededRng;
 use super::secure::{Channel, Fingerprint, HandshakeError, JoinerHandshake};
@@ -350,9 +350,9 @@ impl ClientMachine {
             RejectReason::InvalidName => JoinError::InvalidName,
             RejectReason::AlreadyStarted => JoinError::AlreadyStarted,
             RejectReason::HelloTimeout => JoinError::Timeout,
-            RejectReason::TooManyGuesses { retry_after_ms } => JoinError::TooManyGuesses {
-                retry_after_ms,
-            },
+            RejectReason::TooManyGuesses { retry_after_ms } => {
+                JoinError::TooManyGuesses { retry_after_ms }
+            }
         }
     }
 

@@ -86,7 +86,8 @@ impl HostMachine {
             (ConnState::AwaitOffer { .. }, ClientMsg::Offer(offer)) => {
                 self.handle_offer(now, conn, &offer);
             }
-            (ConnState::AwaitOffer { .. } | ConnState::AwaitHello { .. }, ClientMsg::KeepAlive) => {}
+            (ConnState::AwaitOffer { .. } | ConnState::AwaitHello { .. }, ClientMsg::KeepAlive) => {
+            }
             (ConnState::AwaitOffer { .. }, _) => {
                 self.protocol_error(now, conn, &"message before the key exchange");
             }

@@ -24,7 +24,11 @@ impl HostMachine {
             }
             if let Err(wait) = self.guesses.check(now, peer.ip()) {
                 let ms = u32::try_from(wait.as_millis()).unwrap_or(u32::MAX).max(1);
-                return self.reject(now, conn, RejectReason::TooManyGuesses { retry_after_ms: ms });
+                return self.reject(
+                    now,
+                    conn,
+                    RejectReason::TooManyGuesses { retry_after_ms: ms },
+                );
             }
         }
         let answered = answer_offer(&mut self.rng, self.config.password.as_deref(), offer);

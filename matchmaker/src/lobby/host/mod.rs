@@ -50,10 +50,15 @@ enum Phase {
 #[derive(Debug)]
 enum ConnState {
     /// Greeted; waiting for the joiner's offer (clear).
-    AwaitOffer { deadline: Instant },
+    AwaitOffer {
+        deadline: Instant,
+    },
     /// Answered; waiting for the first sealed message, the hello. `guess`:
     /// the answer used the lobby's password (a guess until the hello opens).
-    AwaitHello { deadline: Instant, guess: bool },
+    AwaitHello {
+        deadline: Instant,
+        guess: bool,
+    },
     Member(MemberId),
     Closing,
 }

@@ -28,7 +28,9 @@ pub(crate) struct SeededResolver {
 impl SeededResolver {
     /// A resolver whose one RNG is seeded with 32 fresh bytes of `rng`.
     pub(crate) fn new(rng: &mut SeededRng) -> Self {
-        SeededResolver { seed: rng.bytes32() }
+        SeededResolver {
+            seed: rng.bytes32(),
+        }
     }
 }
 
