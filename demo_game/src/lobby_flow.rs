@@ -134,7 +134,10 @@ pub fn join_lobby(
         LobbyConn::bind_game_socket(0).map_err(|e| format!("cannot open a game socket: {e}"))?;
     let game_port = socket.local_addr().map_err(|e| e.to_string())?.port();
     let mut config = JoinConfig::new(&prefs.name, GAME_ID, GAME_VERSION, game_port);
-    config.password = password;
+    // A password typed for a lobby advertised as public is not sent: the
+    // machine would refuse a host that does not ask for the password it
+    // holds (that refusal is meant for a lock stripped in flight).
+    config.password = password.filter(|_| info.password);
     let client = LobbyClient::join(info.addr, config);
     let mut conn = LobbyConn {
         role: SyncCell::new(LobbyRole::Member(client)),

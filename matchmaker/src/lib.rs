@@ -13,9 +13,12 @@
 //!            browse.rs     LobbyBrowser, LobbyInfo, BrowseEvent, Compatibility
 //!            hub.rs        the browse hub thread (one mDNS listener, many browsers)
 //!            liveness.rs   UDP pings, RTT, crashed hosts dropped (sans-IO LivenessTable)
-//! lobby/     message.rs    protocol messages, password proof (challenge-response)
+//! lobby/     message.rs    protocol messages (clear handshake, sealed rest)
 //!            codec.rs      length-prefixed, versioned frames with a size limit
-//!            host/         HostMachine: sans-IO host core (types.rs, handlers.rs)
+//!            secure/       the channel: Noise NN/NNpsk2 + SPAKE2, sealed frames,
+//!                          fingerprint, guess backoff, chat/ready buckets
+//!            host/         HostMachine: sans-IO host core (types.rs, handlers.rs,
+//!                          handshake.rs)
 //!            client/       ClientMachine: sans-IO client core (types.rs)
 //!            tcp/          LobbyHost / LobbyClient: the std TCP shell
 //!            rng.rs        seeded randomness for the cores
