@@ -13,6 +13,7 @@
 //!
 //! The public types live in `types.rs`, the machine here.
 
+mod handshake;
 mod types;
 
 pub use types::{ClientEvent, ClientTransmit, CloseReason, JoinConfig, JoinError};
@@ -22,14 +23,11 @@ use std::time::Instant;
 
 use super::codec::{CodecError, Frame, FrameDecoder, encode};
 use super::message::{
-    Answer, ClientMsg, Hello, HostMsg, MAX_CHAT_CHARS, MAX_NAME_CHARS, MemberId, PROTOCOL_VERSION,
-    RejectReason, RosterEntry, sanitize,
+    ClientMsg, HostMsg, MAX_CHAT_CHARS, MAX_NAME_CHARS, MemberId, PROTOCOL_VERSION, RejectReason,
+    sanitize,
 };
 use super::rng::SeededRng;
-use super::secure::{Channel, Fingerprint, HandshakeError, JoinerHandshake};
-
-/// Longest lobby name shown (the DNS-SD instance name limit).
-const MAX_LOBBY_NAME_BYTES: usize = 63;
+use super::secure::{Channel, Fingerprint, JoinerHandshake};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
@@ -247,9 +245,9 @@ impl ClientMachine {
                 self.events.push_back(ClientEvent::Joined {
                     you,
                     name: sanitize(&name, MAX_NAME_CHARS + 8),
-                    lobby: clean_lobby_name(&lobby_name),
+                    lobby: handshake::clean_lobby_name(&lobby_name),
                     max_players,
-                    roster: clean_roster(roster),
+                    roster: handshake::clean_roster(roster),
                     fingerprint,
                 });
             }
@@ -263,7 +261,7 @@ impl ClientMachine {
             (_, HostMsg::KeepAlive) => {}
             (Phase::InLobby(_), HostMsg::Roster(roster)) => {
                 self.events
-                    .push_back(ClientEvent::RosterChanged(clean_roster(roster)));
+                    .push_back(ClientEvent::RosterChanged(handshake::clean_roster(roster)));
             }
             (Phase::InLobby(_), HostMsg::Chat { from, name, text }) => {
                 self.events.push_back(ClientEvent::Chat {
@@ -279,52 +277,9 @@ impl ClientMachine {
             (Phase::InLobby(_), HostMsg::Closed) => {
                 self.end(ClientEvent::LobbyClosed(CloseReason::HostClosed));
             }
-            (_, other) => self.protocol_error(&format_args!("unexpected {}", msg_name(&other))),
-        }
-    }
-
-    /// The greeting says which exchange to run; our offer goes in clear.
-    fn start_handshake(&mut self, now: Instant, password_required: bool) {
-        let password = match (&self.config.password, password_required) {
-            (None, true) => return self.fail(JoinError::PasswordRequired),
-            // We hold a password, so the lobby we chose is locked: a host
-            // that does not ask for it is not that lobby (or the lock was
-            // stripped in flight).
-            (Some(_), false) => return self.fail(JoinError::PasswordNotAsked),
-            (Some(pw), true) => Some(pw.clone()),
-            (None, false) => None,
-        };
-        match JoinerHandshake::start(&mut self.rng, password.as_deref()) {
-            Ok((handshake, offer)) => {
-                self.handshake = Some(handshake);
-                self.phase = Phase::AwaitAnswer;
-                self.send(now, &ClientMsg::Offer(offer));
+            (_, other) => {
+                self.protocol_error(&format_args!("unexpected {}", handshake::msg_name(&other)))
             }
-            Err(e) => self.protocol_error(&e),
-        }
-    }
-
-    /// The host's answer: on success the channel exists and our hello is the
-    /// first sealed frame; a locked answer that does not verify is a wrong
-    /// password (or a fake host), and we send nothing more.
-    fn finish_handshake(&mut self, now: Instant, answer: &Answer) {
-        let Some(handshake) = self.handshake.take() else {
-            return self.protocol_error(&"answer without an offer");
-        };
-        match handshake.finish(answer) {
-            Ok(channel) => {
-                self.channel = Some(channel);
-                self.phase = Phase::AwaitWelcome;
-                let hello = Hello {
-                    game: self.config.game.clone(),
-                    game_version: self.config.game_version.clone(),
-                    name: self.config.name.clone(),
-                    game_port: self.config.game_port,
-                };
-                self.send(now, &ClientMsg::Hello(hello));
-            }
-            Err(HandshakeError::WrongPassword) => self.fail(JoinError::WrongPassword),
-            Err(e) => self.protocol_error(&e),
         }
     }
 
@@ -388,37 +343,5 @@ impl ClientMachine {
             self.last_sent = now;
             self.out.push_back(ClientTransmit::Send(frame));
         }
-    }
-}
-
-/// A lobby name from the network, cleaned for the screen.
-fn clean_lobby_name(name: &str) -> String {
-    let mut out = sanitize(name, MAX_LOBBY_NAME_BYTES);
-    while out.len() > MAX_LOBBY_NAME_BYTES {
-        out.pop();
-    }
-    out
-}
-
-/// Roster names from the network, cleaned for the screen.
-fn clean_roster(mut roster: Vec<RosterEntry>) -> Vec<RosterEntry> {
-    for m in &mut roster {
-        m.name = sanitize(&m.name, MAX_NAME_CHARS + 8);
-    }
-    roster
-}
-
-fn msg_name(msg: &HostMsg) -> &'static str {
-    match msg {
-        HostMsg::Greeting { .. } => "greeting",
-        HostMsg::Answer(_) => "answer",
-        HostMsg::Welcome { .. } => "welcome",
-        HostMsg::Reject(_) => "reject",
-        HostMsg::Roster(_) => "roster",
-        HostMsg::Chat { .. } => "chat",
-        HostMsg::Kicked => "kicked",
-        HostMsg::Start(_) => "start",
-        HostMsg::Closed => "closed",
-        HostMsg::KeepAlive => "keepalive",
     }
 }
