@@ -160,8 +160,8 @@ impl HostMachine {
             conn: Some(conn),
             game_addr,
             fingerprint,
-            chat_bucket: TokenBucket::full(now, self.config.chat_rate),
-            ready_bucket: TokenBucket::full(now, self.config.ready_rate),
+            chat_bucket: TokenBucket::full(),
+            ready_bucket: TokenBucket::full(),
         });
         let welcome = HostMsg::Welcome {
             you: id,

@@ -116,8 +116,6 @@ impl HostMachine {
     /// A new open lobby with the host as member 0. `seed` feeds nonces, match
     /// id, seed and key (the shell passes OS randomness).
     pub fn new(config: HostConfig, seed: [u8; 32]) -> Self {
-        // The host's own member never goes through the buckets.
-        let now = Instant::now();
         let host = Member {
             id: 0,
             name: clean_name(&config.host_name),
@@ -125,8 +123,9 @@ impl HostMachine {
             conn: None,
             game_addr: SocketAddr::new(IpAddr::from([127, 0, 0, 1]), config.game_port),
             fingerprint: None,
-            chat_bucket: TokenBucket::full(now, config.chat_rate),
-            ready_bucket: TokenBucket::full(now, config.ready_rate),
+            // The host's own member never goes through the buckets.
+            chat_bucket: TokenBucket::full(),
+            ready_bucket: TokenBucket::full(),
         };
         let guesses = GuessLimiter::new(config.guesses);
         HostMachine {

@@ -171,27 +171,29 @@ pub struct Rate {
     pub per: Duration,
 }
 
-/// A token bucket for one member and one kind of action.
-#[derive(Clone, Copy, Debug)]
+/// A token bucket for one member and one kind of action. It starts full;
+/// time only enters through [`allow`](Self::allow).
+#[derive(Clone, Copy, Debug, Default)]
 pub struct TokenBucket {
     credit: Duration,
-    last: Instant,
+    /// When it was last used; `None`: never, so full.
+    last: Option<Instant>,
 }
 
 impl TokenBucket {
-    /// A full bucket at `now`.
-    pub fn full(now: Instant, rate: Rate) -> Self {
-        TokenBucket {
-            credit: rate.per.saturating_mul(rate.burst),
-            last: now,
-        }
+    /// A full bucket.
+    pub fn full() -> Self {
+        TokenBucket::default()
     }
 
     /// Takes one action's worth if there is one; `false` means drop it.
     pub fn allow(&mut self, now: Instant, rate: Rate) -> bool {
         let cap = rate.per.saturating_mul(rate.burst);
-        let earned = now.saturating_duration_since(self.last);
-        self.last = self.last.max(now);
+        let earned = match self.last {
+            Some(last) => now.saturating_duration_since(last),
+            None => cap,
+        };
+        self.last = Some(self.last.map_or(now, |last| last.max(now)));
         self.credit = self.credit.saturating_add(earned).min(cap);
         if self.credit >= rate.per && !rate.per.is_zero() {
             self.credit -= rate.per;
@@ -261,7 +263,7 @@ mod tests {
             burst: 3,
             per: Duration::from_millis(100),
         };
-        let mut b = TokenBucket::full(t0, rate);
+        let mut b = TokenBucket::full();
         let allowed = (0..10).filter(|_| b.allow(t0, rate)).count();
         assert_eq!(allowed, 3);
         assert!(b.allow(t0 + Duration::from_millis(100), rate));
