@@ -113,7 +113,8 @@ pub struct HostMachine {
 }
 
 impl HostMachine {
-    /// A new open lobby with the host as member 0. `seed` feeds nonces, match
+    /// A new open lobby with the host as member 0. `seed` feeds the ephemeral
+    /// keys and SPAKE2 scalars of every connection, and the match
     /// id, seed and key (the shell passes OS randomness).
     pub fn new(config: HostConfig, seed: [u8; 32]) -> Self {
         let host = Member {
