@@ -31,7 +31,10 @@ pub fn headless_app() -> App {
     .add_plugins((RollbackPlugin, LobbyFlowPlugin, ReportPlugin))
     .add_systems(OnEnter(Screen::Lobby), announce_lobby)
     .add_systems(OnEnter(Screen::Match), announce_match)
-    .add_systems(Update, (fail_on_notice, finish_at_match_over));
+    .add_systems(
+        Update,
+        (fail_on_notice, finish_at_match_over, announce_fingerprints),
+    );
     app
 }
 
@@ -44,6 +47,19 @@ fn announce_lobby(conn: Option<Res<crate::net::LobbyConn>>) {
                 "lobby: {role} \"{}\", game port {}",
                 conn.lobby_name, conn.game_port
             ),
+        }
+    }
+}
+
+/// Prints each channel fingerprint once, for players to compare.
+fn announce_fingerprints(
+    conn: Option<Res<crate::net::LobbyConn>>,
+    mut printed: Local<std::collections::BTreeSet<u32>>,
+) {
+    let Some(conn) = conn else { return };
+    for (id, fingerprint) in &conn.fingerprints {
+        if printed.insert(*id) {
+            println!("lobby: member {id} channel fingerprint {fingerprint}");
         }
     }
 }

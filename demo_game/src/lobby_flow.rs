@@ -116,6 +116,8 @@ pub fn host_lobby(lan: &Lan, prefs: &Prefs) -> Result<LobbyConn, String> {
         join_started: Instant::now(),
         join_time: Some(Duration::ZERO),
         ready: false,
+        fingerprints: Default::default(),
+        failed_guesses: 0,
         code: None,
     };
     conn.note(format!("Lobby \"{}\" is open on the LAN.", conn.lobby_name));
@@ -132,7 +134,10 @@ pub fn join_lobby(
         LobbyConn::bind_game_socket(0).map_err(|e| format!("cannot open a game socket: {e}"))?;
     let game_port = socket.local_addr().map_err(|e| e.to_string())?.port();
     let mut config = JoinConfig::new(&prefs.name, GAME_ID, GAME_VERSION, game_port);
-    config.password = password;
+    // A password typed for a lobby advertised as public is not sent: the
+    // machine would refuse a host that does not ask for the password it
+    // holds (that refusal is meant for a lock stripped in flight).
+    config.password = password.filter(|_| info.password);
     let client = LobbyClient::join(info.addr, config);
     let mut conn = LobbyConn {
         role: SyncCell::new(LobbyRole::Member(client)),
@@ -145,6 +150,8 @@ pub fn join_lobby(
         join_started: Instant::now(),
         join_time: None,
         ready: false,
+        fingerprints: Default::default(),
+        failed_guesses: 0,
         code: None,
     };
     conn.note(format!("Joining \"{}\" at {}...", info.name, info.addr));
@@ -234,6 +241,12 @@ fn poll_lobby(
         if let Some(roster) = notes.roster {
             conn.roster = roster;
         }
+        if let Some((id, fingerprint)) = notes.fingerprint {
+            conn.fingerprints.insert(id, fingerprint);
+        }
+        if notes.guess_failed {
+            conn.failed_guesses += 1;
+        }
         if notes.joined && conn.join_time.is_none() {
             conn.join_time = Some(conn.join_started.elapsed());
             if options.auto {
@@ -315,13 +328,33 @@ struct Notes {
     lines: Vec<String>,
     roster: Option<Vec<nearplay_matchmaker::lobby::message::RosterEntry>>,
     joined: bool,
+    fingerprint: Option<(u32, String)>,
+    guess_failed: bool,
 }
 
 fn on_host_event(event: HostEvent) -> (Notes, Outcome) {
     let mut n = Notes::default();
     let outcome = match event {
-        HostEvent::MemberJoined { name, .. } => {
-            n.lines.push(format!("{name} joined."));
+        HostEvent::MemberJoined {
+            id,
+            name,
+            fingerprint,
+        } => {
+            n.lines
+                .push(format!("{name} joined, channel fingerprint {fingerprint}."));
+            n.fingerprint = Some((id, fingerprint.to_string()));
+            Outcome::Nothing
+        }
+        HostEvent::GuessFailed {
+            peer,
+            failures,
+            retry_after,
+        } => {
+            n.lines.push(format!(
+                "Wrong password from {peer} ({failures} so far; next try in {} s).",
+                retry_after.as_secs()
+            ));
+            n.guess_failed = true;
             Outcome::Nothing
         }
         HostEvent::MemberLeft { name, reason, .. } => {
@@ -350,12 +383,17 @@ fn on_client_event(event: ClientEvent) -> (Notes, Outcome) {
     let mut n = Notes::default();
     let outcome = match event {
         ClientEvent::Joined {
+            you,
             name,
             lobby,
             roster,
+            fingerprint,
             ..
         } => {
-            n.lines.push(format!("Joined \"{lobby}\" as {name}."));
+            n.lines.push(format!(
+                "Joined \"{lobby}\" as {name}. Channel fingerprint {fingerprint}: the host's screen should show the same."
+            ));
+            n.fingerprint = Some((you, fingerprint.to_string()));
             n.roster = Some(roster);
             n.joined = true;
             Outcome::Nothing

@@ -117,6 +117,11 @@ pub struct LobbyConn {
     pub join_time: Option<Duration>,
     /// Whether we said we are ready.
     pub ready: bool,
+    /// Channel fingerprints by member id, to compare between screens: the
+    /// host holds every member's, a member its own.
+    pub fingerprints: std::collections::BTreeMap<u32, String>,
+    /// Wrong passwords the host has counted (host only).
+    pub failed_guesses: u64,
 }
 
 impl LobbyConn {

@@ -36,6 +36,8 @@ pub fn host_online(server: &str, prefs: &Prefs) -> Result<LobbyConn, String> {
         join_started: Instant::now(),
         join_time: Some(Duration::ZERO),
         ready: false,
+        fingerprints: Default::default(),
+        failed_guesses: 0,
     };
     conn.note(format!("Room {code} is open on {server}: share the code."));
     Ok(conn)
@@ -66,6 +68,8 @@ pub fn join_online(
         join_started: Instant::now(),
         join_time: None,
         ready: false,
+        fingerprints: Default::default(),
+        failed_guesses: 0,
     };
     conn.note(format!("Joining room {code} on {server}..."));
     Ok(conn)

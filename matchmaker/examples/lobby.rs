@@ -149,7 +149,18 @@ fn host(
         }
         while let Some(event) = lobby.poll() {
             match event {
-                HostEvent::MemberJoined { id, name } => say(&format!("joined {id} {name}")),
+                HostEvent::MemberJoined {
+                    id,
+                    name,
+                    fingerprint,
+                } => say(&format!("joined {id} {name} fingerprint {fingerprint}")),
+                HostEvent::GuessFailed {
+                    peer,
+                    failures,
+                    retry_after,
+                } => say(&format!(
+                    "wrong password from {peer} ({failures} so far, next try in {retry_after:?})"
+                )),
                 HostEvent::MemberLeft { id, name, reason } => {
                     say(&format!("left {id} {name} {reason:?}"))
                 }
@@ -248,8 +259,13 @@ fn join(
     loop {
         while let Some(event) = client.poll() {
             match event {
-                ClientEvent::Joined { you, name, .. } => {
-                    say(&format!("joined {you} {name}"));
+                ClientEvent::Joined {
+                    you,
+                    name,
+                    fingerprint,
+                    ..
+                } => {
+                    say(&format!("joined {you} {name} fingerprint {fingerprint}"));
                     if args.flag("ready") {
                         client.set_ready(true);
                     }

@@ -17,9 +17,12 @@
 //!            liveness.rs   pings, RTT, crashed hosts dropped (sans-IO LivenessTable)
 //!            ping.rs       ping/pong wire, random nonces, ping budget, record cost
 //!            text.rs       printable(): control characters out of network strings
-//! lobby/     message.rs    protocol messages, password proof (challenge-response)
+//! lobby/     message.rs    protocol messages (clear handshake, sealed rest)
 //!            codec.rs      length-prefixed, versioned frames with a size limit
-//!            host/         HostMachine: sans-IO host core (types.rs, handlers.rs)
+//!            secure/       the channel: Noise NN/NNpsk2 + SPAKE2, sealed frames,
+//!                          fingerprint, guess backoff, chat/ready buckets
+//!            host/         HostMachine: sans-IO host core (types.rs, handlers.rs,
+//!                          handshake.rs)
 //!            client/       ClientMachine: sans-IO client core (types.rs)
 //!            tcp/          LobbyHost / LobbyClient: the TCP shell (one mio event loop per lobby)
 //!            rng.rs        seeded randomness for the cores

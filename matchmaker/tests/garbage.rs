@@ -66,6 +66,58 @@ fn host_and_client_machines_survive_garbage() {
     }
 }
 
+/// A host and a client stopped after `half_steps` one-way deliveries of a
+/// real join (0: greeted, 1: offered, 2: answered, 3: hello sent, 4: member).
+fn pair(locked: bool, half_steps: u8, now: Instant) -> (HostMachine, ClientMachine) {
+    use nearplay_matchmaker::lobby::client::ClientTransmit;
+    use nearplay_matchmaker::lobby::host::HostTransmit;
+    let addr = SocketAddr::from(([10, 0, 0, 1], 1));
+    let mut hc = HostConfig::new("L", "H", "g", "1");
+    let mut jc = JoinConfig::new("C", "g", "1", 1);
+    if locked {
+        hc.password = Some("pw".into());
+        jc.password = Some("pw".into());
+    }
+    let mut host = HostMachine::new(hc, [1; 32]);
+    let mut client = ClientMachine::with_seed(jc, now, [2; 32]);
+    host.handle_connect(now, ConnId(1), addr, addr);
+    client.handle_connected(now);
+    for step in 0..half_steps {
+        if step % 2 == 0 {
+            while let Some(t) = host.poll_transmit() {
+                if let HostTransmit::Send { frame, .. } = t {
+                    client.handle_data(now, &frame);
+                }
+            }
+        } else {
+            while let Some(t) = client.poll_transmit() {
+                if let ClientTransmit::Send(frame) = t {
+                    host.handle_data(now, ConnId(1), &frame);
+                }
+            }
+        }
+    }
+    (host, client)
+}
+
+#[test]
+fn machines_survive_garbage_in_every_handshake_state() {
+    let now = Instant::now();
+    // The pair really gets in when nothing interferes.
+    let (host, client) = pair(true, 6, now);
+    assert_eq!(host.roster().len(), 2);
+    assert!(client.member_id().is_some());
+    for (i, input) in inputs(4).enumerate().take(600) {
+        let (mut host, mut client) = pair(i % 2 == 0, (i % 6) as u8, now);
+        host.handle_data(now, ConnId(1), &input);
+        while host.poll_transmit().is_some() {}
+        client.handle_data(now, &input);
+        while client.poll_event().is_some() {}
+        // Garbage never makes a member: the roster has at most the real one.
+        assert!(host.roster().len() <= 2);
+    }
+}
+
 #[test]
 fn txt_parser_survives_garbage() {
     let mut ok = 0;

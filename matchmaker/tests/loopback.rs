@@ -204,3 +204,101 @@ fn incompatible_lobbies_are_listed_as_such_and_names_are_made_unique() {
         _ => None,
     });
 }
+
+/// A relay between a LobbyClient and a LobbyHost, as a listener on the LAN
+/// would sit: it copies every byte both ways and keeps a copy.
+fn tap(host: SocketAddr) -> (SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<u8>>>) {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind relay");
+    let addr = listener.local_addr().expect("addr");
+    let captured = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let cap = captured.clone();
+    std::thread::spawn(move || {
+        let Ok((client, _)) = listener.accept() else {
+            return;
+        };
+        let Ok(upstream) = TcpStream::connect(host) else {
+            return;
+        };
+        let pipe = |mut from: TcpStream,
+                    mut to: TcpStream,
+                    cap: std::sync::Arc<std::sync::Mutex<Vec<u8>>>| {
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = from.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    // Kept before it is passed on: whatever an end has
+                    // received is already in the capture.
+                    if let Ok(mut c) = cap.lock() {
+                        c.extend_from_slice(&buf[..n]);
+                    }
+                    if to.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = to.shutdown(std::net::Shutdown::Write);
+            })
+        };
+        let (Ok(c2), Ok(u2)) = (client.try_clone(), upstream.try_clone()) else {
+            return;
+        };
+        let a = pipe(client, upstream, cap.clone());
+        let b = pipe(u2, c2, cap);
+        let _ = (a.join(), b.join());
+    });
+    (addr, captured)
+}
+
+#[test]
+fn a_listener_on_the_wire_finds_no_names_chat_or_match_key() {
+    let mut config = HostConfig::new(&unique("Tapped"), "Hostmaster-Quill", GAME, VERSION);
+    config.password = Some("open sesame seeds".into());
+    let options = HostOptions {
+        bind: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        ..Default::default()
+    };
+    let host = LobbyHost::open(config, options).expect("open lobby");
+    let (relay, captured) = tap(host.local_addr());
+    let mut jc = JoinConfig::new("Zanzibar-Ann", GAME, VERSION, 4000);
+    jc.password = Some("open sesame seeds".into());
+    let client = LobbyClient::join(relay, jc);
+    let fingerprint = wait_for("joined through the relay", LIMIT, || match client.poll() {
+        Some(ClientEvent::Joined { fingerprint, .. }) => Some(fingerprint),
+        _ => None,
+    });
+    let host_fp = wait_for("host sees the member", LIMIT, || match host.poll() {
+        Some(HostEvent::MemberJoined { fingerprint, .. }) => Some(fingerprint),
+        _ => None,
+    });
+    assert_eq!(
+        fingerprint, host_fp,
+        "a plain relay is not a man in the middle"
+    );
+    client.chat("meet behind the blue tower");
+    client.set_ready(true);
+    wait_for("chat and ready at the host", LIMIT, || {
+        host.roster().iter().all(|m| m.ready).then_some(())
+    });
+    let plan = host.start().expect("start");
+    wait_for("plan at the member", LIMIT, || match client.poll() {
+        Some(ClientEvent::Started(p)) => Some(p),
+        _ => None,
+    });
+    let wire = captured.lock().map(|c| c.clone()).unwrap_or_default();
+    assert!(wire.len() > 600, "the whole lobby went through the relay");
+    for secret in [
+        &plan.key.0[..],
+        b"Zanzibar-Ann",
+        b"Hostmaster-Quill",
+        b"meet behind the blue tower",
+        b"open sesame seeds",
+    ] {
+        assert!(
+            !wire.windows(secret.len()).any(|w| w == secret),
+            "{secret:?} seen on the wire"
+        );
+    }
+}

@@ -143,13 +143,12 @@ fn passwords_are_proved_never_sent() {
     ));
     let needle = b"hunter2-secret";
     assert!(!sim.client_bytes.windows(needle.len()).any(|w| w == needle));
-    assert!(sim.take_host_events().iter().any(|e| matches!(
-        e,
-        HostEvent::Rejected {
-            reason: RejectReason::WrongPassword,
-            ..
-        }
-    )));
+    assert!(
+        sim.take_host_events()
+            .iter()
+            .any(|e| matches!(e, HostEvent::GuessFailed { failures: 1, .. }))
+    );
+    assert_eq!(sim.host.failed_guesses(), 1);
 }
 
 #[test]
@@ -188,19 +187,17 @@ fn protocol_version_mismatch_is_explained_on_both_sides() {
     // An old host talks to us.
     let mut client = ClientMachine::new(jc("A", 1), Instant::now());
     client.handle_connected(Instant::now());
-    let challenge = HostMsg::Challenge {
-        nonce: [0; 32],
+    let greeting = HostMsg::Greeting {
         password_required: false,
-        lobby_name: "x".into(),
     };
     client.handle_data(
         Instant::now(),
-        &encode_with_version(&challenge, 7).expect("enc"),
+        &encode_with_version(&greeting, 1).expect("enc"),
     );
     match client.poll_event() {
         Some(ClientEvent::JoinFailed(e)) => {
-            assert_eq!(e, JoinError::VersionMismatch { host: 7, ours: 1 });
-            assert_eq!(e.to_string(), "host runs protocol 7, you run 1");
+            assert_eq!(e, JoinError::VersionMismatch { host: 1, ours: 2 });
+            assert_eq!(e.to_string(), "host runs protocol 1, you run 2");
         }
         other => panic!("{other:?}"),
     }
@@ -214,7 +211,6 @@ fn protocol_version_mismatch_is_explained_on_both_sides() {
         game_version: VER.into(),
         name: "new".into(),
         game_port: 1,
-        proof: None,
     });
     host.handle_data(
         now,
@@ -230,11 +226,11 @@ fn protocol_version_mismatch_is_explained_on_both_sides() {
         }
     }
     assert!(saw_close);
-    let _challenge = frames.next_frame().expect("ok").expect("challenge");
+    let _greeting = frames.next_frame().expect("ok").expect("greeting");
     let reject = frames.next_frame().expect("ok").expect("reject");
-    assert_eq!(reject.version, 1);
+    assert_eq!(reject.version, 2);
     assert_eq!(
         reject.decode::<HostMsg>().expect("body"),
-        HostMsg::Reject(RejectReason::Protocol { host: 1 })
+        HostMsg::Reject(RejectReason::Protocol { host: 2 })
     );
 }

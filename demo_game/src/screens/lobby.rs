@@ -143,7 +143,7 @@ fn draw_roster(
     conn: Option<Res<LobbyConn>>,
     fonts: Res<Fonts>,
     panel: Query<Entity, With<RosterPanel>>,
-    mut drawn: Local<Option<Vec<(u32, String, bool)>>>,
+    mut drawn: Local<Option<(Vec<(u32, String, bool)>, usize, u64)>>,
 ) {
     let Some(conn) = conn else { return };
     let now: Vec<(u32, String, bool)> = conn
@@ -151,7 +151,8 @@ fn draw_roster(
         .iter()
         .map(|m| (m.id, m.name.clone(), m.ready))
         .collect();
-    if drawn.as_ref() == Some(&now) && !panel.is_empty() {
+    let key = (now.clone(), conn.fingerprints.len(), conn.failed_guesses);
+    if drawn.as_ref() == Some(&key) && !panel.is_empty() {
         return;
     }
     let f = &*fonts;
@@ -182,14 +183,28 @@ fn draw_roster(
                         ("not ready", ui::DIM)
                     };
                     row.spawn(ui::text(f, mark, 16.0, color));
+                    // The channel's fingerprint: the member's row on the
+                    // host's screen and on that member's own show the same
+                    // four groups unless someone sits in between.
+                    if let Some(fp) = conn.fingerprints.get(id) {
+                        row.spawn(ui::text(f, format!("key {fp}"), 14.0, ui::DIM));
+                    }
                     if conn.is_host() && i > 0 {
                         row.spawn(ui::small_button(f, "Kick", ButtonAction::Kick(*id)));
                     }
                 });
             }
+            if conn.failed_guesses > 0 {
+                p.spawn(ui::text(
+                    f,
+                    format!("{} wrong password attempts (slowed)", conn.failed_guesses),
+                    14.0,
+                    ui::DIM,
+                ));
+            }
         });
     }
-    *drawn = Some(now);
+    *drawn = Some(key);
 }
 
 fn draw_ready(

@@ -1,9 +1,12 @@
 //! Length-prefixed frames for the lobby protocol, with a size limit.
 //!
-//! A frame is `len: u32 BE | version: u16 BE | postcard body`, where `len`
-//! counts the version and the body. The version is checked before the body is
-//! parsed, so a peer on another protocol version gets a clear error. Nothing
-//! here panics on bytes from the network: every failure is a [`CodecError`].
+//! A frame is `len: u32 BE | version: u16 BE | body`, where `len` counts the
+//! version and the body. The header stays in clear in every version of the
+//! protocol, so a peer on another version gets a clear error ("host runs
+//! protocol X, you run Y") before any parsing or cryptography. The body is
+//! a postcard message during the handshake and a sealed one after it (see
+//! [`secure`](super::secure)). Nothing here panics on bytes from the
+//! network: every failure is a [`CodecError`].
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -47,6 +50,16 @@ pub enum CodecError {
     /// A message could not be encoded (only when it exceeds the limit).
     #[error("could not encode message: {0}")]
     Encode(postcard::Error),
+    /// A message could not be sealed for the channel.
+    #[error("could not seal message")]
+    Seal,
+    /// A sealed frame did not authenticate: not sealed by our peer for this
+    /// channel, changed in flight, or out of order.
+    #[error("frame failed authentication")]
+    Unsealed,
+    /// A sealed frame's padding is not zeros or too long.
+    #[error("bad padding in a sealed frame")]
+    BadPadding,
 }
 
 /// One frame taken off the wire, body not yet parsed.
@@ -80,6 +93,11 @@ pub fn encode<T: Serialize>(msg: &T) -> Result<Vec<u8>, CodecError> {
 /// from another version).
 pub fn encode_with_version<T: Serialize>(msg: &T, version: u16) -> Result<Vec<u8>, CodecError> {
     let body = postcard::to_stdvec(msg).map_err(CodecError::Encode)?;
+    frame_body(&body, version)
+}
+
+/// Frames an already encoded (or sealed) `body` with `version`.
+pub fn frame_body(body: &[u8], version: u16) -> Result<Vec<u8>, CodecError> {
     let len = body.len() + VERSION_BYTES;
     if len > MAX_FRAME_LEN {
         return Err(CodecError::TooLarge {
@@ -94,7 +112,7 @@ pub fn encode_with_version<T: Serialize>(msg: &T, version: u16) -> Result<Vec<u8
     let mut out = Vec::with_capacity(LEN_BYTES + len);
     out.extend_from_slice(&len32.to_be_bytes());
     out.extend_from_slice(&version.to_be_bytes());
-    out.extend_from_slice(&body);
+    out.extend_from_slice(body);
     Ok(out)
 }
 

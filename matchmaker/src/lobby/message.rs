@@ -4,13 +4,20 @@
 //! [`PROTOCOL_VERSION`] (see [`codec`](super::codec)), so a peer speaking
 //! another version is told "host runs protocol X, you run Y" instead of
 //! failing to parse. Bodies are serde + postcard.
+//!
+//! Only [`HostMsg::Greeting`], [`ClientMsg::Offer`], [`HostMsg::Answer`] and
+//! a [`HostMsg::Reject`] before the answer travel in clear: they carry the
+//! key exchange of [`secure`](super::secure). Everything else (hello,
+//! roster, chat, plan) is sealed in the channel, and a machine takes each
+//! message only in its own phase and form.
 
 use nearplay_netcode::MatchPlan;
 use serde::{Deserialize, Serialize};
 
 /// Version of the lobby protocol spoken by this crate; carried in every frame
 /// header and in the `proto` TXT key.
-pub const PROTOCOL_VERSION: u16 = 1;
+/// Version 2: the channel is encrypted and passwords go through SPAKE2.
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// Longest player name accepted, in characters (longer names are cut).
 pub const MAX_NAME_CHARS: usize = 32;
@@ -43,14 +50,32 @@ pub struct Hello {
     pub name: String,
     /// UDP port of the game socket the client bound before joining.
     pub game_port: u16,
-    /// Password proof (see [`password_proof`]), `None` for a public lobby.
-    pub proof: Option<[u8; 32]>,
+}
+
+/// The joiner's half of the key exchange (clear).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    /// SPAKE2 message A (33 bytes) for a locked lobby, `None` for a public one.
+    pub pake: Option<Vec<u8>>,
+    /// Noise handshake message 1 (`-> e`).
+    pub noise: Vec<u8>,
+}
+
+/// The host's half of the key exchange (clear).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answer {
+    /// SPAKE2 message B for a locked lobby.
+    pub pake: Option<Vec<u8>>,
+    /// Noise handshake message 2 (`<- e, ee[, psk]`).
+    pub noise: Vec<u8>,
 }
 
 /// Messages from a client to the host.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ClientMsg {
-    /// Join request, answering the host's challenge.
+    /// The key exchange, answering the host's greeting (clear).
+    Offer(Offer),
+    /// Join request, the first sealed message.
     Hello(Hello),
     /// Ready toggle.
     SetReady(bool),
@@ -70,8 +95,13 @@ pub enum RejectReason {
         /// Player limit of the lobby.
         max: u16,
     },
-    /// The lobby is private and the proof did not match.
+    /// The lobby is private and the joiner offered no password.
     WrongPassword,
+    /// This address failed the password too often: it may try again later.
+    TooManyGuesses {
+        /// How long until the next try is taken, in milliseconds.
+        retry_after_ms: u32,
+    },
     /// The client runs another game.
     WrongGame {
         /// The host's game id.
@@ -98,19 +128,19 @@ pub enum RejectReason {
 /// Messages from the host to a client.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum HostMsg {
-    /// First message on every connection: a fresh nonce for the password proof.
-    Challenge {
-        /// Random bytes, never reused.
-        nonce: [u8; 32],
-        /// Whether the lobby wants a password proof.
+    /// First message on every connection (clear): which key exchange to run.
+    Greeting {
+        /// Whether the lobby is locked (SPAKE2 with its password).
         password_required: bool,
-        /// The lobby's display name.
-        lobby_name: String,
     },
+    /// The host's half of the key exchange (clear).
+    Answer(Answer),
     /// The join succeeded.
     Welcome {
         /// The member id the host gave the client.
         you: MemberId,
+        /// The lobby's display name.
+        lobby_name: String,
         /// The client's name, made unique.
         name: String,
         /// Player limit of the lobby.
@@ -139,19 +169,6 @@ pub enum HostMsg {
     Closed,
     /// Nothing to say; keeps the idle timeout from firing.
     KeepAlive,
-}
-
-/// The password proof a client sends: a blake3 keyed hash of the host's nonce,
-/// keyed by a key derived from the password. The password never travels.
-pub fn password_proof(password: &str, nonce: &[u8; 32]) -> [u8; 32] {
-    let key = blake3::derive_key("nearplay lobby password v1", password.as_bytes());
-    *blake3::keyed_hash(&key, nonce).as_bytes()
-}
-
-/// Checks a proof in constant time.
-pub fn verify_proof(password: &str, nonce: &[u8; 32], proof: &[u8; 32]) -> bool {
-    let key = blake3::derive_key("nearplay lobby password v1", password.as_bytes());
-    blake3::keyed_hash(&key, nonce) == blake3::Hash::from(*proof)
 }
 
 /// Cleans a name or chat line from the network: drops control characters,

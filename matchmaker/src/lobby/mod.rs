@@ -1,8 +1,11 @@
 //! The lobby protocol: sans-IO host and client cores and their TCP shell.
 //!
-//! - [`message`]: what is said (serde types, password proof).
+//! - [`message`]: what is said (serde types).
 //! - [`codec`]: how it is framed (length prefix, version, size limit).
-//! - [`host`], [`client`]: the state machines, `(now, input) -> outputs`.
+//! - [`secure`]: the channel: Noise key exchange, SPAKE2 for passwords,
+//!   sealed frames, fingerprint, guess and chat limits (sans-IO).
+//! - [`host`], [`client`]: the state machines, `(now, input) -> outputs`;
+//!   the channel lives inside them, so every shell gets it.
 //! - [`tcp`]: [`LobbyHost`](tcp::LobbyHost) / [`LobbyClient`](tcp::LobbyClient),
 //!   non-blocking TCP on one event loop thread each, behind a non-blocking API.
 
@@ -11,6 +14,7 @@ pub mod codec;
 pub mod host;
 pub mod message;
 pub mod rng;
+pub mod secure;
 pub mod tcp;
 
 use std::time::Duration;

@@ -7,8 +7,8 @@
 //! server's `Limits::requests_per_second`), finding *some* room takes one
 //! address about 75 minutes, while one given room open for an hour is found
 //! by one address with probability 72,000 / 887,503,681 = 8e-5. (Many
-//! addresses scale that linearly: a lobby password, checked by the host with
-//! challenge-response, is what keeps a private room private.)
+//! addresses scale that linearly: a lobby password, proved to the host with
+//! SPAKE2 inside the lobby channel, is what keeps a private room private.)
 
 use std::fmt;
 use std::str::FromStr;

@@ -23,8 +23,10 @@ pub struct Sim {
     pub events: BTreeMap<u64, Vec<ClientEvent>>,
     pub closed: BTreeSet<u64>,
     pub cut: BTreeSet<u64>,
-    /// Every frame a client wrote (for the password check).
+    /// Every frame a client wrote (what a listener sees of that direction).
     pub client_bytes: Vec<u8>,
+    /// Every frame the host wrote.
+    pub host_bytes: Vec<u8>,
 }
 
 impl Sim {
@@ -38,6 +40,7 @@ impl Sim {
             closed: BTreeSet::new(),
             cut: BTreeSet::new(),
             client_bytes: Vec::new(),
+            host_bytes: Vec::new(),
         }
     }
 
@@ -46,12 +49,16 @@ impl Sim {
     }
 
     pub fn join(&mut self, id: u64, config: JoinConfig) {
+        self.join_from(id, Self::peer(id), config);
+    }
+
+    /// Joins as connection `id` from address `peer`.
+    pub fn join_from(&mut self, id: u64, peer: SocketAddr, config: JoinConfig) {
         let mut c = ClientMachine::new(config, self.now);
         c.handle_connected(self.now);
         self.clients.insert(id, c);
         let local = SocketAddr::from((HOST_IP, 7000));
-        self.host
-            .handle_connect(self.now, ConnId(id), Self::peer(id), local);
+        self.host.handle_connect(self.now, ConnId(id), peer, local);
         self.pump();
     }
 
@@ -67,6 +74,7 @@ impl Sim {
                 progress = true;
                 match t {
                     HostTransmit::Send { conn, frame } => {
+                        self.host_bytes.extend_from_slice(&frame);
                         if !self.cut.contains(&conn.0) && !self.closed.contains(&conn.0) {
                             if let Some(c) = self.clients.get_mut(&conn.0) {
                                 c.handle_data(self.now, &frame);

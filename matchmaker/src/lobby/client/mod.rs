@@ -2,12 +2,18 @@
 //!
 //! The shell tells the machine when the TCP connection is up
 //! ([`ClientMachine::handle_connected`]), feeds it bytes and time, and takes
-//! frames to write and events for the game out. Timers: no welcome within the
+//! frames to write and events for the game out. Inside, the machine runs the
+//! key exchange of [`secure`](super::secure) after the host's greeting and
+//! seals every later frame; in a locked lobby it sends nothing keyed by the
+//! password before the host's answer has verified, and a joiner that gave a
+//! password refuses a host that does not ask for one (a man in the middle
+//! stripping the lock). Timers: no welcome within the
 //! hello timeout is [`JoinError::Timeout`]; host silence past the idle timeout
 //! is [`ClientEvent::LobbyClosed`] with [`CloseReason::HostGone`].
 //!
 //! The public types live in `types.rs`, the machine here.
 
+mod handshake;
 mod types;
 
 pub use types::{ClientEvent, ClientTransmit, CloseReason, JoinConfig, JoinError};
@@ -15,16 +21,19 @@ pub use types::{ClientEvent, ClientTransmit, CloseReason, JoinConfig, JoinError}
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use super::codec::{CodecError, FrameDecoder, encode};
+use super::codec::{CodecError, Frame, FrameDecoder, encode};
 use super::message::{
-    ClientMsg, Hello, HostMsg, MAX_CHAT_CHARS, MemberId, PROTOCOL_VERSION, RejectReason,
-    password_proof, sanitize,
+    ClientMsg, HostMsg, MAX_CHAT_CHARS, MAX_NAME_CHARS, MemberId, PROTOCOL_VERSION, RejectReason,
+    sanitize,
 };
+use super::rng::SeededRng;
+use super::secure::{Channel, Fingerprint, JoinerHandshake};
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     Connecting,
-    AwaitChallenge,
+    AwaitGreeting,
+    AwaitAnswer,
     AwaitWelcome,
     InLobby(MemberId),
     Done,
@@ -36,7 +45,9 @@ pub struct ClientMachine {
     config: JoinConfig,
     phase: Phase,
     decoder: FrameDecoder,
-    lobby_name: String,
+    rng: SeededRng,
+    handshake: Option<JoinerHandshake>,
+    channel: Option<Channel>,
     join_deadline: Instant,
     last_heard: Instant,
     last_sent: Instant,
@@ -45,14 +56,23 @@ pub struct ClientMachine {
 }
 
 impl ClientMachine {
-    /// A machine about to connect; the hello timeout counts from `now`.
+    /// A machine about to connect; the hello timeout counts from `now`. Its
+    /// ephemeral keys come from the OS RNG.
     pub fn new(config: JoinConfig, now: Instant) -> Self {
+        Self::with_seed(config, now, SeededRng::from_os().bytes32())
+    }
+
+    /// [`new`](Self::new) with the seed of its ephemeral keys given (tests
+    /// replay a run from it).
+    pub fn with_seed(config: JoinConfig, now: Instant, seed: [u8; 32]) -> Self {
         let join_deadline = now + config.timeouts.hello;
         ClientMachine {
             config,
             phase: Phase::Connecting,
             decoder: FrameDecoder::new(),
-            lobby_name: String::new(),
+            rng: SeededRng::new(seed),
+            handshake: None,
+            channel: None,
             join_deadline,
             last_heard: now,
             last_sent: now,
@@ -69,6 +89,13 @@ impl ClientMachine {
         }
     }
 
+    /// The fingerprint of our channel to the host, once the key exchange is
+    /// done: the host's screen shows the same for us unless someone sits in
+    /// between.
+    pub fn fingerprint(&self) -> Option<Fingerprint> {
+        self.channel.as_ref().map(Channel::fingerprint)
+    }
+
     /// Whether the machine reached an end (started, closed or failed).
     pub fn is_done(&self) -> bool {
         self.phase == Phase::Done
@@ -77,7 +104,7 @@ impl ClientMachine {
     /// The TCP connection is up.
     pub fn handle_connected(&mut self, now: Instant) {
         if self.phase == Phase::Connecting {
-            self.phase = Phase::AwaitChallenge;
+            self.phase = Phase::AwaitGreeting;
             self.last_heard = now;
         }
     }
@@ -96,9 +123,9 @@ impl ClientMachine {
         self.decoder.push(bytes);
         while self.phase != Phase::Done {
             match self.decoder.next_frame() {
-                Ok(Some(frame)) => match frame.decode::<HostMsg>() {
+                Ok(Some(frame)) => match self.open(&frame) {
                     Ok(msg) => self.handle_msg(now, msg),
-                    Err(CodecError::Version { theirs, ours }) => {
+                    Err(CodecError::Version { theirs, ours }) if self.channel.is_none() => {
                         self.fail(JoinError::VersionMismatch { host: theirs, ours });
                     }
                     Err(e) => self.protocol_error(&e),
@@ -106,6 +133,16 @@ impl ClientMachine {
                 Ok(None) => return,
                 Err(e) => self.protocol_error(&e),
             }
+        }
+        // Nothing more will be read: free the buffer.
+        self.decoder = FrameDecoder::new();
+    }
+
+    /// Clear before the key exchange, sealed after it.
+    fn open(&mut self, frame: &Frame) -> Result<HostMsg, CodecError> {
+        match self.channel.as_mut() {
+            Some(channel) => channel.open(frame),
+            None => frame.decode(),
         }
     }
 
@@ -122,7 +159,7 @@ impl ClientMachine {
     pub fn handle_timeout(&mut self, now: Instant) {
         let t = self.config.timeouts;
         match self.phase {
-            Phase::Connecting | Phase::AwaitChallenge | Phase::AwaitWelcome
+            Phase::Connecting | Phase::AwaitGreeting | Phase::AwaitAnswer | Phase::AwaitWelcome
                 if now >= self.join_deadline =>
             {
                 self.fail(JoinError::Timeout);
@@ -141,7 +178,7 @@ impl ClientMachine {
     pub fn poll_timeout(&self) -> Option<Instant> {
         let t = self.config.timeouts;
         match self.phase {
-            Phase::Connecting | Phase::AwaitChallenge | Phase::AwaitWelcome => {
+            Phase::Connecting | Phase::AwaitGreeting | Phase::AwaitAnswer | Phase::AwaitWelcome => {
                 Some(self.join_deadline)
             }
             Phase::InLobby(_) => Some((self.last_heard + t.idle).min(self.last_sent + t.keepalive)),
@@ -186,60 +223,52 @@ impl ClientMachine {
     }
 
     fn handle_msg(&mut self, now: Instant, msg: HostMsg) {
-        match (self.phase.clone(), msg) {
-            (
-                Phase::AwaitChallenge,
-                HostMsg::Challenge {
-                    nonce,
-                    password_required,
-                    lobby_name,
-                },
-            ) => {
-                let proof = match (&self.config.password, password_required) {
-                    (_, false) => None,
-                    (Some(pw), true) => Some(password_proof(pw, &nonce)),
-                    (None, true) => return self.fail(JoinError::PasswordRequired),
-                };
-                let hello = Hello {
-                    game: self.config.game.clone(),
-                    game_version: self.config.game_version.clone(),
-                    name: self.config.name.clone(),
-                    game_port: self.config.game_port,
-                    proof,
-                };
-                self.send(now, &ClientMsg::Hello(hello));
-                self.phase = Phase::AwaitWelcome;
-                self.lobby_name = lobby_name;
+        match (self.phase, msg) {
+            (Phase::AwaitGreeting, HostMsg::Greeting { password_required }) => {
+                self.start_handshake(now, password_required);
             }
+            (Phase::AwaitAnswer, HostMsg::Answer(answer)) => self.finish_handshake(now, &answer),
             (
                 Phase::AwaitWelcome,
                 HostMsg::Welcome {
                     you,
+                    lobby_name,
                     name,
                     max_players,
                     roster,
                 },
             ) => {
+                let Some(fingerprint) = self.fingerprint() else {
+                    return self.protocol_error(&"welcome outside the channel");
+                };
                 self.phase = Phase::InLobby(you);
                 self.events.push_back(ClientEvent::Joined {
                     you,
-                    name,
-                    lobby: std::mem::take(&mut self.lobby_name),
+                    name: sanitize(&name, MAX_NAME_CHARS + 8),
+                    lobby: handshake::clean_lobby_name(&lobby_name),
                     max_players,
-                    roster,
+                    roster: handshake::clean_roster(roster),
+                    fingerprint,
                 });
             }
-            (Phase::AwaitChallenge | Phase::AwaitWelcome, HostMsg::Reject(reason)) => {
+            (
+                Phase::AwaitGreeting | Phase::AwaitAnswer | Phase::AwaitWelcome,
+                HostMsg::Reject(reason),
+            ) => {
                 let error = self.reject_error(reason);
                 self.fail(error);
             }
             (_, HostMsg::KeepAlive) => {}
             (Phase::InLobby(_), HostMsg::Roster(roster)) => {
-                self.events.push_back(ClientEvent::RosterChanged(roster));
+                self.events
+                    .push_back(ClientEvent::RosterChanged(handshake::clean_roster(roster)));
             }
             (Phase::InLobby(_), HostMsg::Chat { from, name, text }) => {
-                self.events
-                    .push_back(ClientEvent::Chat { from, name, text });
+                self.events.push_back(ClientEvent::Chat {
+                    from,
+                    name: sanitize(&name, MAX_NAME_CHARS + 8),
+                    text: sanitize(&text, MAX_CHAT_CHARS),
+                });
             }
             (Phase::InLobby(_), HostMsg::Start(plan)) => self.end(ClientEvent::Started(plan)),
             (Phase::InLobby(_), HostMsg::Kicked) => {
@@ -248,7 +277,9 @@ impl ClientMachine {
             (Phase::InLobby(_), HostMsg::Closed) => {
                 self.end(ClientEvent::LobbyClosed(CloseReason::HostClosed));
             }
-            (_, other) => self.protocol_error(&format_args!("unexpected {}", msg_name(&other))),
+            (_, other) => {
+                self.protocol_error(&format_args!("unexpected {}", handshake::msg_name(&other)))
+            }
         }
     }
 
@@ -274,6 +305,9 @@ impl ClientMachine {
             RejectReason::InvalidName => JoinError::InvalidName,
             RejectReason::AlreadyStarted => JoinError::AlreadyStarted,
             RejectReason::HelloTimeout => JoinError::Timeout,
+            RejectReason::TooManyGuesses { retry_after_ms } => {
+                JoinError::TooManyGuesses { retry_after_ms }
+            }
         }
     }
 
@@ -299,24 +333,15 @@ impl ClientMachine {
         self.events.push_back(event);
     }
 
+    /// Sends `msg`: sealed once the channel exists, clear before (the offer).
     fn send(&mut self, now: Instant, msg: &ClientMsg) {
-        if let Ok(frame) = encode(msg) {
+        let frame = match self.channel.as_mut() {
+            Some(channel) => channel.seal(msg),
+            None => encode(msg),
+        };
+        if let Ok(frame) = frame {
             self.last_sent = now;
             self.out.push_back(ClientTransmit::Send(frame));
         }
-    }
-}
-
-fn msg_name(msg: &HostMsg) -> &'static str {
-    match msg {
-        HostMsg::Challenge { .. } => "challenge",
-        HostMsg::Welcome { .. } => "welcome",
-        HostMsg::Reject(_) => "reject",
-        HostMsg::Roster(_) => "roster",
-        HostMsg::Chat { .. } => "chat",
-        HostMsg::Kicked => "kicked",
-        HostMsg::Start(_) => "start",
-        HostMsg::Closed => "closed",
-        HostMsg::KeepAlive => "keepalive",
     }
 }

@@ -4,6 +4,7 @@ use nearplay_netcode::MatchPlan;
 
 use crate::lobby::Timeouts;
 use crate::lobby::message::{MemberId, RosterEntry};
+use crate::lobby::secure::Fingerprint;
 
 /// Who joins, with what. `Debug` hides the password.
 #[derive(Clone)]
@@ -69,9 +70,21 @@ pub enum JoinError {
     /// The lobby is private and no password was given.
     #[error("this lobby needs a password")]
     PasswordRequired,
-    /// The password was wrong.
+    /// The password was wrong (or someone between us and the host does not
+    /// know it: the two cannot be told apart, by design).
     #[error("wrong password")]
     WrongPassword,
+    /// We gave a password but the host did not ask for one: not the locked
+    /// lobby we meant, or someone in between stripped the lock.
+    #[error("the host did not ask for the password you gave (is it the lobby you meant?)")]
+    PasswordNotAsked,
+    /// Our address failed the password too often; the host takes no guess
+    /// from it for a while.
+    #[error("too many wrong passwords from your address: try again in {retry_after_ms} ms")]
+    TooManyGuesses {
+        /// How long the host said to wait, in milliseconds.
+        retry_after_ms: u32,
+    },
     /// The host runs another game.
     #[error("host runs game {host:?}, you run {ours:?}")]
     WrongGame {
@@ -143,6 +156,9 @@ pub enum ClientEvent {
         max_players: u16,
         /// The roster.
         roster: Vec<RosterEntry>,
+        /// The fingerprint of our channel to the host: the host's screen
+        /// shows the same one for us unless someone sits in between.
+        fingerprint: Fingerprint,
     },
     /// The join failed; the connection is closed.
     JoinFailed(JoinError),

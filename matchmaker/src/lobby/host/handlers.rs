@@ -8,10 +8,11 @@ use nearplay_netcode::{MatchId, MatchKey, MatchPlan, PeerAddr, PlanPlayer};
 use super::{
     ConnId, ConnState, HostEvent, HostMachine, HostTransmit, LeaveReason, Member, Phase, clean_name,
 };
-use crate::lobby::codec::{CodecError, Frame, encode, encode_with_version};
+use crate::lobby::codec::{CodecError, Frame, FrameDecoder, encode, encode_with_version};
 use crate::lobby::message::{
-    ClientMsg, Hello, HostMsg, MAX_CHAT_CHARS, MemberId, RejectReason, sanitize, verify_proof,
+    ClientMsg, Hello, HostMsg, MAX_CHAT_CHARS, MemberId, RejectReason, sanitize,
 };
+use crate::lobby::secure::limits::TokenBucket;
 
 impl HostMachine {
     pub(super) fn build_plan(&mut self) -> MatchPlan {
@@ -62,24 +63,19 @@ impl HostMachine {
     }
 
     pub(super) fn handle_frame(&mut self, now: Instant, conn: ConnId, frame: &Frame) {
-        let msg: ClientMsg = match frame.decode() {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        // Before the key exchange, frames are clear; after it, sealed.
+        let sealed = c.channel.is_some();
+        let decoded: Result<ClientMsg, CodecError> = match c.channel.as_mut() {
+            Some(channel) => channel.open(frame),
+            None => frame.decode(),
+        };
+        let msg = match decoded {
             Ok(m) => m,
-            Err(CodecError::Version { ours, .. }) => {
-                let reject = HostMsg::Reject(RejectReason::Protocol { host: ours });
-                // The client may not parse our body, but our frame header
-                // tells it which version we run.
-                if let Ok(bytes) = encode_with_version(&reject, ours) {
-                    self.push_send(now, conn, bytes);
-                }
-                let peer = self.conns.get(&conn).map(|c| c.peer);
-                self.close_conn(conn);
-                if let Some(peer) = peer {
-                    self.events.push_back(HostEvent::Rejected {
-                        peer,
-                        reason: RejectReason::Protocol { host: ours },
-                    });
-                }
-                return;
+            Err(CodecError::Version { ours, .. }) if !sealed => {
+                return self.refuse_version(now, conn, ours);
             }
             Err(e) => return self.protocol_error(now, conn, &e),
         };
@@ -87,11 +83,18 @@ impl HostMachine {
             return;
         };
         match (&c.state, msg) {
-            (ConnState::AwaitHello { nonce, .. }, ClientMsg::Hello(hello)) => {
-                let nonce = *nonce;
-                self.handle_hello(now, conn, nonce, hello);
+            (ConnState::AwaitOffer { .. }, ClientMsg::Offer(offer)) => {
+                self.handle_offer(now, conn, &offer);
             }
-            (ConnState::AwaitHello { .. }, ClientMsg::KeepAlive) => {}
+            (ConnState::AwaitOffer { .. } | ConnState::AwaitHello { .. }, ClientMsg::KeepAlive) => {
+            }
+            (ConnState::AwaitOffer { .. }, _) => {
+                self.protocol_error(now, conn, &"message before the key exchange");
+            }
+            (ConnState::AwaitHello { .. }, ClientMsg::Hello(hello)) => {
+                self.settle_guess(now, conn, true);
+                self.handle_hello(now, conn, hello);
+            }
             (ConnState::AwaitHello { .. }, _) => {
                 self.protocol_error(now, conn, &"message before hello");
             }
@@ -103,13 +106,24 @@ impl HostMachine {
         }
     }
 
-    pub(super) fn handle_hello(
-        &mut self,
-        now: Instant,
-        conn: ConnId,
-        nonce: [u8; 32],
-        hello: Hello,
-    ) {
+    /// A peer on another protocol version: told in our version's frame
+    /// header, which every version reads before anything else.
+    fn refuse_version(&mut self, now: Instant, conn: ConnId, ours: u16) {
+        let reject = HostMsg::Reject(RejectReason::Protocol { host: ours });
+        if let Ok(bytes) = encode_with_version(&reject, ours) {
+            self.push_send(now, conn, bytes);
+        }
+        let peer = self.conns.get(&conn).map(|c| c.peer);
+        self.close_conn(now, conn);
+        if let Some(peer) = peer {
+            self.events.push_back(HostEvent::Rejected {
+                peer,
+                reason: RejectReason::Protocol { host: ours },
+            });
+        }
+    }
+
+    pub(super) fn handle_hello(&mut self, now: Instant, conn: ConnId, hello: Hello) {
         let reason = if hello.game != self.config.game {
             Some(RejectReason::WrongGame {
                 host: self.config.game.clone(),
@@ -118,8 +132,6 @@ impl HostMachine {
             Some(RejectReason::GameVersion {
                 host: self.config.game_version.clone(),
             })
-        } else if !self.password_ok(&nonce, hello.proof.as_ref()) {
-            Some(RejectReason::WrongPassword)
         } else if self.members.len() >= usize::from(self.config.max_players) {
             Some(RejectReason::Full {
                 max: self.config.max_players,
@@ -139,6 +151,7 @@ impl HostMachine {
         self.next_id = self.next_id.wrapping_add(1);
         c.state = ConnState::Member(id);
         let game_addr = SocketAddr::new(c.peer.ip(), hello.game_port);
+        let fingerprint = c.channel.as_ref().map(|ch| ch.fingerprint());
         let name = self.unique_name(&clean_name(&hello.name));
         self.members.push(Member {
             id,
@@ -146,15 +159,25 @@ impl HostMachine {
             ready: false,
             conn: Some(conn),
             game_addr,
+            fingerprint,
+            chat_bucket: TokenBucket::full(),
+            ready_bucket: TokenBucket::full(),
         });
         let welcome = HostMsg::Welcome {
             you: id,
+            lobby_name: self.config.lobby_name.clone(),
             name: name.clone(),
             max_players: self.config.max_players,
             roster: self.roster(),
         };
         self.send(now, conn, &welcome);
-        self.events.push_back(HostEvent::MemberJoined { id, name });
+        if let Some(fingerprint) = fingerprint {
+            self.events.push_back(HostEvent::MemberJoined {
+                id,
+                name,
+                fingerprint,
+            });
+        }
         self.roster_changed(now);
     }
 
@@ -165,33 +188,37 @@ impl HostMachine {
         id: MemberId,
         msg: ClientMsg,
     ) {
+        let (chat_rate, ready_rate) = (self.config.chat_rate, self.config.ready_rate);
         match msg {
             ClientMsg::Hello(_) => self.protocol_error(now, conn, &"second hello"),
+            ClientMsg::Offer(_) => self.protocol_error(now, conn, &"second key exchange"),
             ClientMsg::SetReady(ready) => {
-                if let Some(m) = self.members.iter_mut().find(|m| m.id == id)
-                    && m.ready != ready
-                {
+                let Some(m) = self.members.iter_mut().find(|m| m.id == id) else {
+                    return;
+                };
+                if !m.ready_bucket.allow(now, ready_rate) {
+                    self.rate_limited = self.rate_limited.saturating_add(1);
+                } else if m.ready != ready {
                     m.ready = ready;
                     self.roster_changed(now);
                 }
             }
             ClientMsg::Chat(text) => {
-                let name = self.member_name(id);
+                let Some(m) = self.members.iter_mut().find(|m| m.id == id) else {
+                    return;
+                };
+                if !m.chat_bucket.allow(now, chat_rate) {
+                    self.rate_limited = self.rate_limited.saturating_add(1);
+                    return;
+                }
+                let name = m.name.clone();
                 self.broadcast_chat(now, id, name, sanitize(&text, MAX_CHAT_CHARS));
             }
             ClientMsg::Leave => {
-                self.close_conn(conn);
+                self.close_conn(now, conn);
                 self.remove_member(now, id, LeaveReason::Left);
             }
             ClientMsg::KeepAlive => {}
-        }
-    }
-
-    pub(super) fn password_ok(&self, nonce: &[u8; 32], proof: Option<&[u8; 32]>) -> bool {
-        match (&self.config.password, proof) {
-            (None, _) => true,
-            (Some(pw), Some(proof)) => verify_proof(pw, nonce, proof),
-            (Some(_), None) => false,
         }
     }
 
@@ -203,14 +230,6 @@ impl HostMachine {
         (2..)
             .map(|i| format!("{wanted} ({i})"))
             .find(|n| !taken(n))
-            .unwrap_or_default()
-    }
-
-    pub(super) fn member_name(&self, id: MemberId) -> String {
-        self.members
-            .iter()
-            .find(|m| m.id == id)
-            .map(|m| m.name.clone())
             .unwrap_or_default()
     }
 
@@ -264,7 +283,7 @@ impl HostMachine {
     pub(super) fn reject(&mut self, now: Instant, conn: ConnId, reason: RejectReason) {
         self.send(now, conn, &HostMsg::Reject(reason.clone()));
         let peer = self.conns.get(&conn).map(|c| c.peer);
-        self.close_conn(conn);
+        self.close_conn(now, conn);
         if let Some(peer) = peer {
             self.events.push_back(HostEvent::Rejected { peer, reason });
         }
@@ -280,7 +299,7 @@ impl HostMachine {
             ConnState::Member(id) => Some(id),
             _ => None,
         });
-        self.close_conn(conn);
+        self.close_conn(now, conn);
         if let Some(Some(id)) = state {
             self.remove_member(now, id, LeaveReason::ProtocolError(error.to_string()));
         }
@@ -290,7 +309,7 @@ impl HostMachine {
         let pending: Vec<ConnId> = self
             .conns
             .iter()
-            .filter(|(_, c)| matches!(c.state, ConnState::AwaitHello { .. }))
+            .filter(|(_, c)| c.state.is_pending())
             .map(|(id, _)| *id)
             .collect();
         for conn in pending {
@@ -298,8 +317,19 @@ impl HostMachine {
         }
     }
 
+    /// Sends `msg` on `conn`: sealed once the channel exists, clear before.
     pub(super) fn send(&mut self, now: Instant, conn: ConnId, msg: &HostMsg) {
-        if let Ok(frame) = encode(msg) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if matches!(c.state, ConnState::Closing) {
+            return;
+        }
+        let frame = match c.channel.as_mut() {
+            Some(channel) => channel.seal(msg),
+            None => encode(msg),
+        };
+        if let Ok(frame) = frame {
             self.push_send(now, conn, frame);
         }
     }
@@ -313,11 +343,16 @@ impl HostMachine {
         }
     }
 
-    pub(super) fn close_conn(&mut self, conn: ConnId) {
+    /// Closes `conn` (a guess still open on it counts as failed) and frees
+    /// its buffers: later bytes on it are dropped unread.
+    pub(super) fn close_conn(&mut self, now: Instant, conn: ConnId) {
+        self.settle_guess(now, conn, false);
         if let Some(c) = self.conns.get_mut(&conn)
             && !matches!(c.state, ConnState::Closing)
         {
             c.state = ConnState::Closing;
+            c.decoder = FrameDecoder::new();
+            c.channel = None;
             self.out.push_back(HostTransmit::Close { conn });
         }
     }

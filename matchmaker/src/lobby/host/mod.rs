@@ -5,11 +5,19 @@
 //! ([`HostMachine::poll_event`]) and the next wake-up
 //! ([`HostMachine::poll_timeout`]) out. The host is itself member 0.
 //!
-//! Split in three: `types.rs` (config, events, errors), this file (the
+//! Every connection runs the key exchange of [`secure`](super::secure)
+//! first: the host greets in clear, answers the joiner's offer, and from
+//! then on seals and opens every frame. In a locked lobby each answer is
+//! one password guess, slowed per source address by a
+//! [`GuessLimiter`]; chat lines and ready toggles are rate-limited per
+//! member. Bytes that reach a connection already closing are dropped unread.
+//!
+//! Split in four: `types.rs` (config, events, errors), this file (the
 //! machine and its public API), `handlers.rs` (message handling and the
-//! plan).
+//! plan), `handshake.rs` (greeting, offer, guesses).
 
 mod handlers;
+mod handshake;
 mod types;
 
 pub use types::{ConnId, HostConfig, HostEvent, HostTransmit, LeaveReason, StartError};
@@ -25,6 +33,8 @@ use super::message::{
     HostMsg, MAX_CHAT_CHARS, MAX_NAME_CHARS, MemberId, RejectReason, RosterEntry, sanitize,
 };
 use super::rng::SeededRng;
+use super::secure::limits::{GuessLimiter, TokenBucket};
+use super::secure::{Channel, Fingerprint};
 
 /// Connections allowed to wait for their hello at the same time; more are
 /// closed at once (each waits at most the hello timeout anyway).
@@ -39,9 +49,27 @@ enum Phase {
 
 #[derive(Debug)]
 enum ConnState {
-    AwaitHello { nonce: [u8; 32], deadline: Instant },
+    /// Greeted; waiting for the joiner's offer (clear).
+    AwaitOffer {
+        deadline: Instant,
+    },
+    /// Answered; waiting for the first sealed message, the hello. `guess`:
+    /// the answer used the lobby's password (a guess until the hello opens).
+    AwaitHello {
+        deadline: Instant,
+        guess: bool,
+    },
     Member(MemberId),
     Closing,
+}
+
+impl ConnState {
+    fn is_pending(&self) -> bool {
+        matches!(
+            self,
+            ConnState::AwaitOffer { .. } | ConnState::AwaitHello { .. }
+        )
+    }
 }
 
 #[derive(Debug)]
@@ -50,6 +78,8 @@ struct Conn {
     local: SocketAddr,
     decoder: FrameDecoder,
     state: ConnState,
+    /// Set once the key exchange is done; every later frame goes through it.
+    channel: Option<Channel>,
     last_heard: Instant,
     last_sent: Instant,
 }
@@ -61,6 +91,9 @@ struct Member {
     ready: bool,
     conn: Option<ConnId>,
     game_addr: SocketAddr,
+    fingerprint: Option<Fingerprint>,
+    chat_bucket: TokenBucket,
+    ready_bucket: TokenBucket,
 }
 
 /// The host's lobby state machine.
@@ -74,10 +107,14 @@ pub struct HostMachine {
     phase: Phase,
     out: VecDeque<HostTransmit>,
     events: VecDeque<HostEvent>,
+    guesses: GuessLimiter,
+    /// Chat lines and ready toggles dropped by the per-member rate limits.
+    rate_limited: u64,
 }
 
 impl HostMachine {
-    /// A new open lobby with the host as member 0. `seed` feeds nonces, match
+    /// A new open lobby with the host as member 0. `seed` feeds the ephemeral
+    /// keys and SPAKE2 scalars of every connection, and the match
     /// id, seed and key (the shell passes OS randomness).
     pub fn new(config: HostConfig, seed: [u8; 32]) -> Self {
         let host = Member {
@@ -86,7 +123,12 @@ impl HostMachine {
             ready: true,
             conn: None,
             game_addr: SocketAddr::new(IpAddr::from([127, 0, 0, 1]), config.game_port),
+            fingerprint: None,
+            // The host's own member never goes through the buckets.
+            chat_bucket: TokenBucket::full(),
+            ready_bucket: TokenBucket::full(),
         };
+        let guesses = GuessLimiter::new(config.guesses);
         HostMachine {
             config,
             rng: SeededRng::new(seed),
@@ -96,7 +138,34 @@ impl HostMachine {
             phase: Phase::Open,
             out: VecDeque::new(),
             events: VecDeque::new(),
+            guesses,
+            rate_limited: 0,
         }
+    }
+
+    /// The fingerprint of member `id`'s channel (`None` for the host itself
+    /// or an unknown id), to compare with what that player's screen shows.
+    pub fn fingerprint(&self, id: MemberId) -> Option<Fingerprint> {
+        self.members
+            .iter()
+            .find(|m| m.id == id)
+            .and_then(|m| m.fingerprint)
+    }
+
+    /// Bytes held in connections' frame buffers, all connections together
+    /// (a closed connection holds none).
+    pub fn buffered_bytes(&self) -> usize {
+        self.conns.values().map(|c| c.decoder.buffered()).sum()
+    }
+
+    /// Wrong password guesses counted since the lobby opened.
+    pub fn failed_guesses(&self) -> u64 {
+        self.guesses.total_failures()
+    }
+
+    /// Chat lines and ready toggles dropped by the per-member rate limits.
+    pub fn rate_limited(&self) -> u64 {
+        self.rate_limited
     }
 
     /// The configuration the lobby runs with.
@@ -129,7 +198,6 @@ impl HostMachine {
         peer: SocketAddr,
         local: SocketAddr,
     ) {
-        let nonce = self.rng.bytes32();
         let deadline = now + self.config.timeouts.hello;
         self.conns.insert(
             conn,
@@ -137,7 +205,8 @@ impl HostMachine {
                 peer: canonical(peer),
                 local: canonical(local),
                 decoder: FrameDecoder::new(),
-                state: ConnState::AwaitHello { nonce, deadline },
+                state: ConnState::AwaitOffer { deadline },
+                channel: None,
                 last_heard: now,
                 last_sent: now,
             },
@@ -146,22 +215,16 @@ impl HostMachine {
             self.reject(now, conn, RejectReason::AlreadyStarted);
             return;
         }
-        let pending = self
-            .conns
-            .values()
-            .filter(|c| matches!(c.state, ConnState::AwaitHello { .. }))
-            .count();
+        let pending = self.conns.values().filter(|c| c.state.is_pending()).count();
         if pending > MAX_PENDING_HELLOS {
             // A flood of silent connections: drop the newcomer at once.
-            self.close_conn(conn);
+            self.close_conn(now, conn);
             return;
         }
-        let challenge = HostMsg::Challenge {
-            nonce,
+        let greeting = HostMsg::Greeting {
             password_required: self.config.password.is_some(),
-            lobby_name: self.config.lobby_name.clone(),
         };
-        self.send(now, conn, &challenge);
+        self.send(now, conn, &greeting);
     }
 
     /// Bytes arrived on `conn`.
@@ -169,6 +232,11 @@ impl HostMachine {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
+        if matches!(c.state, ConnState::Closing) {
+            // Closed by us: whatever the peer still sends is dropped unread,
+            // so a peer cannot grow our memory after we hung up.
+            return;
+        }
         c.last_heard = now;
         c.decoder.push(bytes);
         loop {
@@ -191,6 +259,7 @@ impl HostMachine {
 
     /// The connection `conn` closed (EOF or error).
     pub fn handle_disconnect(&mut self, now: Instant, conn: ConnId) {
+        self.settle_guess(now, conn, false);
         if let Some(c) = self.conns.remove(&conn)
             && let ConnState::Member(id) = c.state
         {
@@ -227,11 +296,13 @@ impl HostMachine {
                 continue;
             };
             match c.state {
-                ConnState::AwaitHello { deadline, .. } if now >= deadline => {
+                ConnState::AwaitOffer { deadline } | ConnState::AwaitHello { deadline, .. }
+                    if now >= deadline =>
+                {
                     self.reject(now, conn, RejectReason::HelloTimeout);
                 }
                 ConnState::Member(id) if now >= c.last_heard + t.idle => {
-                    self.close_conn(conn);
+                    self.close_conn(now, conn);
                     self.remove_member(now, id, LeaveReason::TimedOut);
                 }
                 ConnState::Member(_) if now >= c.last_sent + t.keepalive => {
@@ -248,7 +319,9 @@ impl HostMachine {
         self.conns
             .values()
             .filter_map(|c| match c.state {
-                ConnState::AwaitHello { deadline, .. } => Some(deadline),
+                ConnState::AwaitOffer { deadline } | ConnState::AwaitHello { deadline, .. } => {
+                    Some(deadline)
+                }
                 ConnState::Member(_) => {
                     Some((c.last_heard + t.idle).min(c.last_sent + t.keepalive))
                 }
@@ -294,7 +367,7 @@ impl HostMachine {
         };
         if let Some(conn) = m.conn {
             self.send(now, conn, &HostMsg::Kicked);
-            self.close_conn(conn);
+            self.close_conn(now, conn);
         }
         self.remove_member(now, id, LeaveReason::Kicked);
         true
@@ -326,7 +399,7 @@ impl HostMachine {
         for (handle, conn) in members {
             if let Some(conn) = conn {
                 self.send(now, conn, &HostMsg::Start(plan.for_member(handle)));
-                self.close_conn(conn);
+                self.close_conn(now, conn);
             }
         }
         self.close_pending(now);
@@ -348,7 +421,7 @@ impl HostMachine {
             ) {
                 self.send(now, conn, &HostMsg::Closed);
             }
-            self.close_conn(conn);
+            self.close_conn(now, conn);
         }
         self.events.push_back(HostEvent::Closed);
     }

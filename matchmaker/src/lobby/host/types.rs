@@ -1,11 +1,14 @@
 //! Public types of the host side: configuration, outputs, events, errors.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use nearplay_netcode::{MatchPlan, NetSettings};
 
 use crate::lobby::Timeouts;
 use crate::lobby::message::{MemberId, RejectReason, RosterEntry};
+use crate::lobby::secure::Fingerprint;
+use crate::lobby::secure::limits::{GuessLimits, Rate};
 
 /// What a host is, and the rules of its lobby. `Debug` hides the password.
 #[derive(Clone)]
@@ -30,6 +33,14 @@ pub struct HostConfig {
     pub game_port: u16,
     /// Lobby timers.
     pub timeouts: Timeouts,
+    /// Backoff on wrong passwords per source address (see [`GuessLimits`]).
+    pub guesses: GuessLimits,
+    /// Chat lines per member: default a burst of 8, then 4 a second. Lines
+    /// past it are dropped (and counted), so one member cannot flood the
+    /// others.
+    pub chat_rate: Rate,
+    /// Ready toggles per member: default a burst of 6, then 4 a second.
+    pub ready_rate: Rate,
 }
 
 impl HostConfig {
@@ -46,6 +57,15 @@ impl HostConfig {
             settings: NetSettings::default(),
             game_port: 0,
             timeouts: Timeouts::default(),
+            guesses: GuessLimits::default(),
+            chat_rate: Rate {
+                burst: 8,
+                per: Duration::from_millis(250),
+            },
+            ready_rate: Rate {
+                burst: 6,
+                per: Duration::from_millis(250),
+            },
         }
     }
 }
@@ -63,6 +83,9 @@ impl std::fmt::Debug for HostConfig {
             .field("settings", &self.settings)
             .field("game_port", &self.game_port)
             .field("timeouts", &self.timeouts)
+            .field("guesses", &self.guesses)
+            .field("chat_rate", &self.chat_rate)
+            .field("ready_rate", &self.ready_rate)
             .finish()
     }
 }
@@ -115,6 +138,19 @@ pub enum HostEvent {
         id: MemberId,
         /// Its (unique) name.
         name: String,
+        /// The fingerprint of its channel, to compare with the one its
+        /// player sees.
+        fingerprint: Fingerprint,
+    },
+    /// A connection answered with the lobby's SPAKE2 went away without
+    /// proving the password: a wrong guess (or a lost connection).
+    GuessFailed {
+        /// Who tried.
+        peer: SocketAddr,
+        /// Failed guesses from that source so far.
+        failures: u32,
+        /// How long that source now waits before its next try is taken.
+        retry_after: Duration,
     },
     /// A player left.
     MemberLeft {

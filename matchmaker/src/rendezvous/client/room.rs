@@ -1,12 +1,15 @@
 //! [`OnlineHost`] / [`OnlineClient`]: the LAN lobby's sans-IO machines
 //! ([`HostMachine`], [`ClientMachine`]) unchanged, over the reliable data
 //! channel of a room's [`WebRtcLink`] instead of TCP: a second shell around
-//! the same core, so chat, ready, kick, the password challenge-response and
-//! the `MatchPlan` are the LAN's.
+//! the same core, so chat, ready, kick, the encrypted lobby channel with its
+//! SPAKE2 password check (one code path decides who gets in) and the
+//! `MatchPlan` are the LAN's. WebRTC's DTLS already protects the link; the
+//! lobby channel inside it also keeps the password from offline tests and
+//! gives the same fingerprints as on the LAN.
 //!
 //! **Why the WebRTC channel and not the signaling socket:** the lobby then
 //! needs nothing from the server beyond matchbox signaling (the server never
-//! sees chat, names or password proofs), stock matchbox servers could host
+//! sees chat, names or password exchanges), stock matchbox servers could host
 //! it, and the link the lobby proves working is the one the game then uses.
 //!
 //! **Addresses.** The machines speak of `SocketAddr`s; the shell gives each
@@ -16,10 +19,10 @@
 //!
 //! **Member speaks first, at the shell level.** A message sent the moment
 //! matchbox reports a peer connected can be lost (the other end may not have
-//! its data channel yet: measured, the host's first challenge vanished in
+//! its data channel yet: measured, the host's first message vanished in
 //! about one join in five). So the host does not open a lobby connection on
 //! "connected": a member sends [`POKE`] every [`POKE_INTERVAL`] until the
-//! host speaks, and the host opens the connection (the machine's challenge)
+//! host speaks, and the host opens the connection (the machine's greeting)
 //! on the first poke, when the member has proved its channel works. Peers
 //! that never poke (an intruder in the room) never reach the host's machine.
 //!
@@ -28,7 +31,7 @@
 //! member takes lobby messages from that peer only, so another peer in the
 //! room cannot pose as the host. If the host was not in the room yet when
 //! the member looked it up, the member takes the first peer that sends it
-//! lobby data (the host speaks first: its challenge).
+//! lobby data (the host speaks first: its greeting).
 //!
 //! [`RoomInfo::host_peer`]: crate::rendezvous::api::RoomInfo::host_peer
 
