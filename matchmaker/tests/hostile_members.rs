@@ -12,6 +12,7 @@ use common::hostile::{RawMember, attacker_ip, connect_from};
 use common::wait_for;
 use nearplay_matchmaker::lobby::client::{ClientEvent, JoinConfig};
 use nearplay_matchmaker::lobby::host::{HostConfig, HostEvent, LeaveReason};
+use nearplay_matchmaker::lobby::secure::limits::Rate;
 use nearplay_matchmaker::lobby::tcp::{HostOptions, LobbyClient, LobbyHost};
 
 const GAME: &str = "hostile-test";
@@ -96,7 +97,14 @@ fn chat_latencies(
 
 #[test]
 fn a_member_that_stops_reading_is_dropped_and_chat_still_flows() {
-    let host = open(HostConfig::new("stall", "Hosty", GAME, "1"));
+    let mut config = HostConfig::new("stall", "Hosty", GAME, "1");
+    // This test loads the shell's write queues, not the per-member chat limit
+    // (tested in channel.rs): A's markers must all pass it.
+    config.chat_rate = Rate {
+        burst: 1_000,
+        per: Duration::from_millis(1),
+    };
+    let host = open(config);
     let a = joined(host.local_addr(), "A");
     let b = joined(host.local_addr(), "B");
     let quiet = chat_latencies(&host, &a, &b, 0, |_| true);
