@@ -16,7 +16,8 @@
 //! lobby/     message.rs    protocol messages, password proof (challenge-response)
 //!            codec.rs      length-prefixed, versioned frames with a size limit
 //!            host/         HostMachine: sans-IO host core (types.rs, handlers.rs)
-//!            client/       ClientMachine: sans-IO client core (types.rs)
+//!            client/       ClientMachine: sans-IO client core (types.rs; plan_check.rs:
+//!                          the host's plan is validated against the roster before Started)
 //!            tcp/          LobbyHost / LobbyClient: the std TCP shell
 //!            rng.rs        seeded randomness for the cores
 //! rendezvous/ code.rs       RoomCode (6 symbols, no look-alikes)

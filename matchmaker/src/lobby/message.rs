@@ -5,12 +5,14 @@
 //! another version is told "host runs protocol X, you run Y" instead of
 //! failing to parse. Bodies are serde + postcard.
 
+use std::net::SocketAddr;
+
 use nearplay_netcode::MatchPlan;
 use serde::{Deserialize, Serialize};
 
 /// Version of the lobby protocol spoken by this crate; carried in every frame
-/// header and in the `proto` TXT key.
-pub const PROTOCOL_VERSION: u16 = 1;
+/// header and in the `proto` TXT key. 2: roster entries carry game addresses.
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// Longest player name accepted, in characters (longer names are cut).
 pub const MAX_NAME_CHARS: usize = 32;
@@ -30,6 +32,10 @@ pub struct RosterEntry {
     pub name: String,
     /// Whether the member said it is ready to start.
     pub ready: bool,
+    /// Where the member's game socket is reached, as the host saw it (the
+    /// address the plan will give it). A joiner accepts a plan only if its
+    /// members are at addresses the roster showed.
+    pub game_addr: SocketAddr,
 }
 
 /// The first message of a client: who it is and what it runs.

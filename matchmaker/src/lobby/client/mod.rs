@@ -8,6 +8,7 @@
 //!
 //! The public types live in `types.rs`, the machine here.
 
+mod plan_check;
 mod types;
 
 pub use types::{ClientEvent, ClientTransmit, CloseReason, JoinConfig, JoinError};
@@ -42,6 +43,8 @@ pub struct ClientMachine {
     last_sent: Instant,
     out: VecDeque<ClientTransmit>,
     events: VecDeque<ClientEvent>,
+    /// What we saw of the lobby, to validate the plan (`plan_check.rs`).
+    seen: plan_check::LobbyView,
 }
 
 impl ClientMachine {
@@ -58,6 +61,7 @@ impl ClientMachine {
             last_sent: now,
             out: VecDeque::new(),
             events: VecDeque::new(),
+            seen: plan_check::LobbyView::default(),
         }
     }
 
@@ -221,6 +225,7 @@ impl ClientMachine {
                 },
             ) => {
                 self.phase = Phase::InLobby(you);
+                self.seen.joined(&name, max_players, &roster);
                 self.events.push_back(ClientEvent::Joined {
                     you,
                     name,
@@ -235,13 +240,14 @@ impl ClientMachine {
             }
             (_, HostMsg::KeepAlive) => {}
             (Phase::InLobby(_), HostMsg::Roster(roster)) => {
+                self.seen.roster.clone_from(&roster);
                 self.events.push_back(ClientEvent::RosterChanged(roster));
             }
             (Phase::InLobby(_), HostMsg::Chat { from, name, text }) => {
                 self.events
                     .push_back(ClientEvent::Chat { from, name, text });
             }
-            (Phase::InLobby(_), HostMsg::Start(plan)) => self.end(ClientEvent::Started(plan)),
+            (Phase::InLobby(_), HostMsg::Start(plan)) => self.start(plan),
             (Phase::InLobby(_), HostMsg::Kicked) => {
                 self.end(ClientEvent::LobbyClosed(CloseReason::Kicked));
             }
