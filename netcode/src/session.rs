@@ -137,7 +137,7 @@ impl<C: Config<Address = PeerAddr>> NetSessionBuilder<C> {
     /// and bounds, [`PlanLimits::default`]); a bad plan makes
     /// [`build`](Self::build) fail with [`SessionError::Plan`], so no GGRS
     /// session is ever built from an unchecked plan. Members' names are
-    /// kept for the [`SyncWatch`](crate::sync::SyncWatch) of
+    /// kept for the [`SyncWatch`] of
     /// [`build_monitored`](Self::build_monitored).
     pub fn from_plan(plan: &MatchPlan) -> Self {
         let mut b = Self::new().settings(plan.settings.clone());

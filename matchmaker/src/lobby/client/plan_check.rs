@@ -23,7 +23,7 @@ use std::net::{IpAddr, SocketAddr};
 use nearplay_netcode::{MatchPlan, PeerAddr, PlanError, PlanLimits};
 
 use super::{ClientEvent, ClientMachine, JoinError};
-use crate::lobby::message::RosterEntry;
+use crate::lobby::message::{MAX_NAME_CHARS, RosterEntry, sanitize};
 
 /// What the joiner saw of the lobby, to check the plan against.
 #[derive(Clone, Debug, Default)]
@@ -122,7 +122,8 @@ impl ClientMachine {
             let local = lobby.ip().to_canonical().is_loopback();
             if !local && host.game_addr.ip().to_canonical() != lobby.ip().to_canonical() {
                 return Err(PlanError::UnknownAddress {
-                    name: host.name.clone(),
+                    // Roster names come from the network: cleaned for screens.
+                    name: sanitize(&host.name, MAX_NAME_CHARS),
                     addr: view(host.game_addr),
                 });
             }
