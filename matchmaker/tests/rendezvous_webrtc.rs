@@ -205,7 +205,9 @@ fn three_peers_by_code_lobby_and_600_frames_over_webrtc() {
         let _ = intruder.receive(RELIABLE_CHANNEL);
         let _ = intruder.receive(GAME_CHANNEL);
     };
-    let listed = client.lobbies("g", Some(1)).expect("lobbies");
+    let listed = client
+        .lobbies("g", Some(nearplay_matchmaker::PROTOCOL_VERSION))
+        .expect("lobbies");
     assert_eq!(
         listed.iter().map(|r| r.code).collect::<Vec<_>>(),
         vec![code]
