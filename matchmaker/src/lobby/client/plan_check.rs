@@ -4,15 +4,16 @@
 //! `plan_check` for the bounds).
 //!
 //! What the joiner knows without trusting the plan:
-//! - the lobby's address (it connected there): the host's seat must be at
-//!   that IP, unless the lobby is on this machine (loopback);
 //! - its own game port and the name the host confirmed in the welcome;
 //! - the roster it was shown, with each member's game address as the host
 //!   saw it (protocol 2), and the lobby's player limit.
 //!
 //! Every member of the plan must be a roster member at the roster's
-//! address. What a hostile host can still do: list fake members in the
-//! roster (shown on the lobby screen) whose addresses are third parties; the
+//! address (name and address). The host's own seat is not pinned to the
+//! lobby's IP: a host on two networks (or IPv4 and IPv6) gives one address
+//! to everyone, which may not be the one a joiner connected to. What a
+//! hostile host can still do: list fake members in the roster (shown on the
+//! lobby screen) whose addresses are third parties; the
 //! joiner then sends GGRS sync requests to at most 15 of them (5 per second
 //! each) until the sync deadline (netcode's `DEFAULT_SYNC_TIMEOUT`, 10 s)
 //! ends the match with "could not reach ...".
@@ -23,13 +24,11 @@ use std::net::{IpAddr, SocketAddr};
 use nearplay_netcode::{MatchPlan, PeerAddr, PlanError, PlanLimits};
 
 use super::{ClientEvent, ClientMachine, JoinError};
-use crate::lobby::message::{MAX_NAME_CHARS, RosterEntry, sanitize};
+use crate::lobby::message::RosterEntry;
 
 /// What the joiner saw of the lobby, to check the plan against.
 #[derive(Clone, Debug, Default)]
 pub(super) struct LobbyView {
-    /// Where we connected (TCP address, or the room host's id address).
-    pub(super) lobby_addr: Option<SocketAddr>,
     /// Online: addresses are WebRTC peer ids written as IPv6 addresses
     /// (the rendezvous shell's `id_addr`), not UDP sockets.
     pub(super) peer_ids: bool,
@@ -51,19 +50,11 @@ impl LobbyView {
 }
 
 impl ClientMachine {
-    /// Tells the machine the lobby's address (the shell connects there), so
-    /// the plan's host seat is checked against it.
-    pub fn with_lobby_addr(mut self, addr: SocketAddr) -> Self {
-        self.seen.lobby_addr = Some(addr);
-        self
-    }
-
-    /// The same for a lobby in a rendezvous room, whose shell names peers
+    /// The machine of a lobby in a rendezvous room, whose shell names peers
     /// by `id_addr` (their WebRTC id as an IPv6 address, port 1): the plan
     /// is checked as the WebRTC plan it becomes, against the room's peers
     /// the roster lists (no UDP port or address-range checks apply).
-    pub fn with_room_host(mut self, host_id_addr: SocketAddr) -> Self {
-        self.seen.lobby_addr = Some(host_id_addr);
+    pub fn in_room(mut self) -> Self {
         self.seen.peer_ids = true;
         self
     }
@@ -115,18 +106,6 @@ impl ClientMachine {
             return Err(PlanError::LocalMissing {
                 handle: plan.local_handle,
             });
-        }
-        // The host (member 0) plays where we reached the lobby.
-        let host = seen.roster.iter().find(|m| m.id == 0);
-        if let (Some(lobby), Some(host)) = (seen.lobby_addr, host) {
-            let local = lobby.ip().to_canonical().is_loopback();
-            if !local && host.game_addr.ip().to_canonical() != lobby.ip().to_canonical() {
-                return Err(PlanError::UnknownAddress {
-                    // Roster names come from the network: cleaned for screens.
-                    name: sanitize(&host.name, MAX_NAME_CHARS),
-                    addr: view(host.game_addr),
-                });
-            }
         }
         Ok(())
     }

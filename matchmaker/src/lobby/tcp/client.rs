@@ -42,7 +42,7 @@ impl LobbyClient {
     pub fn join(host: SocketAddr, config: JoinConfig) -> LobbyClient {
         let (tx, rx) = mpsc::channel();
         let (etx, events) = mpsc::channel();
-        let machine = ClientMachine::new(config, Instant::now()).with_lobby_addr(host);
+        let machine = ClientMachine::new(config, Instant::now());
         let inner_tx = tx.clone();
         let spawned = std::thread::Builder::new()
             .name("nearplay-lobby-client".into())
