@@ -143,3 +143,21 @@ fn a_joiner_killed_mid_match_is_reported_and_the_others_finish() {
         );
     }
 }
+
+/// Every game packet is lost (`--sim-loss 100`), as with a player behind a
+/// silent address: both sides give up at the sync deadline, say whom they
+/// could not reach, and exit non-zero instead of "Waiting..." forever.
+#[test]
+fn a_match_whose_players_cannot_reach_each_other_ends_in_words() {
+    let (mut demos, _) = start_match("unreachable", 2, 600, &["--sim-loss", "100"]);
+    for (demo, other) in demos.iter_mut().zip(["bot1", "bot0"]) {
+        demo.wait_for_line(
+            &format!("could not reach {other} (127.0.0.1:"),
+            MATCH_DEADLINE,
+        );
+        assert!(
+            !demo.wait_exit(MATCH_DEADLINE),
+            "exit code 0 after a failed match"
+        );
+    }
+}

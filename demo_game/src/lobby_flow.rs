@@ -11,8 +11,10 @@ use nearplay_matchmaker::lobby::client::{ClientEvent, JoinConfig};
 use nearplay_matchmaker::lobby::host::{HostConfig, HostEvent};
 use nearplay_matchmaker::lobby::tcp::{HostOptions, LobbyClient, LobbyHost};
 use nearplay_matchmaker::rendezvous::client::to_webrtc_plan;
+use nearplay_netcode::bevy::NetSyncFailed;
 use nearplay_netcode::{MatchPlan, NetSettings};
 
+use crate::match_setup::end_match;
 use crate::net::{
     GAME_ID, GAME_VERSION, Lan, LobbyConn, LobbyRole, NetOptions, leave_lobby, start_lan_match,
 };
@@ -29,6 +31,7 @@ impl Plugin for LobbyFlowPlugin {
             (
                 find_lobby.run_if(resource_exists::<LobbySearch>),
                 poll_lobby.run_if(resource_exists::<LobbyConn>.and_then(in_state(Screen::Lobby))),
+                end_unreachable_match.run_if(in_state(Screen::Match)),
             ),
         );
     }
@@ -294,6 +297,25 @@ fn note_server_gone(conn: &mut LobbyConn) {
         println!("lobby: {line}");
         conn.note(line);
     }
+}
+
+/// The match never reached every player before the sync deadline (the
+/// netcode plugin already ended the session): say who, in words, and go
+/// back to the menu (a headless run then exits non-zero).
+fn end_unreachable_match(
+    mut commands: Commands,
+    mut failures: MessageReader<NetSyncFailed>,
+    conn: Option<ResMut<LobbyConn>>,
+    mut next: ResMut<NextState<Screen>>,
+    mut notice: ResMut<Notice>,
+) {
+    let Some(NetSyncFailed(timeout)) = failures.read().last() else {
+        return;
+    };
+    notice.0 = Some(format!("The match could not start: {timeout}."));
+    end_match(&mut commands);
+    leave_lobby(&mut commands, conn.map(ResMut::into_inner));
+    next.set(Screen::Menu);
 }
 
 /// Host in auto mode: ready up, and start once enough players are ready.

@@ -23,7 +23,8 @@
 //!                          fingerprint, guess backoff, chat/ready buckets
 //!            host/         HostMachine: sans-IO host core (types.rs, handlers.rs,
 //!                          handshake.rs)
-//!            client/       ClientMachine: sans-IO client core (types.rs)
+//!            client/       ClientMachine: sans-IO client core (types.rs, handshake.rs; plan_check.rs:
+//!                          the host's plan is validated against the roster before Started)
 //!            tcp/          LobbyHost / LobbyClient: the TCP shell (one mio event loop per lobby)
 //!            rng.rs        seeded randomness for the cores
 //! rendezvous/ code.rs       RoomCode (6 symbols, no look-alikes)

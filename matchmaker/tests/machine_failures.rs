@@ -10,7 +10,7 @@ use common::sim::{GAME, HOST_IP, Sim, VER, closed_reason, config, jc};
 use nearplay_matchmaker::lobby::client::{ClientEvent, ClientMachine, CloseReason, JoinError};
 use nearplay_matchmaker::lobby::codec::encode;
 use nearplay_matchmaker::lobby::host::{ConnId, HostEvent, LeaveReason};
-use nearplay_matchmaker::lobby::message::{ClientMsg, Hello, RejectReason};
+use nearplay_matchmaker::lobby::message::{ClientMsg, Hello, PROTOCOL_VERSION, RejectReason};
 use nearplay_netcode::PeerAddr;
 
 #[test]
@@ -146,9 +146,10 @@ fn protocol_errors_drop_the_member_not_the_lobby() {
     let mut sim = Sim::new(config());
     sim.join(1, jc("A", 1));
     sim.join(2, jc("B", 2));
-    // Garbage frame body from member 1.
+    // Garbage frame body from member 1 (length 3, our version, 0xff).
+    let [hi, lo] = PROTOCOL_VERSION.to_be_bytes();
     sim.host
-        .handle_data(sim.now, ConnId(1), &[0, 0, 0, 3, 0, 1, 0xff]);
+        .handle_data(sim.now, ConnId(1), &[0, 0, 0, 3, hi, lo, 0xff]);
     sim.pump();
     assert!(sim.take_host_events().iter().any(|e| matches!(
         e,

@@ -10,7 +10,9 @@ use common::sim::{GAME, HOST_IP, Sim, VER, config, jc, join_error};
 use nearplay_matchmaker::lobby::client::{ClientEvent, ClientMachine, JoinConfig, JoinError};
 use nearplay_matchmaker::lobby::codec::{FrameDecoder, encode_with_version};
 use nearplay_matchmaker::lobby::host::{ConnId, HostEvent, HostMachine, HostTransmit, StartError};
-use nearplay_matchmaker::lobby::message::{ClientMsg, Hello, HostMsg, RejectReason};
+use nearplay_matchmaker::lobby::message::{
+    ClientMsg, Hello, HostMsg, PROTOCOL_VERSION, RejectReason,
+};
 use nearplay_netcode::PeerAddr;
 
 #[test]
@@ -196,8 +198,12 @@ fn protocol_version_mismatch_is_explained_on_both_sides() {
     );
     match client.poll_event() {
         Some(ClientEvent::JoinFailed(e)) => {
-            assert_eq!(e, JoinError::VersionMismatch { host: 1, ours: 2 });
-            assert_eq!(e.to_string(), "host runs protocol 1, you run 2");
+            let ours = PROTOCOL_VERSION;
+            assert_eq!(e, JoinError::VersionMismatch { host: 1, ours });
+            assert_eq!(
+                e.to_string(),
+                format!("host runs protocol 1, you run {ours}")
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -228,9 +234,11 @@ fn protocol_version_mismatch_is_explained_on_both_sides() {
     assert!(saw_close);
     let _greeting = frames.next_frame().expect("ok").expect("greeting");
     let reject = frames.next_frame().expect("ok").expect("reject");
-    assert_eq!(reject.version, 2);
+    assert_eq!(reject.version, PROTOCOL_VERSION);
     assert_eq!(
         reject.decode::<HostMsg>().expect("body"),
-        HostMsg::Reject(RejectReason::Protocol { host: 2 })
+        HostMsg::Reject(RejectReason::Protocol {
+            host: PROTOCOL_VERSION
+        })
     );
 }

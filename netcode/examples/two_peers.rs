@@ -111,9 +111,12 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut done_at = None;
     loop {
         session.poll_remote_clients();
-        for e in NetMonitor::drain_events(&mut session) {
+        let events = NetMonitor::drain_events(&mut session);
+        for e in &events {
             println!("event: {e:?}");
         }
+        // A peer that never answers ends the run in words after 10 s.
+        monitor.check_sync(&session, &events, Instant::now())?;
         if session.current_state() == SessionState::Running {
             let input = (session.current_frame().wrapping_mul(7) % 16) as u8;
             session.add_local_input(args.handle, input)?;

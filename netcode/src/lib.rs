@@ -12,6 +12,7 @@
 //! |---|---|
 //! | [`addr`] | [`PeerAddr`]: one GGRS address type for every transport |
 //! | [`plan`] | [`MatchPlan`], [`NetSettings`]: the hand-off from matchmaking |
+//! | [`plan_check`] | [`MatchPlan::validate`], [`PlanLimits`], [`PlanError`]: a plan from the network is checked before a session is built |
 //! | [`wire`] | datagram header, BLAKE3-keyed tag, anti-replay window (sans-IO, fuzzed) |
 //! | [`transport::udp`] | [`UdpTransport`]: authenticated datagrams on one UDP socket |
 //! | [`transport::sim`] | [`SimNetwork`] / [`SimTransport`]: in-memory network |
@@ -19,6 +20,7 @@
 //! | [`transport::conditioner`] | [`LinkProfile`], [`Conditioned`]: seeded latency, jitter, loss, bursts, duplication, reordering |
 //! | [`session`] | [`NetSessionBuilder`]: plan (or addresses) to `ggrs::P2PSession` |
 //! | [`stats`] | [`NetMonitor`], [`NetStats`], [`NetEvent`], drop counters |
+//! | [`sync`] | [`SyncWatch`], [`SyncTimeout`]: a deadline on synchronisation that names the peers it could not reach |
 //! | `bevy` (feature `bevy`) | plugin over bevy_ggrs: session, stats resource, messages |
 //!
 //! ## GGRS 0.13 facts this crate was built against (checked in its source and tests)
@@ -66,8 +68,30 @@
 //! // let (session, monitor) = NetSessionBuilder::<Cfg>::from_plan(&plan).build_monitored(transport)?;
 //! // each frame: add_local_input, advance_frame, monitor.record_advance(&requests),
 //! // NetMonitor::drain_events(&mut session), monitor.snapshot(&session, now)
+//! let events = NetMonitor::drain_events(&mut session);
+//! // Err after 10 s (DEFAULT_SYNC_TIMEOUT) with peers unreached: end the match and show
+//! // the error, e.g. "could not reach Bo (192.168.1.7:5000) within 10 s".
+//! monitor.check_sync(&session, &events, std::time::Instant::now())?;
 //! # Ok(()) }
 //! ```
+//!
+//! ## Plans come from the network: they are checked
+//!
+//! A plan is what a lobby host sent, and a fake host can send anything.
+//! [`NetSessionBuilder::from_plan`] (and so [`start_udp_session`]) always runs
+//! [`MatchPlan::validate`] with [`PlanLimits::default`]: 2..=16 players,
+//! at most 16 spectators, `max_prediction <= 16`, `input_delay <=
+//! max_prediction`, fps 10..=240, disconnect timeout 100 ms..=60 s, unique
+//! names without control characters, unique unicast addresses, the holder's
+//! own seat present. A lobby client adds what only it knows
+//! ([`PlanLimits::members`]: the lobby members' addresses, so a host cannot
+//! point joiners at third parties; its own game port; the lobby's maximum).
+//! A bad plan is a [`PlanError`] in words, never a GGRS panic.
+//!
+//! GGRS retries its handshake forever; the monitor of
+//! [`NetSessionBuilder::build_monitored`] carries a [`SyncWatch`] with a
+//! deadline ([`NetSessionBuilder::sync_timeout`], default
+//! [`DEFAULT_SYNC_TIMEOUT`]) that names the peers it could not reach.
 //!
 //! ## Two peers over the simulated network
 //!
@@ -134,15 +158,19 @@ pub mod addr;
 #[cfg(feature = "bevy")]
 pub mod bevy;
 pub mod plan;
+pub mod plan_check;
 pub mod session;
 pub mod stats;
+pub mod sync;
 pub mod transport;
 pub mod wire;
 
 pub use addr::PeerAddr;
 pub use plan::{MatchId, MatchKey, MatchPlan, NetSettings, PlanPlayer, PlanSpectator};
+pub use plan_check::{PlanError, PlanLimits};
 pub use session::{NetSessionBuilder, SessionError, StartError, start_udp_session};
 pub use stats::{NetEvent, NetMonitor, NetStats, PeerStats, RollbackHistogram, TrafficCounters};
+pub use sync::{DEFAULT_SYNC_TIMEOUT, SyncTimeout, SyncWatch, UnreachablePeer};
 pub use transport::{
     Conditioned, LinkProfile, SimNetwork, SimTransport, Transport, TransportError, UdpTransport,
 };
@@ -152,8 +180,10 @@ pub use wire::{DropReason, WireError};
 pub mod prelude {
     pub use crate::addr::PeerAddr;
     pub use crate::plan::{MatchId, MatchKey, MatchPlan, NetSettings, PlanPlayer, PlanSpectator};
+    pub use crate::plan_check::{PlanError, PlanLimits};
     pub use crate::session::{NetSessionBuilder, SessionError, StartError, start_udp_session};
     pub use crate::stats::{DropCounts, NetEvent, NetMonitor, NetStats, PeerStats};
+    pub use crate::sync::{SyncTimeout, SyncWatch};
     #[cfg(feature = "webrtc")]
     pub use crate::transport::webrtc::{LinkExit, WebRtcConfig, WebRtcLink, WebRtcTransport};
     pub use crate::transport::{

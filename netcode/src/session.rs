@@ -5,8 +5,9 @@
 //! them all in [`build`](NetSessionBuilder::build), so a bad plan is one typed
 //! [`SessionError`] instead of a GGRS panic or a silent stall.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::marker::PhantomData;
+use std::time::{Duration, Instant};
 
 use ggrs::{
     Config, DesyncDetection, GgrsError, P2PSession, PlayerHandle, PlayerType, SessionBuilder,
@@ -16,7 +17,9 @@ use thiserror::Error;
 
 use crate::addr::PeerAddr;
 use crate::plan::{MatchPlan, NetSettings};
+use crate::plan_check::{MAX_PLAYERS, MAX_SPECTATORS, PlanError, PlanLimits};
 use crate::stats::NetMonitor;
+use crate::sync::{DEFAULT_SYNC_TIMEOUT, SyncWatch};
 use crate::transport::Transport;
 
 /// Why a session could not be built.
@@ -67,9 +70,17 @@ pub enum SessionError {
         /// Its host handle.
         host: PlayerHandle,
     },
-    /// A setting is out of range.
-    #[error("invalid setting: {0}")]
-    InvalidSetting(&'static str),
+    /// The plan or the settings are out of bounds (see [`MatchPlan::validate`]).
+    #[error("invalid plan: {0}")]
+    Plan(#[from] PlanError),
+    /// More players or spectators than a session accepts.
+    #[error("{count} seats; at most {max} are allowed")]
+    TooManySeats {
+        /// Players or spectators added.
+        count: usize,
+        /// The limit ([`MAX_PLAYERS`] or [`MAX_SPECTATORS`]).
+        max: usize,
+    },
     /// GGRS refused the configuration.
     #[error("ggrs: {0}")]
     Ggrs(#[from] GgrsError),
@@ -91,6 +102,9 @@ pub struct NetSessionBuilder<C> {
     spectators: Vec<(PlayerHandle, PeerAddr)>,
     settings: NetSettings,
     errors: Vec<SessionError>,
+    /// Display names by handle (from a plan), for sync-timeout messages.
+    names: BTreeMap<PlayerHandle, String>,
+    sync_timeout: Duration,
     _config: PhantomData<fn() -> C>,
 }
 
@@ -109,6 +123,8 @@ impl<C: Config<Address = PeerAddr>> NetSessionBuilder<C> {
             spectators: Vec::new(),
             settings: NetSettings::default(),
             errors: Vec::new(),
+            names: BTreeMap::new(),
+            sync_timeout: DEFAULT_SYNC_TIMEOUT,
             _config: PhantomData,
         }
     }
@@ -116,8 +132,21 @@ impl<C: Config<Address = PeerAddr>> NetSessionBuilder<C> {
     /// A builder for the member holding `plan`: the local player, every
     /// other player as remote, the spectators this member hosts, and the
     /// plan's settings.
+    ///
+    /// The plan is always checked with [`MatchPlan::validate`] (structure
+    /// and bounds, [`PlanLimits::default`]); a bad plan makes
+    /// [`build`](Self::build) fail with [`SessionError::Plan`], so no GGRS
+    /// session is ever built from an unchecked plan. Members' names are
+    /// kept for the [`SyncWatch`] of
+    /// [`build_monitored`](Self::build_monitored).
     pub fn from_plan(plan: &MatchPlan) -> Self {
         let mut b = Self::new().settings(plan.settings.clone());
+        b.names = plan
+            .players
+            .iter()
+            .map(|p| (p.handle, p.name.clone()))
+            .chain(plan.spectators.iter().map(|s| (s.handle, s.name.clone())))
+            .collect();
         if plan.local_player().is_none() {
             b.errors.push(SessionError::LocalNotAPlayer {
                 handle: plan.local_handle,
@@ -140,6 +169,10 @@ impl<C: Config<Address = PeerAddr>> NetSessionBuilder<C> {
             if s.host_handle == plan.local_handle {
                 b = b.spectator(s.handle, s.addr);
             }
+        }
+        // Last, so the more specific errors above are reported first.
+        if let Err(e) = plan.validate(&PlanLimits::default()) {
+            b.errors.push(SessionError::Plan(e));
         }
         b
     }
@@ -168,6 +201,15 @@ impl<C: Config<Address = PeerAddr>> NetSessionBuilder<C> {
         self
     }
 
+    /// How long the session may take to reach every peer before the
+    /// monitor of [`build_monitored`](Self::build_monitored) reports a
+    /// [`SyncTimeout`](crate::sync::SyncTimeout). Default
+    /// [`DEFAULT_SYNC_TIMEOUT`] (10 s).
+    pub fn sync_timeout(mut self, timeout: Duration) -> Self {
+        self.sync_timeout = timeout;
+        self
+    }
+
     /// The remote players' handles and addresses.
     pub fn remotes(&self) -> Vec<(PlayerHandle, PeerAddr)> {
         self.players
@@ -189,12 +231,23 @@ impl<C: Config<Address = PeerAddr>> NetSessionBuilder<C> {
     }
 
     /// [`build`](Self::build), plus a [`NetMonitor`] over the transport's
-    /// counters for stats.
+    /// counters for stats, whose [`SyncWatch`] gives the session
+    /// [`sync_timeout`](Self::sync_timeout) from now to reach every peer
+    /// (see [`NetMonitor::check_sync`]).
     pub fn build_monitored<T: Transport>(
         self,
         transport: T,
     ) -> Result<(P2PSession<C>, NetMonitor), SessionError> {
-        let monitor = NetMonitor::new(transport.counters(), self.remotes());
+        let peers = self
+            .remotes()
+            .into_iter()
+            .chain(self.spectators.iter().copied())
+            .map(|(h, addr)| {
+                let name = self.names.get(&h).cloned();
+                (name.unwrap_or_else(|| format!("player {h}")), addr)
+            });
+        let watch = SyncWatch::new(peers, Instant::now(), self.sync_timeout);
+        let monitor = NetMonitor::new(transport.counters(), self.remotes()).with_sync_watch(watch);
         Ok((self.build(transport)?, monitor))
     }
 
@@ -218,7 +271,7 @@ impl<C: Config<Address = PeerAddr>> NetSessionBuilder<C> {
                 handle,
                 host: spec.host_handle,
             })?;
-        validate_settings(&plan.settings)?;
+        plan.validate(&PlanLimits::default())?;
         let s = &plan.settings;
         Ok(SessionBuilder::<C>::new()
             .with_num_players(plan.players.len())?
@@ -232,10 +285,15 @@ impl<C: Config<Address = PeerAddr>> NetSessionBuilder<C> {
         if let Some(e) = self.errors.drain(..).next() {
             return Err(e);
         }
-        validate_settings(&self.settings)?;
+        self.settings.validate()?;
         let n = self.players.len();
         if n == 0 {
             return Err(SessionError::NoPlayers);
+        }
+        for (count, max) in [(n, MAX_PLAYERS), (self.spectators.len(), MAX_SPECTATORS)] {
+            if count > max {
+                return Err(SessionError::TooManySeats { count, max });
+            }
         }
         let mut seen = BTreeSet::new();
         for h in self
@@ -282,24 +340,6 @@ impl<C: Config<Address = PeerAddr>> NetSessionBuilder<C> {
         }
         Ok(b)
     }
-}
-
-/// Range checks GGRS does not do (or does by panicking later).
-fn validate_settings(s: &NetSettings) -> Result<(), SessionError> {
-    if s.fps == 0 || s.fps > 1000 {
-        return Err(SessionError::InvalidSetting("fps must be in 1..=1000"));
-    }
-    if s.max_prediction > 0 && s.input_delay > s.max_prediction {
-        return Err(SessionError::InvalidSetting(
-            "input_delay must not exceed max_prediction (the session would stall)",
-        ));
-    }
-    if s.disconnect_notify_start_ms > s.disconnect_timeout_ms {
-        return Err(SessionError::InvalidSetting(
-            "disconnect_notify_start must not exceed disconnect_timeout",
-        ));
-    }
-    Ok(())
 }
 
 /// Why [`start_udp_session`] failed.

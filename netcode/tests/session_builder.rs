@@ -85,7 +85,7 @@ fn bad_input_is_a_typed_error() {
     };
     assert!(matches!(
         err(NetSessionBuilder::new().local_player(0).settings(bad_fps)),
-        SessionError::InvalidSetting(_)
+        SessionError::Plan(PlanError::Fps { fps: 0 })
     ));
     let bad_delay = NetSettings {
         input_delay: 9,
@@ -93,7 +93,7 @@ fn bad_input_is_a_typed_error() {
     };
     assert!(matches!(
         err(NetSessionBuilder::new().local_player(0).settings(bad_delay)),
-        SessionError::InvalidSetting(_)
+        SessionError::Plan(PlanError::InputDelay { delay: 9, max: 8 })
     ));
     let mut plan = plan3();
     plan.spectators.push(PlanSpectator {

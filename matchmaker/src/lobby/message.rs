@@ -11,12 +11,15 @@
 //! roster, chat, plan) is sealed in the channel, and a machine takes each
 //! message only in its own phase and form.
 
+use std::net::SocketAddr;
+
 use nearplay_netcode::MatchPlan;
 use serde::{Deserialize, Serialize};
 
 /// Version of the lobby protocol spoken by this crate; carried in every frame
 /// header and in the `proto` TXT key.
-/// Version 2: the channel is encrypted and passwords go through SPAKE2.
+/// Version 2: the channel is encrypted, passwords go through SPAKE2, and
+/// roster entries carry game addresses.
 pub const PROTOCOL_VERSION: u16 = 2;
 
 /// Longest player name accepted, in characters (longer names are cut).
@@ -37,6 +40,10 @@ pub struct RosterEntry {
     pub name: String,
     /// Whether the member said it is ready to start.
     pub ready: bool,
+    /// Where the member's game socket is reached, as the host saw it (the
+    /// address the plan will give it). A joiner accepts a plan only if its
+    /// members are at addresses the roster showed.
+    pub game_addr: SocketAddr,
 }
 
 /// The first message of a client: who it is and what it runs.

@@ -2,8 +2,8 @@
 //! process, unique names.
 #![allow(dead_code)]
 
-pub mod isolated;
 pub mod hostile;
+pub mod isolated;
 pub mod netns;
 pub mod sim;
 

@@ -7,7 +7,11 @@
 //!   kbps, frames ahead, rollback histogram, drops by reason);
 //! - [`NetMessage`]: every GGRS event as a Bevy message ([`NetEvent`]);
 //! - rollback counting: depth of every `LoadWorld`, without touching the
-//!   game's rollback schedule.
+//!   game's rollback schedule;
+//! - a synchronisation deadline: when the monitor's
+//!   [`SyncWatch`](crate::sync::SyncWatch) expires with peers unreached,
+//!   the plugin removes the session and its monitor (GGRS would retry
+//!   forever) and sends [`NetSyncFailed`] naming them, for the game to show.
 //!
 //! The plugin drains the session's GGRS events every frame: read them as
 //! [`NetMessage`]s, not with `session.events()`. Ticks stalled at the
@@ -39,6 +43,7 @@ use ggrs::{Config, P2PSession};
 
 use crate::addr::PeerAddr;
 use crate::stats::{NetEvent, NetMonitor, NetStats};
+use crate::sync::SyncTimeout;
 
 /// The plugin: bevy_ggrs plus nearplay's stats, events and rollback counts.
 pub struct NearplayNetPlugin<C> {
@@ -61,6 +66,11 @@ pub struct NetStatsRes(pub NetStats);
 #[derive(Message, Debug, Clone, Copy, PartialEq, Eq, Deref)]
 pub struct NetMessage(pub NetEvent);
 
+/// The session could not reach every peer before its sync deadline; the
+/// plugin has removed the session. Show the error (it names the peers).
+#[derive(Message, Debug, Clone, PartialEq, Eq, Deref)]
+pub struct NetSyncFailed(pub SyncTimeout);
+
 /// The session's [`NetMonitor`], inserted with the session.
 #[derive(Resource, Debug, Deref, DerefMut)]
 pub struct NetMonitorRes(pub NetMonitor);
@@ -77,6 +87,7 @@ impl<C: Config<Address = PeerAddr>> Plugin for NearplayNetPlugin<C> {
             app.add_plugins(GgrsPlugin::<C>::default());
         }
         app.add_message::<NetMessage>()
+            .add_message::<NetSyncFailed>()
             .init_resource::<NetStatsRes>()
             .init_resource::<FrameTracker>()
             .add_systems(LoadWorld, record_rollback)
@@ -111,21 +122,31 @@ fn record_frame(
     }
 }
 
-/// After bevy_ggrs ran: drain GGRS events into messages, refresh the stats.
+/// After bevy_ggrs ran: drain GGRS events into messages, refresh the
+/// stats, and end a session that missed its sync deadline.
 fn publish_stats<C: Config<Address = PeerAddr>>(
+    mut commands: Commands,
     session: Option<ResMut<Session<C>>>,
     monitor: Option<ResMut<NetMonitorRes>>,
     mut stats: ResMut<NetStatsRes>,
     mut messages: MessageWriter<NetMessage>,
+    mut failures: MessageWriter<NetSyncFailed>,
 ) {
     let Some(mut session) = session else { return };
     let Session::P2P(p2p) = &mut *session else {
         return;
     };
-    messages.write_batch(NetMonitor::drain_events(p2p).into_iter().map(NetMessage));
+    let events = NetMonitor::drain_events(p2p);
+    let now = Instant::now();
     if let Some(mut m) = monitor {
-        stats.0 = m.snapshot(p2p, Instant::now());
+        if let Err(timeout) = m.check_sync(p2p, &events, now) {
+            commands.remove_resource::<Session<C>>();
+            commands.remove_resource::<NetMonitorRes>();
+            failures.write(NetSyncFailed(timeout));
+        }
+        stats.0 = m.snapshot(p2p, now);
     }
+    messages.write_batch(events.into_iter().map(NetMessage));
 }
 
 /// Starting a nearplay session from a system (`Commands`) or with
@@ -167,5 +188,7 @@ impl NetCommandsExt for World {
 
 /// Bevy types of this crate, for `use nearplay_netcode::bevy::prelude::*`.
 pub mod prelude {
-    pub use super::{NearplayNetPlugin, NetCommandsExt, NetMessage, NetMonitorRes, NetStatsRes};
+    pub use super::{
+        NearplayNetPlugin, NetCommandsExt, NetMessage, NetMonitorRes, NetStatsRes, NetSyncFailed,
+    };
 }

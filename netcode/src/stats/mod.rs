@@ -10,9 +10,10 @@ mod event;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use ggrs::{Config, GgrsRequest, P2PSession, PlayerHandle};
+use ggrs::{Config, GgrsRequest, P2PSession, PlayerHandle, SessionState};
 
 use crate::addr::PeerAddr;
+use crate::sync::{SyncTimeout, SyncWatch};
 
 pub use counters::{DropCounts, PeerTraffic, RollbackHistogram, TrafficCounters};
 pub use event::NetEvent;
@@ -74,6 +75,7 @@ pub struct NetMonitor {
     frames_stalled: u64,
     last_sample: Option<(Instant, BTreeMap<PeerAddr, PeerTraffic>)>,
     last_kbps: BTreeMap<PeerAddr, (f64, f64)>,
+    sync: Option<SyncWatch>,
 }
 
 impl NetMonitor {
@@ -95,7 +97,40 @@ impl NetMonitor {
             frames_stalled: 0,
             last_sample: None,
             last_kbps: BTreeMap::new(),
+            sync: None,
         }
+    }
+
+    /// The monitor with a deadline on the session's synchronisation (see
+    /// [`check_sync`](Self::check_sync)); `build_monitored` adds one.
+    pub fn with_sync_watch(mut self, watch: SyncWatch) -> Self {
+        self.sync = Some(watch);
+        self
+    }
+
+    /// The synchronisation watch, if the monitor has one.
+    pub fn sync_watch(&self) -> Option<&SyncWatch> {
+        self.sync.as_ref()
+    }
+
+    /// Call every frame with the events just drained from `session`:
+    /// `Err` naming the peers that never answered once the sync deadline
+    /// passed with the session still synchronising. End the session then
+    /// (GGRS itself would retry forever). `Ok` without a watch.
+    pub fn check_sync<C: Config<Address = PeerAddr>>(
+        &mut self,
+        session: &P2PSession<C>,
+        events: &[NetEvent],
+        now: Instant,
+    ) -> Result<(), SyncTimeout> {
+        let Some(watch) = self.sync.as_mut() else {
+            return Ok(());
+        };
+        events.iter().for_each(|e| watch.observe(e));
+        if session.current_state() == SessionState::Running {
+            watch.set_running();
+        }
+        watch.check(now)
     }
 
     /// The transport counters this monitor reads.

@@ -6,7 +6,9 @@
 //!   seeded wrapper ([`Conditioned`]) around any transport.
 //! - `webrtc` (feature `webrtc`): the same authenticated datagrams over a
 //!   matchbox WebRTC data channel, the internet path.
+//! - [`backlog`]: the bounded queue of packets awaiting authentication.
 
+pub mod backlog;
 pub mod conditioner;
 pub mod sim;
 pub mod udp;

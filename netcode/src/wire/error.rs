@@ -110,11 +110,14 @@ pub enum DropReason {
     Malformed,
     /// [`WireError::Send`]: outgoing datagrams that could not be sent.
     SendFailed,
+    /// Received while the transport's queue of packets awaiting
+    /// authentication was full (a flood between two polls).
+    BacklogFull,
 }
 
 impl DropReason {
     /// Every reason, in counter order.
-    pub const ALL: [DropReason; 11] = [
+    pub const ALL: [DropReason; 12] = [
         DropReason::TooShort,
         DropReason::TooLarge,
         DropReason::BadMagic,
@@ -126,6 +129,7 @@ impl DropReason {
         DropReason::SenderMismatch,
         DropReason::Malformed,
         DropReason::SendFailed,
+        DropReason::BacklogFull,
     ];
 
     /// Position of this reason in [`DropReason::ALL`].
@@ -147,6 +151,7 @@ impl DropReason {
             DropReason::SenderMismatch => "sender_mismatch",
             DropReason::Malformed => "malformed",
             DropReason::SendFailed => "send_failed",
+            DropReason::BacklogFull => "backlog_full",
         }
     }
 }

@@ -14,6 +14,7 @@
 //! The public types live in `types.rs`, the machine here.
 
 mod handshake;
+mod plan_check;
 mod types;
 
 pub use types::{ClientEvent, ClientTransmit, CloseReason, JoinConfig, JoinError};
@@ -53,6 +54,8 @@ pub struct ClientMachine {
     last_sent: Instant,
     out: VecDeque<ClientTransmit>,
     events: VecDeque<ClientEvent>,
+    /// What we saw of the lobby, to validate the plan (`plan_check.rs`).
+    seen: plan_check::LobbyView,
 }
 
 impl ClientMachine {
@@ -78,6 +81,7 @@ impl ClientMachine {
             last_sent: now,
             out: VecDeque::new(),
             events: VecDeque::new(),
+            seen: plan_check::LobbyView::default(),
         }
     }
 
@@ -242,12 +246,15 @@ impl ClientMachine {
                     return self.protocol_error(&"welcome outside the channel");
                 };
                 self.phase = Phase::InLobby(you);
+                let name = sanitize(&name, MAX_NAME_CHARS + 8);
+                let roster = handshake::clean_roster(roster);
+                self.seen.joined(&name, max_players, &roster);
                 self.events.push_back(ClientEvent::Joined {
                     you,
-                    name: sanitize(&name, MAX_NAME_CHARS + 8),
+                    name,
                     lobby: handshake::clean_lobby_name(&lobby_name),
                     max_players,
-                    roster: handshake::clean_roster(roster),
+                    roster,
                     fingerprint,
                 });
             }
@@ -260,8 +267,9 @@ impl ClientMachine {
             }
             (_, HostMsg::KeepAlive) => {}
             (Phase::InLobby(_), HostMsg::Roster(roster)) => {
-                self.events
-                    .push_back(ClientEvent::RosterChanged(handshake::clean_roster(roster)));
+                let roster = handshake::clean_roster(roster);
+                self.seen.roster.clone_from(&roster);
+                self.events.push_back(ClientEvent::RosterChanged(roster));
             }
             (Phase::InLobby(_), HostMsg::Chat { from, name, text }) => {
                 self.events.push_back(ClientEvent::Chat {
@@ -270,7 +278,7 @@ impl ClientMachine {
                     text: sanitize(&text, MAX_CHAT_CHARS),
                 });
             }
-            (Phase::InLobby(_), HostMsg::Start(plan)) => self.end(ClientEvent::Started(plan)),
+            (Phase::InLobby(_), HostMsg::Start(plan)) => self.start(plan),
             (Phase::InLobby(_), HostMsg::Kicked) => {
                 self.end(ClientEvent::LobbyClosed(CloseReason::Kicked));
             }

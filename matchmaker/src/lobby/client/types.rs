@@ -1,6 +1,6 @@
 //! Public types of the client side: configuration, events, errors.
 
-use nearplay_netcode::MatchPlan;
+use nearplay_netcode::{MatchPlan, PlanError};
 
 use crate::lobby::Timeouts;
 use crate::lobby::message::{MemberId, RosterEntry};
@@ -116,6 +116,10 @@ pub enum JoinError {
     /// The host sent something that is not the protocol.
     #[error("protocol error: {0}")]
     Protocol(String),
+    /// The host's match plan failed validation (bounds, our seat, or
+    /// addresses that are not the lobby members'); no session was built.
+    #[error("the host sent a bad match plan: {0}")]
+    BadPlan(PlanError),
 }
 
 /// Why the lobby ended for this member (other than the match starting).
@@ -173,7 +177,8 @@ pub enum ClientEvent {
         /// The line.
         text: String,
     },
-    /// The match starts: our copy of the plan.
+    /// The match starts: our copy of the plan, already validated against
+    /// what we saw in the lobby (see [`ClientMachine`](super::ClientMachine)).
     Started(MatchPlan),
     /// The lobby is over for us.
     LobbyClosed(CloseReason),

@@ -14,6 +14,18 @@ use crate::lobby::message::{
 };
 use crate::lobby::secure::limits::TokenBucket;
 
+impl Member {
+    /// The member's game address as the plan (and the roster) gives it: the
+    /// host's own, and members on the host's machine, at `host_ip`.
+    pub(super) fn plan_addr(&self, host_ip: IpAddr) -> SocketAddr {
+        let mut addr = self.game_addr;
+        if self.id == 0 || addr.ip().is_loopback() {
+            addr.set_ip(host_ip);
+        }
+        addr
+    }
+}
+
 impl HostMachine {
     pub(super) fn build_plan(&mut self) -> MatchPlan {
         let host_ip = self.host_ip();
@@ -21,16 +33,10 @@ impl HostMachine {
             .members
             .iter()
             .enumerate()
-            .map(|(handle, m)| {
-                let mut addr = m.game_addr;
-                if m.id == 0 || addr.ip().is_loopback() {
-                    addr.set_ip(host_ip);
-                }
-                PlanPlayer {
-                    handle,
-                    name: m.name.clone(),
-                    addr: PeerAddr::Udp(addr),
-                }
+            .map(|(handle, m)| PlanPlayer {
+                handle,
+                name: m.name.clone(),
+                addr: PeerAddr::Udp(m.plan_addr(host_ip)),
             })
             .collect();
         MatchPlan {

@@ -175,12 +175,14 @@ impl HostMachine {
 
     /// The current roster, host first.
     pub fn roster(&self) -> Vec<RosterEntry> {
+        let host_ip = self.host_ip();
         self.members
             .iter()
             .map(|m| RosterEntry {
                 id: m.id,
                 name: m.name.clone(),
                 ready: m.ready,
+                game_addr: m.plan_addr(host_ip),
             })
             .collect()
     }

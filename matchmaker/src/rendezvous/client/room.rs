@@ -466,7 +466,7 @@ impl OnlineClient {
             if self.host.is_none() && self.pinned.is_none_or(|h| h == peer) {
                 if let Some(config) = self.config.take() {
                     self.host = Some(peer);
-                    let mut m = ClientMachine::new(config, now);
+                    let mut m = ClientMachine::new(config, now).in_room();
                     m.handle_connected(now);
                     self.machine = Some(m);
                 }

@@ -8,7 +8,10 @@
 //! packet would crash the game; here every packet that is too large, from a
 //! peer not in the match, of another match or version, fails authentication,
 //! names another sender, or is a replay is dropped and counted by
-//! [`DropReason`](crate::wire::DropReason).
+//! [`DropReason`](crate::wire::DropReason). Packets waiting between polls
+//! are bounded (see [`backlog`](super::backlog)): strangers' and oversized
+//! packets never queue, and a flood past [`MAX_BACKLOG`] is dropped as
+//! [`DropReason::BacklogFull`](crate::wire::DropReason::BacklogFull).
 //!
 //! ```no_run
 //! # use nearplay_netcode::prelude::*;
@@ -31,6 +34,7 @@ use std::collections::BTreeMap;
 use ggrs::{Message, NonBlockingSocket};
 
 use super::TransportError;
+use super::backlog::{Backlog, MAX_BACKLOG};
 use crate::addr::PeerAddr;
 use crate::plan::{MatchId, MatchKey, MatchPlan};
 use crate::stats::TrafficCounters;
@@ -42,8 +46,9 @@ pub use link::{
 };
 
 /// Accept at most this many packets per `receive_all_messages` call; the rest
-/// stays queued for the next frame, so a flood cannot hold the game loop.
-const MAX_RECV_PER_POLL: usize = 4096;
+/// stays queued for the next frame (at most [`MAX_BACKLOG`] of them), so a
+/// flood can neither hold the game loop nor grow memory.
+const MAX_RECV_PER_POLL: usize = MAX_BACKLOG;
 
 /// A GGRS socket over the game channel of a [`WebRtcLink`].
 pub struct WebRtcTransport {
@@ -56,8 +61,9 @@ pub struct WebRtcTransport {
     replay: ReplayGuard,
     counters: TrafficCounters,
     send_buf: Vec<u8>,
-    /// Received but not yet handed to GGRS (over the per-poll cap).
-    backlog: std::collections::VecDeque<(u128, matchbox_socket::Packet)>,
+    /// Received but not yet handed to GGRS (over the per-poll cap), bounded
+    /// by [`MAX_BACKLOG`]; the excess is dropped and counted.
+    backlog: Backlog<matchbox_socket::Packet>,
 }
 
 impl std::fmt::Debug for WebRtcTransport {
@@ -116,7 +122,7 @@ impl WebRtcTransport {
             replay: ReplayGuard::new(),
             counters: TrafficCounters::new(),
             send_buf: Vec::with_capacity(MAX_DATAGRAM),
-            backlog: std::collections::VecDeque::new(),
+            backlog: Backlog::new(MAX_BACKLOG),
         })
     }
 
@@ -180,10 +186,13 @@ impl NonBlockingSocket<PeerAddr> for WebRtcTransport {
     }
 
     fn receive_all_messages(&mut self) -> Vec<(PeerAddr, Message)> {
-        self.backlog.extend(self.link.receive(GAME_CHANNEL));
+        let arrived = self.link.receive(GAME_CHANNEL);
+        let peers = &self.peers;
+        self.backlog
+            .admit(arrived, |p| peers.contains_key(&p), &self.counters);
         let mut out = Vec::new();
         for _ in 0..MAX_RECV_PER_POLL {
-            let Some((peer, packet)) = self.backlog.pop_front() else {
+            let Some((peer, packet)) = self.backlog.pop() else {
                 break;
             };
             match self.accept(peer, &packet) {

@@ -1,0 +1,129 @@
+//! A joiner checks the host's plan against what it saw in the lobby before
+//! it reports [`ClientEvent::Started`]: a fake host must not crash it, make
+//! it flood addresses the host chose, or hang it (see netcode's
+//! `plan_check` for the bounds).
+//!
+//! What the joiner knows without trusting the plan:
+//! - its own game port and the name the host confirmed in the welcome;
+//! - the roster it was shown, with each member's game address as the host
+//!   saw it (protocol 2), and the lobby's player limit.
+//!
+//! Every member of the plan must be a roster member at the roster's
+//! address (name and address). The host's own seat is not pinned to the
+//! lobby's IP: a host on two networks (or IPv4 and IPv6) gives one address
+//! to everyone, which may not be the one a joiner connected to. What a
+//! hostile host can still do: list fake members in the roster (shown on the
+//! lobby screen) whose addresses are third parties; the
+//! joiner then sends GGRS sync requests to at most 15 of them (5 per second
+//! each) until the sync deadline (netcode's `DEFAULT_SYNC_TIMEOUT`, 10 s)
+//! ends the match with "could not reach ...".
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, SocketAddr};
+
+use nearplay_netcode::{MatchPlan, PeerAddr, PlanError, PlanLimits};
+
+use super::{ClientEvent, ClientMachine, JoinError};
+use crate::lobby::message::RosterEntry;
+
+/// What the joiner saw of the lobby, to check the plan against.
+#[derive(Clone, Debug, Default)]
+pub(super) struct LobbyView {
+    /// Online: addresses are WebRTC peer ids written as IPv6 addresses
+    /// (the rendezvous shell's `id_addr`), not UDP sockets.
+    pub(super) peer_ids: bool,
+    /// Our name as the host's welcome confirmed it.
+    pub(super) name: String,
+    /// The lobby's player limit from the welcome.
+    pub(super) max_players: u16,
+    /// The latest roster.
+    pub(super) roster: Vec<RosterEntry>,
+}
+
+impl LobbyView {
+    /// The welcome: our confirmed name, the limit and the first roster.
+    pub(super) fn joined(&mut self, name: &str, max_players: u16, roster: &[RosterEntry]) {
+        self.name = name.to_string();
+        self.max_players = max_players;
+        self.roster = roster.to_vec();
+    }
+}
+
+impl ClientMachine {
+    /// The machine of a lobby in a rendezvous room, whose shell names peers
+    /// by `id_addr` (their WebRTC id as an IPv6 address, port 1): the plan
+    /// is checked as the WebRTC plan it becomes, against the room's peers
+    /// the roster lists (no UDP port or address-range checks apply).
+    pub fn in_room(mut self) -> Self {
+        self.seen.peer_ids = true;
+        self
+    }
+
+    /// The host started the match: validate our copy of the plan, then
+    /// report it, or end the join with [`JoinError::BadPlan`].
+    pub(super) fn start(&mut self, plan: MatchPlan) {
+        match self.check_plan(&plan) {
+            Ok(()) => self.end(ClientEvent::Started(plan)),
+            Err(e) => self.fail(JoinError::BadPlan(e)),
+        }
+    }
+
+    fn check_plan(&self, received: &MatchPlan) -> Result<(), PlanError> {
+        let seen = &self.seen;
+        let view = |a: SocketAddr| match seen.peer_ids {
+            true => peer_id(a),
+            false => PeerAddr::Udp(a),
+        };
+        let mut plan = received.clone();
+        for p in &mut plan.players {
+            p.addr = readdress(p.addr, &view);
+        }
+        for s in &mut plan.spectators {
+            s.addr = readdress(s.addr, &view);
+        }
+        let members: BTreeSet<PeerAddr> = seen.roster.iter().map(|m| view(m.game_addr)).collect();
+        let limits = PlanLimits {
+            max_players: usize::from(seen.max_players),
+            members: Some(members),
+            local_port: (!seen.peer_ids).then_some(self.config.game_port),
+            ..PlanLimits::default()
+        };
+        plan.validate(&limits)?;
+        // Each seat is the roster member at that address, by name too.
+        for p in &plan.players {
+            let listed = seen
+                .roster
+                .iter()
+                .any(|m| view(m.game_addr) == p.addr && m.name == p.name);
+            if !listed {
+                return Err(PlanError::UnknownAddress {
+                    name: p.name.clone(),
+                    addr: p.addr,
+                });
+            }
+        }
+        if plan.local_player().is_none_or(|p| p.name != seen.name) {
+            return Err(PlanError::LocalMissing {
+                handle: plan.local_handle,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A UDP address of the plan as the checker sees it (peer ids online).
+fn readdress(addr: PeerAddr, view: &impl Fn(SocketAddr) -> PeerAddr) -> PeerAddr {
+    match addr {
+        PeerAddr::Udp(a) => view(a),
+        other => other,
+    }
+}
+
+/// The WebRTC peer id an `id_addr` stands for (as the rendezvous shell's
+/// `to_webrtc_plan` maps it).
+fn peer_id(addr: SocketAddr) -> PeerAddr {
+    PeerAddr::WebRtc(match addr.ip() {
+        IpAddr::V6(v6) => u128::from(v6),
+        IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
+    })
+}
