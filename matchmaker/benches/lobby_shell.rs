@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use hostile::{ProcStats, RawMember, attacker_ip, connect_from};
 use nearplay_matchmaker::lobby::client::{ClientEvent, JoinConfig};
 use nearplay_matchmaker::lobby::host::{HostConfig, HostEvent};
+use nearplay_matchmaker::lobby::secure::limits::Rate;
 use nearplay_matchmaker::lobby::tcp::{HostOptions, LobbyClient, LobbyHost};
 
 const GAME: &str = "bench-shell";
@@ -191,7 +192,14 @@ fn summary(label: &str, v: &[Option<Duration>]) -> f64 {
 }
 
 fn stalled_member() {
-    let host = open_host(HostConfig::new("stall", "h", GAME, "1"));
+    let mut config = HostConfig::new("stall", "h", GAME, "1");
+    // The shell's write queues are measured here, not the per-member chat
+    // limit (which would drop most markers and S's flood before the shell).
+    config.chat_rate = Rate {
+        burst: 1_000,
+        per: Duration::from_millis(1),
+    };
+    let host = open_host(config);
     let (a, _, _) = join(host.local_addr(), "A");
     let (b, _, _) = join(host.local_addr(), "B");
     let mut lobby = Lobby {
