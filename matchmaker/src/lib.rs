@@ -109,7 +109,9 @@
 //! }
 //!
 //! let now = Instant::now(); // the fake clock: only ever passed in
-//! let mut host = HostMachine::new(HostConfig::new("Den", "Hana", "my-game", "1.0"), [7; 32]);
+//! let mut config = HostConfig::new("Den", "Hana", "my-game", "1.0");
+//! config.game_port = 40000; // the host's own game socket (joiners check every seat's address)
+//! let mut host = HostMachine::new(config, [7; 32]);
 //! let mut client = ClientMachine::new(JoinConfig::new("Ann", "my-game", "1.0", 40001), now);
 //! host.handle_connect(now, ConnId(1), "10.0.0.2:50000".parse().unwrap(), "10.0.0.1:7000".parse().unwrap());
 //! client.handle_connected(now);
@@ -121,7 +123,11 @@
 //! let plan = host.start(now).expect("everyone is ready");
 //! pump(&mut host, &mut client, now);
 //! let mine = std::iter::from_fn(|| client.poll_event())
-//!     .find_map(|e| match e { ClientEvent::Started(p) => Some(p), _ => None })
+//!     .find_map(|e| match e {
+//!         ClientEvent::Started(p) => Some(p),
+//!         ClientEvent::JoinFailed(e) => panic!("{e}"),
+//!         _ => None,
+//!     })
 //!     .expect("the plan");
 //! assert_eq!(mine, plan.for_member(1)); // same plan, own handle
 //! assert_eq!(mine.players[1].addr.to_string(), "udp://10.0.0.2:40001");
