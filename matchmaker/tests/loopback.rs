@@ -256,6 +256,7 @@ fn tap(host: SocketAddr) -> (SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<u8>
 fn a_listener_on_the_wire_finds_no_names_chat_or_match_key() {
     let mut config = HostConfig::new(&unique("Tapped"), "Hostmaster-Quill", GAME, VERSION);
     config.password = Some("open sesame seeds".into());
+    config.game_port = 4001; // joiners refuse a plan with a seat on port 0
     let options = HostOptions {
         bind: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
         ..Default::default()
@@ -285,6 +286,7 @@ fn a_listener_on_the_wire_finds_no_names_chat_or_match_key() {
     let plan = host.start().expect("start");
     wait_for("plan at the member", LIMIT, || match client.poll() {
         Some(ClientEvent::Started(p)) => Some(p),
+        Some(ClientEvent::JoinFailed(e)) => panic!("the member refused the plan: {e}"),
         _ => None,
     });
     let wire = captured.lock().map(|c| c.clone()).unwrap_or_default();

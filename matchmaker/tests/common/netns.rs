@@ -73,6 +73,19 @@ impl Lab {
             let ns = format!("np-{tag}-{id}-{k}");
             ip(&["netns", "add", &ns])?;
             lab.ns.push(ns.clone());
+            // No duplicate address detection: a fresh IPv6 link-local
+            // address is "tentative" for a second or more (longer on a busy
+            // machine) and a connect from it fails with EADDRNOTAVAIL. The
+            // veth below takes the namespace's defaults when it moves in.
+            ip(&[
+                "netns",
+                "exec",
+                &ns,
+                "sh",
+                "-c",
+                "echo 0 > /proc/sys/net/ipv6/conf/all/accept_dad && \
+                 echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad",
+            ])?;
             let port = format!("npb{k}");
             ip(&[
                 "-n", &bridge, "link", "add", &port, "type", "veth", "peer", "name", LAB_IF,
@@ -146,12 +159,20 @@ impl Proc {
         pred: impl Fn(&str) -> bool,
     ) -> (Instant, String) {
         let deadline = Instant::now() + limit;
+        let mut seen = Vec::new();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
                 Ok((at, line)) if pred(&line) => return (at, line),
-                Ok(_) => {}
-                Err(_) => panic!("timed out after {limit:?} waiting for {what}"),
+                Ok((_, line)) => seen.push(line),
+                Err(mpsc::RecvTimeoutError::Timeout) => panic!(
+                    "timed out after {limit:?} waiting for {what}; it printed:\n{}",
+                    seen.join("\n")
+                ),
+                Err(mpsc::RecvTimeoutError::Disconnected) => panic!(
+                    "the process ended before {what}; it printed:\n{}",
+                    seen.join("\n")
+                ),
             }
         }
     }

@@ -7,13 +7,13 @@
 //! not, and never waits on the network.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use mio::{Poll, Waker};
 use nearplay_netcode::MatchPlan;
 
-use super::host_loop::{EventLoop, WAKER};
+use super::host_loop::{END_LINGER, EventLoop, WAKER};
 use super::{LobbyError, bind_pair};
 use crate::lan::{Discovery, LobbyTxt};
 use crate::lobby::host::{HostConfig, HostEvent, HostMachine};
@@ -41,13 +41,40 @@ pub(super) fn lock(m: &SharedMachine) -> MutexGuard<'_, HostMachine> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Longest wait in [`LobbyHost`]'s `drop` for the lobby's last frames: the
+/// loop's own limit after the lobby ended, and a margin.
+const DROP_WAIT: Duration = END_LINGER.saturating_add(Duration::from_millis(500));
+
+/// Set when the lobby's thread ends (even by a panic), so a dropped handle
+/// can wait for the last frames to leave before its process exits.
+#[derive(Debug, Default)]
+struct LoopEnded {
+    ended: Mutex<bool>,
+    cv: Condvar,
+}
+
+/// Marks [`LoopEnded`] when the thread that owns it ends.
+struct EndGuard(Arc<LoopEnded>);
+
+impl Drop for EndGuard {
+    fn drop(&mut self) {
+        *self.0.ended.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.0.cv.notify_all();
+    }
+}
+
 /// A hosted lobby: call [`poll`](Self::poll) every frame.
 ///
 /// One background thread runs the lobby's sockets, whatever the number of
-/// connections. Dropping it closes the lobby (members get `LobbyClosed`).
+/// connections. Dropping it closes the lobby (members get `LobbyClosed`)
+/// and waits until the lobby's last frames (the plan, or the goodbye) have
+/// left, at most about 2.5 s (a member that stops reading is not waited
+/// for longer): a program may exit right after. Once every member has its
+/// plan the lobby's thread has already ended and dropping is instant.
 pub struct LobbyHost {
     machine: SharedMachine,
     waker: Arc<Waker>,
+    thread_ended: Arc<LoopEnded>,
     addr: SocketAddr,
     /// Discovery handle and registered full name, to read the current name.
     advertised: Option<(Discovery, String, String)>,
@@ -92,12 +119,18 @@ impl LobbyHost {
             advert,
             options.txt_extras,
         )?;
+        let thread_ended = Arc::new(LoopEnded::default());
+        let guard = EndGuard(thread_ended.clone());
         std::thread::Builder::new()
             .name("nearplay-lobby-host".into())
-            .spawn(move || event_loop.run())?;
+            .spawn(move || {
+                let _marks_the_end = guard;
+                event_loop.run();
+            })?;
         Ok(LobbyHost {
             machine,
             waker,
+            thread_ended,
             addr,
             advertised,
         })
@@ -169,5 +202,14 @@ impl LobbyHost {
 impl Drop for LobbyHost {
     fn drop(&mut self) {
         self.close();
+        let ended = self
+            .thread_ended
+            .ended
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let _ = self
+            .thread_ended
+            .cv
+            .wait_timeout_while(ended, DROP_WAIT, |ended| !*ended);
     }
 }

@@ -43,7 +43,7 @@ const CLOSE_LINGER: Duration = Duration::from_secs(1);
 const CLOSE_DISCARD_LIMIT: usize = 64 * 1024;
 /// After the lobby ended (started or closed), how long the loop keeps
 /// delivering the last frames before it drops every socket.
-const END_LINGER: Duration = Duration::from_secs(2);
+pub(super) const END_LINGER: Duration = Duration::from_secs(2);
 /// The kernel's send buffer per connection (a fixed size also stops the
 /// kernel from growing it for a peer that never reads).
 const SEND_BUFFER: usize = 64 * 1024;
