@@ -1,7 +1,9 @@
 //! Online play end to end: a rendezvous server and three headless bot
 //! processes meet by room code and play over WebRTC data channels. Runs in a
 //! network namespace of its own (only `lo`, so ICE never picks a real
-//! address); skipped with a message when not root.
+//! address); skipped with a message when not root. Half way through the
+//! match the server gets SIGTERM: every player is told, and the match,
+//! peer to peer, goes on to the end.
 
 mod common;
 
@@ -73,6 +75,15 @@ fn three_bots_meet_by_code_and_play_over_webrtc() {
         ];
         args.extend(common_args);
         peers.push(Demo::start_in(&netns, &name, &demo, &args));
+    }
+    // The server shuts down mid-match: every player hears of it within a
+    // few seconds (the test's deadline only turns a hang into a failure).
+    for peer in &mut peers {
+        peer.wait_for_line("match: frame 300 confirmed", DEADLINE);
+    }
+    rendezvous.terminate();
+    for peer in &mut peers {
+        peer.wait_for_line("rendezvous server is closing", Duration::from_secs(10));
     }
     for peer in &mut peers {
         let ok = peer.wait_exit(DEADLINE);

@@ -164,6 +164,7 @@ fn show_banners(
             NetEvent::DesyncDetected { frame, peer, .. } => {
                 format!("desync at frame {frame} with {}", seat_name(&info, peer))
             }
+            NetEvent::SignalingClosed => "rendezvous server closing: the match goes on".into(),
             _ => continue,
         };
         for parent in &list {

@@ -26,6 +26,10 @@ use crate::screens::Screen;
 /// Headless runs print a progress line every this many confirmed frames.
 const PROGRESS_EVERY: u32 = 300;
 
+/// Printed when the rendezvous server of an online match shuts down.
+const SIGNALING_CLOSED: &str =
+    "The rendezvous server is closing: the match goes on peer to peer; nobody new can join.";
+
 /// How a run ends: after how many frames, where the report goes.
 #[derive(Resource, Clone, Debug, Default)]
 pub struct MatchGoal {
@@ -137,6 +141,9 @@ fn track_match(
         return;
     };
     for NetMessage(event) in events.read() {
+        if *event == NetEvent::SignalingClosed {
+            println!("match: {SIGNALING_CLOSED}");
+        }
         if tracking.captured {
             continue;
         }

@@ -166,6 +166,17 @@ impl Demo {
         }
     }
 
+    /// Asks the process to shut down (SIGTERM), as a service manager would.
+    pub fn terminate(&mut self) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(
+            sent.is_ok_and(|s| s.success()),
+            "kill -TERM {pid} ({}) failed",
+            self.label
+        );
+    }
+
     /// Kills the process now.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

@@ -136,9 +136,10 @@ fn publish_stats<C: Config<Address = PeerAddr>>(
     let Session::P2P(p2p) = &mut *session else {
         return;
     };
-    let events = NetMonitor::drain_events(p2p);
+    let mut events = NetMonitor::drain_events(p2p);
     let now = Instant::now();
     if let Some(mut m) = monitor {
+        events.extend(m.transport_event());
         if let Err(timeout) = m.check_sync(p2p, &events, now) {
             commands.remove_resource::<Session<C>>();
             commands.remove_resource::<NetMonitorRes>();

@@ -1,7 +1,7 @@
 //! Shared traffic and drop counters, and the rollback histogram.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::addr::PeerAddr;
@@ -33,6 +33,7 @@ pub struct TrafficCounters {
 struct CountersInner {
     peers: Mutex<BTreeMap<PeerAddr, PeerTraffic>>,
     drops: [AtomicU64; DropReason::ALL.len()],
+    signaling_closed: AtomicBool,
 }
 
 impl TrafficCounters {
@@ -62,6 +63,20 @@ impl TrafficCounters {
         if let Some(c) = self.inner.drops.get(reason.index()) {
             c.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Notes that the rendezvous (signaling) server let go of this link,
+    /// as it does when it shuts down: the match goes on peer to peer, only
+    /// nobody new can be introduced. Set by the WebRTC transport.
+    pub fn record_signaling_closed(&self) {
+        self.inner.signaling_closed.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the transport saw its rendezvous server let go (see
+    /// [`record_signaling_closed`](Self::record_signaling_closed)); always
+    /// `false` on the LAN's UDP transport, which has no server.
+    pub fn signaling_closed(&self) -> bool {
+        self.inner.signaling_closed.load(Ordering::Relaxed)
     }
 
     /// Drops so far for `reason`.

@@ -43,6 +43,11 @@ pub enum NetEvent {
         /// Frames to skip.
         skip_frames: u32,
     },
+    /// The rendezvous server let go of this match's WebRTC link (it is
+    /// shutting down): the match goes on peer to peer, nobody new can join.
+    /// Raised by the transport, not GGRS, once (see
+    /// [`NetMonitor::transport_event`](crate::NetMonitor::transport_event)).
+    SignalingClosed,
     /// A peer's state checksum differs from ours at a confirmed frame.
     DesyncDetected {
         /// The frame compared.

@@ -76,6 +76,7 @@ pub struct NetMonitor {
     last_sample: Option<(Instant, BTreeMap<PeerAddr, PeerTraffic>)>,
     last_kbps: BTreeMap<PeerAddr, (f64, f64)>,
     sync: Option<SyncWatch>,
+    signaling_told: bool,
 }
 
 impl NetMonitor {
@@ -98,7 +99,20 @@ impl NetMonitor {
             last_sample: None,
             last_kbps: BTreeMap::new(),
             sync: None,
+            signaling_told: false,
         }
+    }
+
+    /// An event the transport raised itself rather than GGRS, each once:
+    /// today [`NetEvent::SignalingClosed`] when the rendezvous server of a
+    /// WebRTC match let go. Call it every frame beside
+    /// [`drain_events`](Self::drain_events) (the Bevy plugin does).
+    pub fn transport_event(&mut self) -> Option<NetEvent> {
+        if !self.signaling_told && self.traffic.signaling_closed() {
+            self.signaling_told = true;
+            return Some(NetEvent::SignalingClosed);
+        }
+        None
     }
 
     /// The monitor with a deadline on the session's synchronisation (see

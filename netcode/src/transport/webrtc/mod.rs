@@ -64,6 +64,9 @@ pub struct WebRtcTransport {
     /// Received but not yet handed to GGRS (over the per-poll cap), bounded
     /// by [`MAX_BACKLOG`]; the excess is dropped and counted.
     backlog: Backlog<matchbox_socket::Packet>,
+    /// Our own peer id: the server names it in a `PeerLeft` when it shuts
+    /// down (see [`TrafficCounters::signaling_closed`]).
+    me: Option<u128>,
 }
 
 impl std::fmt::Debug for WebRtcTransport {
@@ -96,7 +99,7 @@ impl WebRtcTransport {
     /// key every member shares, the local handle, and each peer's handle and
     /// WebRTC peer id.
     pub fn new(
-        link: WebRtcLink,
+        mut link: WebRtcLink,
         match_id: MatchId,
         key: &MatchKey,
         local_handle: usize,
@@ -113,6 +116,7 @@ impl WebRtcTransport {
                 });
             }
         }
+        let me = link.id();
         Ok(WebRtcTransport {
             link,
             codec: WireCodec::new(match_id, key),
@@ -123,6 +127,7 @@ impl WebRtcTransport {
             counters: TrafficCounters::new(),
             send_buf: Vec::with_capacity(MAX_DATAGRAM),
             backlog: Backlog::new(MAX_BACKLOG),
+            me,
         })
     }
 
@@ -139,6 +144,24 @@ impl WebRtcTransport {
     }
 
     /// Checks one packet received from `peer`.
+    /// Notes in the counters when the rendezvous server lets go of us: it
+    /// says `PeerLeft` with our own id as it shuts down, or the signaling
+    /// connection ends. Other peers' changes are GGRS's business.
+    fn watch_signaling(&mut self) {
+        if self.me.is_none() {
+            self.me = self.link.id();
+        }
+        let me = self.me;
+        let named_us = self
+            .link
+            .poll_peers()
+            .into_iter()
+            .any(|c| matches!(c, PeerChange::Disconnected(p) if Some(p) == me));
+        if named_us || self.link.exit().is_some() {
+            self.counters.record_signaling_closed();
+        }
+    }
+
     fn accept(&mut self, peer: u128, packet: &[u8]) -> Result<Message, WireError> {
         if packet.len() > MAX_DATAGRAM {
             return Err(WireError::TooLarge { len: packet.len() });
@@ -186,6 +209,7 @@ impl NonBlockingSocket<PeerAddr> for WebRtcTransport {
     }
 
     fn receive_all_messages(&mut self) -> Vec<(PeerAddr, Message)> {
+        self.watch_signaling();
         let arrived = self.link.receive(GAME_CHANNEL);
         let peers = &self.peers;
         self.backlog
