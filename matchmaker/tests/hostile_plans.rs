@@ -400,3 +400,91 @@ fn room_peer_ids_are_checked_as_peers() {
         })
     );
 }
+
+/// A host on another machine lists Cy at a loopback address: the joiner
+/// would aim its game traffic at its own machine's local services. The same
+/// plan from a host reached over loopback (a test on one machine) starts.
+#[test]
+fn a_remote_host_cannot_seat_anyone_on_loopback() {
+    let mut members = roster();
+    members[2].game_addr = addr([127, 0, 0, 1], 22);
+    let mut plan = good_plan();
+    plan.players[2].addr = PeerAddr::Udp(members[2].game_addr);
+    let config = || JoinConfig::new("Ann", "g", "1", OUR_PORT);
+    let remote =
+        ClientMachine::new(config(), Instant::now()).with_lobby_addr(addr([192, 168, 1, 7], 7000));
+    let events = drive(remote, members.clone(), 4, plan.clone());
+    match join_error(&events) {
+        JoinError::BadPlan(PlanError::BadAddress { name, why, .. }) => {
+            assert_eq!(name, "Cy");
+            assert!(why.contains("loopback"), "{why}");
+        }
+        other => panic!("expected a loopback refusal, got {other:?}"),
+    }
+    let local =
+        ClientMachine::new(config(), Instant::now()).with_lobby_addr(addr([127, 0, 0, 1], 7000));
+    let events = drive(local, members, 4, plan);
+    assert!(
+        events.iter().any(|e| matches!(e, ClientEvent::Started(_))),
+        "{events:?}"
+    );
+}
+
+/// A fake host's roster of thousands is cut to what a match seats, and its
+/// names lose bidirectional overrides and line separators.
+#[test]
+fn a_hostile_roster_is_cut_and_cleaned() {
+    let mut c = ClientMachine::new(JoinConfig::new("Ann", "g", "1", OUR_PORT), Instant::now());
+    let now = Instant::now();
+    c.handle_connected(now);
+    c.handle_data(now, &greeting());
+    let mut offer = Vec::new();
+    while let Some(t) = c.poll_transmit() {
+        if let ClientTransmit::Send(bytes) = t {
+            offer.extend_from_slice(&bytes);
+        }
+    }
+    let (mut channel, answer) = answer(clear_msg(&offer));
+    c.handle_data(now, &answer);
+    let mut members = roster();
+    members[2].name = "C\u{202e}y\u{2028}\u{1b}[2J".into();
+    for i in 0..2000u32 {
+        members.push(RosterEntry {
+            id: 10 + i,
+            name: format!("x{i}"),
+            ready: false,
+            game_addr: addr([192, 168, 2, 1], 1000),
+        });
+    }
+    c.handle_data(now, &channel.seal(&welcome(16, members)).expect("seal"));
+    let roster = std::iter::from_fn(|| c.poll_event())
+        .find_map(|e| match e {
+            ClientEvent::Joined { roster, .. } => Some(roster),
+            _ => None,
+        })
+        .expect("joined");
+    assert_eq!(roster.len(), nearplay_netcode::MAX_PLAYERS);
+    assert_eq!(roster[2].name, "Cy[2J");
+}
+
+/// Anyone on the path can answer a joiner in clear before the channel is
+/// up: a refusal quoting a "game version" of terminal escapes and 10,000
+/// characters reaches the player cleaned and cut.
+#[test]
+fn a_clear_refusal_quotes_nothing_raw() {
+    let now = Instant::now();
+    let mut c = ClientMachine::new(JoinConfig::new("Ann", "g", "1", OUR_PORT), now);
+    c.handle_connected(now);
+    let host = format!("\u{1b}]0;pwned\u{7}\u{202e}{}", "v".repeat(10_000));
+    c.handle_data(
+        now,
+        &frame(&HostMsg::Reject(
+            nearplay_matchmaker::lobby::message::RejectReason::GameVersion { host },
+        )),
+    );
+    let events: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
+    let words = join_error(&events).to_string();
+    assert!(!words.chars().any(char::is_control), "{words:?}");
+    assert!(!words.contains('\u{202e}'), "{words:?}");
+    assert!(words.len() < 200, "{} characters", words.len());
+}

@@ -167,7 +167,7 @@ pub mod wire;
 
 pub use addr::PeerAddr;
 pub use plan::{MatchId, MatchKey, MatchPlan, NetSettings, PlanPlayer, PlanSpectator};
-pub use plan_check::{PlanError, PlanLimits};
+pub use plan_check::{MAX_PLAYERS, MAX_SPECTATORS, PlanError, PlanLimits};
 pub use session::{NetSessionBuilder, SessionError, StartError, start_udp_session};
 pub use stats::{NetEvent, NetMonitor, NetStats, PeerStats, RollbackHistogram, TrafficCounters};
 pub use sync::{DEFAULT_SYNC_TIMEOUT, SyncTimeout, SyncWatch, UnreachablePeer};

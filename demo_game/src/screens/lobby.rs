@@ -131,7 +131,9 @@ fn spawn_lobby(
             });
             root.spawn(ui::text(
                 f,
-                "Type and press Enter to chat. The host starts when everyone is ready.",
+                "Type and press Enter to chat. The host starts when everyone is ready.\n\
+                 Your key and your row's key on the host's screen match unless someone \
+                 listens in between: compare all 16 characters.",
                 14.0,
                 ui::DIM,
             ));

@@ -25,11 +25,21 @@ pub fn is_printable(text: &str) -> bool {
     text.chars().count() <= MAX_SHOWN_CHARS && !text.chars().any(is_hidden_control)
 }
 
-fn is_hidden_control(c: char) -> bool {
+/// Whether `c` is a control character (C0, DEL, C1), a bidirectional
+/// formatting character or a line/paragraph separator: what a stranger
+/// could use to reorder, recolour or fake lines on a screen. The lobby's
+/// names and chat are cleaned with it too.
+pub(crate) fn is_hidden_control(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
-            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+            '\u{061C}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
         )
 }
 

@@ -178,11 +178,12 @@ pub enum HostMsg {
     KeepAlive,
 }
 
-/// Cleans a name or chat line from the network: drops control characters,
-/// trims, and cuts to `max_chars` characters.
+/// Cleans a name or chat line from the network: drops control characters
+/// and bidirectional overrides (as [`printable`](crate::lan::printable)
+/// does for lobby records), trims, and cuts to `max_chars` characters.
 pub fn sanitize(text: &str, max_chars: usize) -> String {
     text.chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| !crate::lan::text::is_hidden_control(*c))
         .take(max_chars)
         .collect::<String>()
         .trim()

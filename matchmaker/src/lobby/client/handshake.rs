@@ -68,8 +68,11 @@ pub(super) fn clean_lobby_name(name: &str) -> String {
     out
 }
 
-/// Roster names from the network, cleaned for the screen.
+/// A roster from the host as a screen may show it: names cleaned, and no
+/// more entries than a match can seat (a fake host's roster of thousands
+/// is cut, not drawn).
 pub(super) fn clean_roster(mut roster: Vec<RosterEntry>) -> Vec<RosterEntry> {
+    roster.truncate(nearplay_netcode::MAX_PLAYERS);
     for m in &mut roster {
         m.name = sanitize(&m.name, MAX_NAME_CHARS + 8);
     }

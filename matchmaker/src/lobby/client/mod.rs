@@ -30,6 +30,9 @@ use super::message::{
 use super::rng::SeededRng;
 use super::secure::{Channel, Fingerprint, JoinerHandshake};
 
+/// Longest string quoted from a host's refusal (its game id or version).
+const MAX_QUOTED_CHARS: usize = 64;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     Connecting,
@@ -298,12 +301,14 @@ impl ClientMachine {
                 JoinError::PasswordRequired
             }
             RejectReason::WrongPassword => JoinError::WrongPassword,
+            // A reject may come before the channel is up (in clear, from
+            // anyone on the path): what it quotes is cleaned and bounded.
             RejectReason::WrongGame { host } => JoinError::WrongGame {
-                host,
+                host: sanitize(&host, MAX_QUOTED_CHARS),
                 ours: self.config.game.clone(),
             },
             RejectReason::GameVersion { host } => JoinError::GameVersion {
-                host,
+                host: sanitize(&host, MAX_QUOTED_CHARS),
                 ours: self.config.game_version.clone(),
             },
             RejectReason::Protocol { host } => JoinError::VersionMismatch {

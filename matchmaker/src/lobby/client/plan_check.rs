@@ -38,6 +38,8 @@ pub(super) struct LobbyView {
     pub(super) max_players: u16,
     /// The latest roster.
     pub(super) roster: Vec<RosterEntry>,
+    /// The lobby's address, when the shell said which it dialled.
+    pub(super) lobby: Option<SocketAddr>,
 }
 
 impl LobbyView {
@@ -56,6 +58,14 @@ impl ClientMachine {
     /// the roster lists (no UDP port or address-range checks apply).
     pub fn in_room(mut self) -> Self {
         self.seen.peer_ids = true;
+        self
+    }
+
+    /// The machine of a lobby the shell reached at `lobby`: a host that is
+    /// not on this machine may not seat anyone at a loopback address (that
+    /// would aim the joiner's game traffic at its own local services).
+    pub fn with_lobby_addr(mut self, lobby: SocketAddr) -> Self {
+        self.seen.lobby = Some(lobby);
         self
     }
 
@@ -89,6 +99,24 @@ impl ClientMachine {
             ..PlanLimits::default()
         };
         plan.validate(&limits)?;
+        let remote_host = seen
+            .lobby
+            .is_some_and(|a| !a.ip().to_canonical().is_loopback());
+        if remote_host && !seen.peer_ids {
+            let local = plan.players.iter().map(|p| (&p.name, p.addr));
+            let watching = plan.spectators.iter().map(|s| (&s.name, s.addr));
+            for (name, addr) in local.chain(watching) {
+                if let PeerAddr::Udp(a) = addr
+                    && a.ip().to_canonical().is_loopback()
+                {
+                    return Err(PlanError::BadAddress {
+                        name: name.clone(),
+                        addr,
+                        why: "loopback address from a host on another machine",
+                    });
+                }
+            }
+        }
         // Each seat is the roster member at that address, by name too.
         for p in &plan.players {
             let listed = seen

@@ -8,10 +8,12 @@ const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// 80 bits derived from the Noise handshake hash of a lobby channel.
 ///
 /// Both ends of one channel compute the same value; a man in the middle runs
-/// two channels, one with each end, whose fingerprints differ (he cannot
-/// steer both to one value: each side's half is fixed before he sees the
-/// other's). Shown as four groups of four base32 characters,
-/// `7K2Q-M9XD-4TRB-0ZHC`, in both lobby screens so players can compare.
+/// two channels, one with each end, whose fingerprints differ. He does choose
+/// his ephemeral key towards the joiner after seeing the joiner's, so he can
+/// grind it until that channel's fingerprint matches the other's: about
+/// 2^80 tries for all 16 characters, but only about 2^20 (seconds of work)
+/// for the first group. Players compare all four groups. Shown as
+/// `7K2Q-M9XD-4TRB-0ZHC` in both lobby screens.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Fingerprint([u8; 10]);
 

@@ -20,7 +20,11 @@ pub struct GuessLimits {
     /// Guesses one source may have answered but not yet settled (so parallel
     /// connections do not multiply its rate). Default 4.
     pub max_in_flight: u32,
-    /// Sources tracked at once; past it the stalest is dropped. Default 1024.
+    /// Sources tracked one by one. Past it, sources that are neither
+    /// waiting out a backoff nor in flight are forgotten, stalest first;
+    /// when every tracked source is still owed a wait, new sources share
+    /// one overflow record (one ladder for all of them) instead: a full
+    /// table never forgives a guesser. Default 1024.
     pub max_sources: usize,
 }
 
@@ -45,36 +49,53 @@ struct Source {
 }
 
 /// Counts failed password guesses per source and says when a source may try
-/// again. A source is an IPv4 address or an IPv6 /64 (one host's usual share).
+/// again. A source is one IP address: on a LAN every IPv6 host shares one
+/// /64 (and every link-local address `fe80::/64`), so counting by prefix
+/// would let one stranger's failures lock out every IPv6 joiner. A stranger
+/// with many addresses gets a ladder each until the table is full, then
+/// all newcomers share the overflow ladder.
 #[derive(Debug)]
 pub struct GuessLimiter {
     limits: GuessLimits,
     sources: BTreeMap<IpAddr, Source>,
+    /// Shared by sources that found the table full of owed waits.
+    overflow: Source,
     total_failures: u64,
 }
 
-/// The key a source is counted under: IPv4 as is, IPv6 by its /64 prefix.
+/// The key a source is counted under: its address (IPv4-mapped IPv6 as
+/// IPv4).
 pub fn source_key(ip: IpAddr) -> IpAddr {
-    match ip.to_canonical() {
-        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
-        v4 => v4,
-    }
+    ip.to_canonical()
 }
 
 impl GuessLimiter {
     /// An empty limiter.
     pub fn new(limits: GuessLimits) -> Self {
+        let now = Instant::now();
         GuessLimiter {
             limits,
             sources: BTreeMap::new(),
+            overflow: Source {
+                failures: 0,
+                in_flight: 0,
+                blocked_until: now,
+                last: now,
+            },
             total_failures: 0,
         }
     }
 
     /// `Ok` if `ip` may try a password now, else how long it must wait.
     pub fn check(&self, now: Instant, ip: IpAddr) -> Result<(), Duration> {
-        let Some(s) = self.sources.get(&source_key(ip)) else {
-            return Ok(());
+        let s = match self.sources.get(&source_key(ip)) {
+            Some(s) => s,
+            None if self.sources.len() >= self.limits.max_sources.max(1)
+                && !self.sources.values().any(|s| forgettable(s, now)) =>
+            {
+                &self.overflow
+            }
+            None => return Ok(()),
         };
         if now < s.blocked_until {
             return Err(s.blocked_until - now);
@@ -118,6 +139,10 @@ impl GuessLimiter {
             if s.in_flight == 0 {
                 self.sources.remove(&key);
             }
+        } else {
+            // It was counted on the overflow ladder, which others share:
+            // its success settles its guess but forgives nobody.
+            self.overflow.in_flight = self.overflow.in_flight.saturating_sub(1);
         }
     }
 
@@ -131,10 +156,12 @@ impl GuessLimiter {
         self.sources.len()
     }
 
+    /// The record of `ip`: its own, a new one if there is room (made by
+    /// forgetting sources owed nothing), else the shared overflow record.
     fn entry(&mut self, now: Instant, ip: IpAddr) -> &mut Source {
         let key = source_key(ip);
-        if !self.sources.contains_key(&key) {
-            self.make_room(now);
+        if !self.sources.contains_key(&key) && !self.make_room(now) {
+            return &mut self.overflow;
         }
         self.sources.entry(key).or_insert(Source {
             failures: 0,
@@ -144,22 +171,36 @@ impl GuessLimiter {
         })
     }
 
-    fn make_room(&mut self, now: Instant) {
-        let forget = self.limits.forget_after;
+    /// Frees one place if the table is full; `false` if every tracked
+    /// source is still owed a wait or has a guess in flight.
+    fn make_room(&mut self, now: Instant) -> bool {
+        let limits = self.limits;
+        let max = limits.max_sources.max(1);
+        if self.sources.len() < max {
+            return true;
+        }
         self.sources
-            .retain(|_, s| s.in_flight > 0 || now < s.last + forget || now < s.blocked_until);
-        while self.sources.len() >= self.limits.max_sources.max(1) {
+            .retain(|_, s| !(forgettable(s, now) && now >= s.last + limits.forget_after));
+        while self.sources.len() >= max {
             let stalest = self
                 .sources
                 .iter()
-                .min_by_key(|(_, s)| (s.in_flight > 0, s.last))
+                .filter(|(_, s)| forgettable(s, now))
+                .min_by_key(|(_, s)| s.last)
                 .map(|(k, _)| *k);
             match stalest {
                 Some(k) => self.sources.remove(&k),
-                None => break,
+                None => return false,
             };
         }
+        true
     }
+}
+
+/// Whether forgetting `s` forgives nothing: no guess in flight and no wait
+/// still owed.
+fn forgettable(s: &Source, now: Instant) -> bool {
+    s.in_flight == 0 && now >= s.blocked_until
 }
 
 /// A sustained rate with a burst: `burst` actions at once, then one per `per`.
@@ -250,10 +291,51 @@ mod tests {
             g.failed(now, other);
         }
         assert!(g.tracked() <= 8);
-        // IPv6 sources count by /64.
-        let a: IpAddr = "2001:db8::1".parse().expect("v6");
-        let b: IpAddr = "2001:db8::2".parse().expect("v6");
-        assert_eq!(source_key(a), source_key(b));
+        // IPv6 sources count by address: a LAN's hosts share one /64.
+        let a: IpAddr = "fe80::1".parse().expect("v6");
+        let b: IpAddr = "fe80::2".parse().expect("v6");
+        assert_ne!(source_key(a), source_key(b));
+        assert_eq!(
+            source_key("::ffff:10.0.0.1".parse().expect("mapped")),
+            IpAddr::from([10, 0, 0, 1])
+        );
+    }
+
+    #[test]
+    fn a_full_table_forgives_no_guesser() {
+        let now = Instant::now();
+        let limits = GuessLimits {
+            max_sources: 8,
+            ..GuessLimits::default()
+        };
+        let mut g = GuessLimiter::new(limits);
+        // Eight guessers fill the table, each waiting out a backoff.
+        let guesser = |i: u8| IpAddr::from([10, 2, 0, i]);
+        for i in 0..8 {
+            g.begin(now, guesser(i));
+            g.failed(now, guesser(i));
+        }
+        // A spray of new addresses: none evicts a guesser still owed a wait.
+        for i in 0..200u8 {
+            let other = IpAddr::from([10, 3, 0, i]);
+            if g.check(now, other).is_ok() {
+                g.begin(now, other);
+            }
+            g.failed(now, other);
+        }
+        assert_eq!(g.tracked(), 8);
+        for i in 0..8 {
+            assert!(
+                g.check(now, guesser(i)).is_err(),
+                "guesser {i} was forgiven"
+            );
+        }
+        // The spray itself shares one ladder: it is blocked as one.
+        let fresh = IpAddr::from([10, 4, 0, 1]);
+        assert!(g.check(now, fresh).is_err());
+        // Once the guessers' waits are over they can be forgotten again.
+        let later = now + limits.max_backoff;
+        assert_eq!(g.check(later, IpAddr::from([10, 5, 0, 1])), Ok(()));
     }
 
     #[test]

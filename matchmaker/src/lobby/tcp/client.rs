@@ -54,7 +54,7 @@ impl LobbyClient {
     pub fn join(host: SocketAddr, config: JoinConfig) -> LobbyClient {
         let (tx, rx) = mpsc::channel();
         let (etx, events) = mpsc::channel();
-        let machine = ClientMachine::new(config, Instant::now());
+        let machine = ClientMachine::new(config, Instant::now()).with_lobby_addr(host);
         let started = Poll::new().and_then(|poll| {
             let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
             let stream = TcpStream::connect(host)?;
