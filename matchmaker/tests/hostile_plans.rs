@@ -119,13 +119,9 @@ fn start_with(roster: Vec<RosterEntry>, max: u16, plan: MatchPlan) -> Vec<Client
     )
 }
 
-fn drive(
-    mut c: ClientMachine,
-    roster: Vec<RosterEntry>,
-    max: u16,
-    plan: MatchPlan,
-) -> Vec<ClientEvent> {
-    let now = Instant::now();
+/// The fake host greets `c`, answers its offer and takes its sealed hello:
+/// the channel in which the fake host seals the rest.
+fn key_exchange(c: &mut ClientMachine, now: Instant) -> Channel {
     c.handle_connected(now);
     c.handle_data(now, &greeting());
     let mut offer = Vec::new();
@@ -134,9 +130,20 @@ fn drive(
             offer.extend_from_slice(&bytes);
         }
     }
-    let (mut channel, answer) = answer(clear_msg(&offer));
+    let (channel, answer) = answer(clear_msg(&offer));
     c.handle_data(now, &answer);
     while c.poll_transmit().is_some() {}
+    channel
+}
+
+fn drive(
+    mut c: ClientMachine,
+    roster: Vec<RosterEntry>,
+    max: u16,
+    plan: MatchPlan,
+) -> Vec<ClientEvent> {
+    let now = Instant::now();
+    let mut channel = key_exchange(&mut c, now);
     c.handle_data(now, &channel.seal(&welcome(max, roster)).expect("seal"));
     c.handle_data(now, &channel.seal(&HostMsg::Start(plan)).expect("seal"));
     assert!(c.is_done(), "the join ends either way");
@@ -436,16 +443,7 @@ fn a_remote_host_cannot_seat_anyone_on_loopback() {
 fn a_hostile_roster_is_cut_and_cleaned() {
     let mut c = ClientMachine::new(JoinConfig::new("Ann", "g", "1", OUR_PORT), Instant::now());
     let now = Instant::now();
-    c.handle_connected(now);
-    c.handle_data(now, &greeting());
-    let mut offer = Vec::new();
-    while let Some(t) = c.poll_transmit() {
-        if let ClientTransmit::Send(bytes) = t {
-            offer.extend_from_slice(&bytes);
-        }
-    }
-    let (mut channel, answer) = answer(clear_msg(&offer));
-    c.handle_data(now, &answer);
+    let mut channel = key_exchange(&mut c, now);
     let mut members = roster();
     members[2].name = "C\u{202e}y\u{2028}\u{1b}[2J".into();
     for i in 0..2000u32 {
