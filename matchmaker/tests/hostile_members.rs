@@ -8,10 +8,10 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use common::hostile::{RawMember, attacker_ip, connect_from};
+use common::hostile::{ChurningAttacker, RawMember, attacker_ip, connect_from};
 use common::wait_for;
 use nearplay_matchmaker::lobby::client::{ClientEvent, JoinConfig};
-use nearplay_matchmaker::lobby::host::{HostConfig, HostEvent, LeaveReason};
+use nearplay_matchmaker::lobby::host::{HostConfig, HostEvent, LeaveReason, MAX_PENDING_HELLOS};
 use nearplay_matchmaker::lobby::secure::limits::Rate;
 use nearplay_matchmaker::lobby::tcp::{HostOptions, LobbyClient, LobbyHost};
 
@@ -51,6 +51,36 @@ fn silent_connections_from_one_address_do_not_lock_out_another() {
         "joined in {:?} beside {} silent connections from one address",
         t.elapsed(),
         silent.len()
+    );
+}
+
+#[test]
+fn a_joiner_gets_in_while_forty_addresses_keep_the_pending_table_full() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let mut config = HostConfig::new("churn", "Hosty", GAME, "1");
+    // No silent connection times out: only admission frees a slot.
+    config.timeouts.hello = Duration::from_secs(60);
+    let host = open(config);
+    // One connection per address (so no address is heavier than another),
+    // more than the pending table holds, each reopened as soon as closed.
+    let attacker = ChurningAttacker::start(host.local_addr(), 40);
+    wait_for("the attacker to fill the pending table", LIMIT, || {
+        (attacker.greeted.load(Relaxed) >= MAX_PENDING_HELLOS).then_some(())
+    });
+    // One attempt, as a player's game makes: before the fix its
+    // connection was evicted before its offer was read (about 1 attempt
+    // in 50 got in).
+    let t = Instant::now();
+    let c = LobbyClient::join(host.local_addr(), JoinConfig::new("Real", GAME, "1", 1));
+    wait_for("the real joiner's welcome", LIMIT, || match c.poll() {
+        Some(ClientEvent::Joined { .. }) => Some(()),
+        Some(ClientEvent::JoinFailed(e)) => panic!("the real joiner was shut out: {e}"),
+        _ => None,
+    });
+    println!(
+        "joined in {:?} while 40 attacker addresses churned ({} connections reopened)",
+        t.elapsed(),
+        attacker.reopened.load(Relaxed),
     );
 }
 
