@@ -54,10 +54,12 @@ fn silent_connections_from_one_address_do_not_lock_out_another() {
     );
 }
 
-#[test]
-fn a_joiner_gets_in_while_forty_addresses_keep_the_pending_table_full() {
+/// Opens a lobby (locked with `password`, if any), lets 40 attacker
+/// addresses keep its pending table full, and joins once from 127.0.0.1.
+fn join_through_churn(password: Option<&str>) -> LobbyHost {
     use std::sync::atomic::Ordering::Relaxed;
     let mut config = HostConfig::new("churn", "Hosty", GAME, "1");
+    config.password = password.map(String::from);
     // No silent connection times out: only admission frees a slot.
     config.timeouts.hello = Duration::from_secs(60);
     let host = open(config);
@@ -71,7 +73,9 @@ fn a_joiner_gets_in_while_forty_addresses_keep_the_pending_table_full() {
     // connection was evicted before its offer was read (about 1 attempt
     // in 50 got in).
     let t = Instant::now();
-    let c = LobbyClient::join(host.local_addr(), JoinConfig::new("Real", GAME, "1", 1));
+    let mut join = JoinConfig::new("Real", GAME, "1", 1);
+    join.password = password.map(String::from);
+    let c = LobbyClient::join(host.local_addr(), join);
     wait_for("the real joiner's welcome", LIMIT, || match c.poll() {
         Some(ClientEvent::Joined { .. }) => Some(()),
         Some(ClientEvent::JoinFailed(e)) => panic!("the real joiner was shut out: {e}"),
@@ -82,6 +86,23 @@ fn a_joiner_gets_in_while_forty_addresses_keep_the_pending_table_full() {
         t.elapsed(),
         attacker.reopened.load(Relaxed),
     );
+    host
+}
+
+#[test]
+fn a_joiner_gets_in_while_forty_addresses_keep_the_pending_table_full() {
+    join_through_churn(None);
+}
+
+#[test]
+fn in_a_locked_lobby_the_churn_costs_the_joiner_no_failed_guess() {
+    let host = join_through_churn(Some("hunter2"));
+    while let Some(ev) = host.poll() {
+        assert!(
+            !matches!(ev, HostEvent::GuessFailed { .. }),
+            "an eviction was charged as a failed guess: {ev:?}"
+        );
+    }
 }
 
 /// The latency of each marker line from `a` to `b` while `host` chats
