@@ -294,12 +294,9 @@ impl HostMachine {
     /// control never evicts such a connection, so an eviction never settles
     /// a password guess as failed.
     pub fn conn_progressed(&self, conn: ConnId) -> bool {
-        self.conns.get(&conn).is_some_and(|c| {
-            matches!(
-                c.state,
-                ConnState::AwaitHello { .. } | ConnState::Member(_)
-            )
-        })
+        self.conns
+            .get(&conn)
+            .is_some_and(|c| matches!(c.state, ConnState::AwaitHello { .. } | ConnState::Member(_)))
     }
 
     /// Time passed: hello and idle timeouts, keepalives.
