@@ -8,10 +8,10 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use common::hostile::{RawMember, attacker_ip, connect_from};
+use common::hostile::{ChurningAttacker, RawMember, attacker_ip, connect_from};
 use common::wait_for;
 use nearplay_matchmaker::lobby::client::{ClientEvent, JoinConfig};
-use nearplay_matchmaker::lobby::host::{HostConfig, HostEvent, LeaveReason};
+use nearplay_matchmaker::lobby::host::{HostConfig, HostEvent, LeaveReason, MAX_PENDING_HELLOS};
 use nearplay_matchmaker::lobby::secure::limits::Rate;
 use nearplay_matchmaker::lobby::tcp::{HostOptions, LobbyClient, LobbyHost};
 
@@ -52,6 +52,57 @@ fn silent_connections_from_one_address_do_not_lock_out_another() {
         t.elapsed(),
         silent.len()
     );
+}
+
+/// Opens a lobby (locked with `password`, if any), lets 40 attacker
+/// addresses keep its pending table full, and joins once from 127.0.0.1.
+fn join_through_churn(password: Option<&str>) -> LobbyHost {
+    use std::sync::atomic::Ordering::Relaxed;
+    let mut config = HostConfig::new("churn", "Hosty", GAME, "1");
+    config.password = password.map(String::from);
+    // No silent connection times out: only admission frees a slot.
+    config.timeouts.hello = Duration::from_secs(60);
+    let host = open(config);
+    // One connection per address (so no address is heavier than another),
+    // more than the pending table holds, each reopened as soon as closed.
+    let attacker = ChurningAttacker::start(host.local_addr(), 40);
+    wait_for("the attacker to fill the pending table", LIMIT, || {
+        (attacker.greeted.load(Relaxed) >= MAX_PENDING_HELLOS).then_some(())
+    });
+    // One attempt, as a player's game makes: before the fix its
+    // connection was evicted before its offer was read (about 1 attempt
+    // in 50 got in).
+    let t = Instant::now();
+    let mut join = JoinConfig::new("Real", GAME, "1", 1);
+    join.password = password.map(String::from);
+    let c = LobbyClient::join(host.local_addr(), join);
+    wait_for("the real joiner's welcome", LIMIT, || match c.poll() {
+        Some(ClientEvent::Joined { .. }) => Some(()),
+        Some(ClientEvent::JoinFailed(e)) => panic!("the real joiner was shut out: {e}"),
+        _ => None,
+    });
+    println!(
+        "joined in {:?} while 40 attacker addresses churned ({} connections reopened)",
+        t.elapsed(),
+        attacker.reopened.load(Relaxed),
+    );
+    host
+}
+
+#[test]
+fn a_joiner_gets_in_while_forty_addresses_keep_the_pending_table_full() {
+    join_through_churn(None);
+}
+
+#[test]
+fn in_a_locked_lobby_the_churn_costs_the_joiner_no_failed_guess() {
+    let host = join_through_churn(Some("hunter2"));
+    while let Some(ev) = host.poll() {
+        assert!(
+            !matches!(ev, HostEvent::GuessFailed { .. }),
+            "an eviction was charged as a failed guess: {ev:?}"
+        );
+    }
 }
 
 /// The latency of each marker line from `a` to `b` while `host` chats

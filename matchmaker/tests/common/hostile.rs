@@ -138,3 +138,73 @@ impl RawMember {
         Ok(())
     }
 }
+
+/// An attacker holding one silent connection from each of `addresses`
+/// distinct source addresses, reopening each as soon as the host closes it
+/// (a thread per address, blocked in `read`, so it reopens at once).
+pub struct ChurningAttacker {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Connections that got the host's greeting (were accepted).
+    pub greeted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Connections the host closed and the attacker reopened.
+    pub reopened: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl ChurningAttacker {
+    /// Starts the attacker's threads against `host`.
+    pub fn start(host: SocketAddr, addresses: usize) -> ChurningAttacker {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let greeted = std::sync::Arc::new(AtomicUsize::new(0));
+        let reopened = std::sync::Arc::new(AtomicUsize::new(0));
+        let threads = (0..addresses)
+            .map(|i| {
+                let (s, g, r) = (stop.clone(), greeted.clone(), reopened.clone());
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 1024];
+                    while !s.load(Relaxed) {
+                        let Ok(mut c) = connect_from(attacker_ip(i), host) else {
+                            continue;
+                        };
+                        // The timeout only lets the thread see `stop`.
+                        let _ = c.set_read_timeout(Some(Duration::from_millis(100)));
+                        let mut seen = false;
+                        while !s.load(Relaxed) {
+                            match c.read(&mut buf) {
+                                Ok(0) => break,
+                                Ok(_) => {
+                                    if !std::mem::replace(&mut seen, true) {
+                                        g.fetch_add(1, Relaxed);
+                                    }
+                                }
+                                Err(e)
+                                    if matches!(
+                                        e.kind(),
+                                        ErrorKind::WouldBlock | ErrorKind::TimedOut
+                                    ) => {}
+                                Err(_) => break,
+                            }
+                        }
+                        r.fetch_add(1, Relaxed);
+                    }
+                })
+            })
+            .collect();
+        ChurningAttacker {
+            stop,
+            greeted,
+            reopened,
+            threads,
+        }
+    }
+}
+
+impl Drop for ChurningAttacker {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}

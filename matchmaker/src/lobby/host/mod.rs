@@ -289,6 +289,16 @@ impl HostMachine {
             .is_some_and(|c| matches!(c.state, ConnState::Member(_)))
     }
 
+    /// Whether `conn` is past the key exchange: its offer was answered (it
+    /// awaits its hello) or it carries a member. The shell's admission
+    /// control never evicts such a connection, so an eviction never settles
+    /// a password guess as failed.
+    pub fn conn_progressed(&self, conn: ConnId) -> bool {
+        self.conns
+            .get(&conn)
+            .is_some_and(|c| matches!(c.state, ConnState::AwaitHello { .. } | ConnState::Member(_)))
+    }
+
     /// Time passed: hello and idle timeouts, keepalives.
     pub fn handle_timeout(&mut self, now: Instant) {
         let t = self.config.timeouts;

@@ -1,16 +1,30 @@
 //! Who gets a connection slot: per-address and total caps on connections
 //! awaiting their hello, and a total cap on open connections (so file
 //! descriptors stay bounded), arranged so that one address can never take
-//! every slot. Pure logic; the event loop asks it on every accept.
+//! every slot. Pure logic; the event loop asks it before every accept.
 //!
-//! When a slot is needed and none is free, the newcomer is not refused:
-//! a lingering closed connection is dropped first, else the oldest
-//! connection awaiting its hello from the address holding the most of them.
-//! An address can hold at most [`MAX_PENDING_PER_ADDRESS`], so a joiner from
-//! any other address always finds room. Members are never evicted.
+//! When a slot is needed and none is free, a lingering closed connection is
+//! dropped first, else a *stale* connection: one that has not had its offer
+//! answered [`OFFER_GRACE`] after it was accepted (the oldest of the address
+//! holding the most). A connection younger than that, or one whose offer was
+//! answered, is never evicted: if only such connections hold the slots, the
+//! newcomer is not accepted yet and waits in the kernel's accept queue, which
+//! is first in, first out. Members are never evicted.
+//!
+//! Why not "evict the oldest" (the old rule) or a random or the newest one:
+//! an attacker with many addresses (IPv6, or aliases) that keeps opening
+//! connections makes any of those rules evict a real joiner's connection
+//! before its offer is read, on every attempt, since evictions come as fast
+//! as the attacker connects. With the grace, a joiner once accepted has
+//! `OFFER_GRACE` (many round trips on a LAN) to send its offer, whatever the
+//! attacker does, and an attacker only delays it: slots turn over at most
+//! `pending cap / OFFER_GRACE` per second, and the accept queue serves the
+//! joiner after the connections queued before it. Since an answered
+//! connection is never evicted, an eviction never settles a password guess
+//! as failed (the victim's backoff does not grow).
 
 use std::net::IpAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::lobby::host::ConnId;
 
@@ -24,15 +38,30 @@ pub const MAX_PENDING_PER_ADDRESS: usize = 4;
 /// frames (a reject, the plan).
 pub const OPEN_CONNECTION_SLACK: usize = 16;
 
+/// How long after its accept a connection whose offer is not yet answered
+/// is safe from eviction. A LAN joiner's offer comes one round trip after
+/// the greeting (milliseconds); 200 ms leaves room for a busy machine or a
+/// Wi-Fi hiccup, yet lets 16 slots turn over 80 times a second under a flood.
+pub const OFFER_GRACE: Duration = Duration::from_millis(200);
+
 /// What a connection is doing, as admission sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum SlotKind {
-    /// Waiting for its hello (or still in its handshake).
+    /// Waiting for its offer (key exchange not done): evictable once stale.
     Pending,
+    /// Its offer was answered; waiting for its hello: never evicted (it
+    /// still counts against the pending caps).
+    Answered,
     /// A member's connection: never evicted.
     Member,
     /// Closed by the host, lingering to deliver its last frames.
     Closing,
+}
+
+impl SlotKind {
+    fn awaits_hello(self) -> bool {
+        matches!(self, SlotKind::Pending | SlotKind::Answered)
+    }
 }
 
 /// One open connection.
@@ -64,28 +93,24 @@ impl Caps {
     }
 }
 
-/// The decision for a new connection.
+/// Whether a newcomer can be accepted now (decided before the accept).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Admit {
+pub(super) enum Room {
     /// A slot is free.
-    Accept,
-    /// Accept after dropping this connection.
-    AcceptEvicting(ConnId),
-    /// Close the newcomer at once.
-    Refuse,
+    Free,
+    /// A slot is free once this connection is dropped.
+    Evict(ConnId),
+    /// No slot: leave newcomers in the accept queue. `until`: when a
+    /// connection turns stale (`None`: only a change of the table frees one).
+    Full { until: Option<Instant> },
 }
 
-/// Decides on a newcomer from `ip` given the open connections.
-pub(super) fn admit(slots: &[Slot], ip: IpAddr, caps: Caps) -> Admit {
-    let pending = |s: &&Slot| s.kind == SlotKind::Pending;
-    let from_ip = slots.iter().filter(pending).filter(|s| s.ip == ip).count();
-    if from_ip >= MAX_PENDING_PER_ADDRESS {
-        return Admit::Refuse;
-    }
-    let total_pending = slots.iter().filter(pending).count();
+/// Whether the open connections leave room for a newcomer at `now`.
+pub(super) fn room(slots: &[Slot], caps: Caps, now: Instant) -> Room {
+    let total_pending = slots.iter().filter(|s| s.kind.awaits_hello()).count();
     let pending_full = total_pending >= caps.pending;
     if !pending_full && slots.len() < caps.open {
-        return Admit::Accept;
+        return Room::Free;
     }
     if !pending_full {
         // Full of lingering closed connections: drop the oldest.
@@ -94,23 +119,39 @@ pub(super) fn admit(slots: &[Slot], ip: IpAddr, caps: Caps) -> Admit {
             .filter(|s| s.kind == SlotKind::Closing)
             .min_by_key(|s| s.opened);
         if let Some(s) = closing {
-            return Admit::AcceptEvicting(s.conn);
+            return Room::Evict(s.conn);
         }
     }
-    match heaviest_oldest(slots) {
-        Some(conn) => Admit::AcceptEvicting(conn),
-        None => Admit::Refuse,
+    match heaviest_oldest_stale(slots, now) {
+        Some(conn) => Room::Evict(conn),
+        None => Room::Full {
+            until: slots
+                .iter()
+                .filter(|s| s.kind == SlotKind::Pending)
+                .map(|s| s.opened + OFFER_GRACE)
+                .min(),
+        },
     }
 }
 
-/// The oldest pending connection of the address with the most pending ones.
-fn heaviest_oldest(slots: &[Slot]) -> Option<ConnId> {
-    let pending: Vec<&Slot> = slots
+/// Whether `ip` already has all the connections awaiting their hello it
+/// may have (the newcomer is then closed at once).
+pub(super) fn address_full(slots: &[Slot], ip: IpAddr) -> bool {
+    let from_ip = slots
         .iter()
-        .filter(|s| s.kind == SlotKind::Pending)
+        .filter(|s| s.kind.awaits_hello() && s.ip == ip)
+        .count();
+    from_ip >= MAX_PENDING_PER_ADDRESS
+}
+
+/// The oldest stale connection of the address with the most of them.
+fn heaviest_oldest_stale(slots: &[Slot], now: Instant) -> Option<ConnId> {
+    let stale: Vec<&Slot> = slots
+        .iter()
+        .filter(|s| s.kind == SlotKind::Pending && now >= s.opened + OFFER_GRACE)
         .collect();
-    let count = |ip: IpAddr| pending.iter().filter(|s| s.ip == ip).count();
-    pending
+    let count = |ip: IpAddr| stale.iter().filter(|s| s.ip == ip).count();
+    stale
         .iter()
         .max_by(|a, b| count(a.ip).cmp(&count(b.ip)).then(b.opened.cmp(&a.opened)))
         .map(|s| s.conn)
@@ -119,7 +160,6 @@ fn heaviest_oldest(slots: &[Slot]) -> Option<ConnId> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     fn slot(n: u64, ip: u8, kind: SlotKind, t0: Instant) -> Slot {
         Slot {
@@ -136,17 +176,59 @@ mod tests {
         let caps = Caps::new(4, 16);
         let mut slots: Vec<Slot> = (0..4).map(|n| slot(n, 2, SlotKind::Pending, t0)).collect();
         let attacker = IpAddr::from([127, 0, 0, 2]);
-        assert_eq!(admit(&slots, attacker, caps), Admit::Refuse);
+        assert!(address_full(&slots, attacker));
         let joiner = IpAddr::from([127, 0, 0, 1]);
-        assert_eq!(admit(&slots, joiner, caps), Admit::Accept);
-        // Many addresses fill the pending cap: the joiner evicts the oldest
-        // of the heaviest address, never a member.
+        assert!(!address_full(&slots, joiner));
+        assert_eq!(room(&slots, caps, t0), Room::Free);
+        // Many addresses fill the pending cap: once stale, the oldest of the
+        // heaviest address makes room, never a member.
         slots.extend((4..16).map(|n| slot(n, 3 + (n % 6) as u8, SlotKind::Pending, t0)));
         slots.push(slot(99, 1, SlotKind::Member, t0));
+        let later = t0 + OFFER_GRACE + Duration::from_secs(1);
+        assert_eq!(room(&slots, caps, later), Room::Evict(ConnId(0)));
+    }
+
+    #[test]
+    fn fresh_connections_are_not_evicted_and_newcomers_wait() {
+        let t0 = Instant::now();
+        let caps = Caps::new(4, 16);
+        // One connection each from 16 addresses, all within their grace: a
+        // newcomer waits (in the accept queue) until the first turns stale.
+        let slots: Vec<Slot> = (0..16)
+            .map(|n| slot(n, 2 + n as u8, SlotKind::Pending, t0))
+            .collect();
         assert_eq!(
-            admit(&slots, joiner, caps),
-            Admit::AcceptEvicting(ConnId(0))
+            room(&slots, caps, t0 + Duration::from_millis(20)),
+            Room::Full {
+                until: Some(t0 + OFFER_GRACE)
+            }
         );
+        // Stale: the oldest goes (every address ties at one).
+        assert_eq!(
+            room(&slots, caps, t0 + OFFER_GRACE + Duration::from_millis(3)),
+            Room::Evict(ConnId(0))
+        );
+    }
+
+    #[test]
+    fn an_answered_connection_is_never_evicted() {
+        let t0 = Instant::now();
+        let caps = Caps::new(4, 16);
+        let late = t0 + Duration::from_secs(60);
+        // The oldest has had its offer answered (a joiner, maybe with an
+        // open password guess): the next stale one goes instead.
+        let mut slots: Vec<Slot> = (0..16)
+            .map(|n| slot(n, 2 + n as u8, SlotKind::Pending, t0))
+            .collect();
+        if let Some(s) = slots.first_mut() {
+            s.kind = SlotKind::Answered;
+        }
+        assert_eq!(room(&slots, caps, late), Room::Evict(ConnId(1)));
+        // All answered: nothing is evicted, and no timer frees a slot.
+        for s in &mut slots {
+            s.kind = SlotKind::Answered;
+        }
+        assert_eq!(room(&slots, caps, late), Room::Full { until: None });
     }
 
     #[test]
@@ -156,14 +238,10 @@ mod tests {
         let mut slots: Vec<Slot> = (0..caps.open as u64)
             .map(|n| slot(n, 9, SlotKind::Closing, t0))
             .collect();
-        let joiner = IpAddr::from([127, 0, 0, 1]);
-        assert_eq!(
-            admit(&slots, joiner, caps),
-            Admit::AcceptEvicting(ConnId(0))
-        );
+        assert_eq!(room(&slots, caps, t0), Room::Evict(ConnId(0)));
         for s in &mut slots {
             s.kind = SlotKind::Member;
         }
-        assert_eq!(admit(&slots, joiner, caps), Admit::Refuse);
+        assert_eq!(room(&slots, caps, t0), Room::Full { until: None });
     }
 }

@@ -52,6 +52,8 @@ impl EventLoop {
                     if let Some(c) = self.conns.get_mut(&conn)
                         && matches!(c.state, IoState::Open)
                     {
+                        // A pending slot may be free now: try the queue.
+                        self.accept_full = None;
                         c.state = IoState::Closing {
                             until: now + CLOSE_LINGER,
                             shut: false,
@@ -107,6 +109,8 @@ impl EventLoop {
     /// Drops the socket of `id` (its buffers go with it).
     pub(super) fn forget(&mut self, id: ConnId) {
         if let Some(mut c) = self.conns.remove(&id) {
+            // A slot is free now: try the accept queue again.
+            self.accept_full = None;
             let _ = self.poll.registry().deregister(&mut c.stream);
         }
     }

@@ -1,8 +1,10 @@
 //! The host's event loop: one thread and one `mio::Poll` for the listener,
 //! every connection, the UDP ping responder and the handle's wake-ups.
 //!
-//! Each turn: note which sockets are ready, accept (through admission
-//! control), answer pings, read (a budget per connection), run the machine's
+//! Each turn: note which sockets are ready, read (a budget per connection),
+//! then accept (through admission control, so a joiner's offer already
+//! received is answered before any newcomer could evict its connection),
+//! answer pings, run the machine's
 //! timers, move the machine's frames into each connection's bounded outbox,
 //! write what the sockets take, and drop what is finished. Nothing here
 //! blocks: a member that stops reading fills only its own outbox, and is
@@ -18,7 +20,7 @@ use mio::{Events, Interest, Poll, Token};
 
 mod io;
 
-use super::admission::{Admit, Caps, Slot, SlotKind, admit};
+use super::admission::{Caps, Room, Slot, SlotKind, address_full, room};
 use super::host::{SharedMachine, lock};
 use super::outbox::{Outbox, READ_CHUNK};
 use crate::lan::liveness::answer_ping;
@@ -83,6 +85,9 @@ pub(super) struct EventLoop {
     extras: Vec<(String, String)>,
     advertised_players: usize,
     accept_ready: bool,
+    /// Admission had no room at the last try: newcomers wait in the accept
+    /// queue until this time (a connection turns stale) or a table change.
+    accept_full: Option<Option<Instant>>,
     ping_ready: bool,
     ended: Option<Instant>,
     buf: Vec<u8>,
@@ -118,6 +123,7 @@ impl EventLoop {
             extras,
             advertised_players: 1,
             accept_ready: true,
+            accept_full: None,
             ping_ready: true,
             ended: None,
             buf: vec![0; READ_CHUNK],
@@ -163,11 +169,11 @@ impl EventLoop {
         let machine = self.machine.clone();
         let mut m = lock(&machine);
         let now = Instant::now();
+        self.read(&mut m, now);
         if self.ended.is_none() {
             self.accept(&mut m, now);
         }
         self.answer_pings();
-        self.read(&mut m, now);
         m.handle_timeout(now);
         loop {
             self.take_transmits(&mut m, now);
@@ -187,11 +193,15 @@ impl EventLoop {
     }
 
     fn wait_time(&self) -> Duration {
-        let busy = self.accept_ready || self.ping_ready || self.conns.values().any(|c| c.readable);
+        let accept_now = self.accept_ready && self.accept_full.is_none();
+        let busy = accept_now || self.ping_ready || self.conns.values().any(|c| c.readable);
         if busy {
             return Duration::ZERO;
         }
         let mut next = lock(&self.machine).poll_timeout();
+        if let Some(Some(until)) = self.accept_full {
+            next = Some(next.map_or(until, |n| n.min(until)));
+        }
         for c in self.conns.values() {
             if let IoState::Closing { until, .. } = c.state {
                 next = Some(next.map_or(until, |n| n.min(until)));
@@ -207,12 +217,24 @@ impl EventLoop {
     }
 
     fn accept(&mut self, m: &mut HostMachine, now: Instant) {
+        self.accept_full = None;
         if !self.accept_ready {
             return;
         }
         for _ in 0..ACCEPT_BUDGET {
+            let slots = self.slots(m);
+            let evict = match room(&slots, self.caps, now) {
+                Room::Free => None,
+                Room::Evict(old) => Some(old),
+                Room::Full { until } => {
+                    // Leave newcomers queued (first in, first out) rather
+                    // than evict a connection still within its grace.
+                    self.accept_full = Some(until);
+                    return;
+                }
+            };
             match self.listener.accept() {
-                Ok((stream, _)) => self.admit(m, now, stream),
+                Ok((stream, _)) => self.admit(m, now, stream, &slots, evict),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 // WouldBlock: all taken. Anything else (out of file
                 // descriptors): wait for the next connection's event.
@@ -224,13 +246,9 @@ impl EventLoop {
         }
     }
 
-    fn admit(&mut self, m: &mut HostMachine, now: Instant, mut stream: TcpStream) {
-        let (Ok(peer), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else {
-            return;
-        };
-        let ip = peer.ip().to_canonical();
-        let slots: Vec<Slot> = self
-            .conns
+    /// The open connections as admission control sees them.
+    fn slots(&self, m: &HostMachine) -> Vec<Slot> {
+        self.conns
             .iter()
             .map(|(&conn, c)| Slot {
                 conn,
@@ -238,15 +256,33 @@ impl EventLoop {
                 kind: match c.state {
                     IoState::Closing { .. } => SlotKind::Closing,
                     IoState::Open if m.is_member_conn(conn) => SlotKind::Member,
+                    IoState::Open if m.conn_progressed(conn) => SlotKind::Answered,
                     IoState::Open => SlotKind::Pending,
                 },
                 opened: c.opened,
             })
-            .collect();
-        match admit(&slots, ip, self.caps) {
-            Admit::Refuse => return,
-            Admit::AcceptEvicting(old) => self.drop_conn(m, now, old),
-            Admit::Accept => {}
+            .collect()
+    }
+
+    /// Takes `stream` in (after dropping `evict`, if admission chose one),
+    /// unless its address already has its share of pending connections.
+    fn admit(
+        &mut self,
+        m: &mut HostMachine,
+        now: Instant,
+        mut stream: TcpStream,
+        slots: &[Slot],
+        evict: Option<ConnId>,
+    ) {
+        let (Ok(peer), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else {
+            return;
+        };
+        let ip = peer.ip().to_canonical();
+        if address_full(slots, ip) {
+            return;
+        }
+        if let Some(old) = evict {
+            self.drop_conn(m, now, old);
         }
         let id = ConnId(self.next_conn);
         self.next_conn += 1;
