@@ -358,8 +358,14 @@ fn answered_fakes_at_one_address_do_not_hide_a_real_lobby() {
     t.handle_resolved(t1, record("Real", &["192.168.1.7:7000"]));
     let end = t1 + Duration::from_secs(60);
     run_answering(&mut t, t1, end, &|to| to == fake || to == real, &mut list);
-    assert!(t.visible().any(|r| r.name == "Real"), "the real lobby is hidden");
-    assert!(list.get("Real").is_some_and(|r| r.rtt.is_some()), "{list:?}");
+    assert!(
+        t.visible().any(|r| r.name == "Real"),
+        "the real lobby is hidden"
+    );
+    assert!(
+        list.get("Real").is_some_and(|r| r.rtt.is_some()),
+        "{list:?}"
+    );
     let fakes = t.visible().filter(|r| r.name.starts_with("fake")).count();
     println!(
         "FIGURE 600 answered fakes at one address: {fakes} listed, {} refused; the real lobby listed",
@@ -398,7 +404,13 @@ fn a_full_table_evicts_from_the_most_crowded_address() {
     let mut now = t1;
     for _ in 0..2 {
         announce(&mut t, now);
-        run_answering(&mut t, now, now + Duration::from_secs(30), &answers, &mut list);
+        run_answering(
+            &mut t,
+            now,
+            now + Duration::from_secs(30),
+            &answers,
+            &mut list,
+        );
         now += Duration::from_secs(30);
         assert!(t.visible().any(|r| r.name == "Real"), "the real lobby left");
     }
@@ -441,7 +453,13 @@ fn each_address_holds_at_most_the_cap() {
     assert!(matches!(drain(&mut t).as_slice(), [TableEvent::Down(r)] if r.name == "Mover"));
     // The fakes fall silent and are hidden: new records there fit again.
     let mut list = BTreeMap::new();
-    run_answering(&mut t, t0, t0 + Duration::from_secs(600), &|_| false, &mut list);
+    run_answering(
+        &mut t,
+        t0,
+        t0 + Duration::from_secs(600),
+        &|_| false,
+        &mut list,
+    );
     assert_eq!(t.visible().count(), 0);
     let end = t0 + Duration::from_secs(600);
     t.handle_resolved(end, record("Back", &["192.168.1.66:7777"]));
