@@ -38,9 +38,13 @@ fn record(name: &str, addrs: &[&str]) -> LobbyRecord {
 }
 
 fn table() -> LivenessTable {
+    table_with(LivenessConfig::default())
+}
+
+fn table_with(config: LivenessConfig) -> LivenessTable {
     let mut key = [0u8; 32];
     getrandom::getrandom(&mut key).expect("os rng");
-    LivenessTable::new(LivenessConfig::default(), key)
+    LivenessTable::new(config, key)
 }
 
 fn drain(t: &mut LivenessTable) -> Vec<TableEvent> {
@@ -143,8 +147,13 @@ fn nonces_are_random_per_ping() {
 #[test]
 fn ping_budget_under_250_fake_lobbies() {
     let t0 = Instant::now();
-    let config = LivenessConfig::default();
-    let mut t = table();
+    // The per-address cap alone would hold 16 of these fakes: lift it, so
+    // the ping budget and allowances are what is measured.
+    let config = LivenessConfig {
+        max_lobbies_per_address: 250,
+        ..LivenessConfig::default()
+    };
+    let mut t = table_with(config);
     t.set_active(t0, true);
     // 250 fake lobbies point at one victim machine, four addresses each
     // (one port per lobby, to tell them apart); one real lobby answers,
@@ -291,4 +300,168 @@ fn an_ipv6_pong_counts_whatever_its_flow_label_but_not_from_another_link() {
         [TableEvent::Up(r)] => assert_eq!(r.alive_addr, Some(SocketAddr::V6(pinged))),
         other => panic!("{other:?}"),
     }
+}
+
+/// Runs the table to `end`, answering every ping to an address in `answers`
+/// at once; applies the events to `list`. The fake clock never goes back
+/// (`poll_timeout` may name a time already past: "now").
+fn run_answering(
+    t: &mut LivenessTable,
+    start: Instant,
+    end: Instant,
+    answers: &dyn Fn(SocketAddr) -> bool,
+    list: &mut BTreeMap<String, LobbyRecord>,
+) {
+    let mut now = start;
+    for _ in 0..1_000_000 {
+        let Some(at) = t.poll_timeout().filter(|at| *at < end) else {
+            return;
+        };
+        now = now.max(at);
+        t.handle_timeout(now);
+        for (to, ping) in pings(t) {
+            if answers(to) {
+                t.handle_pong(now, to, nonce(&ping));
+            }
+        }
+        mirror(t, list);
+    }
+    panic!("the table's timers never reached {end:?}");
+}
+
+/// Applies the table's events to a list, as `LobbyBrowser` does.
+fn mirror(t: &mut LivenessTable, list: &mut BTreeMap<String, LobbyRecord>) {
+    for e in drain(t) {
+        match e {
+            TableEvent::Up(r) => list.insert(r.name.clone(), r),
+            TableEvent::Down(r) => list.remove(&r.name),
+        };
+    }
+}
+
+#[test]
+fn answered_fakes_at_one_address_do_not_hide_a_real_lobby() {
+    let t0 = Instant::now();
+    let mut t = table();
+    t.set_active(t0, true);
+    // A stranger announces 600 lobbies at one UDP port it owns and echoes
+    // every ping.
+    let fake: SocketAddr = "192.168.1.66:7777".parse().expect("addr");
+    for i in 0..600 {
+        t.handle_resolved(t0, record(&format!("fake {i}"), &["192.168.1.66:7777"]));
+    }
+    let mut list = BTreeMap::new();
+    let t1 = t0 + Duration::from_secs(60);
+    run_answering(&mut t, t0, t1, &|to| to == fake, &mut list);
+    // A real lobby appears at another address: listed, and stays.
+    let real: SocketAddr = "192.168.1.7:7000".parse().expect("addr");
+    t.handle_resolved(t1, record("Real", &["192.168.1.7:7000"]));
+    let end = t1 + Duration::from_secs(60);
+    run_answering(&mut t, t1, end, &|to| to == fake || to == real, &mut list);
+    assert!(
+        t.visible().any(|r| r.name == "Real"),
+        "the real lobby is hidden"
+    );
+    assert!(
+        list.get("Real").is_some_and(|r| r.rtt.is_some()),
+        "{list:?}"
+    );
+    let fakes = t.visible().filter(|r| r.name.starts_with("fake")).count();
+    println!(
+        "FIGURE 600 answered fakes at one address: {fakes} listed, {} refused; the real lobby listed",
+        t.dropped_records()
+    );
+    assert_eq!(fakes, LivenessConfig::default().max_lobbies_per_address);
+}
+
+#[test]
+fn a_full_table_evicts_from_the_most_crowded_address() {
+    let t0 = Instant::now();
+    let config = LivenessConfig::default();
+    let mut t = table();
+    t.set_active(t0, true);
+    // 40 addresses the stranger owns, 16 answered lobbies each: 640 records
+    // for a table of 512.
+    let owned = |i: usize| format!("10.9.0.{}:7777", 1 + i % 40);
+    let is_owned = |to: SocketAddr| to.ip().to_string().starts_with("10.9.0.");
+    let announce = |t: &mut LivenessTable, now| {
+        for i in 0..640 {
+            t.handle_resolved(now, record(&format!("fake {i}"), &[&owned(i)]));
+        }
+    };
+    announce(&mut t, t0);
+    let mut list = BTreeMap::new();
+    let t1 = t0 + Duration::from_secs(30);
+    run_answering(&mut t, t0, t1, &is_owned, &mut list);
+    assert_eq!(t.visible().count(), config.max_lobbies);
+    // A real lobby appears: a fake at a crowded address makes room.
+    let real: SocketAddr = "192.168.1.7:7000".parse().expect("addr");
+    t.handle_resolved(t1, record("Real", &["192.168.1.7:7000"]));
+    mirror(&mut t, &mut list);
+    assert!(list.contains_key("Real"), "the real lobby was dropped");
+    // The stranger announces everything again, twice: the real lobby stays.
+    let answers = |to| is_owned(to) || to == real;
+    let mut now = t1;
+    for _ in 0..2 {
+        announce(&mut t, now);
+        run_answering(
+            &mut t,
+            now,
+            now + Duration::from_secs(30),
+            &answers,
+            &mut list,
+        );
+        now += Duration::from_secs(30);
+        assert!(t.visible().any(|r| r.name == "Real"), "the real lobby left");
+    }
+    // The browser's list follows the table: nothing evicted stays listed.
+    let visible: Vec<&String> = t.visible().map(|r| &r.name).collect();
+    assert_eq!(list.keys().collect::<Vec<_>>(), visible);
+    assert!(list.len() <= config.max_lobbies);
+    assert!(list.get("Real").is_some_and(|r| r.rtt.is_some()));
+}
+
+#[test]
+fn each_address_holds_at_most_the_cap() {
+    let t0 = Instant::now();
+    let cap = LivenessConfig::default().max_lobbies_per_address;
+    let mut t = table();
+    t.set_active(t0, true);
+    // Each fake lists a decoy address of its own next to the stranger's:
+    // it counts against both.
+    for i in 0..600u32 {
+        let decoy = format!("172.16.{}.{}:7777", i / 250, 1 + i % 250);
+        let r = record(&format!("fake {i}"), &[&decoy, "192.168.1.66:7777"]);
+        t.handle_resolved(t0, r);
+    }
+    // IPv6 counts the whole address: two hosts of one /64 hold 16 each.
+    for i in 0..40 {
+        t.handle_resolved(t0, record(&format!("six a {i}"), &["[fd00::a]:7000"]));
+        t.handle_resolved(t0, record(&format!("six b {i}"), &["[fd00::b]:7000"]));
+    }
+    let count = |t: &LivenessTable, prefix: &str| {
+        t.visible().filter(|r| r.name.starts_with(prefix)).count()
+    };
+    assert_eq!(count(&t, "fake"), cap);
+    assert_eq!(count(&t, "six a"), cap);
+    assert_eq!(count(&t, "six b"), cap);
+    assert_eq!(t.dropped_records(), 600 + 80 - 3 * cap as u64);
+    // An update cannot move a lobby onto a full address.
+    t.handle_resolved(t0, record("Mover", &["192.168.1.9:7000"]));
+    drain(&mut t);
+    t.handle_resolved(t0, record("Mover", &["[fd00::a]:7000"]));
+    assert!(matches!(drain(&mut t).as_slice(), [TableEvent::Down(r)] if r.name == "Mover"));
+    // The fakes fall silent and are hidden: new records there fit again.
+    let mut list = BTreeMap::new();
+    run_answering(
+        &mut t,
+        t0,
+        t0 + Duration::from_secs(600),
+        &|_| false,
+        &mut list,
+    );
+    assert_eq!(t.visible().count(), 0);
+    let end = t0 + Duration::from_secs(600);
+    t.handle_resolved(end, record("Back", &["192.168.1.66:7777"]));
+    assert_eq!(count(&t, "Back"), 1);
 }

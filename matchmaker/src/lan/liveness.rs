@@ -25,8 +25,11 @@
 //!   pinged again until mDNS resolves it anew. An address that did answer
 //!   (a real nearplay host, which wants pings) is pinged without allowance,
 //!   backing off while silent, so a host back from a Wi-Fi hiccup returns.
-//! - **Table size**: at most [`LivenessConfig::max_lobbies`]; a new record
-//!   evicts a hidden one, else it is dropped.
+//! - **Table size**: at most [`LivenessConfig::max_lobbies`], and at most
+//!   [`LivenessConfig::max_lobbies_per_address`] per advertised IP address.
+//!   When full, a new record evicts a lobby at the most crowded address
+//!   (hidden first), so fake lobbies that answer pings from one address
+//!   cannot keep a real lobby out (`crowding.rs`).
 //!
 //! [`LivenessTable`] is the sans-IO core; the hub thread is its shell.
 
@@ -34,9 +37,11 @@ use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use super::crowding::{AddressRoom, room_at_address, victim_in_full_table};
 use super::ping::{NonceSource, PingBudget, record_wire_cost};
 use super::rounds::{Entry, Sent, same_endpoint, start_round};
 
+pub use super::crowding::MAX_LOBBIES_PER_ADDRESS;
 pub use super::ping::{PING_LEN, answer_ping, decode_pong, encode_ping};
 pub use super::record::{LobbyRecord, TableEvent, sort_addrs};
 
@@ -62,6 +67,9 @@ pub struct LivenessConfig {
     pub unanswered_percent: u32,
     /// Lobbies tracked at most. Default 512.
     pub max_lobbies: usize,
+    /// Lobbies tracked at most per advertised IP address (IPv6: the whole
+    /// address). Default [`MAX_LOBBIES_PER_ADDRESS`] (16).
+    pub max_lobbies_per_address: usize,
 }
 
 impl Default for LivenessConfig {
@@ -74,6 +82,7 @@ impl Default for LivenessConfig {
             pings_per_sec: 16,
             unanswered_percent: 50,
             max_lobbies: 512,
+            max_lobbies_per_address: MAX_LOBBIES_PER_ADDRESS,
         }
     }
 }
@@ -131,7 +140,9 @@ impl LivenessTable {
             .map(|e| &e.record)
     }
 
-    /// Records refused because the table was full of listed lobbies.
+    /// Records refused: their address held
+    /// [`LivenessConfig::max_lobbies_per_address`] listed lobbies, or the
+    /// table was full and their address among the most crowded.
     pub fn dropped_records(&self) -> u64 {
         self.dropped_records
     }
@@ -145,6 +156,12 @@ impl LivenessTable {
     /// which renews its ping allowance.
     pub fn handle_resolved(&mut self, now: Instant, mut record: LobbyRecord) {
         let grant = self.allowance_for(&record);
+        if !self.make_room_at_address(&record) {
+            self.dropped_records += 1;
+            // An update onto a full address: the lobby leaves the table.
+            self.handle_removed(&record.fullname);
+            return;
+        }
         if let Some(e) = self.entries.get_mut(&record.fullname) {
             record.rtt = e.record.rtt;
             record.alive_addr = e.record.alive_addr.filter(|a| record.addrs.contains(a));
@@ -159,9 +176,15 @@ impl LivenessTable {
             }
             return;
         }
-        if self.entries.len() >= self.config.max_lobbies && !self.evict_hidden() {
-            self.dropped_records += 1;
-            return;
+        if self.entries.len() >= self.config.max_lobbies {
+            match victim_in_full_table(&self.entries, &record.addrs) {
+                // Browsers hear a listed lobby leave.
+                Some(victim) => self.handle_removed(&victim),
+                None => {
+                    self.dropped_records += 1;
+                    return;
+                }
+            }
         }
         self.events.push_back(TableEvent::Up(record.clone()));
         let entry = Entry {
@@ -182,17 +205,17 @@ impl LivenessTable {
         self.entries.insert(entry.record.fullname.clone(), entry);
     }
 
-    fn evict_hidden(&mut self) -> bool {
-        let Some(key) = self
-            .entries
-            .iter()
-            .find(|(_, e)| !e.visible)
-            .map(|(k, _)| k.clone())
-        else {
-            return false;
-        };
-        self.forget(&key);
-        true
+    /// Evicts hidden lobbies at the record's full addresses until it fits
+    /// under the per-address cap; `false` if it cannot.
+    fn make_room_at_address(&mut self, record: &LobbyRecord) -> bool {
+        let cap = self.config.max_lobbies_per_address;
+        loop {
+            match room_at_address(&self.entries, &record.fullname, &record.addrs, cap) {
+                AddressRoom::Fits => return true,
+                AddressRoom::Evict(victim) => self.handle_removed(&victim),
+                AddressRoom::Full => return false,
+            }
+        }
     }
 
     fn forget(&mut self, fullname: &str) -> Option<Entry> {

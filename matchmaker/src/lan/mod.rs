@@ -41,6 +41,7 @@
 pub mod advertise;
 pub mod browse;
 pub mod claims;
+mod crowding;
 mod hub;
 pub mod liveness;
 pub mod ping;
