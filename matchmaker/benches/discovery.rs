@@ -166,13 +166,17 @@ fn lobby_round_trips() -> (Vec<f64>, Vec<f64>) {
             bind: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
             ..Default::default()
         };
-        let host = LobbyHost::open(HostConfig::new("rt", "h", "g", "1"), options).expect("host");
+        // Every seat needs its own game address: joiners refuse a plan with
+        // port 0 or two members on one address.
+        let mut config = HostConfig::new("rt", "h", "g", "1");
+        config.game_port = 40_000;
+        let host = LobbyHost::open(config, options).expect("host");
         let mut clients = Vec::new();
         for i in 0..3 {
             let t0 = Instant::now();
             let c = LobbyClient::join(
                 host.local_addr(),
-                JoinConfig::new(&format!("p{i}"), "g", "1", 1),
+                JoinConfig::new(&format!("p{i}"), "g", "1", 40_001 + i),
             );
             poll(&mut || matches!(host.poll(), Some(HostEvent::MemberJoined { .. })));
             join.push(t0.elapsed().as_secs_f64() * 1e3);
@@ -184,7 +188,10 @@ fn lobby_round_trips() -> (Vec<f64>, Vec<f64>) {
         let t0 = Instant::now();
         host.start().expect("start");
         for c in &clients {
-            poll(&mut || matches!(c.poll(), Some(ClientEvent::Started(_))));
+            poll(&mut || match c.poll() {
+                Some(ClientEvent::JoinFailed(e)) => panic!("a member refused the start: {e}"),
+                e => matches!(e, Some(ClientEvent::Started(_))),
+            });
         }
         start.push(t0.elapsed().as_secs_f64() * 1e3);
     }

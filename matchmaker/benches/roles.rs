@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use mdns_sd::{IfKind, ServiceDaemon, ServiceEvent, ServiceInfo};
+use nearplay_matchmaker::lan::liveness::LivenessConfig;
 use nearplay_matchmaker::lan::{BrowseEvent, Discovery, DiscoveryConfig, Interfaces};
 use nearplay_matchmaker::lobby::host::HostConfig;
 use nearplay_matchmaker::lobby::tcp::{HostOptions, LobbyHost};
@@ -128,7 +129,19 @@ pub fn run(args: &[String]) -> ! {
             std::process::exit(0);
         }
         "ours-watch" => {
-            let d = Discovery::new(interfaces(&iface)).expect("discovery");
+            // The bench starts and kills one host per trial (20 from one
+            // address in about a second), faster than liveness drops a
+            // killed one (2-2.5 s): the per-address cap would refuse the
+            // 17th. Crowding is tested elsewhere (liveness_attacks.rs).
+            let config = DiscoveryConfig {
+                interfaces: interfaces(&iface),
+                liveness: LivenessConfig {
+                    max_lobbies_per_address: 64,
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            let d = Discovery::with_config(config).expect("discovery");
             let mut b = d.browse(GAME, "1").expect("browse");
             say("WATCHING 0".into());
             loop {
