@@ -172,6 +172,7 @@ fn a_member_that_stops_reading_is_dropped_and_chat_still_flows() {
     let talker = std::thread::spawn(move || {
         let t = Instant::now();
         while t.elapsed() < Duration::from_secs(30) && s.chat("still here").is_ok() {
+            // The talker's pace (4 lines a second), not synchronisation.
             std::thread::sleep(Duration::from_millis(250));
         }
     });

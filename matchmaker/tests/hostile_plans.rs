@@ -46,20 +46,25 @@ fn roster() -> Vec<RosterEntry> {
     .collect()
 }
 
+/// One seat per roster member, in roster order, at the member's address.
+fn seats(roster: &[RosterEntry]) -> Vec<PlanPlayer> {
+    roster
+        .iter()
+        .enumerate()
+        .map(|(handle, m)| PlanPlayer {
+            handle,
+            name: m.name.clone(),
+            addr: PeerAddr::Udp(m.game_addr),
+        })
+        .collect()
+}
+
 /// The plan an honest host sends for [`roster`], as seen by Ann.
 fn good_plan() -> MatchPlan {
     MatchPlan {
         match_id: MatchId(1),
         seed: 2,
-        players: roster()
-            .iter()
-            .enumerate()
-            .map(|(handle, m)| PlanPlayer {
-                handle,
-                name: m.name.clone(),
-                addr: PeerAddr::Udp(m.game_addr),
-            })
-            .collect(),
+        players: seats(&roster()),
         spectators: Vec::new(),
         key: MatchKey([9; 32]),
         settings: NetSettings::default(),
@@ -316,15 +321,7 @@ fn the_tcp_client_reports_a_bad_plan() {
             })
             .collect();
         let mut plan = MatchPlan {
-            players: roster
-                .iter()
-                .enumerate()
-                .map(|(handle, m)| PlanPlayer {
-                    handle,
-                    name: m.name.clone(),
-                    addr: PeerAddr::Udp(m.game_addr),
-                })
-                .collect(),
+            players: seats(&roster),
             ..good_plan()
         };
         for i in 0..2000u16 {
@@ -376,15 +373,7 @@ fn room_peer_ids_are_checked_as_peers() {
         })
         .collect();
     let plan = MatchPlan {
-        players: roster
-            .iter()
-            .enumerate()
-            .map(|(handle, m)| PlanPlayer {
-                handle,
-                name: m.name.clone(),
-                addr: PeerAddr::Udp(m.game_addr),
-            })
-            .collect(),
+        players: seats(&roster),
         ..good_plan()
     };
     let online = || {

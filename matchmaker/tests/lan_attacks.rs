@@ -192,6 +192,7 @@ fn forged_pongs_do_not_move_a_lobby() {
                 panic!("the live lobby was dropped")
             }
             Some(_) => {}
+            // Poll interval of an 8 s observation window, not synchronisation.
             None => std::thread::sleep(Duration::from_millis(2)),
         }
     }

@@ -53,6 +53,8 @@ fn a_silent_peer_is_named_when_the_deadline_passes() {
         if let Err(e) = monitor.check_sync(&session, &events, Instant::now()) {
             break e;
         }
+        // A game's frame pace (GGRS is driven as a game drives it), not
+        // synchronisation: the loop ends on the deadline event.
         std::thread::sleep(FRAME);
     };
     assert_eq!(
