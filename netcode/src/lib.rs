@@ -14,9 +14,10 @@
 //! | [`plan`] | [`MatchPlan`], [`NetSettings`]: the hand-off from matchmaking |
 //! | [`plan_check`] | [`MatchPlan::validate`], [`PlanLimits`], [`PlanError`]: a plan from the network is checked before a session is built |
 //! | [`wire`] | datagram header, BLAKE3-keyed tag, anti-replay window (sans-IO, fuzzed) |
-//! | [`transport::udp`] | [`UdpTransport`]: authenticated datagrams on one UDP socket |
-//! | [`transport::sim`] | [`SimNetwork`] / [`SimTransport`]: in-memory network |
-//! | `transport::webrtc` (feature `webrtc`) | `WebRtcLink` (matchbox socket, loop on its own thread, panics contained), `WebRtcTransport` |
+//! | [`transport::auth`] | [`AuthTransport`](transport::AuthTransport): the one authenticated datagram layer (seal, checks, replay window, counters, per-poll cap) over any [`DatagramLink`](transport::DatagramLink) |
+//! | [`transport::udp`] | [`UdpTransport`]: that layer over one UDP socket |
+//! | [`transport::sim`] | [`SimNetwork`] / [`SimTransport`]: in-memory network (and [`SimLink`](transport::SimLink): the authenticated layer over it) |
+//! | `transport::webrtc` (feature `webrtc`) | `WebRtcLink` (matchbox socket, loop on its own thread, panics contained; a cheap `Clone` handle), `WebRtcTransport`: the layer over its game channel |
 //! | [`transport::game`] | [`GameTransport`]: UDP or WebRTC as one type, what a lobby hands over |
 //! | [`transport::conditioner`] | [`LinkProfile`], [`Conditioned`]: seeded latency, jitter, loss, bursts, duplication, reordering |
 //! | [`session`] | [`NetSessionBuilder`]: plan (or addresses) to `ggrs::P2PSession` |

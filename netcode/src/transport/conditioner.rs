@@ -271,6 +271,11 @@ impl<T> DelayQueue<T> {
         }
     }
 
+    /// Items waiting, due or not.
+    pub(crate) fn len(&self) -> usize {
+        self.heap.len()
+    }
+
     pub(crate) fn clear(&mut self) {
         self.heap.clear();
     }

@@ -7,7 +7,7 @@
 //! or [`build_impaired`](crate::NetSessionBuilder::build_impaired).
 //!
 //! For a rematch the lobby keeps what the transport runs over: a clone of the
-//! UDP socket (`UdpSocket::try_clone`) or of the [`WebRtcLink`](super::WebRtcLink)
+//! UDP socket (`UdpSocket::try_clone`) or of the `WebRtcLink`
 //! handle (cheap, shared inside), and builds the next `GameTransport` from it.
 
 use std::net::UdpSocket;

@@ -1,5 +1,8 @@
 //! Transports: GGRS sockets over which a session runs.
 //!
+//! - [`auth`]: [`AuthTransport`], the one authenticated datagram layer
+//!   (sealing, checks, replay window, counters, per-poll cap) over any
+//!   [`link::DatagramLink`].
 //! - [`udp`]: authenticated datagrams over one UDP socket (the LAN path).
 //! - [`sim`]: an in-memory network for tests and for feeling bad networks.
 //! - [`conditioner`]: latency, jitter, loss, duplication and reordering as a
@@ -10,9 +13,11 @@
 //!   hands over with its plan.
 //! - [`backlog`]: the bounded queue of packets awaiting authentication.
 
+pub mod auth;
 pub mod backlog;
 pub mod conditioner;
 pub mod game;
+pub mod link;
 pub mod sim;
 pub mod udp;
 #[cfg(feature = "webrtc")]
@@ -26,12 +31,14 @@ use thiserror::Error;
 use crate::addr::PeerAddr;
 use crate::stats::TrafficCounters;
 
+pub use auth::{AuthTransport, MAX_RECV_PER_POLL};
 pub use conditioner::{Conditioned, GilbertElliott, LinkConditioner, LinkProfile, SimRng};
 pub use game::GameTransport;
-pub use sim::{SimNetwork, SimTransport};
-pub use udp::UdpTransport;
+pub use link::DatagramLink;
+pub use sim::{SimLink, SimNetwork, SimTransport};
+pub use udp::{UdpLink, UdpTransport};
 #[cfg(feature = "webrtc")]
-pub use webrtc::{WebRtcConfig, WebRtcLink, WebRtcTransport};
+pub use webrtc::{GameChannel, WebRtcConfig, WebRtcLink, WebRtcTransport};
 
 /// A GGRS socket over [`PeerAddr`] that counts its traffic, so a
 /// [`NetMonitor`](crate::stats::NetMonitor) can report it.
@@ -61,6 +68,12 @@ pub enum TransportError {
     /// A member of the plan has no WebRTC address.
     #[error("member {handle} has no WebRTC address")]
     NotWebRtc {
+        /// The member's handle.
+        handle: usize,
+    },
+    /// A member of the plan has no simulated-network address.
+    #[error("member {handle} has no simulated-network address")]
+    NotSim {
         /// The member's handle.
         handle: usize,
     },

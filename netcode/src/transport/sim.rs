@@ -12,7 +12,9 @@ use std::time::Instant;
 
 use ggrs::{Message, NonBlockingSocket};
 
+use super::TransportError;
 use super::conditioner::{DelayQueue, LinkConditioner, LinkProfile};
+use super::link::DatagramLink;
 use crate::addr::PeerAddr;
 use crate::stats::TrafficCounters;
 use crate::wire::OVERHEAD;
@@ -35,6 +37,8 @@ struct Hub {
     default_profile: LinkProfile,
     links: BTreeMap<(u32, u32), LinkConditioner>,
     inboxes: BTreeMap<u32, DelayQueue<(PeerAddr, Message)>>,
+    /// Sealed datagrams in flight to each [`SimLink`] (sender, bytes).
+    datagrams: BTreeMap<u32, DelayQueue<(u32, Vec<u8>)>>,
     counters: BTreeMap<u32, TrafficCounters>,
     down: BTreeSet<u32>,
 }
@@ -104,6 +108,24 @@ impl SimNetwork {
         hub.down.insert(id);
         if let Some(inbox) = hub.inboxes.get_mut(&id) {
             inbox.clear();
+        }
+        if let Some(inbox) = hub.datagrams.get_mut(&id) {
+            inbox.clear();
+        }
+    }
+
+    /// Node `id` as a [`DatagramLink`]: bytes instead of GGRS messages, so
+    /// the authenticated layer runs over the simulated network
+    /// (`AuthTransport::<SimLink>::from_plan(net.datagram_link(id), &plan)`,
+    /// plan addresses `PeerAddr::Sim`), under the same impairments.
+    pub fn datagram_link(&self, id: u32) -> SimLink {
+        let mut hub = self.lock();
+        hub.datagrams.entry(id).or_default();
+        hub.down.remove(&id);
+        SimLink {
+            net: self.clone(),
+            id,
+            current: None,
         }
     }
 
@@ -198,5 +220,77 @@ impl NonBlockingSocket<PeerAddr> for SimTransport {
             self.counters.record_received(*from, wire_size(msg));
         }
         out
+    }
+}
+
+/// Datagrams waiting for one [`SimLink`] at most (a socket's receive buffer);
+/// more are lost, like on a real host.
+pub const SIM_INBOX: usize = 4096;
+
+/// One node of a [`SimNetwork`] carrying bytes: a [`DatagramLink`] for the
+/// authenticated layer (see [`SimNetwork::datagram_link`]).
+pub struct SimLink {
+    net: SimNetwork,
+    id: u32,
+    /// The datagram `recv` handed out last.
+    current: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for SimLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimLink").field("id", &self.id).finish()
+    }
+}
+
+impl DatagramLink for SimLink {
+    type Peer = u32;
+
+    fn peer_of(addr: &PeerAddr) -> Option<u32> {
+        match *addr {
+            PeerAddr::Sim(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    fn addr_of(peer: u32) -> PeerAddr {
+        PeerAddr::Sim(peer)
+    }
+
+    fn wrong_transport(handle: usize) -> TransportError {
+        TransportError::NotSim { handle }
+    }
+
+    fn duplicate(peer: u32) -> TransportError {
+        TransportError::DuplicatePeer {
+            addr: PeerAddr::Sim(peer),
+        }
+    }
+
+    fn send(&mut self, to: u32, datagram: &[u8]) -> bool {
+        let now = Instant::now();
+        let mut hub = self.net.lock();
+        if hub.down.contains(&self.id) || hub.down.contains(&to) {
+            return true; // lost in the network, as a real send would be
+        }
+        let times = hub.link(self.id, to).schedule(now);
+        if let Some(inbox) = hub.datagrams.get_mut(&to) {
+            for at in times {
+                if inbox.len() < SIM_INBOX {
+                    inbox.push(at, (self.id, datagram.to_vec()));
+                }
+            }
+        }
+        true
+    }
+
+    fn recv(&mut self) -> Option<(u32, &[u8])> {
+        let (from, bytes) = {
+            let mut hub = self.net.lock();
+            if hub.down.contains(&self.id) {
+                return None;
+            }
+            hub.datagrams.get_mut(&self.id)?.pop_due(Instant::now())?
+        };
+        Some((from, self.current.insert(bytes).as_slice()))
     }
 }

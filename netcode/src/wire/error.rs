@@ -73,8 +73,8 @@ pub enum SendFailure {
     /// The message encodes larger than [`MAX_DATAGRAM`](super::MAX_DATAGRAM).
     #[error("message too large")]
     TooLarge,
-    /// The destination is not an address of this transport.
-    #[error("address of another transport")]
+    /// The destination is not an address of this transport, or of no member.
+    #[error("address of another transport or of no member")]
     WrongTransport,
     /// The operating system refused the datagram.
     #[error("socket error")]
