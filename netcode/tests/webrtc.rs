@@ -20,7 +20,7 @@ use nearplay_netcode::transport::SimRng;
 use nearplay_netcode::transport::webrtc::{
     GAME_CHANNEL, LinkExit, PeerChange, RELIABLE_CHANNEL, WebRtcConfig, WebRtcLink, WebRtcTransport,
 };
-use nearplay_netcode::wire::{MAX_DATAGRAM, WireCodec};
+use nearplay_netcode::wire::{MAX_DATAGRAM, Route, WireCodec};
 
 const INSIDE: &str = "NEARPLAY_IN_NETNS";
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -195,10 +195,14 @@ fn three_peers_600_frames_over_webrtc_with_garbage() {
                 let len = (rng.next_u64() % (MAX_DATAGRAM as u64 + 64)) as usize;
                 let junk: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
                 outsider.send(GAME_CHANNEL, ids[0], &junk);
-                forger
-                    .seal_raw(1, sent as u32, &junk[..len.min(64)], &mut forged)
-                    .expect("seal");
-                outsider.send(GAME_CHANNEL, ids[0], &forged);
+                let as_player_1 = Route {
+                    sender: 1,
+                    receiver: 0,
+                };
+                let payload = &junk[..len.min(64)];
+                if forger.seal(as_player_1, sent, payload, &mut forged).is_ok() {
+                    outsider.send(GAME_CHANNEL, ids[0], &forged);
+                }
                 sent += 2;
             }
         },

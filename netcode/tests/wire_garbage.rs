@@ -5,7 +5,12 @@
 use nearplay_netcode::prelude::*;
 use nearplay_netcode::transport::SimRng;
 use nearplay_netcode::wire::{
-    HEADER_LEN, MAX_DATAGRAM, ReplayGuard, WireCodec, WireError, decode_payload,
+    MAX_DATAGRAM, ReplayWindow, Route, WIRE_VERSION, WireCodec, WireError, decode_payload,
+};
+
+const ROUTE: Route = Route {
+    sender: 1,
+    receiver: 0,
 };
 
 fn codec() -> WireCodec {
@@ -13,15 +18,21 @@ fn codec() -> WireCodec {
 }
 
 /// Real GGRS messages to mutate, postcard-encoded by hand (header magic
-/// varint, body variant, fields): KeepAlive, SyncRequest, QualityReport.
+/// varint, body variant, fields): KeepAlive, SyncRequest, QualityReport,
+/// and the three in one batch.
 fn sample_datagrams(c: &WireCodec) -> Vec<Vec<u8>> {
-    let payloads: [&[u8]; 3] = [&[1, 7], &[0x81, 0x01, 0, 42], &[9, 4, 3, 100]];
+    let payloads: [&[u8]; 4] = [
+        &[1, 7],
+        &[0x81, 0x01, 0, 42],
+        &[9, 4, 3, 100],
+        &[1, 7, 0x81, 0x01, 0, 42, 9, 4, 3, 100],
+    ];
     payloads
         .iter()
         .enumerate()
         .map(|(i, p)| {
             let mut out = Vec::new();
-            c.seal_raw(1, i as u32, p, &mut out).expect("seal");
+            c.seal(ROUTE, i as u64, p, &mut out).expect("seal");
             out
         })
         .collect()
@@ -31,17 +42,18 @@ fn sample_datagrams(c: &WireCodec) -> Vec<Vec<u8>> {
 fn random_bytes_never_accepted() {
     let c = codec();
     let mut rng = SimRng::new(0xdead_beef);
+    let window = ReplayWindow::new();
     for _ in 0..100_000 {
         let len = rng.below(MAX_DATAGRAM as u64 + 64) as usize;
         let mut d: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
-        if rng.chance(0.5) && d.len() >= HEADER_LEN {
-            // A plausible header, so the later checks are reached.
-            d[..3].copy_from_slice(&[b'N', b'P', 1]);
-            if rng.chance(0.5) {
-                d[3..11].copy_from_slice(&0xfeed_u64.to_le_bytes());
-            }
+        if rng.chance(0.5) && !d.is_empty() {
+            // The right version, so the tag check is reached.
+            d[0] = WIRE_VERSION;
         }
-        assert!(c.open(&d).is_err(), "random bytes accepted");
+        assert!(
+            c.verify(&d, ROUTE, &window).is_err(),
+            "random bytes accepted"
+        );
         let _ = decode_payload(&d);
     }
 }
@@ -50,8 +62,9 @@ fn random_bytes_never_accepted() {
 fn mutations_and_truncations_rejected() {
     let c = codec();
     let samples = sample_datagrams(&c);
+    let window = ReplayWindow::new();
     for s in &samples {
-        assert!(c.open(s).is_ok(), "sample must be valid");
+        assert!(c.verify(s, ROUTE, &window).is_ok(), "sample must be valid");
     }
     let mut rng = SimRng::new(7);
     for _ in 0..50_000 {
@@ -65,7 +78,9 @@ fn mutations_and_truncations_rejected() {
             1 => d.truncate(rng.below(d.len() as u64) as usize),
             _ => d.push(rng.next_u64() as u8),
         }
-        let err = c.open(&d).expect_err("mutated datagram accepted");
+        let err = c
+            .verify(&d, ROUTE, &window)
+            .expect_err("mutated datagram accepted");
         assert_ne!(err, WireError::Malformed, "a mutation reached the decoder");
     }
 }
@@ -74,15 +89,19 @@ fn mutations_and_truncations_rejected() {
 fn authentic_garbage_payload_is_malformed_not_a_panic() {
     let c = codec();
     let mut rng = SimRng::new(11);
-    let mut guard = ReplayGuard::new();
+    let mut window = ReplayWindow::new();
     let (mut ok, mut malformed) = (0, 0);
-    for seq in 0..50_000u32 {
-        let len = rng.below(200) as usize;
+    for seq in 0..50_000u64 {
+        let len = 1 + rng.below(200) as usize;
         let payload: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
         let mut d = Vec::new();
-        c.seal_raw(2, seq, &payload, &mut d).expect("seal");
-        match c.open_checked(&d, &mut guard, Some(2)) {
-            Ok(_) => ok += 1,
+        c.seal(ROUTE, seq, &payload, &mut d).expect("seal");
+        let (_, opened) = c.open(&d, ROUTE, &mut window).expect("authentic");
+        match decode_payload(opened) {
+            Ok(msgs) => {
+                assert!(!msgs.is_empty() && msgs.len() <= 16);
+                ok += 1
+            }
             Err(WireError::Malformed) => malformed += 1,
             Err(e) => panic!("unexpected {e}"),
         }

@@ -31,7 +31,7 @@ use thiserror::Error;
 use crate::addr::PeerAddr;
 use crate::stats::TrafficCounters;
 
-pub use auth::{AuthTransport, MAX_RECV_PER_POLL};
+pub use auth::{AuthTransport, MAX_RECV_PER_POLL, MAX_WAIT};
 pub use conditioner::{Conditioned, GilbertElliott, LinkConditioner, LinkProfile, SimRng};
 pub use game::GameTransport;
 pub use link::DatagramLink;

@@ -3,7 +3,6 @@
 use thiserror::Error;
 
 use super::WIRE_VERSION;
-use crate::plan::MatchId;
 
 /// Why a datagram was not accepted (or could not be sent).
 ///
@@ -23,22 +22,14 @@ pub enum WireError {
         /// Received (or would-be sent) length.
         len: usize,
     },
-    /// Does not start with [`MAGIC`](super::MAGIC): some other protocol.
-    #[error("bad magic")]
-    BadMagic,
     /// Another wire version.
     #[error("wire version {got}, expected {WIRE_VERSION}")]
     WrongVersion {
         /// The version in the datagram.
         got: u8,
     },
-    /// Another match's datagram (a stale peer of a previous match, say).
-    #[error("datagram of match {got}")]
-    OtherMatch {
-        /// The match id in the datagram.
-        got: MatchId,
-    },
-    /// The tag does not verify: forged, corrupted, or keyed for another match.
+    /// The tag does not verify: forged, corrupted, of another match (the
+    /// key names the match), or from another member than its source.
     #[error("authentication tag does not verify")]
     BadTag,
     /// A sequence number seen before, or older than the replay window.
@@ -46,19 +37,14 @@ pub enum WireError {
     Replayed {
         /// Sender handle from the header.
         sender: u16,
-        /// Sequence number from the header.
-        seq: u32,
+        /// Sequence number, extended.
+        seq: u64,
     },
     /// The source address belongs to no member of the match.
     #[error("datagram from an unknown address")]
     UnknownAddress,
-    /// The authenticated sender handle is not the member at the source address.
-    #[error("sender handle {sender} does not match the source address")]
-    SenderMismatch {
-        /// Sender handle from the header.
-        sender: u16,
-    },
-    /// Authentic, but the payload is not a GGRS message (a peer bug).
+    /// Authentic, but the payload is not 1 to [`MAX_BATCH`](super::MAX_BATCH)
+    /// GGRS messages (a peer bug).
     #[error("payload does not decode")]
     Malformed,
     /// Sending failed: the message does not encode within [`MAX_DATAGRAM`](super::MAX_DATAGRAM),
@@ -80,7 +66,7 @@ pub enum SendFailure {
     #[error("socket error")]
     Io,
     /// The sequence number space towards this peer is exhausted (after
-    /// 2^32 datagrams, about 2 000 hours at 60 fps): start a new match.
+    /// 2^64 - 1 datagrams: never, in practice): start a new match.
     #[error("sequence numbers exhausted")]
     SeqExhausted,
 }
@@ -92,20 +78,14 @@ pub enum DropReason {
     TooShort,
     /// [`WireError::TooLarge`].
     TooLarge,
-    /// [`WireError::BadMagic`].
-    BadMagic,
     /// [`WireError::WrongVersion`].
     WrongVersion,
-    /// [`WireError::OtherMatch`].
-    OtherMatch,
     /// [`WireError::BadTag`].
     BadTag,
     /// [`WireError::Replayed`].
     Replayed,
     /// [`WireError::UnknownAddress`].
     UnknownAddress,
-    /// [`WireError::SenderMismatch`].
-    SenderMismatch,
     /// [`WireError::Malformed`].
     Malformed,
     /// [`WireError::Send`]: outgoing datagrams that could not be sent.
@@ -117,16 +97,13 @@ pub enum DropReason {
 
 impl DropReason {
     /// Every reason, in counter order.
-    pub const ALL: [DropReason; 12] = [
+    pub const ALL: [DropReason; 9] = [
         DropReason::TooShort,
         DropReason::TooLarge,
-        DropReason::BadMagic,
         DropReason::WrongVersion,
-        DropReason::OtherMatch,
         DropReason::BadTag,
         DropReason::Replayed,
         DropReason::UnknownAddress,
-        DropReason::SenderMismatch,
         DropReason::Malformed,
         DropReason::SendFailed,
         DropReason::BacklogFull,
@@ -142,13 +119,10 @@ impl DropReason {
         match self {
             DropReason::TooShort => "too_short",
             DropReason::TooLarge => "too_large",
-            DropReason::BadMagic => "bad_magic",
             DropReason::WrongVersion => "wrong_version",
-            DropReason::OtherMatch => "other_match",
             DropReason::BadTag => "bad_tag",
             DropReason::Replayed => "replayed",
             DropReason::UnknownAddress => "unknown_address",
-            DropReason::SenderMismatch => "sender_mismatch",
             DropReason::Malformed => "malformed",
             DropReason::SendFailed => "send_failed",
             DropReason::BacklogFull => "backlog_full",
@@ -162,13 +136,10 @@ impl WireError {
         match self {
             WireError::TooShort { .. } => DropReason::TooShort,
             WireError::TooLarge { .. } => DropReason::TooLarge,
-            WireError::BadMagic => DropReason::BadMagic,
             WireError::WrongVersion { .. } => DropReason::WrongVersion,
-            WireError::OtherMatch { .. } => DropReason::OtherMatch,
             WireError::BadTag => DropReason::BadTag,
             WireError::Replayed { .. } => DropReason::Replayed,
             WireError::UnknownAddress => DropReason::UnknownAddress,
-            WireError::SenderMismatch { .. } => DropReason::SenderMismatch,
             WireError::Malformed => DropReason::Malformed,
             WireError::Send(_) => DropReason::SendFailed,
         }
