@@ -170,7 +170,8 @@ impl SimTransport {
     }
 }
 
-/// Bytes the datagram would take on a real nearplay link.
+/// Bytes the datagram would take on a real nearplay link carrying this one
+/// message (an upper bound: the real layer batches messages to a peer).
 fn wire_size(msg: &Message) -> usize {
     postcard::to_allocvec(msg).map_or(0, |v| v.len()) + OVERHEAD
 }

@@ -17,10 +17,12 @@
 //! **What is not sent is still authenticated.** The tag covers an implicit
 //! header both ends know without reading the datagram: the match id, the
 //! sender's and the receiver's handles (from the source address and the
-//! receiver's own seat) and the full 64-bit sequence number. The key is drawn
-//! fresh for every match, so it already names the match; a datagram of
-//! another match, from another member than its source, reflected back to its
-//! sender, or relayed to a third member fails the tag like a forgery.
+//! receiver's own seat) and the full 64-bit sequence number. The match id
+//! stays in because a rematch ([`MatchPlan::rematch`](crate::MatchPlan::rematch))
+//! keeps the key and takes the next id, and its sequence numbers start again
+//! at 0: a datagram of the previous match, from another member than its
+//! source, reflected back to its sender, or relayed to a third member fails
+//! the tag like a forgery.
 //!
 //! **Sequence numbers** are 64-bit per (sender, receiver), start at 0 and
 //! never wrap; only the low 16 bits travel. The receiver extends them against
@@ -42,24 +44,26 @@
 //! already in the dependency tree.
 //!
 //! **What a forgery costs with a 64-bit tag.** The key is 256 random bits,
-//! fresh per match, never on the wire; the tag is a PRF output, so the best
-//! attack is guessing: each forged datagram is accepted with probability
-//! 2^-64 (about 5 * 10^-20), and a failed one is dropped without a word, so
-//! every guess costs one datagram sent across the network to the victim,
-//! checked online; nothing can be precomputed (the key is new each match) or
-//! tried offline (a failure reveals nothing). The network bounds the rate: a
-//! 10 Gbit/s Ethernet link carries at most 14.9 million minimal frames per
-//! second, so one success is expected after 2^64 / 14.9e6 s, about 39,000
-//! years of a saturated link, and a one-hour match is forged with probability
-//! about 3 * 10^-9. A receiver checks at most
+//! drawn by the lobby host for each match it starts (a rematch reuses it
+//! under the next match id), sent to members encrypted, never in a game
+//! datagram; the tag is a PRF output, so the best attack is guessing: each
+//! forged datagram is accepted with probability 2^-64 (about 5 * 10^-20), and
+//! a failed one is dropped without a word, so every guess costs one datagram
+//! sent across the network to the victim, checked online; nothing can be
+//! precomputed (the key is unknown outside the lobby) or tried offline (a
+//! failure reveals nothing). The network bounds the rate: a 10 Gbit/s
+//! Ethernet link carries at most 14.9 million minimal frames per second, so
+//! one success is expected after 2^64 / 14.9e6 s, about 39,000 years of a
+//! saturated link, and a one-hour match is forged with probability about 3 *
+//! 10^-9. A receiver checks at most
 //! [`MAX_RECV_PER_POLL`](crate::transport::MAX_RECV_PER_POLL) datagrams per
 //! poll (a game polling at 60 to 240 Hz: 0.25 to 1 million a second), which
 //! bounds it further. The flood itself is the visible attack (denial of
-//! service, out of scope). Short tags for network-bounded forgery are
-//! common practice: SRTP's default tag is 80 bits (32 allowed), TLS's CCM_8
-//! suites and ESP's 8-octet ICV (RFC 4106) use 64. A member of the match
-//! holds the key and can forge as another member whatever the tag length
-//! (the key is shared: "cheating by a member" is out of scope).
+//! service, out of scope). Short tags for network-bounded forgery are common
+//! practice: SRTP's default tag is 80 bits (32 allowed), TLS's CCM_8 suites
+//! and ESP's 8-octet ICV (RFC 4106) use 64. A member of the match holds the
+//! key and can forge as another member whatever the tag length (the key is
+//! shared: "cheating by a member" is out of scope).
 //!
 //! **Checks, cheapest first** in [`WireCodec::open`]: size, version, tag
 //! (over the extended sequence number), the replay window; the payload is
