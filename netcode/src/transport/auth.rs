@@ -9,7 +9,7 @@
 //!
 //! Messages to one peer share datagrams: one that only acknowledges or keeps
 //! alive waits for the next urgent one to the same peer (see
-//! [`Batch`](crate::wire::Batch)), at most [`MAX_WAIT`] (then the first poll
+//! [`Batch`]), at most [`MAX_WAIT`] (then the first poll
 //! after that sends it).
 //! A poll hands GGRS at most [`MAX_RECV_PER_POLL`] datagrams, so a flood can
 //! never hold the game loop; links that queue packets bound what waits
