@@ -8,7 +8,10 @@
 //!    same game, same inputs. Goal (issue 15): payload ratio <= 1.0.
 //! 2. CPU time per advanced frame, unpaced on loopback: ours vs bare GGRS.
 //! 3. 100 ms RTT + 5 % loss in the simulator, 60 fps: mean and max rollback
-//!    depth, ticks stalled.
+//!    depth, ticks stalled; over the plain simulated transport (GGRS's
+//!    messages as they are) and over the authenticated layer on the same
+//!    network (`SimLink`: batching that lets acks wait must not add
+//!    rollbacks or stalls).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -17,7 +20,8 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use common::{
-    GameState, Peer, input_for, loopback_socket, run_paced, sim_peers, udp_peer, udp_plan,
+    GameState, Peer, authed_sim_peers, input_for, loopback_socket, run_paced, sim_peers, udp_peer,
+    udp_plan,
 };
 use ggrs::{
     Config, GgrsRequest, Message, NonBlockingSocket, P2PSession, PlayerType, PredictRepeatLast,
@@ -315,22 +319,36 @@ fn main() {
     );
 
     let link = LinkProfile::latency(Duration::from_millis(50), Duration::ZERO).with_loss(0.05);
-    let net = SimNetwork::with_profile(SEED, link);
-    let mut peers = sim_peers(2, &net, &NetSettings::default(), SEED);
+    let plain = SimNetwork::with_profile(SEED, link);
+    sim_row(
+        "plain",
+        sim_peers(2, &plain, &NetSettings::default(), SEED),
+        sim_frames,
+    );
+    let authed = SimNetwork::with_profile(SEED, link);
+    sim_row(
+        "authenticated",
+        authed_sim_peers(2, &authed, SEED),
+        sim_frames,
+    );
+}
+
+/// Plays `frames` paced at 60 fps and prints each peer's rollbacks and stalls.
+fn sim_row(transport: &str, mut peers: Vec<Peer>, frames: i32) {
     run_paced(
         &mut peers,
         Some(TICK),
         Duration::from_secs(40),
         "sim frames",
         |_| {},
-        |ps| ps.iter().all(|p| p.session.current_frame() >= sim_frames),
+        |ps| ps.iter().all(|p| p.session.current_frame() >= frames),
     );
     for p in &mut peers {
         let r = p.monitor.rollbacks().clone();
         let s = p.monitor.snapshot(&p.session, Instant::now());
         let ticks = s.frames_advanced + s.frames_stalled;
         println!(
-            "sim 100 ms RTT + 5 % loss, peer {}: rollbacks {} | mean depth {:.2} frames | max depth {} | frames advanced {} | ticks stalled {} ({:.1} % of ticks)",
+            "sim 100 ms RTT + 5 % loss, {transport}, peer {}: rollbacks {} | mean depth {:.2} frames | max depth {} | frames advanced {} | ticks stalled {} ({:.1} % of ticks)",
             p.handle,
             r.rollbacks,
             r.mean_depth(),

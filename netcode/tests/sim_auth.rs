@@ -13,39 +13,6 @@ use nearplay_netcode::transport::{AuthTransport, SimLink};
 
 const DEADLINE: Duration = Duration::from_secs(25);
 
-fn sim_plan(n: usize, seed: u64) -> MatchPlan {
-    MatchPlan {
-        match_id: MatchId(0x5151 ^ seed),
-        seed,
-        players: (0..n)
-            .map(|handle| PlanPlayer {
-                handle,
-                name: format!("p{handle}"),
-                addr: PeerAddr::Sim(handle as u32),
-            })
-            .collect(),
-        spectators: Vec::new(),
-        key: MatchKey([seed as u8; 32]),
-        settings: NetSettings::default(),
-        local_handle: 0,
-    }
-}
-
-fn authed_peers(n: usize, net: &SimNetwork, seed: u64) -> Vec<Peer> {
-    let plan = sim_plan(n, seed);
-    (0..n)
-        .map(|h| {
-            let plan = plan.for_member(h);
-            let transport = AuthTransport::<SimLink>::from_plan(net.datagram_link(h as u32), &plan)
-                .expect("transport");
-            let (session, monitor) = NetSessionBuilder::<GameCfg>::from_plan(&plan)
-                .build_monitored(transport)
-                .expect("session");
-            Peer::new(h, session, monitor, seed)
-        })
-        .collect()
-}
-
 #[test]
 fn three_peers_agree_through_loss_duplicates_and_reordering() {
     let ms = Duration::from_millis;
@@ -54,7 +21,7 @@ fn three_peers_agree_through_loss_duplicates_and_reordering() {
         .with_reorder(0.20, ms(15))
         .with_duplicate(0.20);
     let net = SimNetwork::with_profile(61, chaos);
-    let mut peers = authed_peers(3, &net, 61);
+    let mut peers = authed_sim_peers(3, &net, 61);
     run_until(
         &mut peers,
         DEADLINE,

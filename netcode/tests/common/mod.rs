@@ -331,3 +331,40 @@ pub fn udp_peer(socket: std::net::UdpSocket, plan: &MatchPlan) -> Peer {
         .expect("session builds");
     Peer::new(plan.local_handle, session, monitor, plan.seed)
 }
+
+/// A plan for `n` players on nodes `0..n` of a simulated network, seen by 0.
+pub fn sim_plan(n: usize, seed: u64) -> MatchPlan {
+    MatchPlan {
+        match_id: MatchId(0x5151 ^ seed),
+        seed,
+        players: (0..n)
+            .map(|handle| PlanPlayer {
+                handle,
+                name: format!("p{handle}"),
+                addr: PeerAddr::Sim(handle as u32),
+            })
+            .collect(),
+        spectators: Vec::new(),
+        key: MatchKey([seed as u8; 32]),
+        settings: NetSettings::default(),
+        local_handle: 0,
+    }
+}
+
+/// `n` peers on `net` through the authenticated layer
+/// (`AuthTransport<SimLink>`), node `i` = handle `i`.
+pub fn authed_sim_peers(n: usize, net: &SimNetwork, seed: u64) -> Vec<Peer> {
+    use nearplay_netcode::transport::{AuthTransport, SimLink};
+    let plan = sim_plan(n, seed);
+    (0..n)
+        .map(|h| {
+            let plan = plan.for_member(h);
+            let transport = AuthTransport::<SimLink>::from_plan(net.datagram_link(h as u32), &plan)
+                .expect("transport");
+            let (session, monitor) = NetSessionBuilder::<GameCfg>::from_plan(&plan)
+                .build_monitored(transport)
+                .expect("session");
+            Peer::new(h, session, monitor, seed)
+        })
+        .collect()
+}
