@@ -82,7 +82,7 @@ use crate::plan::{MatchId, MatchKey};
 
 pub use batch::{Batch, MAX_BATCH, decode_payload, encode_message, is_urgent};
 pub use error::{DropReason, SendFailure, WireError};
-pub use replay::{ReplayGuard, ReplayWindow};
+pub use replay::ReplayWindow;
 
 /// Version of this datagram layout; a peer with another version is dropped.
 /// Version 1 (33 bytes of header and tag, one message a datagram) is gone.

@@ -1,7 +1,6 @@
-//! Anti-replay: a sliding window of accepted sequence numbers per sender,
-//! which also extends the 16 bits a datagram carries to the full number.
-
-use super::{WireError, WireHeader};
+//! Anti-replay: a sliding window of accepted sequence numbers (a receiver
+//! keeps one per sender), which also extends the 16 bits a datagram carries
+//! to the full number.
 
 /// Anti-replay sliding window over one sender's sequence numbers
 /// (RFC 4303 section 3.4.3 / RFC 6347 section 4.1.2.6).
@@ -75,35 +74,6 @@ impl ReplayWindow {
             self.bits |= 1u128 << (self.top - 1 - seq);
         }
         Ok(())
-    }
-}
-
-/// One [`ReplayWindow`] per sender handle, as a receiver keeps them.
-#[derive(Debug, Clone, Default)]
-pub struct ReplayGuard {
-    windows: std::collections::BTreeMap<u16, ReplayWindow>,
-}
-
-impl ReplayGuard {
-    /// A guard that has seen nothing.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The window of `sender` (a fresh one if it sent nothing yet).
-    pub fn window(&mut self, sender: u16) -> &mut ReplayWindow {
-        self.windows.entry(sender).or_default()
-    }
-
-    /// Records the header's sequence number in its sender's window;
-    /// [`WireError::Replayed`] if it was seen before or is too old.
-    pub fn check_and_insert(&mut self, header: WireHeader) -> Result<(), WireError> {
-        self.window(header.sender)
-            .check_and_insert(header.seq)
-            .map_err(|()| WireError::Replayed {
-                sender: header.sender,
-                seq: header.seq,
-            })
     }
 }
 
