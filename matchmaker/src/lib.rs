@@ -150,8 +150,8 @@ pub use lobby::message::{MemberId, PROTOCOL_VERSION, RosterEntry};
 pub use lobby::secure::Fingerprint;
 pub use lobby::tcp::{HostOptions, LobbyClient, LobbyHost, ShellError};
 pub use play::{
-    JoinTarget, ListEvent, Lobby, LobbyActionError, LobbyEntry, LobbyError, LobbyEvent,
-    LobbyList, LobbyPhase, LobbyPlace, LobbySettings, MatchStart, Matchmaker, MatchmakerConfig,
+    JoinTarget, ListEvent, Lobby, LobbyActionError, LobbyEntry, LobbyError, LobbyEvent, LobbyList,
+    LobbyPhase, LobbyPlace, LobbySettings, MatchStart, Matchmaker, MatchmakerConfig,
     MatchmakerError, PlayerSettings, Venue,
 };
 pub use rendezvous::RoomCode;
@@ -165,8 +165,8 @@ pub mod prelude {
     pub use crate::lobby::secure::Fingerprint;
     pub use crate::play::{
         JoinTarget, ListEvent, Lobby, LobbyActionError, LobbyEntry, LobbyError, LobbyEvent,
-        LobbyList, LobbyPhase, LobbyPlace, LobbySettings, MatchStart, Matchmaker,
-        MatchmakerConfig, MatchmakerError, PlayerSettings, Venue,
+        LobbyList, LobbyPhase, LobbyPlace, LobbySettings, MatchStart, Matchmaker, MatchmakerConfig,
+        MatchmakerError, PlayerSettings, Venue,
     };
     pub use crate::rendezvous::RoomCode;
 }

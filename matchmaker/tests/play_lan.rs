@@ -26,11 +26,7 @@ fn matchmaker() -> Matchmaker {
 }
 
 /// Polls `lobby` until `f` picks an event; panics on a failure first.
-fn until_event<T>(
-    what: &str,
-    lobby: &mut Lobby,
-    mut f: impl FnMut(&LobbyEvent) -> Option<T>,
-) -> T {
+fn until_event<T>(what: &str, lobby: &mut Lobby, mut f: impl FnMut(&LobbyEvent) -> Option<T>) -> T {
     wait_for(what, LIMIT, || {
         let e = lobby.poll()?;
         if let LobbyEvent::Failed(err) = &e {
@@ -194,7 +190,10 @@ fn start_is_refused_with_typed_errors() {
         host.start(),
         Err(LobbyActionError::NotReady(vec!["Ann".to_string()]))
     );
-    assert_eq!(host.kick(you + 100), Err(LobbyActionError::NoSuchMember(you + 100)));
+    assert_eq!(
+        host.kick(you + 100),
+        Err(LobbyActionError::NoSuchMember(you + 100))
+    );
     assert_eq!(host.rematch(), Err(LobbyActionError::NoMatch));
     ann.set_ready(true).expect("ready");
     until_event("Ann ready", &mut host, |e| match e {

@@ -73,10 +73,7 @@ impl RoomFeed {
 impl LobbyList {
     /// Applies one fetch: added, updated and removed rooms become events
     /// (the first is returned, the rest queued).
-    pub(super) fn apply_rooms(
-        &mut self,
-        update: RoomUpdate,
-    ) -> Option<ListEvent> {
+    pub(super) fn apply_rooms(&mut self, update: RoomUpdate) -> Option<ListEvent> {
         let (game, game_version) = self.game();
         let rooms = match update {
             Ok(rooms) => rooms,
@@ -110,4 +107,3 @@ impl std::fmt::Debug for RoomFeed {
         f.write_str("RoomFeed")
     }
 }
-
