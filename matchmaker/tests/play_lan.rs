@@ -288,12 +288,15 @@ fn auto_ready_and_start_when_ready_start_without_a_call() {
     opened(&mut host);
     let addr = host.lobby_addr().expect("addr");
     let mut bo = mm.join(addr, PlayerSettings::new("Bo").auto_ready(true));
-    until_event("Bo ready, the host not", &mut host, |e| match e {
-        LobbyEvent::RosterChanged(r) if r.len() == 2 && r[1].ready => {
-            assert!(!r[0].ready, "host_ready(false)");
-            Some(())
+    wait_for("Bo ready, the host not", LIMIT, || {
+        match (bo.poll(), host.poll()?) {
+            (Some(LobbyEvent::Failed(e)), _) => panic!("Bo: {e}"),
+            (_, LobbyEvent::RosterChanged(r)) if r.len() == 2 && r[1].ready => {
+                assert!(!r[0].ready, "host_ready(false)");
+                Some(())
+            }
+            _ => None,
         }
-        _ => None,
     });
     assert_eq!(host.phase(), LobbyPhase::InLobby);
     host.set_ready(true).expect("ready");
