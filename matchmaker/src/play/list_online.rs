@@ -83,14 +83,15 @@ impl LobbyList {
         let mut seen = BTreeSet::new();
         for room in &rooms {
             let entry = LobbyEntry::from_room(room, &game, &game_version);
-            seen.insert(entry.place.clone());
-            if self.entry(&entry.place) != Some(&entry) {
+            let key = entry.place.key();
+            if self.entry(&key) != Some(&entry) {
                 events.push(self.upsert(entry));
             }
+            seen.insert(key);
         }
-        for place in self.online_places() {
-            if !seen.contains(&place)
-                && let Some(e) = self.remove(&place)
+        for key in self.online_keys() {
+            if !seen.contains(&key)
+                && let Some(e) = self.remove(&key)
             {
                 events.push(e);
             }
