@@ -11,7 +11,7 @@ use bevy::state::app::StatesPlugin;
 use crate::lobby_flow::LobbyFlowPlugin;
 use crate::report::{MatchGoal, ReportPlugin};
 use crate::rollback::RollbackPlugin;
-use crate::screens::{Notice, Screen};
+use crate::screen::{Notice, Screen};
 use crate::sim::{ArenaState, Phase};
 
 /// Bevy updates per second when headless (GGRS keeps its own 60 fps clock).

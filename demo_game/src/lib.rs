@@ -47,6 +47,7 @@ pub mod overlay;
 pub mod prefs;
 pub mod report;
 pub mod rollback;
+pub mod screen;
 pub mod screens;
 pub mod sim;
 pub mod text_entry;

@@ -19,7 +19,7 @@ use crate::net::{
     GAME_ID, GAME_VERSION, Lan, LobbyConn, LobbyRole, NetOptions, leave_lobby, start_lan_match,
 };
 use crate::prefs::Prefs;
-use crate::screens::{Notice, Screen};
+use crate::screen::{Notice, Screen};
 
 /// Polls the lobby connection and the lobby search.
 pub struct LobbyFlowPlugin;

@@ -12,7 +12,7 @@ use nearplay_demo::cli::{Cli, Command};
 use nearplay_demo::net::{Lan, NetOptions};
 use nearplay_demo::prefs::Prefs;
 use nearplay_demo::report::MatchGoal;
-use nearplay_demo::screens::Screen;
+use nearplay_demo::screen::{Notice, Screen};
 use nearplay_demo::{headless, lobbies, lobby_flow, local, overlay, report, rollback, screens, ui};
 
 /// What the app does right after start-up.
@@ -164,7 +164,7 @@ fn open(
     prefs: Res<Prefs>,
     timeout: Res<Timeout>,
     mut next: ResMut<NextState<Screen>>,
-    mut notice: ResMut<screens::Notice>,
+    mut notice: ResMut<Notice>,
 ) {
     let result = match opening.clone() {
         Opening::Menu => Ok(()),

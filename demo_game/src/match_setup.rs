@@ -6,7 +6,7 @@ use bevy_ggrs::Session;
 
 use crate::rollback::{ChecksumLog, DemoConfig, LocalControl};
 
-use crate::screens::Screen;
+use crate::screen::Screen;
 use crate::sim::ArenaState;
 
 /// A seat in the match, by handle.

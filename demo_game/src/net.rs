@@ -16,7 +16,7 @@ use nearplay_netcode::{Conditioned, LinkProfile, MatchPlan, NetSessionBuilder, U
 use crate::cli::Shared;
 use crate::match_setup::{MatchInfo, Seat, begin_match};
 use crate::rollback::{DemoConfig, LocalControl};
-use crate::screens::Screen;
+use crate::screen::Screen;
 
 /// The game id lobbies advertise: other games' lobbies show as incompatible.
 pub const GAME_ID: &str = "nearplay-bumper";

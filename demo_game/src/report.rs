@@ -21,7 +21,7 @@ use crate::match_setup::MatchInfo;
 use crate::net::LobbyConn;
 use crate::overlay::seat_name;
 use crate::rollback::ChecksumLog;
-use crate::screens::Screen;
+use crate::screen::Screen;
 
 /// Headless runs print a progress line every this many confirmed frames.
 const PROGRESS_EVERY: u32 = 300;
