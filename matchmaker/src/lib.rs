@@ -137,6 +137,7 @@
 
 pub mod lan;
 pub mod lobby;
+pub mod play;
 pub mod rendezvous;
 
 pub use lan::{
@@ -144,6 +145,28 @@ pub use lan::{
     LobbyBrowser, LobbyInfo,
 };
 pub use lobby::client::{ClientEvent, CloseReason, JoinConfig, JoinError};
-pub use lobby::host::{HostConfig, HostEvent, LeaveReason, StartError};
-pub use lobby::message::PROTOCOL_VERSION;
-pub use lobby::tcp::{HostOptions, LobbyClient, LobbyError, LobbyHost};
+pub use lobby::host::{HostConfig, HostEvent, LeaveReason, StartRefused};
+pub use lobby::message::{MemberId, PROTOCOL_VERSION, RosterEntry};
+pub use lobby::secure::Fingerprint;
+pub use lobby::tcp::{HostOptions, LobbyClient, LobbyHost, ShellError};
+pub use play::{
+    JoinTarget, ListEvent, Lobby, LobbyActionError, LobbyEntry, LobbyError, LobbyEvent,
+    LobbyList, LobbyPhase, LobbyPlace, LobbySettings, MatchStart, Matchmaker, MatchmakerConfig,
+    MatchmakerError, PlayerSettings, Venue,
+};
+pub use rendezvous::RoomCode;
+
+/// What a game needs to host, join and list lobbies, in one `use`.
+pub mod prelude {
+    pub use crate::lan::{Compatibility, Interfaces};
+    pub use crate::lobby::client::CloseReason;
+    pub use crate::lobby::host::LeaveReason;
+    pub use crate::lobby::message::{MemberId, RosterEntry};
+    pub use crate::lobby::secure::Fingerprint;
+    pub use crate::play::{
+        JoinTarget, ListEvent, Lobby, LobbyActionError, LobbyEntry, LobbyError, LobbyEvent,
+        LobbyList, LobbyPhase, LobbyPlace, LobbySettings, MatchStart, Matchmaker,
+        MatchmakerConfig, MatchmakerError, PlayerSettings, Venue,
+    };
+    pub use crate::rendezvous::RoomCode;
+}

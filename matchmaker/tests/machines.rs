@@ -9,7 +9,7 @@ use std::time::Instant;
 use common::sim::{GAME, HOST_IP, Sim, VER, config, jc, join_error};
 use nearplay_matchmaker::lobby::client::{ClientEvent, ClientMachine, JoinConfig, JoinError};
 use nearplay_matchmaker::lobby::codec::{FrameDecoder, encode_with_version};
-use nearplay_matchmaker::lobby::host::{ConnId, HostEvent, HostMachine, HostTransmit, StartError};
+use nearplay_matchmaker::lobby::host::{ConnId, HostEvent, HostMachine, HostTransmit, StartRefused};
 use nearplay_matchmaker::lobby::message::{
     ClientMsg, Hello, HostMsg, PROTOCOL_VERSION, RejectReason,
 };
@@ -69,7 +69,7 @@ fn join_chat_ready_and_start_give_everyone_the_same_plan() {
 
     assert_eq!(
         sim.host.start(sim.now),
-        Err(StartError::NotReady(vec![
+        Err(StartRefused::NotReady(vec![
             "Ann".into(),
             "Ann (2)".into(),
             "Bob".into()
@@ -122,7 +122,7 @@ fn join_chat_ready_and_start_give_everyone_the_same_plan() {
     // A latecomer is turned away.
     sim.join(9, jc("Late", 1));
     assert_eq!(join_error(&sim.take_events(9)), JoinError::AlreadyStarted);
-    assert_eq!(sim.host.start(sim.now), Err(StartError::NotOpen));
+    assert_eq!(sim.host.start(sim.now), Err(StartRefused::NotOpen));
 }
 
 #[test]

@@ -17,6 +17,7 @@
 //! | [`transport::udp`] | [`UdpTransport`]: authenticated datagrams on one UDP socket |
 //! | [`transport::sim`] | [`SimNetwork`] / [`SimTransport`]: in-memory network |
 //! | `transport::webrtc` (feature `webrtc`) | `WebRtcLink` (matchbox socket, loop on its own thread, panics contained), `WebRtcTransport` |
+//! | [`transport::game`] | [`GameTransport`]: UDP or WebRTC as one type, what a lobby hands over |
 //! | [`transport::conditioner`] | [`LinkProfile`], [`Conditioned`]: seeded latency, jitter, loss, bursts, duplication, reordering |
 //! | [`session`] | [`NetSessionBuilder`]: plan (or addresses) to `ggrs::P2PSession` |
 //! | [`stats`] | [`NetMonitor`], [`NetStats`], [`NetEvent`], drop counters |
@@ -172,7 +173,8 @@ pub use session::{NetSessionBuilder, SessionError, StartError, start_udp_session
 pub use stats::{NetEvent, NetMonitor, NetStats, PeerStats, RollbackHistogram, TrafficCounters};
 pub use sync::{DEFAULT_SYNC_TIMEOUT, SyncTimeout, SyncWatch, UnreachablePeer};
 pub use transport::{
-    Conditioned, LinkProfile, SimNetwork, SimTransport, Transport, TransportError, UdpTransport,
+    Conditioned, GameTransport, LinkProfile, SimNetwork, SimTransport, Transport, TransportError,
+    UdpTransport,
 };
 pub use wire::{DropReason, WireError};
 
@@ -187,8 +189,8 @@ pub mod prelude {
     #[cfg(feature = "webrtc")]
     pub use crate::transport::webrtc::{LinkExit, WebRtcConfig, WebRtcLink, WebRtcTransport};
     pub use crate::transport::{
-        Conditioned, GilbertElliott, LinkProfile, SimNetwork, SimTransport, Transport,
-        TransportError, UdpTransport,
+        Conditioned, GameTransport, GilbertElliott, LinkProfile, SimNetwork, SimTransport,
+        Transport, TransportError, UdpTransport,
     };
     pub use crate::wire::DropReason;
 }

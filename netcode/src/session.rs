@@ -251,6 +251,26 @@ impl<C: Config<Address = PeerAddr>> NetSessionBuilder<C> {
         Ok((self.build(transport)?, monitor))
     }
 
+    /// [`build_monitored`](Self::build_monitored) over `transport`, through
+    /// the link conditioner ([`Conditioned`](crate::transport::Conditioned))
+    /// when `impairment` is `Some`: a game's "simulate a bad network" option
+    /// without a second code path. `seed` drives the conditioner's random
+    /// choices (use the plan's seed mixed with the local handle, so peers
+    /// do not lose the same packets); it is unused when `impairment` is `None`.
+    pub fn build_impaired<T: Transport>(
+        self,
+        transport: T,
+        impairment: Option<crate::transport::LinkProfile>,
+        seed: u64,
+    ) -> Result<(P2PSession<C>, NetMonitor), SessionError> {
+        match impairment {
+            Some(profile) => {
+                self.build_monitored(crate::transport::Conditioned::new(transport, profile, seed))
+            }
+            None => self.build_monitored(transport),
+        }
+    }
+
     /// A spectator session for the member holding `plan`, when its local
     /// handle is one of the plan's spectators.
     pub fn spectate(
@@ -363,12 +383,6 @@ pub fn start_udp_session<C: Config<Address = PeerAddr>>(
     impairment: Option<crate::transport::LinkProfile>,
 ) -> Result<(P2PSession<C>, NetMonitor), StartError> {
     let udp = crate::transport::UdpTransport::from_plan(socket, plan)?;
-    let builder = NetSessionBuilder::<C>::from_plan(plan);
-    Ok(match impairment {
-        Some(profile) => {
-            let seed = plan.seed ^ (plan.local_handle as u64).wrapping_mul(0x9E37_79B9);
-            builder.build_monitored(crate::transport::Conditioned::new(udp, profile, seed))?
-        }
-        None => builder.build_monitored(udp)?,
-    })
+    let seed = plan.seed ^ (plan.local_handle as u64).wrapping_mul(0x9E37_79B9);
+    Ok(NetSessionBuilder::<C>::from_plan(plan).build_impaired(udp, impairment, seed)?)
 }

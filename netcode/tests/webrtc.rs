@@ -18,7 +18,7 @@ use matchbox_signaling::SignalingServer;
 use nearplay_netcode::prelude::*;
 use nearplay_netcode::transport::SimRng;
 use nearplay_netcode::transport::webrtc::{
-    GAME_CHANNEL, LinkExit, PeerChange, WebRtcConfig, WebRtcLink, WebRtcTransport,
+    GAME_CHANNEL, LinkExit, PeerChange, RELIABLE_CHANNEL, WebRtcConfig, WebRtcLink, WebRtcTransport,
 };
 use nearplay_netcode::wire::{MAX_DATAGRAM, WireCodec};
 
@@ -269,4 +269,73 @@ fn a_panic_inside_matchbox_is_contained_and_reported() {
         exits.iter().any(|e| matches!(e, LinkExit::Panicked(_))),
         "{exits:?}"
     );
+}
+
+#[test]
+fn a_kept_link_clone_outlives_the_match_transport_and_the_last_drop_closes() {
+    if !in_netns(
+        "a_kept_link_clone_outlives_the_match_transport_and_the_last_drop_closes",
+        true,
+    ) {
+        return;
+    }
+    let server = Server::start();
+    let url = format!("ws://{}/room-k", server.addr);
+    let mut links: Vec<WebRtcLink> = (0..2)
+        .map(|_| WebRtcLink::connect(&url, &WebRtcConfig::default()).expect("link"))
+        .collect();
+    let ids = connect_mesh(&mut links);
+    let plan = webrtc_plan(&ids, 44);
+    // The lobby keeps `links`; the match gets clones, as GameTransport.
+    let mut peers: Vec<Peer> = links
+        .iter()
+        .enumerate()
+        .map(|(h, link)| {
+            let plan = plan.for_member(h);
+            let transport = GameTransport::webrtc(link.clone(), &plan).expect("transport");
+            let (session, monitor) = NetSessionBuilder::<GameCfg>::from_plan(&plan)
+                .build_monitored(transport)
+                .expect("session");
+            Peer::new(h, session, monitor, plan.seed)
+        })
+        .collect();
+    assert!(links.iter().all(|l| l.handles() == 2));
+    run_until(
+        &mut peers,
+        DEADLINE,
+        "120 frames",
+        |_| {},
+        all_confirmed(120),
+    );
+    assert_agree(&peers);
+    drop(peers); // the sessions and their transports (one clone each) go
+    assert!(links.iter().all(|l| l.handles() == 1 && l.exit().is_none()));
+
+    // The kept handles still carry the room: a reliable message 0 -> 1.
+    assert!(links[0].send(RELIABLE_CHANNEL, ids[1], b"rematch?"));
+    let end = Instant::now() + DEADLINE;
+    let got = loop {
+        if let Some((from, p)) = links[1].receive(RELIABLE_CHANNEL).into_iter().next() {
+            break (from, p.to_vec());
+        }
+        assert!(Instant::now() < end, "no message over the kept link");
+        std::thread::yield_now();
+    };
+    assert_eq!(got, (ids[0], b"rematch?".to_vec()));
+
+    // Every handle sees peer changes, a clone too; dropping player 1's
+    // last handle closes its socket, and player 0 sees it leave.
+    let mut watcher = links[0].clone();
+    drop(links.pop());
+    let end = Instant::now() + DEADLINE;
+    let mut seen = [false; 2];
+    while seen != [true; 2] {
+        for (i, l) in [&mut links[0], &mut watcher].into_iter().enumerate() {
+            if l.poll_peers().contains(&PeerChange::Disconnected(ids[1])) {
+                seen[i] = true;
+            }
+        }
+        assert!(Instant::now() < end, "peer 1 never left: {seen:?}");
+        std::thread::yield_now();
+    }
 }

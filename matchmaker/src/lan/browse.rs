@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::mpsc::{self, Receiver};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use super::hub::HubInput;
@@ -144,7 +145,9 @@ pub enum BrowseEvent {
 /// A live, non-blocking lobby list: call [`poll`](Self::poll) every frame.
 pub struct LobbyBrowser {
     _discovery: Discovery,
-    rx: Receiver<TableEvent>,
+    /// Behind a mutex so the browser is `Sync` (a Bevy resource as is);
+    /// reached through `&mut self` only, so never contended.
+    rx: Mutex<Receiver<TableEvent>>,
     game: String,
     game_version: String,
     lobbies: BTreeMap<String, LobbyInfo>,
@@ -167,7 +170,7 @@ impl LobbyBrowser {
             .map_err(|_| LanError::Stopped)?;
         Ok(LobbyBrowser {
             _discovery: d.clone(),
-            rx,
+            rx: Mutex::new(rx),
             game: game.to_string(),
             game_version: game_version.to_string(),
             lobbies: BTreeMap::new(),
@@ -176,7 +179,12 @@ impl LobbyBrowser {
 
     /// The next change of the list, if any (non-blocking).
     pub fn poll(&mut self) -> Option<BrowseEvent> {
-        let event = self.rx.try_recv().ok()?;
+        let event = self
+            .rx
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .try_recv()
+            .ok()?;
         Some(match event {
             TableEvent::Up(record) => {
                 let info = self.info(record);

@@ -2,6 +2,7 @@
 //! process, unique names.
 #![allow(dead_code)]
 
+pub mod game;
 pub mod hostile;
 pub mod isolated;
 pub mod netns;

@@ -6,10 +6,13 @@
 //!   seeded wrapper ([`Conditioned`]) around any transport.
 //! - `webrtc` (feature `webrtc`): the same authenticated datagrams over a
 //!   matchbox WebRTC data channel, the internet path.
+//! - [`game`]: [`GameTransport`], UDP or WebRTC as one type, what a lobby
+//!   hands over with its plan.
 //! - [`backlog`]: the bounded queue of packets awaiting authentication.
 
 pub mod backlog;
 pub mod conditioner;
+pub mod game;
 pub mod sim;
 pub mod udp;
 #[cfg(feature = "webrtc")]
@@ -24,6 +27,7 @@ use crate::addr::PeerAddr;
 use crate::stats::TrafficCounters;
 
 pub use conditioner::{Conditioned, GilbertElliott, LinkConditioner, LinkProfile, SimRng};
+pub use game::GameTransport;
 pub use sim::{SimNetwork, SimTransport};
 pub use udp::UdpTransport;
 #[cfg(feature = "webrtc")]

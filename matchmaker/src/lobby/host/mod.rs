@@ -20,7 +20,7 @@ mod handlers;
 mod handshake;
 mod types;
 
-pub use types::{ConnId, HostConfig, HostEvent, HostTransmit, LeaveReason, StartError};
+pub use types::{ConnId, HostConfig, HostEvent, HostTransmit, LeaveReason, StartRefused};
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -387,9 +387,9 @@ impl HostMachine {
 
     /// Starts the match: builds the one [`MatchPlan`], sends every member its
     /// copy and returns the host's (handle 0). Handles follow join order.
-    pub fn start(&mut self, now: Instant) -> Result<MatchPlan, StartError> {
+    pub fn start(&mut self, now: Instant) -> Result<MatchPlan, StartRefused> {
         if self.phase != Phase::Open {
-            return Err(StartError::NotOpen);
+            return Err(StartRefused::NotOpen);
         }
         let not_ready: Vec<String> = self
             .members
@@ -398,7 +398,7 @@ impl HostMachine {
             .map(|m| m.name.clone())
             .collect();
         if !not_ready.is_empty() {
-            return Err(StartError::NotReady(not_ready));
+            return Err(StartRefused::NotReady(not_ready));
         }
         let plan = self.build_plan();
         self.phase = Phase::Started;

@@ -187,7 +187,7 @@ pub enum HostEvent {
 
 /// Why [`HostMachine::start`](super::HostMachine::start) refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum StartError {
+pub enum StartRefused {
     /// Some members are not ready.
     #[error("not everyone is ready: {0:?}")]
     NotReady(Vec<String>),

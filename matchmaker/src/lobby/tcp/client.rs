@@ -4,8 +4,8 @@
 
 use std::io::ErrorKind;
 use std::net::{Shutdown, SocketAddr};
-use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
@@ -36,7 +36,9 @@ enum Input {
 pub struct LobbyClient {
     tx: Sender<Input>,
     waker: Option<Arc<Waker>>,
-    events: Receiver<ClientEvent>,
+    /// Behind a mutex so the handle is `Sync` (a Bevy resource as is);
+    /// only [`poll`](Self::poll) takes it, never for long.
+    events: Mutex<Receiver<ClientEvent>>,
     host: SocketAddr,
 }
 
@@ -78,7 +80,7 @@ impl LobbyClient {
             Ok(waker) => LobbyClient {
                 tx,
                 waker: Some(waker),
-                events,
+                events: Mutex::new(events),
                 host,
             },
             Err(e) => {
@@ -93,7 +95,7 @@ impl LobbyClient {
                 LobbyClient {
                     tx,
                     waker: None,
-                    events: erx,
+                    events: Mutex::new(erx),
                     host,
                 }
             }
@@ -110,7 +112,11 @@ impl LobbyClient {
 
     /// The next lobby event, if any (non-blocking).
     pub fn poll(&self) -> Option<ClientEvent> {
-        self.events.try_recv().ok()
+        self.events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .try_recv()
+            .ok()
     }
 
     /// The host's address.

@@ -14,7 +14,7 @@ use mio::{Poll, Waker};
 use nearplay_netcode::MatchPlan;
 
 use super::host_loop::{END_LINGER, EventLoop, WAKER};
-use super::{LobbyError, bind_pair};
+use super::{ShellError, bind_pair};
 use crate::lan::{Discovery, LobbyTxt};
 use crate::lobby::host::{HostConfig, HostEvent, HostMachine};
 use crate::lobby::message::{MemberId, RosterEntry};
@@ -91,7 +91,7 @@ impl std::fmt::Debug for LobbyHost {
 impl LobbyHost {
     /// Binds the lobby port, starts the lobby's thread, and advertises the
     /// lobby if `options.discovery` is set.
-    pub fn open(config: HostConfig, options: HostOptions) -> Result<LobbyHost, LobbyError> {
+    pub fn open(config: HostConfig, options: HostOptions) -> Result<LobbyHost, ShellError> {
         let (listener, udp) = bind_pair(options.bind)?;
         let addr = listener.local_addr()?;
         let poll = Poll::new()?;
@@ -189,8 +189,8 @@ impl LobbyHost {
     /// open. The answer is the machine's own decision, taken on this thread
     /// without waiting on the network: `Ok` means the match started (and a
     /// [`HostEvent::Started`] follows), an error means it did not.
-    pub fn start(&self) -> Result<MatchPlan, LobbyError> {
-        self.act(|m, now| m.start(now)).map_err(LobbyError::from)
+    pub fn start(&self) -> Result<MatchPlan, ShellError> {
+        self.act(|m, now| m.start(now)).map_err(ShellError::from)
     }
 
     /// Closes the lobby.

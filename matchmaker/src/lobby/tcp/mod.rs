@@ -36,11 +36,11 @@ pub use outbox::MAX_QUEUED_BYTES;
 use std::net::{IpAddr, Ipv6Addr, TcpListener, UdpSocket};
 
 use crate::lan::LanError;
-use crate::lobby::host::StartError;
+use crate::lobby::host::StartRefused;
 
 /// Errors of the TCP shell.
 #[derive(Debug, thiserror::Error)]
-pub enum LobbyError {
+pub enum ShellError {
     /// A socket operation failed.
     #[error("socket error: {0}")]
     Io(#[from] std::io::Error),
@@ -49,7 +49,7 @@ pub enum LobbyError {
     Lan(#[from] LanError),
     /// The host refused to start.
     #[error("cannot start: {0}")]
-    Start(#[from] StartError),
+    Start(#[from] StartRefused),
     /// The background thread has ended (lobby closed or started).
     #[error("the lobby is no longer running")]
     Stopped,

@@ -46,7 +46,7 @@ use nearplay_netcode::{MatchPlan, PeerAddr, TransportError};
 
 use super::{RendezvousClient, RendezvousError};
 use crate::lobby::client::{ClientEvent, ClientMachine, ClientTransmit, JoinConfig, JoinError};
-use crate::lobby::host::{ConnId, HostConfig, HostEvent, HostMachine, HostTransmit, StartError};
+use crate::lobby::host::{ConnId, HostConfig, HostEvent, HostMachine, HostTransmit, StartRefused};
 use crate::lobby::message::{MemberId, PROTOCOL_VERSION, RosterEntry};
 use crate::rendezvous::api::RoomRequest;
 use crate::rendezvous::code::RoomCode;
@@ -218,7 +218,7 @@ impl OnlineHost {
 
     /// Starts the match: every member gets its plan; returns the host's,
     /// with WebRTC addresses.
-    pub fn start(&mut self) -> Result<MatchPlan, StartError> {
+    pub fn start(&mut self) -> Result<MatchPlan, StartRefused> {
         let plan = self.machine.start(Instant::now())?;
         self.flush();
         Ok(to_webrtc_plan(plan))

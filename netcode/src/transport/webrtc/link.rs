@@ -13,8 +13,9 @@
 //! [`RELIABLE_CHANNEL`] (ordered, retransmitted: lobby and control messages)
 //! and [`GAME_CHANNEL`] (unordered, no retransmit: GGRS datagrams).
 
+use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::JoinHandle;
 
 use matchbox_socket::{
@@ -73,19 +74,78 @@ pub enum PeerChange {
     Disconnected(u128),
 }
 
-/// One matchbox WebRTC socket with its message loop on a background thread.
-pub struct WebRtcLink {
-    socket: WebRtcSocket,
+/// Peer changes kept per handle between two [`WebRtcLink::poll_peers`]
+/// calls; past this the oldest are forgotten (a signaling server cannot grow
+/// a handle's memory that nobody polls).
+pub const MAX_PENDING_PEER_CHANGES: usize = 1024;
+
+/// One handle's unread peer changes.
+type ChangeQueue = Arc<Mutex<VecDeque<PeerChange>>>;
+
+/// What every handle of one link shares.
+struct Shared {
+    socket: Mutex<WebRtcSocket>,
     exit: Arc<Mutex<Option<LinkExit>>>,
-    thread: Option<JoinHandle<()>>,
+    /// The peer-change queue of every live handle.
+    watchers: Mutex<Vec<Weak<Mutex<VecDeque<PeerChange>>>>>,
+    /// The message loop's thread (detached, never joined: see `Drop`).
+    _thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // The last handle is gone: close every channel. The loop ends once it
+        // sees them closed; joining here could block the game on a stuck
+        // handshake, so the thread is detached.
+        lock(&self.socket).close();
+    }
+}
+
+/// One matchbox WebRTC socket with its message loop on a background thread,
+/// as a cheap, cloneable handle.
+///
+/// **Clones share one socket.** A lobby keeps the room's link and hands a
+/// clone to the game transport ([`WebRtcTransport::from_plan`](super::WebRtcTransport::from_plan)),
+/// so the room survives the match and a rematch runs over the same peers.
+/// What each clone sees:
+///
+/// - **Peer changes** ([`poll_peers`](Self::poll_peers)) go to *every*
+///   handle: each has its own queue (a copy of its source's at `clone`,
+///   at most [`MAX_PENDING_PEER_CHANGES`]).
+/// - **Packets** ([`receive`](Self::receive)) go to whichever handle reads
+///   the channel first: let one handle own each channel (the lobby
+///   [`RELIABLE_CHANNEL`], the game transport [`GAME_CHANNEL`]).
+/// - **Closing**: the socket closes when the *last* handle drops, or at once
+///   for every handle on an explicit [`close`](Self::close).
+pub struct WebRtcLink {
+    shared: Arc<Shared>,
+    changes: ChangeQueue,
+}
+
+impl Clone for WebRtcLink {
+    fn clone(&self) -> Self {
+        let changes = Arc::new(Mutex::new(lock(&self.changes).clone()));
+        lock(&self.shared.watchers).push(Arc::downgrade(&changes));
+        WebRtcLink {
+            shared: Arc::clone(&self.shared),
+            changes,
+        }
+    }
 }
 
 impl std::fmt::Debug for WebRtcLink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebRtcLink")
             .field("exit", &self.exit())
+            .field("handles", &Arc::strong_count(&self.shared))
             .finish_non_exhaustive()
     }
+}
+
+/// Locks `m`, carrying on after a panic elsewhere (the data stays usable:
+/// a socket, a queue, an exit note).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The 128-bit form of a matchbox peer id (what [`crate::PeerAddr::WebRtc`] holds).
@@ -134,21 +194,30 @@ impl WebRtcLink {
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner) = Some(exit);
             })?;
+        let changes: ChangeQueue = Arc::default();
         Ok(WebRtcLink {
-            socket,
-            exit,
-            thread: Some(thread),
+            shared: Arc::new(Shared {
+                socket: Mutex::new(socket),
+                exit,
+                watchers: Mutex::new(vec![Arc::downgrade(&changes)]),
+                _thread: Some(thread),
+            }),
+            changes,
         })
     }
 
     /// The id the signaling server assigned us, once it has.
+    ///
+    /// (`&mut self` on this and the other I/O methods is kept from when the
+    /// link owned its socket; the socket is shared by every clone.)
     pub fn id(&mut self) -> Option<u128> {
-        self.socket.id().map(peer_to_u128)
+        lock(&self.shared.socket).id().map(peer_to_u128)
     }
 
-    /// Peers that connected or disconnected since the last call.
+    /// Peers that connected or disconnected since this handle's last call
+    /// (every handle sees every change; see the type's docs).
     pub fn poll_peers(&mut self) -> Vec<PeerChange> {
-        match self.socket.try_update_peers() {
+        let fresh: Vec<PeerChange> = match lock(&self.shared.socket).try_update_peers() {
             Ok(changes) => changes
                 .into_iter()
                 .map(|(peer, state)| match state {
@@ -157,17 +226,35 @@ impl WebRtcLink {
                 })
                 .collect(),
             Err(_) => Vec::new(),
+        };
+        if !fresh.is_empty() {
+            let mut watchers = lock(&self.shared.watchers);
+            watchers.retain(|w| w.strong_count() > 0);
+            for queue in watchers.iter().filter_map(Weak::upgrade) {
+                let mut queue = lock(&queue);
+                for change in &fresh {
+                    if queue.len() >= MAX_PENDING_PEER_CHANGES {
+                        queue.pop_front();
+                    }
+                    queue.push_back(*change);
+                }
+            }
         }
+        lock(&self.changes).drain(..).collect()
     }
 
-    /// The peers connected now (as of the last [`poll_peers`](Self::poll_peers)).
+    /// The peers connected now (as of the last [`poll_peers`](Self::poll_peers)
+    /// on any handle).
     pub fn connected_peers(&self) -> Vec<u128> {
-        self.socket.connected_peers().map(peer_to_u128).collect()
+        lock(&self.shared.socket)
+            .connected_peers()
+            .map(peer_to_u128)
+            .collect()
     }
 
     /// Queues `bytes` for `peer` on `channel`. `false` when the link is gone.
     pub fn send(&mut self, channel: usize, peer: u128, bytes: &[u8]) -> bool {
-        match self.socket.get_channel_mut(channel) {
+        match lock(&self.shared.socket).get_channel_mut(channel) {
             Ok(ch) => ch
                 .try_send(Packet::copy_from_slice(bytes), u128_to_peer(peer))
                 .is_ok(),
@@ -175,9 +262,10 @@ impl WebRtcLink {
         }
     }
 
-    /// Everything received on `channel` since the last call, with its sender.
+    /// Everything received on `channel` since the last call on *any* handle,
+    /// with its sender (one handle should own each channel).
     pub fn receive(&mut self, channel: usize) -> Vec<(u128, Packet)> {
-        match self.socket.get_channel_mut(channel) {
+        match lock(&self.shared.socket).get_channel_mut(channel) {
             Ok(ch) => ch
                 .receive()
                 .into_iter()
@@ -189,24 +277,19 @@ impl WebRtcLink {
 
     /// How the message loop ended, once it has (`None` while it runs).
     pub fn exit(&self) -> Option<LinkExit> {
-        self.exit
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        lock(&self.shared.exit).clone()
     }
 
-    /// Closes every channel; the message loop then ends on its own.
+    /// Closes every channel, for every handle of this link; the message loop
+    /// then ends on its own and [`exit`](Self::exit) reports
+    /// [`LinkExit::Closed`]. Dropping the last handle does the same.
     pub fn close(&mut self) {
-        self.socket.close();
+        lock(&self.shared.socket).close();
     }
-}
 
-impl Drop for WebRtcLink {
-    fn drop(&mut self) {
-        self.socket.close();
-        // The loop ends once it sees the closed channels; joining here could
-        // block the game on a stuck handshake, so the thread is detached.
-        drop(self.thread.take());
+    /// How many handles share this link (this one included).
+    pub fn handles(&self) -> usize {
+        Arc::strong_count(&self.shared)
     }
 }
 

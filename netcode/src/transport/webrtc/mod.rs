@@ -41,8 +41,8 @@ use crate::stats::TrafficCounters;
 use crate::wire::{MAX_DATAGRAM, ReplayGuard, SendFailure, WireCodec, WireError};
 
 pub use link::{
-    GAME_CHANNEL, LinkExit, PeerChange, RELIABLE_CHANNEL, WebRtcConfig, WebRtcLink, peer_to_u128,
-    u128_to_peer,
+    GAME_CHANNEL, LinkExit, MAX_PENDING_PEER_CHANGES, PeerChange, RELIABLE_CHANNEL, WebRtcConfig,
+    WebRtcLink, peer_to_u128, u128_to_peer,
 };
 
 /// Accept at most this many packets per `receive_all_messages` call; the rest

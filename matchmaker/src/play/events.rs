@@ -1,0 +1,183 @@
+//! What a [`Lobby`](super::Lobby) reports ([`LobbyEvent`], [`LobbyPhase`]),
+//! what it refuses ([`LobbyActionError`]), why it fails ([`LobbyError`]),
+//! and what it hands the game at start ([`MatchStart`]).
+
+use ggrs::P2PSession;
+use nearplay_netcode::{
+    GameTransport, LinkProfile, MatchPlan, NetMonitor, NetSessionBuilder, PeerAddr, SessionError,
+    TransportError,
+};
+
+use crate::lobby::client::{CloseReason, JoinError};
+use crate::lobby::host::LeaveReason;
+use crate::lobby::message::{MemberId, RosterEntry};
+use crate::lobby::secure::Fingerprint;
+use crate::lobby::tcp::ShellError;
+use crate::rendezvous::RoomCode;
+
+/// Where a [`Lobby`](super::Lobby) is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LobbyPhase {
+    /// Host: the lobby is being opened (a room being created online).
+    Opening,
+    /// Joiner: connecting, checking the room, or awaiting the host's welcome.
+    Joining,
+    /// In the lobby: roster, chat, ready.
+    InLobby,
+    /// A match started ([`LobbyEvent::MatchStarted`] was returned).
+    InMatch,
+    /// Over: failed, closed, kicked or left.
+    Closed,
+}
+
+/// Something that happened, returned by [`Lobby::poll`](super::Lobby::poll).
+/// The same events whether the lobby is hosted or joined, on the LAN or in
+/// a rendezvous room. Every string in them is cleaned of control characters.
+#[derive(Debug)]
+pub enum LobbyEvent {
+    /// Host: the lobby is open (advertised on the LAN, or its room created).
+    Opened {
+        /// The name it is listed under (with a suffix if the wanted one
+        /// was taken) or `"Room CODE"`.
+        name: String,
+        /// The room code to share, online.
+        code: Option<RoomCode>,
+    },
+    /// Joiner: we are in.
+    Joined {
+        /// Our member id.
+        you: MemberId,
+        /// Our name (maybe with a suffix).
+        name: String,
+        /// The lobby's name.
+        lobby: String,
+        /// Player limit.
+        max_players: u16,
+        /// The fingerprint of our channel to the host (the host's screen
+        /// shows the same one for us unless someone sits in between).
+        fingerprint: Fingerprint,
+    },
+    /// The roster changed (join, leave, ready); also in [`Lobby::roster`](super::Lobby::roster).
+    RosterChanged(Vec<RosterEntry>),
+    /// Host: a player joined.
+    MemberJoined {
+        /// Its id.
+        id: MemberId,
+        /// Its (unique) name.
+        name: String,
+        /// The fingerprint of its channel.
+        fingerprint: Fingerprint,
+    },
+    /// Host: a player left.
+    MemberLeft {
+        /// Its id.
+        id: MemberId,
+        /// Its name.
+        name: String,
+        /// Why.
+        reason: LeaveReason,
+    },
+    /// A chat line.
+    Chat {
+        /// Sender id.
+        from: MemberId,
+        /// Sender name.
+        name: String,
+        /// The line.
+        text: String,
+    },
+    /// Something worth showing that changes nothing: wrong password
+    /// guesses, refused joiners, the rendezvous server closing.
+    Notice(String),
+    /// The match starts: the checked plan and its transport.
+    MatchStarted(MatchStart),
+    /// The lobby could not be hosted or joined (queued ready and chat are
+    /// dropped with it); phase [`LobbyPhase::Closed`].
+    Failed(LobbyError),
+    /// The lobby ended; phase [`LobbyPhase::Closed`].
+    Closed(CloseReason),
+}
+
+/// What a match needs: the checked plan and the transport it names, over
+/// the game socket (LAN) or the room's link (online) that the lobby keeps.
+#[derive(Debug)]
+pub struct MatchStart {
+    /// The plan: players, addresses, seed, key, settings; validated.
+    pub plan: MatchPlan,
+    /// The transport for `plan`.
+    pub transport: GameTransport,
+}
+
+impl MatchStart {
+    /// Builds the GGRS session over the transport, through the link
+    /// conditioner when `impairment` is set (seeded by the plan's seed),
+    /// with a [`NetMonitor`] for stats and the sync deadline.
+    pub fn into_session<C: ggrs::Config<Address = PeerAddr>>(
+        self,
+        impairment: Option<LinkProfile>,
+    ) -> Result<(P2PSession<C>, NetMonitor), SessionError> {
+        let seed = self.plan.seed;
+        NetSessionBuilder::<C>::from_plan(&self.plan).build_impaired(
+            self.transport,
+            impairment,
+            seed,
+        )
+    }
+}
+
+/// Why a [`Lobby`](super::Lobby) refused an action (nothing was done).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LobbyActionError {
+    /// Only the host may do that.
+    #[error("only the host can do that")]
+    NotHost,
+    /// The lobby is closed, or the match already started.
+    #[error("not in a lobby (closed, or the match started)")]
+    NotInLobby,
+    /// These members are not ready.
+    #[error("not everyone is ready: {0:?}")]
+    NotReady(Vec<String>),
+    /// A match needs at least two players.
+    #[error("a match needs at least two players")]
+    TooFew,
+    /// No member has that id.
+    #[error("no member {0}")]
+    NoSuchMember(MemberId),
+    /// Rematch before any match.
+    #[error("no match to replay yet")]
+    NoMatch,
+    /// Too many chat lines queued before the welcome.
+    #[error("too many chat lines waiting for the host's welcome")]
+    QueueFull,
+}
+
+/// Why a lobby could not be hosted or joined, or its match not handed over.
+#[derive(Debug, thiserror::Error)]
+pub enum LobbyError {
+    /// The host refused us or could not be reached.
+    #[error(transparent)]
+    Join(#[from] JoinError),
+    /// Opening the LAN lobby (socket, advertisement) failed.
+    #[error("cannot open the lobby: {0}")]
+    Open(#[from] ShellError),
+    /// The rendezvous server refused or could not be reached.
+    #[cfg(feature = "rendezvous")]
+    #[error(transparent)]
+    Rendezvous(#[from] crate::rendezvous::RendezvousError),
+    /// The game socket could not be bound.
+    #[error("cannot bind the game socket: {0}")]
+    Socket(String),
+    /// LAN discovery is off (no mDNS daemon); the reason.
+    #[error("the LAN is not available: {0}")]
+    NoLan(String),
+    /// An online lobby was asked for without a rendezvous server (or
+    /// without the `rendezvous` feature).
+    #[error("no rendezvous server is configured")]
+    NoServer,
+    /// The match transport could not be built from the plan.
+    #[error("cannot build the match transport: {0}")]
+    Transport(#[from] TransportError),
+    /// The lobby's background work stopped unexpectedly.
+    #[error("the lobby's background thread stopped")]
+    Stopped,
+}

@@ -1,0 +1,37 @@
+//! One lobby API for LAN and online play: a [`Matchmaker`] made once at
+//! start-up, a [`Lobby`] handle for hosting and joining (on the LAN or by
+//! room code, the same methods and events whatever the path), and a
+//! [`LobbyList`] of lobbies to join (the LAN's and the rendezvous server's
+//! public rooms).
+//!
+//! Built on the shells of the other modules, unchanged: the TCP lobby
+//! ([`LobbyHost`](crate::LobbyHost), [`LobbyClient`](crate::LobbyClient)),
+//! the rendezvous room ([`OnlineHost`](crate::rendezvous::OnlineHost),
+//! [`OnlineClient`](crate::rendezvous::OnlineClient)) and mDNS browsing
+//! ([`LobbyBrowser`](crate::LobbyBrowser)).
+//!
+//! | file | what |
+//! |---|---|
+//! | `matchmaker.rs` | [`Matchmaker`], [`MatchmakerConfig`]: host, join, browse |
+//! | `settings.rs` | [`LobbySettings`], [`PlayerSettings`], [`Venue`], [`JoinTarget`] |
+//! | `lobby.rs` | [`Lobby`]: actions, queue before the welcome, leave, rematch |
+//! | `translate.rs` | the shells' events into [`LobbyEvent`]s, the match hand-over |
+//! | `backend.rs` | the four shells behind one shape; HTTP off the caller's thread |
+//! | `events.rs` | [`LobbyEvent`], [`LobbyPhase`], [`MatchStart`], the errors |
+//! | `list.rs`, `list_online.rs` | [`LobbyList`]: mDNS and the server's public rooms |
+
+mod backend;
+mod events;
+mod list;
+#[cfg(feature = "rendezvous")]
+mod list_online;
+mod lobby;
+mod matchmaker;
+mod settings;
+mod translate;
+
+pub use events::{LobbyActionError, LobbyError, LobbyEvent, LobbyPhase, MatchStart};
+pub use list::{ListEvent, LobbyEntry, LobbyList, LobbyPlace};
+pub use lobby::{Lobby, MAX_QUEUED_CHAT};
+pub use matchmaker::{Matchmaker, MatchmakerConfig, MatchmakerError};
+pub use settings::{JoinTarget, LIST_REFRESH, LobbySettings, PlayerSettings, Venue};

@@ -1,0 +1,237 @@
+//! From the shells' events to [`LobbyEvent`]s: one translation for host and
+//! joiner, LAN and online, which also keeps the [`Lobby`]'s state (phase,
+//! roster, fingerprints), sends what was queued, and hands the match over.
+
+use nearplay_netcode::{GameTransport, MatchPlan};
+
+use crate::lobby::client::{ClientEvent, CloseReason};
+use crate::lobby::host::HostEvent;
+
+use super::backend::{Backend, Raw};
+use super::events::{LobbyError, LobbyEvent, LobbyPhase, MatchStart};
+use super::lobby::Lobby;
+
+impl Lobby {
+    /// Turns one shell event into zero or more lobby events.
+    pub(super) fn translate(&mut self, raw: Raw) {
+        match raw {
+            Raw::Host(e) => self.host_event(e),
+            Raw::Client(e) => self.client_event(e),
+            Raw::Notice(text) => self.push(LobbyEvent::Notice(text)),
+            Raw::LinkEnded(why) => {
+                if matches!(self.phase, LobbyPhase::InLobby | LobbyPhase::Opening) {
+                    self.phase = LobbyPhase::Closed;
+                    self.core().backend = Backend::Gone;
+                    self.push(LobbyEvent::Notice(format!("the room's link ended: {why}")));
+                    self.push(LobbyEvent::Closed(CloseReason::Disconnected));
+                }
+            }
+        }
+    }
+
+    fn host_event(&mut self, event: HostEvent) {
+        match event {
+            HostEvent::MemberJoined {
+                id,
+                name,
+                fingerprint,
+            } => {
+                self.fingerprints.insert(id, fingerprint);
+                self.push(LobbyEvent::MemberJoined {
+                    id,
+                    name,
+                    fingerprint,
+                });
+            }
+            HostEvent::MemberLeft { id, name, reason } => {
+                self.fingerprints.remove(&id);
+                self.push(LobbyEvent::MemberLeft { id, name, reason });
+            }
+            HostEvent::GuessFailed {
+                peer,
+                failures,
+                retry_after,
+            } => self.push(LobbyEvent::Notice(format!(
+                "wrong password from {peer} ({failures} so far; its next try waits {} ms)",
+                retry_after.as_millis()
+            ))),
+            HostEvent::Rejected { peer, reason } => {
+                self.push(LobbyEvent::Notice(format!("turned away {peer}: {reason:?}")));
+            }
+            HostEvent::RosterChanged(roster) => {
+                self.roster = roster.clone();
+                self.push(LobbyEvent::RosterChanged(roster));
+                self.start_if_ready();
+            }
+            HostEvent::Chat { from, name, text } => {
+                self.push(LobbyEvent::Chat { from, name, text });
+            }
+            HostEvent::Started(plan) => {
+                #[cfg(feature = "rendezvous")]
+                let plan = if matches!(self.core().backend, Backend::OnlineHost(_)) {
+                    crate::rendezvous::client::to_webrtc_plan(plan)
+                } else {
+                    plan
+                };
+                self.match_started(plan);
+            }
+            HostEvent::Closed => {
+                if matches!(self.phase, LobbyPhase::InLobby | LobbyPhase::Opening) {
+                    self.phase = LobbyPhase::Closed;
+                    self.push(LobbyEvent::Closed(CloseReason::HostClosed));
+                }
+            }
+        }
+    }
+
+    fn client_event(&mut self, event: ClientEvent) {
+        match event {
+            ClientEvent::Joined {
+                you,
+                name,
+                lobby,
+                max_players,
+                roster,
+                fingerprint,
+            } => {
+                self.you = Some(you);
+                self.name = lobby.clone();
+                self.roster = roster.clone();
+                self.fingerprints.insert(you, fingerprint);
+                self.fingerprints.insert(0, fingerprint);
+                self.phase = LobbyPhase::InLobby;
+                if self.auto_ready && self.queued_ready.is_none() {
+                    self.queued_ready = Some(true);
+                }
+                self.flush_queue();
+                self.push(LobbyEvent::Joined {
+                    you,
+                    name,
+                    lobby,
+                    max_players,
+                    fingerprint,
+                });
+                self.push(LobbyEvent::RosterChanged(roster));
+            }
+            ClientEvent::JoinFailed(e) => {
+                if self.phase != LobbyPhase::InMatch {
+                    self.fail(LobbyError::Join(e));
+                }
+            }
+            ClientEvent::RosterChanged(roster) => {
+                self.roster = roster.clone();
+                self.push(LobbyEvent::RosterChanged(roster));
+            }
+            ClientEvent::Chat { from, name, text } => {
+                self.push(LobbyEvent::Chat { from, name, text });
+            }
+            ClientEvent::Started(plan) => self.match_started(plan),
+            ClientEvent::LobbyClosed(reason) => {
+                if !matches!(self.phase, LobbyPhase::InMatch | LobbyPhase::Closed) {
+                    self.phase = LobbyPhase::Closed;
+                    self.push(LobbyEvent::Closed(reason));
+                }
+            }
+        }
+    }
+
+    /// Host with `start_when_ready`: starts once enough members are in and
+    /// all of them are ready.
+    fn start_if_ready(&mut self) {
+        let Some(n) = self.start_when_ready else {
+            return;
+        };
+        let all_ready = self.roster.iter().all(|m| m.ready);
+        if self.host && self.phase == LobbyPhase::InLobby && self.roster.len() >= n && all_ready {
+            let _ = self.start();
+        }
+    }
+
+    /// The plan arrived: build its transport over what the lobby keeps.
+    fn match_started(&mut self, plan: MatchPlan) {
+        if matches!(self.phase, LobbyPhase::InMatch | LobbyPhase::Closed) {
+            return;
+        }
+        match self.first_transport(&plan) {
+            Ok(transport) => {
+                self.phase = LobbyPhase::InMatch;
+                self.last_plan = Some(plan.clone());
+                self.push(LobbyEvent::MatchStarted(MatchStart { plan, transport }));
+            }
+            Err(e) => self.fail(e),
+        }
+    }
+
+    fn first_transport(&mut self, plan: &MatchPlan) -> Result<GameTransport, LobbyError> {
+        let core = self.core();
+        match std::mem::replace(&mut core.backend, Backend::Gone) {
+            #[cfg(feature = "rendezvous")]
+            Backend::OnlineHost(h) => {
+                let mut t = h.into_transport(plan)?;
+                core.link = Some(t.link_mut().clone());
+                Ok(GameTransport::from(t))
+            }
+            #[cfg(feature = "rendezvous")]
+            Backend::OnlineClient(c) => {
+                let mut t = c.into_transport(plan)?;
+                core.link = Some(t.link_mut().clone());
+                Ok(GameTransport::from(t))
+            }
+            lan => {
+                // LAN: keep the shell (a host's thread ends by itself once
+                // every member has its plan) and use the kept socket.
+                core.backend = lan;
+                let socket = core
+                    .socket
+                    .as_ref()
+                    .ok_or(LobbyError::Stopped)?
+                    .try_clone()
+                    .map_err(|e| LobbyError::Socket(e.to_string()))?;
+                Ok(GameTransport::udp(socket, plan)?)
+            }
+        }
+    }
+
+    /// A room being opened or checked off-thread: take its outcome if ready.
+    #[cfg(feature = "rendezvous")]
+    pub(super) fn settle_connecting(&mut self) {
+        let core = self.core();
+        let Backend::Connecting(work) = &mut core.backend else {
+            return;
+        };
+        let outcome = match work.take() {
+            Ok(None) => return,
+            Ok(Some(outcome)) => outcome,
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(backend) => {
+                let code = match &backend {
+                    Backend::OnlineHost(h) => Some(h.code()),
+                    Backend::OnlineClient(c) => Some(c.code()),
+                    _ => None,
+                };
+                let roster = backend.host_roster();
+                core.backend = backend;
+                self.code = code;
+                if let Some(code) = code {
+                    self.name = format!("Room {code}");
+                }
+                if let Some(roster) = roster {
+                    self.roster = roster;
+                    self.you = Some(0);
+                    self.phase = LobbyPhase::InLobby;
+                    self.flush_queue();
+                    self.push(LobbyEvent::Opened {
+                        name: self.name.clone(),
+                        code,
+                    });
+                }
+            }
+            Err(e) => {
+                core.backend = Backend::Gone;
+                self.fail(e);
+            }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! [`GameTransport`]: the transport a lobby hands over with its plan, UDP on
+//! the LAN or WebRTC online, as one GGRS socket type.
+//!
+//! A game (or the Bevy plugin) stores one concrete type whatever path the
+//! lobby took, and builds the session from it with
+//! [`NetSessionBuilder::build_monitored`](crate::NetSessionBuilder::build_monitored)
+//! or [`build_impaired`](crate::NetSessionBuilder::build_impaired).
+//!
+//! For a rematch the lobby keeps what the transport runs over: a clone of the
+//! UDP socket (`UdpSocket::try_clone`) or of the [`WebRtcLink`](super::WebRtcLink)
+//! handle (cheap, shared inside), and builds the next `GameTransport` from it.
+
+use std::net::UdpSocket;
+
+use ggrs::{Message, NonBlockingSocket};
+
+use super::{Transport, TransportError, UdpTransport};
+use crate::addr::PeerAddr;
+use crate::plan::MatchPlan;
+use crate::stats::TrafficCounters;
+
+#[cfg(feature = "webrtc")]
+use super::webrtc::{WebRtcLink, WebRtcTransport};
+
+/// The game transport a lobby yields with its plan: UDP on the LAN, WebRTC
+/// online. Both authenticate every datagram with the plan's key.
+#[derive(Debug)]
+pub enum GameTransport {
+    /// Authenticated datagrams on the lobby's game UDP socket.
+    Udp(UdpTransport),
+    /// Authenticated datagrams on the room's WebRTC game channel.
+    #[cfg(feature = "webrtc")]
+    WebRtc(WebRtcTransport),
+}
+
+impl GameTransport {
+    /// The UDP transport for `plan` over `socket` (every remote member must
+    /// have a [`PeerAddr::Udp`] address); see [`UdpTransport::from_plan`].
+    pub fn udp(socket: UdpSocket, plan: &MatchPlan) -> Result<Self, TransportError> {
+        UdpTransport::from_plan(socket, plan).map(GameTransport::Udp)
+    }
+
+    /// The WebRTC transport for `plan` over `link` (every remote member must
+    /// have a [`PeerAddr::WebRtc`] address); see [`WebRtcTransport::from_plan`].
+    /// Pass a clone of the room's link to keep the room for a rematch.
+    #[cfg(feature = "webrtc")]
+    pub fn webrtc(link: WebRtcLink, plan: &MatchPlan) -> Result<Self, TransportError> {
+        WebRtcTransport::from_plan(link, plan).map(GameTransport::WebRtc)
+    }
+
+    /// The transport's counters (shared: keep a clone before moving the
+    /// transport into a session).
+    pub fn counters(&self) -> TrafficCounters {
+        match self {
+            GameTransport::Udp(t) => t.counters(),
+            #[cfg(feature = "webrtc")]
+            GameTransport::WebRtc(t) => t.counters(),
+        }
+    }
+}
+
+impl From<UdpTransport> for GameTransport {
+    fn from(t: UdpTransport) -> Self {
+        GameTransport::Udp(t)
+    }
+}
+
+#[cfg(feature = "webrtc")]
+impl From<WebRtcTransport> for GameTransport {
+    fn from(t: WebRtcTransport) -> Self {
+        GameTransport::WebRtc(t)
+    }
+}
+
+impl Transport for GameTransport {
+    fn counters(&self) -> TrafficCounters {
+        GameTransport::counters(self)
+    }
+}
+
+impl NonBlockingSocket<PeerAddr> for GameTransport {
+    fn send_to(&mut self, msg: &Message, addr: &PeerAddr) {
+        match self {
+            GameTransport::Udp(t) => t.send_to(msg, addr),
+            #[cfg(feature = "webrtc")]
+            GameTransport::WebRtc(t) => t.send_to(msg, addr),
+        }
+    }
+
+    fn receive_all_messages(&mut self) -> Vec<(PeerAddr, Message)> {
+        match self {
+            GameTransport::Udp(t) => t.receive_all_messages(),
+            #[cfg(feature = "webrtc")]
+            GameTransport::WebRtc(t) => t.receive_all_messages(),
+        }
+    }
+}
