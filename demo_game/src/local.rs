@@ -49,7 +49,7 @@ pub fn start_local_versus(
         seed,
         input_delay: 0,
         max_prediction: 8,
-        plan: None,
+        networked: false,
     };
     commands.insert_resource(Session::SyncTest(session));
     begin_match(commands, next, info, LocalControl::default());

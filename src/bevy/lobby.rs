@@ -136,15 +136,21 @@ struct LobbyWriters<'w> {
     closed: MessageWriter<'w, LobbyClosed>,
 }
 
+/// What the poll keeps up to date.
+#[derive(SystemParam)]
+struct LobbyViews<'w> {
+    current: Option<ResMut<'w, CurrentLobby>>,
+    roster: ResMut<'w, Roster>,
+    chat: ResMut<'w, ChatLog>,
+    pending: ResMut<'w, PendingMatch>,
+}
+
 /// Drains the lobby's events (at most one match start per frame) into the
 /// resources and messages; an ended lobby is removed.
 fn poll_lobby(
     mut commands: Commands,
     mut lobby: ResMut<LobbyHandle>,
-    current: Option<ResMut<CurrentLobby>>,
-    mut roster: ResMut<Roster>,
-    mut chat: ResMut<ChatLog>,
-    mut pending: ResMut<PendingMatch>,
+    mut views: LobbyViews,
     mut out: LobbyWriters,
     state: Res<State<NetState>>,
     mut next: ResMut<NextState<NetState>>,
@@ -171,7 +177,7 @@ fn poll_lobby(
                 });
             }
             LobbyEvent::RosterChanged(members) => {
-                roster.0.clone_from(&members);
+                views.roster.0.clone_from(&members);
                 out.roster.write(RosterChanged(members));
             }
             LobbyEvent::MemberJoined {
@@ -189,7 +195,7 @@ fn poll_lobby(
                 out.member_left.write(MemberLeft { id, name, reason });
             }
             LobbyEvent::Chat { from, name, text } => {
-                chat.push(ChatLine {
+                views.chat.push(ChatLine {
                     from,
                     name: name.clone(),
                     text: text.clone(),
@@ -200,7 +206,7 @@ fn poll_lobby(
                 out.notice.write(LobbyNotice(text));
             }
             LobbyEvent::MatchStarted(start) => {
-                pending.0 = Some(start);
+                views.pending.0 = Some(start);
                 break;
             }
             LobbyEvent::Failed(error) => {
@@ -217,7 +223,7 @@ fn poll_lobby(
     }
     if !ended {
         let view = CurrentLobby::of(&lobby);
-        match current {
+        match views.current {
             Some(mut current) => {
                 current.set_if_neq(view);
             }
@@ -226,7 +232,7 @@ fn poll_lobby(
     } else {
         commands.remove_resource::<LobbyHandle>();
         commands.remove_resource::<CurrentLobby>();
-        roster.0.clear();
+        views.roster.0.clear();
         // A running match goes on peer to peer without its lobby.
         if *state.get() != NetState::InMatch {
             NextState::set_if_neq(&mut next, NetState::Browsing);

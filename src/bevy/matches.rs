@@ -36,7 +36,7 @@ impl<C: Config<Address = PeerAddr>> Plugin for MatchPlugin<C> {
             .insert_resource(MatchTeardown(teardown::<C>))
             .add_systems(
                 Update,
-                (start_match::<C>, unreachable_match::<C>).in_set(NearplaySystems::Match),
+                (start_match::<C>, unreachable_match).in_set(NearplaySystems::Match),
             );
     }
 }
@@ -92,7 +92,7 @@ fn start_match<C: Config<Address = PeerAddr>>(
 
 /// The netcode plugin removed a session that never reached every peer:
 /// say so as [`MatchFailed`] and go back to the lobby (or browsing).
-fn unreachable_match<C: Config<Address = PeerAddr>>(
+fn unreachable_match(
     mut commands: Commands,
     mut failures: MessageReader<NetSyncFailed>,
     lobby: Option<Res<LobbyHandle>>,
