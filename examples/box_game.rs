@@ -10,7 +10,8 @@
 //!
 //! The first hosts a lobby; the second joins the first lobby it finds;
 //! both ready up and the match starts when two players are ready. WASD
-//! moves your box.
+//! moves your box. Run with `RUST_LOG=nearplay=info` (the default shows
+//! it) to follow the lobby on the terminal.
 //!
 //! Next to bevy_ggrs's `box_game_p2p`, nearplay replaces the command-line
 //! addresses, the session builder and the socket with the plugin, one
@@ -97,46 +98,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .checksum_resource_with_hash::<FrameCount>()
         .insert_resource(FrameCount { frame: 0 })
         .insert_resource(Hosting(hosting))
-        .add_systems(Startup, setup_camera)
         .add_systems(Update, matchmake.run_if(in_state(NetState::Browsing)))
-        .add_systems(OnEnter(NetState::InMatch), spawn_players)
-        .add_systems(Update, print_lobby_messages)
+        .add_systems(OnEnter(NetState::InMatch), setup_system)
         .add_systems(GgrsSchedule, (move_cube_system, increase_frame_system))
         .run();
     Ok(())
 }
 
-/// Hosts, or joins the first compatible lobby the LAN shows.
+/// Hosts, or joins the first lobby with a free seat the LAN shows.
 fn matchmake(mut lobby: LobbyCommands, list: Res<AvailableLobbies>, hosting: Res<Hosting>) {
+    let found = list.joinable().next();
     if hosting.0 {
         lobby.host(LobbySettings::new("box game", "host"));
-    } else if let Some(entry) = list
-        .lobbies
-        .iter()
-        .find(|l| l.compatibility.is_compatible())
-    {
+    } else if let Some(entry) = found {
         lobby.join(entry, PlayerSettings::new("guest"));
-    }
-}
-
-/// What the lobby says, on the terminal.
-fn print_lobby_messages(
-    mut opened: MessageReader<LobbyOpened>,
-    mut joined: MessageReader<LobbyJoined>,
-    mut started: MessageReader<MatchStarted>,
-    mut failed: MessageReader<LobbyFailed>,
-) {
-    for m in opened.read() {
-        info!("hosting lobby {:?}, waiting for a player", m.name);
-    }
-    for m in joined.read() {
-        info!("joined lobby {:?} as {}", m.lobby, m.name);
-    }
-    for m in started.read() {
-        info!("match started: you are player {}", m.plan.local_handle);
-    }
-    for m in failed.read() {
-        error!("lobby failed: {}", m.0);
     }
 }
 
@@ -165,27 +140,19 @@ fn read_local_inputs(
     commands.insert_resource(LocalInputs::<BoxConfig>(local_inputs));
 }
 
-fn setup_camera(mut commands: Commands) {
-    commands.spawn((
-        Camera2d,
-        Projection::Orthographic(OrthographicProjection {
-            scale: 1.0 / PIXELS_PER_UNIT,
-            ..OrthographicProjection::default_2d()
-        }),
-    ));
-    commands.spawn(Sprite::from_color(
-        Color::srgb(0.3, 0.5, 0.3),
-        Vec2::splat(PLANE_SIZE),
-    ));
-}
-
-/// The box game's `setup_system`, run when the match starts.
-fn spawn_players(mut commands: Commands, session: Res<Session<BoxConfig>>) {
+/// The box game's `setup_system`, run when the match starts (the session
+/// is there from then on) instead of at `Startup`.
+fn setup_system(mut commands: Commands, session: Res<Session<BoxConfig>>) {
     let num_players = match &*session {
         Session::SyncTest(s) => s.num_players(),
         Session::P2P(s) => s.num_players(),
         Session::Spectator(s) => s.num_players(),
     };
+    // A ground plane
+    commands.spawn(Sprite::from_color(
+        Color::srgb(0.3, 0.5, 0.3),
+        Vec2::splat(PLANE_SIZE),
+    ));
     let r = PLANE_SIZE / 4.;
     for handle in 0..num_players {
         let rot = handle as f32 / num_players as f32 * 2. * std::f32::consts::PI;
@@ -198,6 +165,14 @@ fn spawn_players(mut commands: Commands, session: Res<Session<BoxConfig>>) {
             Velocity::default(),
         ));
     }
+    // camera, looking down at the plane
+    commands.spawn((
+        Camera2d,
+        Projection::Orthographic(OrthographicProjection {
+            scale: 1.0 / PIXELS_PER_UNIT,
+            ..OrthographicProjection::default_2d()
+        }),
+    ));
 }
 
 fn increase_frame_system(mut frame_count: ResMut<FrameCount>) {

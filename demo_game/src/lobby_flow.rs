@@ -113,13 +113,13 @@ fn find_lobby(
     mut next: ResMut<NextState<Screen>>,
     mut notice: ResMut<Notice>,
 ) {
-    let found = list.lobbies.iter().find(|l| match &search.wanted {
-        Some(name) => {
+    let found = match &search.wanted {
+        Some(name) => list.lobbies.iter().find(|l| {
             l.name == *name
                 || matches!(&l.place, LobbyPlace::Lan { instance, .. } if instance == name)
-        }
-        None => l.compatibility.is_compatible() && l.players < l.max_players,
-    });
+        }),
+        None => list.joinable().next(),
+    };
     match found {
         Some(entry) => {
             join_lobby(&mut lobby, entry, &prefs, search.password.as_deref());

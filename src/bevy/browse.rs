@@ -42,6 +42,16 @@ pub struct AvailableLobbies {
     pub lan_error: Option<String>,
 }
 
+impl AvailableLobbies {
+    /// The lobbies this game can join now: compatible, with a free seat
+    /// (locked ones included: the player needs the password).
+    pub fn joinable(&self) -> impl Iterator<Item = &LobbyEntry> {
+        self.lobbies
+            .iter()
+            .filter(|l| l.compatibility.is_compatible() && l.players < l.max_players)
+    }
+}
+
 fn open_list(mut commands: Commands, matchmaker: Res<MatchmakerRes>) {
     commands.insert_resource(LobbyBrowser(matchmaker.0.browse()));
 }

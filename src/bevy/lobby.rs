@@ -159,6 +159,10 @@ fn poll_lobby(
     while let Some(event) = lobby.poll() {
         match event {
             LobbyEvent::Opened { name, code } => {
+                match code {
+                    Some(code) => info!("nearplay: room {code} open as \"{name}\""),
+                    None => info!("nearplay: lobby \"{name}\" open on the LAN"),
+                }
                 out.opened.write(LobbyOpened { name, code });
             }
             LobbyEvent::Joined {
@@ -168,6 +172,7 @@ fn poll_lobby(
                 max_players,
                 fingerprint,
             } => {
+                info!("nearplay: joined \"{lobby}\" as {name}");
                 out.joined.write(LobbyJoined {
                     you,
                     name,
@@ -210,11 +215,13 @@ fn poll_lobby(
                 break;
             }
             LobbyEvent::Failed(error) => {
+                warn!("nearplay: lobby failed: {error}");
                 out.failed.write(LobbyFailed(error));
                 ended = true;
                 break;
             }
             LobbyEvent::Closed(reason) => {
+                info!("nearplay: lobby closed: {reason}");
                 out.closed.write(LobbyClosed(reason));
                 ended = true;
                 break;

@@ -77,6 +77,11 @@ fn start_match<C: Config<Address = PeerAddr>>(
     commands.queue(teardown::<C>);
     match start.into_session::<C>(options.impairment) {
         Ok((session, monitor)) => {
+            info!(
+                "nearplay: match started, {} players, we are handle {}",
+                plan.players.len(),
+                plan.local_handle
+            );
             commands.start_net_session(session, monitor);
             commands.insert_resource(RollbackFrameRate(plan.settings.fps));
             commands.insert_resource(CurrentMatch { plan: plan.clone() });
@@ -84,6 +89,7 @@ fn start_match<C: Config<Address = PeerAddr>>(
             next.set(NetState::InMatch);
         }
         Err(e) => {
+            warn!("nearplay: the match could not start: {e}");
             failed.write(MatchFailed(MatchFailure::Session(e)));
             NextState::set_if_neq(&mut next, NetState::InLobby);
         }
