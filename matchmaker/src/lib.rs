@@ -8,6 +8,11 @@
 //! # Module map
 //!
 //! ```text
+//! play/      matchmaker.rs Matchmaker, MatchmakerConfig: host, join, browse (start here)
+//!            lobby.rs      Lobby: one handle, hosted or joined, LAN or room code
+//!            translate.rs  the shells' events into LobbyEvents; the match hand-over
+//!            backend.rs    the four shells behind one shape; HTTP off the caller's thread
+//!            list.rs       LobbyList: mDNS lobbies + the server's public rooms
 //! lan/       mod.rs        Discovery: the process's ONE mDNS daemon (create at start, clone)
 //!            txt.rs        TXT record schema (txtvers, proto, game, ver, n, max, pw, mode, extras)
 //!            advertise.rs  Advertisement: register, unique names, TXT updates, goodbye
@@ -46,41 +51,65 @@
 //! cargo bench -p nearplay_matchmaker --features server,rendezvous --bench rendezvous
 //! ```
 //!
-//! # A game's view
+//! # A game's view: one lobby handle
 //!
-//! ```no_run
-//! use std::net::UdpSocket;
-//! use nearplay_matchmaker::*;
+//! A [`Matchmaker`] made once at start-up hands out [`Lobby`] handles for
+//! hosting and joining, on the LAN or by room code (feature `rendezvous`),
+//! with the same methods and [`LobbyEvent`]s whatever the path, and
+//! [`LobbyList`]s of lobbies to join. `poll()` never blocks; the library
+//! binds the game socket and hands over the plan with its transport
+//! ([`MatchStart`]). Everything a game needs is in [`prelude`].
+//!
+//! ```
+//! use std::net::Ipv4Addr;
+//! use std::time::{Duration, Instant};
+//! use nearplay_matchmaker::prelude::*;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! // Once, at program start: one daemon per process, warm before the
-//! // browser screen opens.
-//! let discovery = Discovery::new(Interfaces::All)?;
+//! // Once, at start-up. (This example stays on loopback and advertises
+//! // nothing; a game keeps the defaults: mDNS on every interface.)
+//! let mut config = MatchmakerConfig::new("my-game", "1.0");
+//! config.lan = None;
+//! config.bind = Some(Ipv4Addr::LOCALHOST.into());
+//! let matchmaker = Matchmaker::new(config)?;
 //!
-//! // Host: bind the game socket first, then open the lobby.
-//! let game_socket = UdpSocket::bind("0.0.0.0:0")?;
-//! let mut config = HostConfig::new("Hana's den", "Hana", "my-game", "1.0");
-//! config.game_port = game_socket.local_addr()?.port();
-//! let options = HostOptions { discovery: Some(discovery.clone()), ..Default::default() };
-//! let host = LobbyHost::open(config, options)?;
-//! while let Some(event) = host.poll() { /* every frame: roster, chat, ... */ }
-//! // let plan = host.start()?; // everyone ready: the host's MatchPlan
+//! // Host: open at once, the host ready by default.
+//! let mut host = matchmaker.host(LobbySettings::new("Hana's den", "Hana"));
+//! // A player joins (a `LobbyList` entry, an address or a room code) and
+//! // says ready at once: queued until the host's welcome.
+//! let address = host.lobby_addr().expect("a LAN lobby has an address");
+//! let mut ann = matchmaker.join(address, PlayerSettings::new("Ann"));
+//! ann.set_ready(true)?;
 //!
-//! // Player: browse, pick a lobby, join with the bound game port.
-//! let mut browser = discovery.browse("my-game", "1.0")?;
-//! while let Some(event) = browser.poll() {
-//!     if let BrowseEvent::Added(lobby) = event {
-//!         if lobby.compatibility.is_compatible() {
-//!             let port = game_socket.local_addr()?.port();
-//!             let client = LobbyClient::join(lobby.addr, JoinConfig::new("Ann", "my-game", "1.0", port));
-//!             // every frame: client.poll() -> Joined, RosterChanged, Chat,
-//!             // Started(plan) -> hand the plan to nearplay_netcode.
-//!             # drop(client);
+//! // Every frame, each game polls its lobby.
+//! let deadline = Instant::now() + Duration::from_secs(10);
+//! let mut starts = Vec::new();
+//! let mut started = false;
+//! while starts.len() < 2 {
+//!     assert!(Instant::now() < deadline, "no match");
+//!     for lobby in [&mut host, &mut ann] {
+//!         match lobby.poll() {
+//!             Some(LobbyEvent::MatchStarted(start)) => starts.push(start),
+//!             Some(LobbyEvent::Failed(e)) => return Err(e.into()),
+//!             _ => {}
 //!         }
 //!     }
+//!     if !started && host.roster().len() == 2 && host.roster().iter().all(|m| m.ready) {
+//!         host.start()?; // never blocks; MatchStarted follows on every member
+//!         started = true;
+//!     }
 //! }
+//! // One plan, each with its own seat; `start.into_session::<MyGgrsConfig>(None)`
+//! // builds the GGRS session over the transport the plan names.
+//! assert_eq!(starts[0].plan.match_id, starts[1].plan.match_id);
+//! assert_ne!(starts[0].plan.local_handle, starts[1].plan.local_handle);
 //! # Ok(()) }
 //! ```
+//!
+//! The shells underneath ([`LobbyHost`], [`LobbyClient`], [`LobbyBrowser`],
+//! and online [`OnlineHost`](rendezvous::OnlineHost) /
+//! [`OnlineClient`](rendezvous::OnlineClient)) stay public for tools and
+//! tests that need one path only.
 //!
 //! # The sans-IO core, with a fake clock
 //!
@@ -150,8 +179,8 @@ pub use lobby::message::{MemberId, PROTOCOL_VERSION, RosterEntry};
 pub use lobby::secure::Fingerprint;
 pub use lobby::tcp::{HostOptions, LobbyClient, LobbyHost, ShellError};
 pub use play::{
-    JoinTarget, ListEvent, Lobby, LobbyActionError, LobbyEntry, LobbyError, LobbyEvent,
-    LobbyList, LobbyPhase, LobbyPlace, LobbySettings, MatchStart, Matchmaker, MatchmakerConfig,
+    JoinTarget, ListEvent, Lobby, LobbyActionError, LobbyEntry, LobbyError, LobbyEvent, LobbyList,
+    LobbyPhase, LobbyPlace, LobbySettings, MatchStart, Matchmaker, MatchmakerConfig,
     MatchmakerError, PlayerSettings, Venue,
 };
 pub use rendezvous::RoomCode;
@@ -165,8 +194,8 @@ pub mod prelude {
     pub use crate::lobby::secure::Fingerprint;
     pub use crate::play::{
         JoinTarget, ListEvent, Lobby, LobbyActionError, LobbyEntry, LobbyError, LobbyEvent,
-        LobbyList, LobbyPhase, LobbyPlace, LobbySettings, MatchStart, Matchmaker,
-        MatchmakerConfig, MatchmakerError, PlayerSettings, Venue,
+        LobbyList, LobbyPhase, LobbyPlace, LobbySettings, MatchStart, Matchmaker, MatchmakerConfig,
+        MatchmakerError, PlayerSettings, Venue,
     };
     pub use crate::rendezvous::RoomCode;
 }

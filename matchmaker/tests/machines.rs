@@ -9,7 +9,9 @@ use std::time::Instant;
 use common::sim::{GAME, HOST_IP, Sim, VER, config, jc, join_error};
 use nearplay_matchmaker::lobby::client::{ClientEvent, ClientMachine, JoinConfig, JoinError};
 use nearplay_matchmaker::lobby::codec::{FrameDecoder, encode_with_version};
-use nearplay_matchmaker::lobby::host::{ConnId, HostEvent, HostMachine, HostTransmit, StartRefused};
+use nearplay_matchmaker::lobby::host::{
+    ConnId, HostEvent, HostMachine, HostTransmit, StartRefused,
+};
 use nearplay_matchmaker::lobby::message::{
     ClientMsg, Hello, HostMsg, PROTOCOL_VERSION, RejectReason,
 };

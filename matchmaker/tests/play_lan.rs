@@ -26,11 +26,7 @@ fn matchmaker() -> Matchmaker {
 }
 
 /// Polls `lobby` until `f` picks an event; panics on a failure first.
-fn until_event<T>(
-    what: &str,
-    lobby: &mut Lobby,
-    mut f: impl FnMut(&LobbyEvent) -> Option<T>,
-) -> T {
+fn until_event<T>(what: &str, lobby: &mut Lobby, mut f: impl FnMut(&LobbyEvent) -> Option<T>) -> T {
     wait_for(what, LIMIT, || {
         let e = lobby.poll()?;
         if let LobbyEvent::Failed(err) = &e {
@@ -194,7 +190,10 @@ fn start_is_refused_with_typed_errors() {
         host.start(),
         Err(LobbyActionError::NotReady(vec!["Ann".to_string()]))
     );
-    assert_eq!(host.kick(you + 100), Err(LobbyActionError::NoSuchMember(you + 100)));
+    assert_eq!(
+        host.kick(you + 100),
+        Err(LobbyActionError::NoSuchMember(you + 100))
+    );
     assert_eq!(host.rematch(), Err(LobbyActionError::NoMatch));
     ann.set_ready(true).expect("ready");
     until_event("Ann ready", &mut host, |e| match e {
@@ -289,12 +288,15 @@ fn auto_ready_and_start_when_ready_start_without_a_call() {
     opened(&mut host);
     let addr = host.lobby_addr().expect("addr");
     let mut bo = mm.join(addr, PlayerSettings::new("Bo").auto_ready(true));
-    until_event("Bo ready, the host not", &mut host, |e| match e {
-        LobbyEvent::RosterChanged(r) if r.len() == 2 && r[1].ready => {
-            assert!(!r[0].ready, "host_ready(false)");
-            Some(())
+    wait_for("Bo ready, the host not", LIMIT, || {
+        match (bo.poll(), host.poll()?) {
+            (Some(LobbyEvent::Failed(e)), _) => panic!("Bo: {e}"),
+            (_, LobbyEvent::RosterChanged(r)) if r.len() == 2 && r[1].ready => {
+                assert!(!r[0].ready, "host_ready(false)");
+                Some(())
+            }
+            _ => None,
         }
-        _ => None,
     });
     assert_eq!(host.phase(), LobbyPhase::InLobby);
     host.set_ready(true).expect("ready");

@@ -112,7 +112,9 @@ impl Backend {
                     return Some(Raw::Client(e));
                 }
                 c.take_server_gone().then(|| {
-                    Raw::Notice("the rendezvous server let go of the room: nobody new can join".into())
+                    Raw::Notice(
+                        "the rendezvous server let go of the room: nobody new can join".into(),
+                    )
                 })
             }
             #[cfg(feature = "rendezvous")]

@@ -34,6 +34,9 @@ pub enum LobbyPhase {
 /// The same events whether the lobby is hosted or joined, on the LAN or in
 /// a rendezvous room. Every string in them is cleaned of control characters.
 #[derive(Debug)]
+// `MatchStarted` is large (the plan and its transport) and rare (once per
+// match): unboxed, so a game takes the `MatchStart` out as is.
+#[allow(clippy::large_enum_variant)]
 pub enum LobbyEvent {
     /// Host: the lobby is open (advertised on the LAN, or its room created).
     Opened {

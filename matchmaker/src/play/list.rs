@@ -28,6 +28,23 @@ pub enum LobbyPlace {
     },
 }
 
+/// What identifies a listed lobby: a LAN lobby by its DNS-SD instance (its
+/// address may change while listed), a room by its code.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum ListKey {
+    Lan(String),
+    Online(RoomCode),
+}
+
+impl LobbyPlace {
+    pub(super) fn key(&self) -> ListKey {
+        match self {
+            LobbyPlace::Lan { instance, .. } => ListKey::Lan(instance.clone()),
+            LobbyPlace::Online { code } => ListKey::Online(*code),
+        }
+    }
+}
+
 /// One lobby in a [`LobbyList`]; every string is cleaned for display.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LobbyEntry {
@@ -125,7 +142,7 @@ pub struct LobbyList {
     rooms: Option<super::list_online::RoomFeed>,
     /// Pending events (LAN failure at open).
     pending: Mutex<std::collections::VecDeque<ListEvent>>,
-    entries: BTreeMap<LobbyPlace, LobbyEntry>,
+    entries: BTreeMap<ListKey, LobbyEntry>,
     sorted: Vec<LobbyEntry>,
     game: String,
     game_version: String,
@@ -177,16 +194,18 @@ impl LobbyList {
         if let Some(e) = pending.pop_front() {
             return Some(e);
         }
-        if let Some(event) = self.lan.as_mut().and_then(LobbyBrowser::poll) {
+        while let Some(event) = self.lan.as_mut().and_then(LobbyBrowser::poll) {
             let event = match event {
                 BrowseEvent::Added(i) | BrowseEvent::Updated(i) => {
-                    self.upsert(LobbyEntry::from_lan(&i))
+                    Some(self.upsert(LobbyEntry::from_lan(&i)))
                 }
                 BrowseEvent::Removed { lobby, .. } => {
-                    self.remove(&LobbyEntry::from_lan(&lobby).place)?
+                    self.remove(&LobbyEntry::from_lan(&lobby).place.key())
                 }
             };
-            return Some(event);
+            if event.is_some() {
+                return event;
+            }
         }
         #[cfg(feature = "rendezvous")]
         if let Some(feed) = self.rooms.as_mut()
@@ -203,7 +222,7 @@ impl LobbyList {
     }
 
     pub(super) fn upsert(&mut self, entry: LobbyEntry) -> ListEvent {
-        let event = match self.entries.insert(entry.place.clone(), entry.clone()) {
+        let event = match self.entries.insert(entry.place.key(), entry.clone()) {
             Some(_) => ListEvent::Updated(entry),
             None => ListEvent::Added(entry),
         };
@@ -211,8 +230,8 @@ impl LobbyList {
         event
     }
 
-    pub(super) fn remove(&mut self, place: &LobbyPlace) -> Option<ListEvent> {
-        let gone = self.entries.remove(place)?;
+    pub(super) fn remove(&mut self, key: &ListKey) -> Option<ListEvent> {
+        let gone = self.entries.remove(key)?;
         self.resort();
         Some(ListEvent::Removed(gone))
     }
@@ -223,10 +242,10 @@ impl LobbyList {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub(super) fn online_places(&self) -> Vec<LobbyPlace> {
+    pub(super) fn online_keys(&self) -> Vec<ListKey> {
         self.entries
             .keys()
-            .filter(|p| matches!(p, LobbyPlace::Online { .. }))
+            .filter(|k| matches!(k, ListKey::Online(_)))
             .cloned()
             .collect()
     }
@@ -235,8 +254,8 @@ impl LobbyList {
         (self.game.clone(), self.game_version.clone())
     }
 
-    pub(super) fn entry(&self, place: &LobbyPlace) -> Option<&LobbyEntry> {
-        self.entries.get(place)
+    pub(super) fn entry(&self, key: &ListKey) -> Option<&LobbyEntry> {
+        self.entries.get(key)
     }
 
     fn resort(&mut self) {

@@ -73,10 +73,7 @@ impl RoomFeed {
 impl LobbyList {
     /// Applies one fetch: added, updated and removed rooms become events
     /// (the first is returned, the rest queued).
-    pub(super) fn apply_rooms(
-        &mut self,
-        update: RoomUpdate,
-    ) -> Option<ListEvent> {
+    pub(super) fn apply_rooms(&mut self, update: RoomUpdate) -> Option<ListEvent> {
         let (game, game_version) = self.game();
         let rooms = match update {
             Ok(rooms) => rooms,
@@ -86,14 +83,15 @@ impl LobbyList {
         let mut seen = BTreeSet::new();
         for room in &rooms {
             let entry = LobbyEntry::from_room(room, &game, &game_version);
-            seen.insert(entry.place.clone());
-            if self.entry(&entry.place) != Some(&entry) {
+            let key = entry.place.key();
+            if self.entry(&key) != Some(&entry) {
                 events.push(self.upsert(entry));
             }
+            seen.insert(key);
         }
-        for place in self.online_places() {
-            if !seen.contains(&place)
-                && let Some(e) = self.remove(&place)
+        for key in self.online_keys() {
+            if !seen.contains(&key)
+                && let Some(e) = self.remove(&key)
             {
                 events.push(e);
             }
@@ -110,4 +108,3 @@ impl std::fmt::Debug for RoomFeed {
         f.write_str("RoomFeed")
     }
 }
-

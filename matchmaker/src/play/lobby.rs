@@ -277,7 +277,7 @@ impl Lobby {
     /// [`CloseReason::Kicked`]).
     pub fn kick(&mut self, member: MemberId) -> Result<(), LobbyActionError> {
         self.host_in_lobby()?;
-        if member == 0 || !self.roster.iter().any(|m| m.id == member) {
+        if member == 0 || !self.live_roster().iter().any(|m| m.id == member) {
             return Err(LobbyActionError::NoSuchMember(member));
         }
         self.core().backend.kick(member);
@@ -289,7 +289,7 @@ impl Lobby {
     /// member (this one included); an error means nothing happened.
     pub fn start(&mut self) -> Result<(), LobbyActionError> {
         self.host_in_lobby()?;
-        if self.roster.len() < 2 {
+        if self.live_roster().len() < 2 {
             return Err(LobbyActionError::TooFew);
         }
         self.core().backend.start().map_err(|e| match e {
@@ -367,6 +367,14 @@ impl Lobby {
             .ok();
         if !was_closed {
             self.push(LobbyEvent::Closed(CloseReason::Left));
+        }
+    }
+
+    /// The host machine's roster now (not as last polled), else the last polled.
+    fn live_roster(&mut self) -> Vec<RosterEntry> {
+        match self.core().backend.host_roster() {
+            Some(r) => r,
+            None => self.roster.clone(),
         }
     }
 

@@ -164,7 +164,6 @@ impl Matchmaker {
     /// the room is created off-thread and `Opened` (with its code) or
     /// `Failed` follows.
     pub fn host(&self, settings: LobbySettings) -> Lobby {
-        let c = &self.inner.config;
         let host_ready = settings.host_ready || settings.auto_ready;
         let mut lobby = match settings.venue {
             Venue::Lan => self.host_lan(&settings),
@@ -177,7 +176,6 @@ impl Matchmaker {
                 lobby.flush_queue();
             }
         }
-        let _ = c;
         lobby
     }
 
@@ -201,7 +199,12 @@ impl Matchmaker {
         };
         let name = host.instance_name().unwrap_or(name);
         let roster = host.roster();
-        let mut lobby = Lobby::new(true, LobbyPhase::InLobby, name.clone(), Backend::LanHost(host));
+        let mut lobby = Lobby::new(
+            true,
+            LobbyPhase::InLobby,
+            name.clone(),
+            Backend::LanHost(host),
+        );
         lobby.core().socket = Some(socket);
         lobby.roster = roster;
         lobby.you = Some(0);

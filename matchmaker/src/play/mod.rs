@@ -20,8 +20,11 @@
 //! | `events.rs` | [`LobbyEvent`], [`LobbyPhase`], [`MatchStart`], the errors |
 //! | `list.rs`, `list_online.rs` | [`LobbyList`]: mDNS and the server's public rooms |
 
+// Without `rendezvous` the online halves of these are unused.
+#[cfg_attr(not(feature = "rendezvous"), allow(dead_code))]
 mod backend;
 mod events;
+#[cfg_attr(not(feature = "rendezvous"), allow(dead_code))]
 mod list;
 #[cfg(feature = "rendezvous")]
 mod list_online;

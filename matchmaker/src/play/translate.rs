@@ -56,7 +56,9 @@ impl Lobby {
                 retry_after.as_millis()
             ))),
             HostEvent::Rejected { peer, reason } => {
-                self.push(LobbyEvent::Notice(format!("turned away {peer}: {reason:?}")));
+                self.push(LobbyEvent::Notice(format!(
+                    "turned away {peer}: {reason:?}"
+                )));
             }
             HostEvent::RosterChanged(roster) => {
                 self.roster = roster.clone();

@@ -29,7 +29,11 @@ pub struct Seat {
 }
 
 impl Seat {
-    pub fn new(handle: usize, seed: u64, (session, monitor): (P2PSession<Cfg>, NetMonitor)) -> Seat {
+    pub fn new(
+        handle: usize,
+        seed: u64,
+        (session, monitor): (P2PSession<Cfg>, NetMonitor),
+    ) -> Seat {
         Seat {
             handle,
             session,

@@ -1,0 +1,250 @@
+//! The one lobby handle online: a rendezvous server on an ephemeral
+//! loopback port and peers over WebRTC, inside a network namespace the test
+//! creates (ICE never offers the machine's real addresses). A public room
+//! hosted through `Matchmaker::host`, listed by a `LobbyList`, joined by its
+//! code, to `MatchStarted` on both with sessions that play, then a rematch
+//! over the same link (before: "socket missing"). And a server that never
+//! answers: typed failure events while `poll()` keeps returning at once.
+#![cfg(all(feature = "server", feature = "rendezvous"))]
+
+mod common;
+
+use std::net::TcpListener;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::game::{Cfg, Seat, play};
+use common::wait_for;
+use nearplay_matchmaker::prelude::*;
+use nearplay_matchmaker::rendezvous::RendezvousError;
+use nearplay_matchmaker::rendezvous::server::{Limits, RendezvousServer};
+use nearplay_netcode::{MatchPlan, PeerAddr};
+
+const INSIDE: &str = "NEARPLAY_PLAY_IN_NETNS";
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// Re-runs `test` inside a fresh namespace (lo up, default route on lo).
+/// Returns true when already inside; false (after saying why) otherwise.
+fn in_netns(test: &str) -> bool {
+    if std::env::var_os(INSIDE).is_some() {
+        return true;
+    }
+    if let Some(why) = common::netns::unavailable() {
+        println!("SKIP {test}: {why}");
+        return false;
+    }
+    let ns = format!("np-play-{}-{}", std::process::id(), test.len());
+    let ip = |args: &[&str]| {
+        let st = Command::new("ip").args(args).status().expect("run ip");
+        assert!(st.success(), "ip {args:?} failed");
+    };
+    ip(&["netns", "add", &ns]);
+    struct Cleanup(String);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+        }
+    }
+    let _cleanup = Cleanup(ns.clone());
+    ip(&["-n", &ns, "link", "set", "lo", "up"]);
+    ip(&["-n", &ns, "route", "add", "default", "dev", "lo"]);
+    let exe = std::env::current_exe().expect("test binary");
+    let status = Command::new("ip")
+        .args(["netns", "exec", &ns])
+        .arg(exe)
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(INSIDE, "1")
+        .status()
+        .expect("re-run the test inside the namespace");
+    assert!(status.success(), "{test} failed inside the namespace");
+    false
+}
+
+fn online_matchmaker(server: &str) -> Matchmaker {
+    let mut config = MatchmakerConfig::new("g", "1.0");
+    config.lan = None;
+    config.rendezvous = Some(server.to_string());
+    config.list_refresh = Duration::from_millis(500);
+    Matchmaker::new(config).expect("matchmaker")
+}
+
+fn started(lobbies: &mut [&mut Lobby]) -> Vec<MatchStart> {
+    let mut starts: Vec<Option<MatchStart>> = lobbies.iter().map(|_| None).collect();
+    wait_for("MatchStarted on every member", LIMIT, || {
+        for (l, s) in lobbies.iter_mut().zip(starts.iter_mut()) {
+            while s.is_none() {
+                match l.poll() {
+                    Some(LobbyEvent::MatchStarted(m)) => *s = Some(m),
+                    Some(LobbyEvent::Failed(e)) => panic!("failed: {e}"),
+                    Some(LobbyEvent::Closed(r)) => panic!("closed: {r}"),
+                    Some(_) => {}
+                    None => break,
+                }
+            }
+        }
+        starts.iter().all(Option::is_some).then_some(())
+    });
+    starts.into_iter().flatten().collect()
+}
+
+fn seats(starts: Vec<MatchStart>) -> (Vec<Seat>, Vec<MatchPlan>) {
+    let plans: Vec<MatchPlan> = starts.iter().map(|s| s.plan.clone()).collect();
+    for p in &plans {
+        assert_eq!(p, &plans[0].for_member(p.local_handle), "one plan");
+        assert!(
+            p.players
+                .iter()
+                .all(|s| matches!(s.addr, PeerAddr::WebRtc(_))),
+            "an online plan names WebRTC peers: {p:?}"
+        );
+    }
+    let seats = starts
+        .into_iter()
+        .map(|s| {
+            let (h, seed) = (s.plan.local_handle, s.plan.seed);
+            Seat::new(h, seed, s.into_session::<Cfg>(None).expect("session"))
+        })
+        .collect();
+    (seats, plans)
+}
+
+#[test]
+fn public_room_listed_joined_by_code_played_and_rematched() {
+    if !in_netns("public_room_listed_joined_by_code_played_and_rematched") {
+        return;
+    }
+    let server =
+        RendezvousServer::start("127.0.0.1:0".parse().expect("addr"), Limits::default(), 1)
+            .expect("server");
+    let url = format!("http://{}", server.local_addr());
+    let mm = online_matchmaker(&url);
+    let mut host = mm.host(LobbySettings::new("Den", "Hana").online(true));
+    assert_eq!(host.phase(), LobbyPhase::Opening);
+    let code = wait_for("the room open", LIMIT, || match host.poll()? {
+        LobbyEvent::Opened { code, .. } => Some(code.expect("a room code")),
+        LobbyEvent::Failed(e) => panic!("host failed: {e}"),
+        _ => None,
+    });
+    assert_eq!(host.code(), Some(code));
+    assert_eq!(host.name(), format!("Room {code}"));
+
+    // Another player's list shows the public room.
+    let mut list = online_matchmaker(&url).browse();
+    let entry = wait_for("the room in the list", LIMIT, || {
+        let _ = host.poll();
+        match list.poll()? {
+            ListEvent::Added(e) if e.place == (LobbyPlace::Online { code }) => Some(e),
+            ListEvent::ServerError(e) => panic!("list: {e}"),
+            _ => None,
+        }
+    });
+    assert_eq!((entry.name.as_str(), entry.players), ("Den", 1));
+    assert!(entry.compatibility.is_compatible());
+
+    // Joined by the code as typed, ready at once (queued until welcome).
+    let typed = format!(" {} ", code.as_str().to_lowercase());
+    let mut ann = mm.join(JoinTarget::code(&typed), PlayerSettings::new("Ann"));
+    assert_eq!(ann.phase(), LobbyPhase::Joining);
+    ann.set_ready(true).expect("queued");
+    wait_for("Ann in and ready at the host", LIMIT, || {
+        if let Some(LobbyEvent::Failed(e)) = ann.poll() {
+            panic!("Ann: {e}");
+        }
+        match host.poll()? {
+            LobbyEvent::RosterChanged(r) if r.len() == 2 && r.iter().all(|m| m.ready) => Some(()),
+            _ => None,
+        }
+    });
+    host.start().expect("start");
+    let starts = started(&mut [&mut host, &mut ann]);
+    let (mut seats_1, plans) = seats(starts);
+    let frame = play(&mut seats_1, 60, LIMIT);
+    drop(seats_1);
+
+    host.rematch().expect("rematch");
+    ann.rematch().expect("rematch");
+    let starts = started(&mut [&mut host, &mut ann]);
+    for (s, p) in starts.iter().zip(&plans) {
+        assert_eq!(s.plan, p.rematch());
+    }
+    let (mut seats_2, _) = seats(starts);
+    let frame_2 = play(&mut seats_2, 60, LIMIT);
+    println!("online match settled at frame {frame}, rematch at frame {frame_2}");
+}
+
+/// A "server" that takes connections and never answers: every HTTP call
+/// waits for its time limit. Hosting, joining by code and listing fail with
+/// typed events; meanwhile `poll()` returns at once (its first call returns
+/// `None` while the call is still out: before, the call ran on the
+/// caller's thread and the game froze for it).
+#[test]
+fn a_silent_server_fails_typed_without_blocking_poll() {
+    let silent = TcpListener::bind("127.0.0.1:0").expect("listener");
+    let url = silent.local_addr().expect("addr").to_string();
+    let mut config = MatchmakerConfig::new("g", "1.0");
+    config.lan = None;
+    config.rendezvous = Some(url);
+    config.http_timeout = Duration::from_millis(800);
+    let mm = Matchmaker::new(config).expect("matchmaker");
+
+    let mut host = mm.host(LobbySettings::new("Den", "Hana").online(false));
+    let mut ann = mm.join(JoinTarget::code("H69QE5"), PlayerSettings::new("Ann"));
+    let mut list = mm.browse();
+    let t = Instant::now();
+    assert!(host.poll().is_none(), "no answer yet, and no wait for it");
+    assert!(ann.poll().is_none(), "no answer yet, and no wait for it");
+    assert!(list.poll().is_none(), "no answer yet, and no wait for it");
+    assert_eq!(host.phase(), LobbyPhase::Opening);
+    assert_eq!(ann.phase(), LobbyPhase::Joining);
+    let mut longest = Duration::ZERO;
+    let mut timed = |f: &mut dyn FnMut() -> bool| {
+        let t = Instant::now();
+        let done = f();
+        longest = longest.max(t.elapsed());
+        done
+    };
+    let mut host_failed = None;
+    let mut ann_failed = None;
+    let mut list_failed = None;
+    wait_for("three typed failures", LIMIT, || {
+        timed(&mut || match host.poll() {
+            Some(LobbyEvent::Failed(e)) => {
+                host_failed = Some(e);
+                true
+            }
+            _ => false,
+        });
+        timed(&mut || match ann.poll() {
+            Some(LobbyEvent::Failed(e)) => {
+                ann_failed = Some(e);
+                true
+            }
+            _ => false,
+        });
+        timed(&mut || match list.poll() {
+            Some(ListEvent::ServerError(e)) => {
+                list_failed = Some(e);
+                true
+            }
+            _ => false,
+        });
+        (host_failed.is_some() && ann_failed.is_some() && list_failed.is_some()).then_some(())
+    });
+    for e in [&host_failed, &ann_failed] {
+        assert!(
+            matches!(
+                e,
+                Some(LobbyError::Rendezvous(RendezvousError::Unreachable { .. }))
+            ),
+            "{e:?}"
+        );
+    }
+    assert_eq!(host.phase(), LobbyPhase::Closed);
+    assert_eq!(ann.phase(), LobbyPhase::Closed);
+    assert_eq!(host.set_ready(true), Err(LobbyActionError::NotInLobby));
+    println!(
+        "silent server: failures after {:?}; longest poll() {longest:?} (HTTP limit 800 ms)",
+        t.elapsed()
+    );
+    drop(silent);
+}
