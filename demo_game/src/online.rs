@@ -7,9 +7,6 @@ use crate::lobby_flow::LobbyLog;
 use crate::net::{lobby_settings, player_settings, with_server};
 use crate::prefs::Prefs;
 
-/// The server a player types when they do not say: a local one (`make rendezvous`).
-pub const DEFAULT_SERVER: &str = "127.0.0.1:3536";
-
 /// Creates a room on `server` (public unless password-locked; show
 /// `Screen::Lobby`); the code arrives with `LobbyOpened`. Fails only on a server
 /// address that is not one.
