@@ -1,7 +1,8 @@
 //! The Bevy plugin's lobby paths, headless over loopback: a failed join, a
 //! host that starts by hand once everyone said ready (chat on the way), a
-//! host that closes its lobby, and a match whose packets are all lost (the
-//! plugin's simulated impairment) ending in `MatchFailed`, back in the lobby.
+//! host that closes its lobby, a host flooding chat (bounded work per frame
+//! and a bounded log), and a match whose packets are all lost (the plugin's
+//! simulated impairment) ending in `MatchFailed`, back in the lobby.
 #![cfg(feature = "bevy")]
 
 mod bevy_common;
@@ -12,8 +13,8 @@ use std::time::Duration;
 use bevy::prelude::*;
 use bevy_common::*;
 use bevy_ggrs::Session;
-use nearplay::bevy::LobbyBrowser;
 use nearplay::bevy::prelude::*;
+use nearplay::bevy::{CHAT_LOG_LINES, LOBBY_EVENTS_PER_FRAME, LobbyBrowser};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -131,4 +132,40 @@ fn a_match_whose_packets_are_all_lost_fails_back_to_the_lobby() {
             seen(a).match_failed
         );
     }
+}
+
+#[test]
+fn a_chat_flood_is_taken_a_bounded_slice_per_frame() {
+    let mut apps = [app(MatchOptions::default()), app(MatchOptions::default())];
+    let [host, member] = &mut apps;
+    let settings = LobbySettings::new(&unique("Flood"), "Host");
+    host_and_find(host, member, settings, "Guest");
+    run_until(&mut apps, "both in the lobby", LIMIT, in_lobby_with_two);
+
+    const LINES: usize = 4 * LOBBY_EVENTS_PER_FRAME;
+    run(&mut apps[0], |mut lobby: LobbyCommands| {
+        for i in 0..LINES {
+            lobby.chat(&format!("line {i}")).expect("chat");
+        }
+    });
+    run_until(&mut apps, "every line at the member", LIMIT, |a| {
+        a.world()
+            .resource::<ChatLog>()
+            .0
+            .back()
+            .is_some_and(|l| l.text == format!("line {}", LINES - 1))
+    });
+    let seen = seen(&apps[1]);
+    assert_eq!(seen.chat.len(), LINES, "none lost");
+    assert!(
+        seen.chat_per_frame_max <= LOBBY_EVENTS_PER_FRAME,
+        "{} chat messages in one frame",
+        seen.chat_per_frame_max
+    );
+    let log = &apps[1].world().resource::<ChatLog>().0;
+    assert_eq!(log.len(), CHAT_LOG_LINES);
+    assert_eq!(
+        log.front().map(|l| l.text.clone()),
+        Some(format!("line {}", LINES - CHAT_LOG_LINES))
+    );
 }

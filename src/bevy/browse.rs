@@ -5,6 +5,7 @@ use bevy::prelude::*;
 use nearplay_matchmaker::{ListEvent, LobbyEntry, LobbyList};
 
 use super::commands::MatchmakerRes;
+use super::lobby::LOBBY_EVENTS_PER_FRAME;
 use super::{NearplaySystems, NetState};
 
 /// Opens the lobby list on entering [`NetState::Browsing`], drops it on
@@ -63,7 +64,9 @@ fn close_list(mut commands: Commands, mut available: ResMut<AvailableLobbies>) {
 
 fn refresh_list(mut list: ResMut<LobbyBrowser>, mut available: ResMut<AvailableLobbies>) {
     let mut changed = false;
-    while let Some(event) = list.poll() {
+    // Bounded per frame, as the lobby's events (the rest wait).
+    for _ in 0..LOBBY_EVENTS_PER_FRAME {
+        let Some(event) = list.poll() else { break };
         match event {
             ListEvent::ServerError(error) => available.server_error = Some(error),
             ListEvent::LanError(error) => available.lan_error = Some(error),

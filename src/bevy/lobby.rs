@@ -16,6 +16,11 @@ use super::{NearplaySystems, NetState};
 /// Lines [`ChatLog`] keeps (oldest dropped first).
 pub const CHAT_LOG_LINES: usize = 100;
 
+/// Lobby events turned into messages per frame at most; the rest wait for
+/// the next frames, so a flood from the network (chat from a hostile host)
+/// costs each frame a bounded amount of work and message memory.
+pub const LOBBY_EVENTS_PER_FRAME: usize = 64;
+
 /// Keeps the lobby resources and writes the lobby messages; browses while
 /// [`NetState::Browsing`]. Part of [`NearplayPlugin`](super::NearplayPlugin).
 pub struct LobbyPlugin;
@@ -156,7 +161,8 @@ fn poll_lobby(
     mut next: ResMut<NextState<NetState>>,
 ) {
     let mut ended = false;
-    while let Some(event) = lobby.poll() {
+    for _ in 0..LOBBY_EVENTS_PER_FRAME {
+        let Some(event) = lobby.poll() else { break };
         match event {
             LobbyEvent::Opened { name, code } => {
                 match code {

@@ -70,7 +70,8 @@ use nearplay_netcode::{LinkProfile, PeerAddr};
 pub use browse::{AvailableLobbies, LobbyBrowser};
 pub use commands::{LobbyCommands, MatchmakerRes};
 pub use lobby::{
-    CHAT_LOG_LINES, ChatLine, ChatLog, CurrentLobby, LobbyHandle, LobbyPlugin, Roster,
+    CHAT_LOG_LINES, ChatLine, ChatLog, CurrentLobby, LOBBY_EVENTS_PER_FRAME, LobbyHandle,
+    LobbyPlugin, Roster,
 };
 pub use matches::{CurrentMatch, MatchPlugin};
 pub use messages::{

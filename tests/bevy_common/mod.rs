@@ -32,6 +32,8 @@ pub struct Seen {
     pub joined: usize,
     pub closed: Vec<CloseReason>,
     pub chat: Vec<String>,
+    /// The most chat messages written in one frame.
+    pub chat_per_frame_max: usize,
     pub started: Vec<MatchPlan>,
     pub failed: Vec<String>,
     pub match_failed: Vec<String>,
@@ -63,8 +65,10 @@ fn collect(
     seen.opened += opened.read().count();
     seen.joined += joined.read().count();
     seen.closed.extend(closed.read().map(|m| m.0.clone()));
+    let before = seen.chat.len();
     seen.chat
         .extend(chat.read().map(|m| format!("{}: {}", m.name, m.text)));
+    seen.chat_per_frame_max = seen.chat_per_frame_max.max(seen.chat.len() - before);
     seen.started.extend(started.read().map(|m| m.plan.clone()));
     seen.failed.extend(failed.read().map(|m| m.0.to_string()));
     seen.match_failed
