@@ -8,8 +8,9 @@ DEMO := $(CARGO_TARGET_DIR)/debug/nearplay-demo
 BUILD_PACKAGES := pkg-config libasound2-dev libudev-dev libwayland-dev libxkbcommon-dev libx11-dev
 RUN_PACKAGES := xvfb xauth mesa-vulkan-drivers iproute2 xdotool imagemagick
 ARGS ?=
-# Every optional part is checked and tested: WebRTC, the rendezvous client and server.
-FEATURES := --features webrtc,rendezvous,nearplay_matchmaker/server
+# Every optional part is checked and tested: WebRTC, the rendezvous client and
+# server, the facade's Bevy plugin (and its examples).
+FEATURES := --features webrtc,rendezvous,nearplay_matchmaker/server,bevy
 
 .PHONY: deps run test check fmt clippy unit fuzz-build fuzz bench build host join lobbies screenshot rendezvous
 

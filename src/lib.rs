@@ -6,3 +6,5 @@
 pub use nearplay_matchmaker as matchmaker;
 /// Rollback sessions over authenticated UDP or a simulated network (`nearplay_netcode`).
 pub use nearplay_netcode as netcode;
+#[cfg(feature = "bevy")]
+pub mod bevy;

@@ -7,7 +7,7 @@
 use bevy::prelude::*;
 
 use crate::prefs::Prefs;
-use crate::screens::Screen;
+use crate::screen::Screen;
 use crate::sim::{ArenaState, Phase, UNIT};
 use crate::ui;
 

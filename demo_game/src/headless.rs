@@ -8,10 +8,12 @@ use bevy::app::ScheduleRunnerPlugin;
 use bevy::prelude::*;
 use bevy::state::app::StatesPlugin;
 
-use crate::lobby_flow::LobbyFlowPlugin;
+use nearplay::bevy::prelude::*;
+
+use crate::lobby_flow::{LobbyFlowPlugin, LobbyLog};
 use crate::report::{MatchGoal, ReportPlugin};
 use crate::rollback::RollbackPlugin;
-use crate::screens::{Notice, Screen};
+use crate::screen::{Notice, Screen};
 use crate::sim::{ArenaState, Phase};
 
 /// Bevy updates per second when headless (GGRS keeps its own 60 fps clock).
@@ -29,49 +31,54 @@ pub fn headless_app() -> App {
     .init_state::<Screen>()
     .init_resource::<Notice>()
     .add_plugins((RollbackPlugin, LobbyFlowPlugin, ReportPlugin))
-    .add_systems(OnEnter(Screen::Lobby), announce_lobby)
     .add_systems(OnEnter(Screen::Match), announce_match)
     .add_systems(
         Update,
-        (fail_on_notice, finish_at_match_over, announce_fingerprints),
+        (
+            announce_lobby.after(NearplaySystems::Lobby),
+            fail_on_notice,
+            finish_at_match_over,
+            announce_fingerprints,
+        ),
     );
     app
 }
 
-fn announce_lobby(conn: Option<Res<crate::net::LobbyConn>>) {
-    if let Some(conn) = conn {
-        let role = if conn.is_host() { "hosting" } else { "joining" };
-        match conn.code {
-            Some(code) => println!("lobby: {role} \"{}\", room {code}", conn.lobby_name),
-            None => println!(
-                "lobby: {role} \"{}\", game port {}",
-                conn.lobby_name, conn.game_port
-            ),
+/// Says which lobby we are in, once it is open or joined.
+fn announce_lobby(
+    mut opened: MessageReader<LobbyOpened>,
+    mut joined: MessageReader<LobbyJoined>,
+    lobby: Option<Res<LobbyHandle>>,
+) {
+    let port = lobby
+        .and_then(|l| l.game_addr())
+        .map(|a| format!(", game port {}", a.port()))
+        .unwrap_or_default();
+    for m in opened.read() {
+        match m.code {
+            Some(code) => println!("lobby: hosting \"{}\", room {code}", m.name),
+            None => println!("lobby: hosting \"{}\"{port}", m.name),
         }
+    }
+    for m in joined.read() {
+        println!("lobby: joined \"{}\" as {}{port}", m.lobby, m.name);
     }
 }
 
 /// Prints each channel fingerprint once, for players to compare.
-fn announce_fingerprints(
-    conn: Option<Res<crate::net::LobbyConn>>,
-    mut printed: Local<std::collections::BTreeSet<u32>>,
-) {
-    let Some(conn) = conn else { return };
-    for (id, fingerprint) in &conn.fingerprints {
+fn announce_fingerprints(log: Res<LobbyLog>, mut printed: Local<std::collections::BTreeSet<u32>>) {
+    for (id, fingerprint) in &log.fingerprints {
         if printed.insert(*id) {
             println!("lobby: member {id} channel fingerprint {fingerprint}");
         }
     }
 }
 
-fn announce_match(
-    info: Option<Res<crate::match_setup::MatchInfo>>,
-    conn: Option<Res<crate::net::LobbyConn>>,
-) {
+fn announce_match(info: Option<Res<crate::match_setup::MatchInfo>>, log: Res<LobbyLog>) {
     if let Some(info) = info {
         let names: Vec<&str> = info.seats.iter().map(|s| s.name.as_str()).collect();
-        let join = conn
-            .and_then(|c| c.join_time)
+        let join = log
+            .join_time
             .map(|d| format!(", joined in {} ms", d.as_millis()));
         println!(
             "match: started with {}{}",

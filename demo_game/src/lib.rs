@@ -9,7 +9,8 @@
 //! | [`sim`] | the deterministic game: [`sim::ArenaState`] and [`sim::step`], integer fixed point |
 //! | [`bots`] | deterministic AI inputs |
 //! | [`rollback`] | the game inside bevy_ggrs: rollback schedule, inputs, checksum log |
-//! | [`net`], [`lobby_flow`] | glue to the matchmaker (lobbies) and netcode (sessions) |
+//! | [`net`], [`lobby_flow`], [`online`], [`match_setup`] | the game's side of lobbies and matches (the rest is `nearplay::bevy`'s plugin) |
+//! | [`screen`] | the screen on show, a leaf every module may name |
 //! | [`screens`], [`ui`], [`effects`], [`overlay`] | what a player sees |
 //! | [`report`], [`headless`], [`lobbies`], [`cli`] | scripted and terminal use |
 //! | [`harness`] | SyncTest app for determinism tests and benchmarks |
@@ -47,6 +48,7 @@ pub mod overlay;
 pub mod prefs;
 pub mod report;
 pub mod rollback;
+pub mod screen;
 pub mod screens;
 pub mod sim;
 pub mod text_entry;

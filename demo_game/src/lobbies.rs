@@ -7,16 +7,15 @@
 
 use std::time::{Duration, Instant};
 
-use nearplay_matchmaker::lan::{BrowseEvent, LobbyInfo, printable};
+use nearplay_matchmaker::lan::{BrowseEvent, Discovery, LobbyInfo, printable};
 use nearplay_matchmaker::lobby::message::PROTOCOL_VERSION;
 use nearplay_matchmaker::rendezvous::RendezvousClient;
 
 use crate::cli::LobbiesArgs;
-use crate::net::{GAME_ID, GAME_VERSION, Lan};
+use crate::net::{GAME_ID, GAME_VERSION};
 
 /// Lists the lobbies on the LAN; with `--watch`, follows changes.
-pub fn run(lan: &Lan, args: &LobbiesArgs) -> Result<(), String> {
-    let discovery = lan.discovery.as_ref().map_err(Clone::clone)?;
+pub fn run(discovery: &Discovery, args: &LobbiesArgs) -> Result<(), String> {
     let mut browser = discovery
         .browse(GAME_ID, GAME_VERSION)
         .map_err(|e| format!("cannot browse the LAN: {e}"))?;

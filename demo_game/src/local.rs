@@ -10,7 +10,7 @@ use ggrs::{PlayerType, SessionBuilder};
 use crate::match_setup::{MatchInfo, Seat, begin_match};
 use crate::prefs::Prefs;
 use crate::rollback::{DemoConfig, LocalControl};
-use crate::screens::Screen;
+use crate::screen::Screen;
 
 /// Frames a SyncTest session resimulates and compares every frame.
 const CHECK_DISTANCE: usize = 2;
@@ -49,7 +49,7 @@ pub fn start_local_versus(
         seed,
         input_delay: 0,
         max_prediction: 8,
-        plan: None,
+        networked: false,
     };
     commands.insert_resource(Session::SyncTest(session));
     begin_match(commands, next, info, LocalControl::default());

@@ -8,12 +8,16 @@ use bevy::prelude::*;
 use bevy::window::WindowResolution;
 use clap::Parser;
 
+use nearplay::bevy::prelude::*;
 use nearplay_demo::cli::{Cli, Command};
-use nearplay_demo::net::{Lan, NetOptions};
+use nearplay_demo::net::{self, NetOptions};
 use nearplay_demo::prefs::Prefs;
 use nearplay_demo::report::MatchGoal;
-use nearplay_demo::screens::Screen;
-use nearplay_demo::{headless, lobbies, lobby_flow, local, overlay, report, rollback, screens, ui};
+use nearplay_demo::rollback::DemoConfig;
+use nearplay_demo::screen::{Notice, Screen};
+use nearplay_demo::{
+    headless, lobbies, lobby_flow, local, online, overlay, report, rollback, screens, ui,
+};
 
 /// What the app does right after start-up.
 #[derive(Resource, Clone, Debug)]
@@ -41,8 +45,20 @@ enum Opening {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The rendezvous server of the command line, if any.
+    let server = match &cli.command {
+        Some(Command::Host(args)) => args.online.clone(),
+        Some(Command::Join(args)) if args.code.is_some() => args.rendezvous.clone(),
+        _ => None,
+    };
     // One mDNS daemon per process, created first so the lobby list is warm.
-    let lan = Lan::start(&cli.shared.interface);
+    let matchmaker = match net::matchmaker(&cli.shared.interface, server) {
+        Ok(matchmaker) => matchmaker,
+        Err(message) => {
+            eprintln!("nearplay-demo: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut prefs = Prefs {
         name: cli.shared.player_name(),
         input_delay: cli.shared.input_delay.unwrap_or(2),
@@ -77,9 +93,13 @@ fn main() -> ExitCode {
             },
         },
         Some(Command::Lobbies(args)) => {
-            let listed = match &args.rendezvous {
-                Some(server) => lobbies::run_online(server, args),
-                None => lobbies::run(&lan, args),
+            let listed = match (&args.rendezvous, matchmaker.discovery()) {
+                (Some(server), _) => lobbies::run_online(server, args),
+                (None, Some(discovery)) => lobbies::run(discovery, args),
+                (None, None) => Err(format!(
+                    "LAN discovery is off: {}",
+                    matchmaker.lan_status().err().unwrap_or_default()
+                )),
             };
             return match listed {
                 Ok(()) => ExitCode::SUCCESS,
@@ -104,13 +124,15 @@ fn main() -> ExitCode {
     } else {
         windowed_app()
     };
-    app.insert_resource(lan)
-        .insert_resource(prefs)
-        .insert_resource(options)
-        .insert_resource(goal)
-        .insert_resource(opening)
-        .insert_resource(Timeout(std::time::Duration::from_secs(cli.shared.timeout)))
-        .add_systems(Startup, open);
+    app.add_plugins(
+        NearplayPlugin::<DemoConfig>::with_matchmaker(matchmaker).options(options.match_options()),
+    )
+    .insert_resource(prefs)
+    .insert_resource(options)
+    .insert_resource(goal)
+    .insert_resource(opening)
+    .insert_resource(Timeout(std::time::Duration::from_secs(cli.shared.timeout)))
+    .add_systems(Startup, open);
     match app.run() {
         AppExit::Success => ExitCode::SUCCESS,
         AppExit::Error(code) => ExitCode::from(code.get()),
@@ -158,42 +180,41 @@ fn spawn_camera(mut commands: Commands) {
 
 /// Carries out the [`Opening`] the command line asked for.
 fn open(
-    mut commands: Commands,
     opening: Res<Opening>,
-    lan: Res<Lan>,
+    mut lobby: LobbyCommands,
     prefs: Res<Prefs>,
     timeout: Res<Timeout>,
     mut next: ResMut<NextState<Screen>>,
-    mut notice: ResMut<screens::Notice>,
+    mut notice: ResMut<Notice>,
 ) {
     let result = match opening.clone() {
         Opening::Menu => Ok(()),
-        Opening::LocalVersus => local::start_local_versus(&mut commands, &mut next, &prefs)
+        Opening::LocalVersus => local::start_local_versus(lobby.commands(), &mut next, &prefs)
             .map_err(|e| format!("cannot start: {e}")),
-        Opening::Host => lobby_flow::host_lobby(&lan, &prefs).map(|conn| {
-            commands.insert_resource(conn);
+        Opening::Host => {
+            lobby_flow::host_lobby(&mut lobby, &prefs);
             next.set(Screen::Lobby);
-        }),
+            Ok(())
+        }
         Opening::HostOnline { server } => {
-            nearplay_demo::online::host_online(&server, &prefs).map(|conn| {
-                if let Some(code) = conn.code {
-                    println!("online: room code {code} on {server}");
-                }
-                commands.insert_resource(conn);
-                next.set(Screen::Lobby);
-            })
+            online::host_online(&mut lobby, &server, &prefs).map(|()| next.set(Screen::Lobby))
         }
         Opening::JoinCode {
             server,
             code,
             password,
-        } => nearplay_demo::online::join_online(&server, &code, &prefs, password).map(|conn| {
-            commands.insert_resource(conn);
-            next.set(Screen::Lobby);
-        }),
-        Opening::Join { lobby, password } => {
-            lobby_flow::LobbySearch::start(&lan, lobby, password, timeout.0)
-                .map(|search| commands.insert_resource(search))
+        } => online::join_online(&mut lobby, &server, &code, &prefs, password.as_deref())
+            .map(|()| next.set(Screen::Lobby)),
+        Opening::Join {
+            lobby: wanted,
+            password,
+        } => {
+            lobby.commands().insert_resource(lobby_flow::LobbySearch {
+                wanted,
+                password,
+                deadline: std::time::Instant::now() + timeout.0,
+            });
+            Ok(())
         }
     };
     if let Err(message) = result {

@@ -3,10 +3,11 @@
 
 use bevy::prelude::*;
 use bevy_ggrs::Session;
+use nearplay::bevy::LobbyCommands;
+use nearplay_netcode::MatchPlan;
 
 use crate::rollback::{ChecksumLog, DemoConfig, LocalControl};
-
-use crate::screens::Screen;
+use crate::screen::Screen;
 use crate::sim::ArenaState;
 
 /// A seat in the match, by handle.
@@ -31,14 +32,35 @@ pub struct MatchInfo {
     pub input_delay: usize,
     /// How far GGRS may predict ahead of confirmed input, in frames.
     pub max_prediction: usize,
-    /// The LAN match plan, when the match came from a lobby (a rematch
-    /// starts from `plan.rematch()`).
-    pub plan: Option<nearplay_netcode::MatchPlan>,
+    /// Whether the match came from a lobby (a rematch goes through it).
+    pub networked: bool,
 }
 
-/// Starts a match: inserts the state, the session and the info, then shows the arena.
+impl MatchInfo {
+    /// The match a lobby's plan describes.
+    pub fn from_plan(plan: &MatchPlan) -> Self {
+        MatchInfo {
+            seats: plan
+                .players
+                .iter()
+                .map(|p| Seat {
+                    name: p.name.clone(),
+                    local: p.handle == plan.local_handle,
+                    addr: Some(p.addr),
+                })
+                .collect(),
+            seed: plan.seed,
+            input_delay: plan.settings.input_delay,
+            max_prediction: plan.settings.max_prediction,
+            networked: true,
+        }
+    }
+}
+
+/// Starts a match: inserts the state and the info, then shows the arena.
 ///
-/// The caller inserts the session (a `Session` resource) itself.
+/// The session is already there (the nearplay plugin inserts a lobby's;
+/// local play inserts its own).
 pub fn begin_match(
     commands: &mut Commands,
     next: &mut NextState<Screen>,
@@ -52,8 +74,10 @@ pub fn begin_match(
     next.set(Screen::Match);
 }
 
-/// Ends a match: drops the session (its socket closes) and the state.
-pub fn end_match(commands: &mut Commands) {
-    commands.remove_resource::<Session<DemoConfig>>();
-    commands.remove_resource::<ArenaState>();
+/// Ends a match, local or from a lobby: drops the session (a lobby keeps
+/// its socket for a rematch) and the state.
+pub fn end_match(lobby: &mut LobbyCommands) {
+    lobby.end_match();
+    lobby.commands().remove_resource::<Session<DemoConfig>>();
+    lobby.commands().remove_resource::<ArenaState>();
 }

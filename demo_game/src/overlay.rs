@@ -6,7 +6,7 @@ use nearplay_netcode::bevy::{NetMessage, NetStatsRes};
 use nearplay_netcode::{NetEvent, PeerAddr};
 
 use crate::match_setup::MatchInfo;
-use crate::screens::Screen;
+use crate::screen::Screen;
 use crate::ui::{self, Fonts};
 
 /// Seconds a banner stays up.

@@ -2,6 +2,10 @@
 
 use bevy::prelude::*;
 
+/// The rendezvous server a player types when they do not say: a local one
+/// (`make rendezvous`).
+pub const DEFAULT_SERVER: &str = "127.0.0.1:3536";
+
 /// What the player chose; read when hosting, joining or starting a match.
 #[derive(Resource, Clone, Debug)]
 pub struct Prefs {
@@ -30,7 +34,7 @@ impl Default for Prefs {
             sound: true,
             password: None,
             lobby_name: None,
-            rendezvous: crate::online::DEFAULT_SERVER.into(),
+            rendezvous: DEFAULT_SERVER.into(),
         }
     }
 }

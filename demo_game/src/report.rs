@@ -17,11 +17,11 @@ use nearplay_netcode::NetEvent;
 use nearplay_netcode::bevy::{NetMessage, NetStatsRes};
 use serde::Serialize;
 
+use crate::lobby_flow::LobbyLog;
 use crate::match_setup::MatchInfo;
-use crate::net::LobbyConn;
 use crate::overlay::seat_name;
 use crate::rollback::ChecksumLog;
-use crate::screens::Screen;
+use crate::screen::Screen;
 
 /// Headless runs print a progress line every this many confirmed frames.
 const PROGRESS_EVERY: u32 = 300;
@@ -102,7 +102,7 @@ struct Tracking {
 fn start_tracking(
     mut commands: Commands,
     info: Option<Res<MatchInfo>>,
-    conn: Option<Res<LobbyConn>>,
+    log: Option<Res<LobbyLog>>,
 ) {
     let Some(info) = info else { return };
     let local_handle = info.seats.iter().position(|s| s.local).unwrap_or(0);
@@ -116,7 +116,7 @@ fn start_tracking(
                 .unwrap_or_default(),
             local_handle,
             players: info.seats.iter().map(|s| s.name.clone()).collect(),
-            join_time_ms: conn.and_then(|c| c.join_time).map(|d| d.as_millis() as u64),
+            join_time_ms: log.and_then(|l| l.join_time).map(|d| d.as_millis() as u64),
             ..Report::default()
         },
         captured: false,

@@ -2,13 +2,11 @@
 //! incompatible lobbies are greyed out with the reason.
 
 use bevy::input::keyboard::KeyboardInput;
-use bevy::platform::cell::SyncCell;
 use bevy::prelude::*;
-use nearplay_matchmaker::lan::{LobbyBrowser, LobbyInfo};
+use nearplay::bevy::prelude::*;
 
 use super::{Notice, Screen};
-use crate::lobby_flow::{enter_lobby, join_lobby};
-use crate::net::{GAME_ID, GAME_VERSION, Lan};
+use crate::lobby_flow::join_lobby;
 use crate::prefs::Prefs;
 use crate::text_entry::{Edit, edit_line};
 use crate::ui::{self, ButtonAction, Fonts};
@@ -29,10 +27,11 @@ impl Plugin for BrowserPlugin {
     }
 }
 
-#[derive(Resource)]
+/// What the screen shows: the lobbies as last drawn (buttons name them
+/// by index) and the password typed.
+#[derive(Resource, Default)]
 struct Browsing {
-    browser: SyncCell<LobbyBrowser>,
-    shown: Vec<LobbyInfo>,
+    shown: Vec<LobbyEntry>,
     drawn: bool,
     password: String,
 }
@@ -46,25 +45,13 @@ struct PasswordField;
 fn open_browser(
     mut commands: Commands,
     fonts: Res<Fonts>,
-    lan: Res<Lan>,
+    matchmaker: Res<MatchmakerRes>,
     mut notice: ResMut<Notice>,
 ) {
     let f = &*fonts;
-    let browser = lan
-        .discovery
-        .as_ref()
-        .map_err(Clone::clone)
-        .and_then(|d| d.browse(GAME_ID, GAME_VERSION).map_err(|e| e.to_string()));
-    let status = match browser {
-        Ok(browser) => {
-            commands.insert_resource(Browsing {
-                browser: SyncCell::new(browser),
-                shown: Vec::new(),
-                drawn: false,
-                password: String::new(),
-            });
-            "Looking for games on your network...".to_string()
-        }
+    commands.insert_resource(Browsing::default());
+    let status = match matchmaker.lan_status() {
+        Ok(()) => "Looking for games on your network...".to_string(),
         Err(e) => format!("LAN discovery is not available: {e}"),
     };
     commands
@@ -92,20 +79,15 @@ fn open_browser(
 fn refresh_list(
     mut commands: Commands,
     browsing: Option<ResMut<Browsing>>,
+    available: Res<AvailableLobbies>,
     fonts: Res<Fonts>,
     list: Query<Entity, With<LobbyList>>,
 ) {
     let Some(mut browsing) = browsing else { return };
-    let browsing = &mut *browsing;
-    let browser = browsing.browser.get();
-    let mut changed = false;
-    while browser.poll().is_some() {
-        changed = true;
-    }
-    if !changed && browsing.drawn {
+    if !available.is_changed() && browsing.drawn {
         return;
     }
-    let mut lobbies = browser.lobbies();
+    let mut lobbies = available.lobbies.clone();
     lobbies.sort_by(|a, b| a.name.cmp(&b.name));
     let f = &*fonts;
     for panel in &list {
@@ -149,7 +131,7 @@ fn cell(column: usize) -> Node {
 
 fn header_row(p: &mut ChildSpawnerCommands, f: &Fonts) {
     p.spawn(row_node()).with_children(|row| {
-        for (i, label) in ["Game", "Players", "Ping", "Version", "", ""]
+        for (i, label) in ["Game", "Players", "Ping", "Where", "", ""]
             .into_iter()
             .enumerate()
         {
@@ -160,7 +142,7 @@ fn header_row(p: &mut ChildSpawnerCommands, f: &Fonts) {
     });
 }
 
-fn lobby_row(p: &mut ChildSpawnerCommands, f: &Fonts, index: usize, lobby: &LobbyInfo) {
+fn lobby_row(p: &mut ChildSpawnerCommands, f: &Fonts, index: usize, lobby: &LobbyEntry) {
     let compatible = lobby.compatibility.is_compatible();
     let color = if compatible { ui::TEXT } else { ui::DIM };
     let ping = lobby
@@ -175,7 +157,10 @@ fn lobby_row(p: &mut ChildSpawnerCommands, f: &Fonts, index: usize, lobby: &Lobb
         let cells = [
             format!("{}/{}", lobby.players, lobby.max_players),
             ping,
-            format!("v{}", lobby.game_version),
+            match lobby.place {
+                LobbyPlace::Lan { .. } => "LAN".to_string(),
+                LobbyPlace::Online { .. } => "online".to_string(),
+            },
         ];
         for (i, value) in cells.into_iter().enumerate() {
             row.spawn(cell(i + 1)).with_children(|c| {
@@ -212,12 +197,11 @@ fn edit_password(
 }
 
 fn browser_buttons(
-    mut commands: Commands,
     buttons: Query<(&Interaction, &ButtonAction), Changed<Interaction>>,
     browsing: Option<Res<Browsing>>,
     prefs: Res<Prefs>,
+    mut lobby: LobbyCommands,
     mut next: ResMut<NextState<Screen>>,
-    mut notice: ResMut<Notice>,
 ) {
     for action in ui::pressed(&buttons) {
         match action {
@@ -226,18 +210,13 @@ fn browser_buttons(
                 let Some(browsing) = browsing.as_deref() else {
                     continue;
                 };
-                let Some(lobby) = browsing.shown.get(*i) else {
+                let Some(entry) = browsing.shown.get(*i) else {
                     continue;
                 };
-                let password = (!browsing.password.is_empty()).then(|| browsing.password.clone());
-                let outcome = join_lobby(lobby, &prefs, password);
-                enter_lobby(
-                    &mut commands,
-                    &mut next,
-                    &mut notice,
-                    outcome,
-                    Screen::Browser,
-                );
+                let password =
+                    (!browsing.password.is_empty()).then_some(browsing.password.as_str());
+                join_lobby(&mut lobby, entry, &prefs, password);
+                next.set(Screen::Lobby);
             }
             _ => {}
         }

@@ -6,9 +6,10 @@ use bevy::clipboard::Clipboard;
 use bevy::input::keyboard::KeyboardInput;
 use bevy::prelude::*;
 
-use super::{Notice, Screen};
-use crate::lobby_flow::{host_lobby, start_now};
-use crate::net::{Lan, LobbyConn, LobbyRole, leave_lobby};
+use nearplay::bevy::prelude::*;
+
+use super::Screen;
+use crate::lobby_flow::{LobbyLog, host_lobby};
 use crate::prefs::Prefs;
 use crate::text_entry::{Edit, edit_line};
 use crate::ui::{self, ButtonAction, Fonts};
@@ -47,28 +48,17 @@ struct LogText;
 #[derive(Component)]
 struct ChatLine;
 
-fn ensure_lobby(
-    mut commands: Commands,
-    conn: Option<ResMut<LobbyConn>>,
-    lan: Res<Lan>,
-    prefs: Res<Prefs>,
-    mut next: ResMut<NextState<Screen>>,
-    mut notice: ResMut<Notice>,
-) {
-    match conn {
-        Some(mut conn) => {
-            if let Err(e) = conn.ensure_socket() {
-                notice.0 = Some(format!("Cannot open the game socket again: {e}"));
-            }
-        }
-        None => match host_lobby(&lan, &prefs) {
-            Ok(conn) => commands.insert_resource(conn),
-            Err(e) => {
-                notice.0 = Some(e);
-                next.set(Screen::Menu);
-            }
-        },
+/// The menu's "Host LAN game" shows this screen with no lobby yet: open one.
+fn ensure_lobby(current: Option<Res<CurrentLobby>>, mut lobby: LobbyCommands, prefs: Res<Prefs>) {
+    if current.is_none() {
+        host_lobby(&mut lobby, &prefs);
     }
+}
+
+/// Whether we said we are ready (our row of the roster).
+fn we_are_ready(current: Option<&CurrentLobby>, roster: &Roster) -> bool {
+    let you = current.and_then(|c| c.you);
+    roster.iter().any(|m| Some(m.id) == you && m.ready)
 }
 
 #[derive(Component)]
@@ -78,15 +68,16 @@ fn spawn_lobby(
     mut commands: Commands,
     fonts: Res<Fonts>,
     prefs: Res<Prefs>,
-    conn: Option<Res<LobbyConn>>,
+    current: Option<Res<CurrentLobby>>,
 ) {
-    let hosting = conn.as_ref().is_some_and(|c| c.is_host());
+    // The menu's "Host LAN game" opens the lobby as this screen appears.
+    let hosting = current.as_ref().is_none_or(|c| c.is_host);
     let f = &*fonts;
     commands
         .spawn((ui::screen_root(), DespawnOnExit(Screen::Lobby)))
         .with_children(|root| {
             root.spawn(ui::title(f, "Lobby", 44.0, ui::TEXT));
-            if let Some(code) = conn.as_ref().and_then(|c| c.code) {
+            if let Some(code) = current.as_ref().and_then(|c| c.code) {
                 root.spawn(Node {
                     column_gap: px(12),
                     align_items: AlignItems::Center,
@@ -142,18 +133,19 @@ fn spawn_lobby(
 
 fn draw_roster(
     mut commands: Commands,
-    conn: Option<Res<LobbyConn>>,
+    current: Option<Res<CurrentLobby>>,
+    roster: Res<Roster>,
+    log: Res<LobbyLog>,
     fonts: Res<Fonts>,
     panel: Query<Entity, With<RosterPanel>>,
-    mut drawn: Local<Option<(Vec<(u32, String, bool)>, usize, u64)>>,
+    mut drawn: Local<Option<(Vec<(u32, String, bool)>, usize, String)>>,
 ) {
-    let Some(conn) = conn else { return };
-    let now: Vec<(u32, String, bool)> = conn
-        .roster
+    let Some(current) = current else { return };
+    let now: Vec<(u32, String, bool)> = roster
         .iter()
         .map(|m| (m.id, m.name.clone(), m.ready))
         .collect();
-    let key = (now.clone(), conn.fingerprints.len(), conn.failed_guesses);
+    let key = (now.clone(), log.fingerprints.len(), current.name.clone());
     if drawn.as_ref() == Some(&key) && !panel.is_empty() {
         return;
     }
@@ -161,14 +153,14 @@ fn draw_roster(
     for entity in &panel {
         commands.entity(entity).despawn_children();
         commands.entity(entity).with_children(|p| {
-            p.spawn(ui::title(f, conn.lobby_name.clone(), 22.0, ui::TEXT));
+            p.spawn(ui::title(f, current.name.clone(), 22.0, ui::TEXT));
             p.spawn(ui::text(
                 f,
-                format!("{} in the lobby", conn.roster.len()),
+                format!("{} in the lobby", roster.len()),
                 15.0,
                 ui::DIM,
             ));
-            if conn.roster.is_empty() {
+            if roster.is_empty() {
                 p.spawn(ui::text(f, "Connecting...", 16.0, ui::DIM));
             }
             for (i, (id, name, ready)) in now.iter().enumerate() {
@@ -188,21 +180,13 @@ fn draw_roster(
                     // The channel's fingerprint: the member's row on the
                     // host's screen and on that member's own show the same
                     // four groups unless someone sits in between.
-                    if let Some(fp) = conn.fingerprints.get(id) {
+                    if let Some(fp) = log.fingerprints.get(id) {
                         row.spawn(ui::text(f, format!("key {fp}"), 14.0, ui::DIM));
                     }
-                    if conn.is_host() && i > 0 {
+                    if current.is_host && i > 0 {
                         row.spawn(ui::small_button(f, "Kick", ButtonAction::Kick(*id)));
                     }
                 });
-            }
-            if conn.failed_guesses > 0 {
-                p.spawn(ui::text(
-                    f,
-                    format!("{} wrong password attempts (slowed)", conn.failed_guesses),
-                    14.0,
-                    ui::DIM,
-                ));
             }
         });
     }
@@ -210,14 +194,15 @@ fn draw_roster(
 }
 
 fn draw_ready(
-    conn: Option<Res<LobbyConn>>,
+    current: Option<Res<CurrentLobby>>,
+    roster: Res<Roster>,
     buttons: Query<&Children, With<ReadyLabel>>,
     mut texts: Query<&mut Text>,
 ) {
-    let Some(conn) = conn.filter(|c| c.is_changed()) else {
+    if !roster.is_changed() && !current.as_ref().is_some_and(|c| c.is_changed()) {
         return;
-    };
-    let label = if conn.ready {
+    }
+    let label = if we_are_ready(current.as_deref(), &roster) {
         "Ready \u{2713} (undo)"
     } else {
         "Ready up"
@@ -231,12 +216,12 @@ fn draw_ready(
     }
 }
 
-fn draw_log(conn: Option<Res<LobbyConn>>, mut text: Query<&mut Text, With<LogText>>) {
-    let Some(conn) = conn.filter(|c| c.is_changed()) else {
+fn draw_log(log: Res<LobbyLog>, mut text: Query<&mut Text, With<LogText>>) {
+    if !log.is_changed() {
         return;
-    };
-    let tail: Vec<&str> = conn
-        .log
+    }
+    let tail: Vec<&str> = log
+        .lines
         .iter()
         .rev()
         .take(10)
@@ -251,14 +236,15 @@ fn draw_log(conn: Option<Res<LobbyConn>>, mut text: Query<&mut Text, With<LogTex
 fn type_chat(
     mut keys: MessageReader<KeyboardInput>,
     mut draft: ResMut<ChatDraft>,
-    conn: Option<ResMut<LobbyConn>>,
+    mut lobby: LobbyCommands,
+    mut log: ResMut<LobbyLog>,
     mut line: Query<&mut Text, With<ChatLine>>,
 ) {
     let edit = edit_line(&mut keys, &mut draft.0, 120);
     if edit == Edit::Submitted && !draft.0.trim().is_empty() {
-        if let Some(mut conn) = conn {
-            let text = std::mem::take(&mut draft.0);
-            conn.chat(text.trim());
+        let text = std::mem::take(&mut draft.0);
+        if let Err(e) = lobby.chat(text.trim()) {
+            log.note(format!("Not sent: {e}."));
         }
     }
     if edit != Edit::None {
@@ -269,58 +255,55 @@ fn type_chat(
 }
 
 fn leave_on_escape(
-    mut commands: Commands,
     keys: Res<ButtonInput<KeyCode>>,
-    conn: Option<ResMut<LobbyConn>>,
+    mut lobby: LobbyCommands,
     mut next: ResMut<NextState<Screen>>,
 ) {
     if keys.just_pressed(KeyCode::Escape) {
-        leave_lobby(&mut commands, conn.map(|c| c.into_inner()));
+        lobby.leave();
         next.set(Screen::Menu);
     }
 }
 
 fn lobby_buttons(
-    mut commands: Commands,
     buttons: Query<(&Interaction, &ButtonAction), Changed<Interaction>>,
-    conn: Option<ResMut<LobbyConn>>,
+    mut lobby: LobbyCommands,
+    current: Option<Res<CurrentLobby>>,
+    roster: Res<Roster>,
+    mut log: ResMut<LobbyLog>,
     mut next: ResMut<NextState<Screen>>,
     mut clipboard: Option<ResMut<Clipboard>>,
 ) {
-    let Some(mut conn) = conn else { return };
     for action in ui::pressed(&buttons) {
-        match action {
+        let refused = match action {
             ButtonAction::ToggleReady => {
-                let ready = !conn.ready;
-                conn.set_ready(ready);
+                lobby.set_ready(!we_are_ready(current.as_deref(), &roster))
             }
-            ButtonAction::StartMatch => {
-                if let Some(line) = start_now(&mut conn) {
-                    conn.note(line);
-                }
-            }
-            ButtonAction::Kick(id) => match conn.role.get() {
-                LobbyRole::Host(host) => host.kick(*id),
-                LobbyRole::OnlineHost(host) => {
-                    host.kick(*id);
-                }
-                _ => {}
-            },
+            ButtonAction::StartMatch => lobby.start(),
+            ButtonAction::Kick(id) => lobby.kick(*id),
             ButtonAction::CopyCode => {
-                if let (Some(code), Some(clipboard)) = (conn.code, clipboard.as_deref_mut()) {
+                if let (Some(code), Some(clipboard)) = (
+                    current.as_ref().and_then(|c| c.code),
+                    clipboard.as_deref_mut(),
+                ) {
                     let copied = clipboard.set_text(code.to_string()).is_ok();
-                    conn.note(if copied {
+                    log.note(if copied {
                         format!("Copied {code}.")
                     } else {
                         format!("Could not copy; the code is {code}.")
                     });
                 }
+                Ok(())
             }
             ButtonAction::BackToMenu => {
-                leave_lobby(&mut commands, Some(&mut conn));
+                lobby.leave();
                 next.set(Screen::Menu);
+                Ok(())
             }
-            _ => {}
+            _ => Ok(()),
+        };
+        if let Err(e) = refused {
+            log.note(format!("Cannot do that yet: {e}."));
         }
     }
 }

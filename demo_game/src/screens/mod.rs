@@ -4,6 +4,8 @@
 
 use bevy::prelude::*;
 
+pub use crate::screen::{Notice, Screen};
+
 pub mod arena;
 pub mod browser;
 pub mod lobby;
@@ -11,30 +13,6 @@ pub mod menu;
 pub mod online;
 pub mod results;
 pub mod settings;
-
-/// The screen on show.
-#[derive(States, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Screen {
-    /// Title and main menu.
-    #[default]
-    Menu,
-    /// Settings.
-    Settings,
-    /// Live list of LAN lobbies.
-    Browser,
-    /// Host or join a room on a rendezvous server.
-    Online,
-    /// A lobby, as host or member.
-    Lobby,
-    /// A match in progress.
-    Match,
-    /// The match result.
-    Results,
-}
-
-/// A message shown at the bottom of the next screen (errors in words).
-#[derive(Resource, Default, Clone, Debug)]
-pub struct Notice(pub Option<String>);
 
 /// All screens of the windowed game.
 pub struct ScreensPlugin;

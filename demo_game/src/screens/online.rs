@@ -3,9 +3,9 @@
 
 use bevy::input::keyboard::KeyboardInput;
 use bevy::prelude::*;
+use nearplay::bevy::LobbyCommands;
 
 use super::{Notice, Screen};
-use crate::lobby_flow::enter_lobby;
 use crate::online::{host_online, join_online};
 use crate::prefs::Prefs;
 use crate::text_entry::{Edit, edit_line};
@@ -137,7 +137,7 @@ fn type_in_form(
 
 #[allow(clippy::too_many_arguments)]
 fn online_buttons(
-    mut commands: Commands,
+    mut lobby: LobbyCommands,
     buttons: Query<(&Interaction, &ButtonAction), Changed<Interaction>>,
     mut form: ResMut<OnlineForm>,
     prefs: Res<Prefs>,
@@ -157,22 +157,23 @@ fn online_buttons(
                 next.set(Screen::Menu);
                 continue;
             }
-            ButtonAction::CreateRoom => host_online(&prefs.rendezvous, &prefs),
+            ButtonAction::CreateRoom => host_online(&mut lobby, &prefs.rendezvous, &prefs),
             ButtonAction::JoinRoom => join_online(
+                &mut lobby,
                 &prefs.rendezvous,
                 form.code.trim(),
                 &prefs,
-                prefs.password.clone(),
+                prefs.password.as_deref(),
             ),
             _ => continue,
         };
-        // On failure, enter this screen again to show the message.
-        enter_lobby(
-            &mut commands,
-            &mut next,
-            &mut notice,
-            outcome,
-            Screen::Online,
-        );
+        match outcome {
+            Ok(()) => next.set(Screen::Lobby),
+            // Enter this screen again to show the message.
+            Err(message) => {
+                notice.0 = Some(message);
+                next.set(Screen::Online);
+            }
+        }
     }
 }

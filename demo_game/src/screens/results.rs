@@ -1,11 +1,11 @@
 //! Results: the winner and scores; rematch or back to the menu.
 
 use bevy::prelude::*;
+use nearplay::bevy::LobbyCommands;
 
 use super::{Notice, Screen};
 use crate::local::start_local_versus;
 use crate::match_setup::{MatchInfo, end_match};
-use crate::net::{LobbyConn, NetOptions, leave_lobby, start_lan_match};
 use crate::prefs::Prefs;
 use crate::sim::{ArenaState, Phase};
 use crate::ui::{self, ButtonAction, Fonts};
@@ -21,13 +21,14 @@ impl Plugin for ResultsPlugin {
 }
 
 fn spawn_results(
-    mut commands: Commands,
+    mut lobby: LobbyCommands,
     fonts: Res<Fonts>,
     state: Option<Res<ArenaState>>,
     info: Option<Res<MatchInfo>>,
 ) {
     let f = &*fonts;
     let (Some(state), Some(info)) = (state, info) else {
+        let commands = lobby.commands();
         commands.spawn((ui::screen_root(), DespawnOnExit(Screen::Results)));
         return;
     };
@@ -47,7 +48,8 @@ fn spawn_results(
     };
     let mut ranking: Vec<(usize, u8)> = state.scores.iter().copied().enumerate().collect();
     ranking.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    commands
+    lobby
+        .commands()
         .spawn((ui::screen_root(), DespawnOnExit(Screen::Results)))
         .with_children(|root| {
             root.spawn(ui::title(f, headline.0, 64.0, headline.1));
@@ -81,44 +83,36 @@ fn spawn_results(
             root.spawn(ui::button(f, "Rematch", ButtonAction::Rematch));
             root.spawn(ui::button(f, "Back to menu", ButtonAction::BackToMenu));
         });
-    end_match(&mut commands);
+    end_match(&mut lobby);
 }
 
-#[allow(clippy::too_many_arguments)]
 fn results_buttons(
-    mut commands: Commands,
+    mut lobby: LobbyCommands,
     buttons: Query<(&Interaction, &ButtonAction), Changed<Interaction>>,
     mut next: ResMut<NextState<Screen>>,
     info: Option<Res<MatchInfo>>,
     prefs: Res<Prefs>,
-    mut conn: Option<ResMut<LobbyConn>>,
-    options: Res<NetOptions>,
     mut notice: ResMut<Notice>,
 ) {
-    let plan = info.as_ref().and_then(|i| i.plan.clone());
+    let networked = info.as_ref().is_some_and(|i| i.networked);
     for action in ui::pressed(&buttons) {
         match action {
             ButtonAction::BackToMenu => {
-                leave_lobby(&mut commands, conn.as_deref_mut());
+                lobby.leave();
                 next.set(Screen::Menu);
             }
-            ButtonAction::Rematch if plan.is_some() => {
+            ButtonAction::Rematch if networked => {
                 // Same members, a new match derived from the last plan: every
-                // member who presses Rematch computes the same one.
-                let (Some(plan), Some(conn)) = (plan.as_ref(), conn.as_deref_mut()) else {
-                    notice.0 = Some("The lobby is gone: host or join a new game.".into());
-                    next.set(Screen::Menu);
-                    continue;
-                };
-                if let Err(e) =
-                    start_lan_match(&mut commands, &mut next, conn, &plan.rematch(), &options)
-                {
-                    notice.0 = Some(format!("The rematch could not start: {e}"));
+                // member who presses Rematch computes the same one, and the
+                // arena opens when the lobby hands it over.
+                if let Err(e) = lobby.rematch() {
+                    notice.0 = Some(format!("The rematch could not start: {e}."));
+                    lobby.leave();
                     next.set(Screen::Menu);
                 }
             }
             ButtonAction::Rematch
-                if start_local_versus(&mut commands, &mut next, &prefs).is_err() =>
+                if start_local_versus(lobby.commands(), &mut next, &prefs).is_err() =>
             {
                 next.set(Screen::Menu);
             }
