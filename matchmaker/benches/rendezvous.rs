@@ -18,7 +18,7 @@
 //!    socket per peer, as the server does).
 //!
 //! `--peers N` (or `NEARPLAY_BENCH_PEERS`, default 15000) sets the load;
-//! `NEARPLAY_BENCH_TRIALS` (default 5) the join trials;
+//! `NEARPLAY_BENCH_TRIALS` (default 9) the join trials;
 //! `NEARPLAY_BENCH_INPROCESS=1` runs the WebRTC trials one after the other in
 //! one process instead (a game hosting again).
 
@@ -72,7 +72,9 @@ fn in_namespace(address: bool, args: &[String]) -> bool {
     ip(&["-n", &ns, "link", "set", "lo", "up"]);
     ip(&["-n", &ns, "route", "add", "default", "dev", "lo"]);
     if address {
-        ip(&["-n", &ns, "link", "add", "np0", "type", "veth", "peer", "name", "np1"]);
+        ip(&[
+            "-n", &ns, "link", "add", "np0", "type", "veth", "peer", "name", "np1",
+        ]);
         ip(&["-n", &ns, "addr", "add", "10.77.0.1/24", "dev", "np0"]);
         ip(&["-n", &ns, "link", "set", "np0", "up"]);
         ip(&["-n", &ns, "link", "set", "np1", "up"]);
@@ -208,7 +210,7 @@ fn main() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(d)
     };
-    let trials = env_num("NEARPLAY_BENCH_TRIALS", 5);
+    let trials = env_num("NEARPLAY_BENCH_TRIALS", 9);
     let peers = flag("--peers")
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| env_num("NEARPLAY_BENCH_PEERS", GOAL_PEERS));
@@ -241,7 +243,9 @@ fn main() {
         return;
     }
     if std::env::var(INSIDE).as_deref() != Ok("lo") {
-        println!("nearplay rendezvous benchmark ({trials} join trials, medians; {peers} idle peers)");
+        println!(
+            "nearplay rendezvous benchmark ({trials} join trials, medians; {peers} idle peers)"
+        );
     }
     if only.as_deref() != Some("load") {
         join_rows(trials);

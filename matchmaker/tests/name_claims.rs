@@ -37,7 +37,9 @@ fn a_lobby_on_a_claimed_name_takes_the_claim_over_and_the_claim_is_never_listed(
 
     let claim = d.claim_name("Claimed Den").expect("claim");
     assert_eq!(claim.instance_name(), "Claimed Den");
-    wait_for("the claim probed", STEP, || claim.is_claimed().then_some(()));
+    wait_for("the claim probed", STEP, || {
+        claim.is_claimed().then_some(())
+    });
     // The claim is on the wire (announced after its probe)...
     let mut seen = Vec::new();
     wait_for("the claim announced", STEP, || {
@@ -78,9 +80,9 @@ fn a_lobby_on_a_claimed_name_takes_the_claim_over_and_the_claim_is_never_listed(
     // No second probe, no rename: the claim's probe was the name's only one.
     let events: Vec<DaemonEvent> = seen.into_iter().chain(monitor.try_iter()).collect();
     assert!(
-        !events
-            .iter()
-            .any(|e| matches!(e, DaemonEvent::NameChange(c) if c.original.starts_with("Claimed Den"))),
+        !events.iter().any(
+            |e| matches!(e, DaemonEvent::NameChange(c) if c.original.starts_with("Claimed Den"))
+        ),
         "{events:?}"
     );
 }
@@ -108,13 +110,19 @@ fn claimed_names_stay_unique_and_come_back_when_dropped() {
     // Dropped unused, a claim gives its name back.
     drop(other);
     drop(other_again);
-    assert_eq!(d.claim_name("Other").expect("claim").instance_name(), "Other");
+    assert_eq!(
+        d.claim_name("Other").expect("claim").instance_name(),
+        "Other"
+    );
     // A lobby asking for "Den" takes the claim of "Den" ("Den (2)"); the
     // claim's handle then gives nothing back: the lobby holds the name.
     let taken = d.advertise("Den", 40_001, &txt).expect("advertise");
     assert_eq!(taken.instance_name(), "Den (2)");
     drop(second);
-    assert_eq!(d.claim_name("Den").expect("claim").instance_name(), "Den (3)");
+    assert_eq!(
+        d.claim_name("Den").expect("claim").instance_name(),
+        "Den (3)"
+    );
     drop(taken);
     drop(lobby);
 }

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use nearplay_matchmaker::rendezvous::server::ws::READ_BUFFER;
 use nearplay_matchmaker::rendezvous::server::{Limits, RendezvousServer};
-use tungstenite::protocol::frame::coding::{Data, OpCode};
 use tungstenite::protocol::frame::Frame;
+use tungstenite::protocol::frame::coding::{Data, OpCode};
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 
@@ -72,7 +72,10 @@ fn signal_of_len(receiver: &str, len: usize) -> String {
 fn signals_longer_than_a_read_chunk_arrive_whole_and_the_limit_still_cuts() {
     let limits = Limits::default();
     let max = limits.max_message_bytes;
-    assert!(max > 8 * READ_BUFFER, "the test needs many chunks per message");
+    assert!(
+        max > 8 * READ_BUFFER,
+        "the test needs many chunks per message"
+    );
     let server = RendezvousServer::start("127.0.0.1:0".parse().expect("addr"), limits, 1)
         .expect("server starts");
     let addr = server.local_addr();
