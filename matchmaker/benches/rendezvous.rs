@@ -1,400 +1,256 @@
-//! Rendezvous benchmark (`cargo bench -p nearplay_matchmaker --features
-//! server,rendezvous --bench rendezvous`), printing ratios against anchors
-//! measured in the same run:
+//! Rendezvous benchmark, every figure a ratio to an anchor measured in the
+//! same run, with its goal on the same line:
 //!
-//! 1. join -> first synchronized frame: by code over the rendezvous server
-//!    and WebRTC, next to the LAN path (TCP lobby, then UDP), 2 players.
-//!    Runs inside a network namespace the bench creates (root), like the tests.
-//! 2. idle peers held by the server and resident memory per peer, next to the
-//!    stock `matchbox_server` under the same load script, if its binary is
-//!    given in `NEARPLAY_STOCK_MATCHBOX_SERVER` (see `docs/rendezvous.md`
-//!    for how it is built from the matchbox sources).
+//! ```text
+//! cargo bench -p nearplay_matchmaker --features server,rendezvous --bench rendezvous [-- --peers 15000 --only join|load]
+//! ```
 //!
-//! `NEARPLAY_BENCH_PEERS` (default 2000) sets the load; `NEARPLAY_BENCH_TRIALS`
-//! (default 5) the join trials; `NEARPLAY_BENCH_INPROCESS=1` runs the WebRTC
-//! trials one after the other in one process instead (a game hosting again).
+//! 1. **join**: join by room code -> first synchronized frame over WebRTC
+//!    (2 players), against bare matchbox_socket connecting two peers through
+//!    the same server (the anchor); the LAN path (TCP lobby, then UDP) is
+//!    printed for scale. Runs inside a network namespace the bench creates
+//!    (root), like the tests; skipped otherwise.
+//! 2. **load**: idle websocket peers held by the server and resident memory
+//!    per peer, against the stock `matchbox_server` under the same load
+//!    script, if its binary is given in `NEARPLAY_STOCK_MATCHBOX_SERVER` (see
+//!    `docs/rendezvous.md` for how it is built from the matchbox sources).
+//!    The bench raises its own soft file-descriptor limit (it holds one
+//!    socket per peer, as the server does).
+//!
+//! `--peers N` (or `NEARPLAY_BENCH_PEERS`, default 15000) sets the load;
+//! `NEARPLAY_BENCH_TRIALS` (default 9) the join trials;
+//! `NEARPLAY_BENCH_INPROCESS=1` runs the WebRTC trials one after the other in
+//! one process instead (a game hosting again).
 
-use std::io::{BufRead, BufReader};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+#[path = "rdv/join.rs"]
+mod join;
+#[path = "rdv/load.rs"]
+mod load;
 
-use ggrs::{P2PSession, PredictRepeatLast, SessionState};
-use nearplay_matchmaker::lobby::client::{ClientEvent, JoinConfig};
-use nearplay_matchmaker::lobby::host::HostConfig;
-use nearplay_matchmaker::lobby::tcp::{HostOptions, LobbyClient, LobbyHost};
-use nearplay_matchmaker::rendezvous::server::{Limits, RendezvousServer};
-use nearplay_matchmaker::rendezvous::{OnlineClient, OnlineHost, RendezvousClient};
-use nearplay_netcode::prelude::*;
-use nearplay_netcode::transport::webrtc::WebRtcConfig;
+use std::process::Command;
 
 const INSIDE: &str = "NEARPLAY_IN_NETNS";
-const LIMIT: Duration = Duration::from_secs(30);
-
-struct Cfg;
-impl ggrs::Config for Cfg {
-    type Input = u8;
-    type InputPredictor = PredictRepeatLast;
-    type State = u64;
-    type Address = PeerAddr;
-}
-
-fn until(what: &str, mut f: impl FnMut() -> bool) {
-    let end = Instant::now() + LIMIT;
-    while !f() {
-        assert!(Instant::now() < end, "timed out: {what}");
-        std::thread::yield_now();
-    }
-}
-
-fn synchronized(sessions: &mut [P2PSession<Cfg>]) {
-    until("sessions synchronized", || {
-        for s in sessions.iter_mut() {
-            s.poll_remote_clients();
-            let _ = NetMonitor::drain_events(s);
-        }
-        sessions
-            .iter()
-            .all(|s| s.current_state() == SessionState::Running)
-    });
-}
+/// Goals of issue 15.
+const GOAL_JOIN_MS: f64 = 400.0;
+const GOAL_PEERS: usize = 15_000;
+const GOAL_KIB_PER_PEER: f64 = 16.0;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
-/// Join by code -> both sessions running, over the rendezvous server and WebRTC.
-fn webrtc_join_ms() -> f64 {
-    let server =
-        RendezvousServer::start("127.0.0.1:0".parse().expect("addr"), Limits::default(), 1)
-            .expect("server");
-    let client = RendezvousClient::new(&server.local_addr().to_string()).expect("url");
-    let webrtc = WebRtcConfig::default();
-    let mut host = OnlineHost::open(&client, HostConfig::new("b", "h", "g", "1"), false, &webrtc)
-        .expect("host");
-    // The host is in its room before anyone joins.
-    until("host in room", || {
-        let _ = host.poll();
-        client
-            .room(host.code().as_str())
-            .is_ok_and(|r| r.players == 1)
-    });
-    let t0 = Instant::now();
-    let mut member = OnlineClient::join(
-        &client,
-        host.code().as_str(),
-        JoinConfig::new("m", "g", "1", 0),
-        &webrtc,
-    )
-    .expect("join");
-    let mut joined = false;
-    until("joined", || {
-        let _ = host.poll();
-        while let Some(e) = member.poll() {
-            if let ClientEvent::JoinFailed(why) = &e {
-                panic!("join failed: {why}; host link {:?}", host.link_exit());
-            }
-            joined |= matches!(e, ClientEvent::Joined { .. });
-        }
-        joined
-    });
-    member.set_ready(true);
-    until("ready", || {
-        let _ = host.poll();
-        let _ = member.poll();
-        host.roster().iter().skip(1).all(|r| r.ready)
-    });
-    let plan = host.start().expect("start");
-    let mut theirs = None;
-    until("plan", || {
-        let _ = host.poll();
-        while let Some(e) = member.poll() {
-            if let ClientEvent::Started(p) = e {
-                theirs = Some(p);
-            }
-        }
-        theirs.is_some()
-    });
-    let theirs = theirs.expect("plan");
-    let t_host = host.into_transport(&plan).expect("transport");
-    let t_member = member.into_transport(&theirs).expect("transport");
-    let mut sessions = vec![
-        NetSessionBuilder::<Cfg>::from_plan(&plan)
-            .build(t_host)
-            .expect("session"),
-        NetSessionBuilder::<Cfg>::from_plan(&theirs)
-            .build(t_member)
-            .expect("session"),
-    ];
-    synchronized(&mut sessions);
-    t0.elapsed().as_secs_f64() * 1e3
+/// Runs this bench again with `flag` in a fresh process; its stdout lines.
+fn fresh_process(flag: &str) -> Vec<String> {
+    let out = Command::new(std::env::current_exe().expect("exe"))
+        .arg(flag)
+        .output()
+        .expect("trial");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
-/// Join (address known) -> both sessions running, over the LAN lobby and UDP.
-fn lan_join_ms() -> f64 {
-    let host_sock = UdpSocket::bind("127.0.0.1:0").expect("udp");
-    let member_sock = UdpSocket::bind("127.0.0.1:0").expect("udp");
-    let mut config = HostConfig::new("b", "h", "g", "1");
-    config.game_port = host_sock.local_addr().expect("addr").port();
-    let options = HostOptions {
-        bind: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
-        ..Default::default()
+/// Runs this bench again inside a fresh network namespace with `lo` up (and
+/// a default route through it, which matchbox needs), given `args`; with
+/// `address`, also an unconnected veth pair holding 10.77.0.1/24: what a
+/// machine with a network card looks like to ICE, while every packet still
+/// stays inside the namespace (a local address routes through `lo`).
+fn in_namespace(address: bool, args: &[String]) -> bool {
+    let ns = format!("np-rdv-bench-{}-{}", std::process::id(), u8::from(address));
+    let ip = |a: &[&str]| {
+        Command::new("ip")
+            .args(a)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
     };
-    let host = LobbyHost::open(config, options).expect("host");
-    let t0 = Instant::now();
-    let port = member_sock.local_addr().expect("addr").port();
-    let member = LobbyClient::join(host.local_addr(), JoinConfig::new("m", "g", "1", port));
-    until("joined", || {
-        matches!(member.poll(), Some(ClientEvent::Joined { .. }))
-    });
-    member.set_ready(true);
-    // The roster snapshot can run ahead of the host thread: retry start.
-    let mut plan = None;
-    until("started", || {
-        let _ = host.poll();
-        plan = host.start().ok();
-        plan.is_some()
-    });
-    let plan = plan.expect("plan");
-    let mut theirs = None;
-    until("plan", || {
-        if let Some(ClientEvent::Started(p)) = member.poll() {
-            theirs = Some(p);
-        }
-        theirs.is_some()
-    });
-    let theirs = theirs.expect("plan");
-    let mut sessions = vec![
-        NetSessionBuilder::<Cfg>::from_plan(&plan)
-            .build(UdpTransport::from_plan(host_sock, &plan).expect("t"))
-            .expect("session"),
-        NetSessionBuilder::<Cfg>::from_plan(&theirs)
-            .build(UdpTransport::from_plan(member_sock, &theirs).expect("t"))
-            .expect("session"),
-    ];
-    synchronized(&mut sessions);
-    t0.elapsed().as_secs_f64() * 1e3
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
-        })
-        .unwrap_or(0)
-}
-
-struct Load {
-    held: usize,
-    base_kib: u64,
-    loaded_kib: u64,
-    connect_s: f64,
-}
-
-/// Opens `n` idle websockets, 8 to a room, each waiting for its id; then reads RSS.
-fn load(server: &Child, addr: SocketAddr, n: usize) -> Load {
-    let base_kib = rss_kib(server.id());
-    let t0 = Instant::now();
-    let mut sockets = Vec::with_capacity(n);
-    for i in 0..n {
-        match tungstenite::connect(format!("ws://{addr}/load{}", i / 8)) {
-            Ok((mut ws, _)) => {
-                if matches!(ws.read(), Ok(tungstenite::Message::Text(_))) {
-                    sockets.push(ws);
-                }
-            }
-            Err(_) => break,
-        }
+    if !ip(&["netns", "add", &ns]) {
+        return false;
     }
-    let connect_s = t0.elapsed().as_secs_f64();
-    // Let the fan-out (NewPeer to room mates) settle before reading memory.
-    let mut last = 0;
-    until("memory settles", || {
-        std::thread::sleep(Duration::from_millis(200));
-        let now = rss_kib(server.id());
-        let settled = now == last;
-        last = now;
-        settled
-    });
-    Load {
-        held: sockets.len(),
-        base_kib,
-        loaded_kib: last,
-        connect_s,
+    ip(&["-n", &ns, "link", "set", "lo", "up"]);
+    ip(&["-n", &ns, "route", "add", "default", "dev", "lo"]);
+    if address {
+        ip(&[
+            "-n", &ns, "link", "add", "np0", "type", "veth", "peer", "name", "np1",
+        ]);
+        ip(&["-n", &ns, "addr", "add", "10.77.0.1/24", "dev", "np0"]);
+        ip(&["-n", &ns, "link", "set", "np0", "up"]);
+        ip(&["-n", &ns, "link", "set", "np1", "up"]);
     }
+    let status = Command::new("ip")
+        .args(["netns", "exec", &ns])
+        .arg(std::env::current_exe().expect("exe"))
+        .args(args)
+        .env(INSIDE, if address { "address" } else { "lo" })
+        .status();
+    ip(&["netns", "del", &ns]);
+    status.map(|s| s.success()).unwrap_or(false)
 }
 
-fn spawn_ours() -> (Child, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nearplay-rendezvous"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--requests-per-second",
-            "1000000",
-            "--request-burst",
-            "1000000",
-            "--handshake-timeout-ms",
-            "600000",
-            "--idle-timeout-s",
-            "600",
-            "--max-peers-per-room",
-            "8",
-            // The load comes from one address: lift the per-address caps.
-            "--max-connections-per-address",
-            "1000000",
-            "--max-connections",
-            "1000000",
-            "--max-rooms-per-address",
-            "1000000",
-            "--log-level",
-            "error",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("nearplay-rendezvous");
-    let out = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(out)
-        .read_line(&mut line)
-        .expect("listening line");
-    let addr = line
-        .trim()
-        .trim_start_matches("listening on ")
-        .parse()
-        .expect("addr");
-    (child, addr)
+/// As root and outside a namespace: runs the bench in one with an address,
+/// then the join rows again in one with only `lo`; exits with the result.
+fn into_namespaces(only: Option<&str>) {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0"))
+        .unwrap_or(false);
+    if std::env::var_os(INSIDE).is_some() || !root {
+        return;
+    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut ok = in_namespace(true, &args);
+    if only != Some("load") {
+        let mut join_only: Vec<String> = args.clone();
+        join_only.extend(["--only".to_owned(), "join".to_owned()]);
+        ok &= in_namespace(false, &join_only);
+    }
+    std::process::exit(if ok { 0 } else { 1 });
 }
 
-fn spawn_stock(bin: &str) -> (Child, SocketAddr) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port");
-    let child = Command::new(bin)
-        .arg(port.to_string())
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("matchbox_server");
-    until("stock server listening", || {
-        TcpStream::connect(port).is_ok()
-    });
-    (child, port)
-}
-
-fn report(name: &str, l: &Load) -> f64 {
-    let per = (l.loaded_kib.saturating_sub(l.base_kib)) as f64 / l.held.max(1) as f64;
-    println!(
-        "{name:<22} held {:>5} idle peers, RSS {:>7} KiB -> {:>7} KiB, {per:>6.1} KiB/peer, connected in {:.2} s",
-        l.held, l.base_kib, l.loaded_kib, l.connect_s
+fn join_rows(trials: usize) {
+    let place = match std::env::var(INSIDE).as_deref() {
+        Ok("address") => "loopback, netns with an address",
+        Ok(_) => "loopback, netns with only lo",
+        Err(_) => {
+            println!("(not root: no namespace, WebRTC join timing skipped)");
+            return;
+        }
+    };
+    let lan = median((0..trials).map(|_| join::lan_join_ms()).collect());
+    let anchor = median(
+        (0..trials)
+            .map(|_| {
+                let out = fresh_process("--one-anchor-trial");
+                out.first().and_then(|l| l.parse().ok()).unwrap_or(f64::NAN)
+            })
+            .collect(),
     );
-    per
+    // One process per WebRTC trial, as a game starting fresh.
+    let runs: Vec<Vec<String>> = (0..trials)
+        .map(|_| fresh_process("--one-webrtc-trial"))
+        .collect();
+    let total = |r: &Vec<String>| r.first().and_then(|l| l.parse().ok()).unwrap_or(f64::NAN);
+    let rtc = median(runs.iter().map(total).collect());
+    println!(
+        "join by code -> first synchronized frame, WebRTC ({place})   {rtc:>7.1} ms = {:>5.2} x bare matchbox_socket connecting 2 peers ({anchor:.1} ms, anchor)   goal <= {GOAL_JOIN_MS:.0} ms",
+        rtc / anchor
+    );
+    // Where the time goes: median of each phase (ms since the join call).
+    if let Some(first) = runs.first() {
+        for (i, line) in first.iter().enumerate().skip(1) {
+            let name = line.split('\t').next().unwrap_or_default();
+            let at = |r: &Vec<String>| {
+                r.get(i)
+                    .and_then(|l| l.split('\t').nth(1))
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(f64::NAN)
+            };
+            let m = median(runs.iter().map(at).collect());
+            println!("    {name:<36} at {m:>7.1} ms");
+        }
+    }
+    println!(
+        "  (LAN for scale: TCP lobby + UDP, address known {lan:.1} ms; WebRTC = {:.0} x LAN)",
+        rtc / lan
+    );
+}
+
+fn load_rows(peers: usize) {
+    let soft = nearplay_matchmaker::rendezvous::server::raise_fd_limit();
+    if soft.is_some_and(|s| s < peers as u64 + 64) {
+        println!("(file descriptor limit {soft:?} is below {peers} peers: raise `ulimit -Hn`)");
+    }
+    let (mut ours, addr) = load::spawn_ours();
+    let ours_load = load::load(&ours, addr, peers);
+    let _ = ours.kill();
+    let _ = ours.wait();
+    let stock = match std::env::var("NEARPLAY_STOCK_MATCHBOX_SERVER") {
+        Ok(bin) if std::path::Path::new(&bin).exists() => {
+            let (mut stock, addr) = load::spawn_stock(&bin);
+            let l = load::load(&stock, addr, peers);
+            let _ = stock.kill();
+            let _ = stock.wait();
+            Some(l)
+        }
+        _ => None,
+    };
+    let ours_per = ours_load.per_peer_kib();
+    match &stock {
+        Some(s) => println!(
+            "rendezvous server, idle websocket peers: held {} of {peers} at {ours_per:.1} KiB/peer = {:.2} x stock matchbox_server ({:.1} KiB/peer, held {}, anchor)   goal >= {GOAL_PEERS} held at <= {GOAL_KIB_PER_PEER:.0} KiB/peer",
+            ours_load.held,
+            ours_per / s.per_peer_kib().max(0.001),
+            s.per_peer_kib(),
+            s.held
+        ),
+        None => println!(
+            "rendezvous server, idle websocket peers: held {} of {peers} at {ours_per:.1} KiB/peer (no anchor: NEARPLAY_STOCK_MATCHBOX_SERVER not set)   goal >= {GOAL_PEERS} held at <= {GOAL_KIB_PER_PEER:.0} KiB/peer",
+            ours_load.held
+        ),
+    }
+    load::report("nearplay-rendezvous", &ours_load);
+    if let Some(s) = &stock {
+        load::report("stock matchbox_server", s);
+    }
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let flag = |name: &str| {
+        args.iter()
+            .rposition(|a| a == name)
+            .and_then(|i| args.get(i + 1).cloned())
+    };
     let env_num = |k: &str, d: usize| {
         std::env::var(k)
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(d)
     };
-    let trials = env_num("NEARPLAY_BENCH_TRIALS", 5);
-    let peers = env_num("NEARPLAY_BENCH_PEERS", 2000);
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout.starts_with(b"0"))
-        .unwrap_or(false);
+    let trials = env_num("NEARPLAY_BENCH_TRIALS", 9);
+    let peers = flag("--peers")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| env_num("NEARPLAY_BENCH_PEERS", GOAL_PEERS));
+    let only = flag("--only");
+    into_namespaces(only.as_deref());
 
-    if std::env::var_os(INSIDE).is_none() && root {
-        let ns = format!("np-rdv-bench-{}", std::process::id());
-        let ip = |a: &[&str]| {
-            Command::new("ip")
-                .args(a)
-                .status()
-                .map(|s| s.success())
-                .unwrap_or(false)
-        };
-        if ip(&["netns", "add", &ns]) {
-            ip(&["-n", &ns, "link", "set", "lo", "up"]);
-            ip(&["-n", &ns, "route", "add", "default", "dev", "lo"]);
-            let args: Vec<String> = std::env::args().skip(1).collect();
-            let status = Command::new("ip")
-                .args(["netns", "exec", &ns])
-                .arg(std::env::current_exe().expect("exe"))
-                .args(args)
-                .env(INSIDE, "1")
-                .status();
-            ip(&["netns", "del", &ns]);
-            std::process::exit(if status.map(|s| s.success()).unwrap_or(false) {
-                0
-            } else {
-                1
-            });
+    if args.iter().any(|a| a == "--one-webrtc-trial") {
+        let (total, phases) = join::webrtc_join_ms();
+        println!("{total}");
+        for (name, at) in phases {
+            println!("{name}\t{at}");
         }
+        return;
     }
-
-    if std::env::args().any(|a| a == "--one-webrtc-trial") {
-        println!("{}", webrtc_join_ms());
+    if std::env::var_os("NP_TRACE").is_some() {
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(std::io::stderr)
+            .init();
+    }
+    if args.iter().any(|a| a == "--one-anchor-trial") {
+        println!("{}", join::bare_connect_ms());
         return;
     }
     if std::env::var_os("NEARPLAY_BENCH_INPROCESS").is_some() && std::env::var_os(INSIDE).is_some()
     {
         for i in 0..trials {
-            eprintln!("in-process trial {i}: {:.1} ms", webrtc_join_ms());
+            eprintln!("in-process trial {i}: {:.1} ms", join::webrtc_join_ms().0);
         }
         return;
     }
-    println!("nearplay rendezvous benchmark ({trials} trials, medians)");
-    if std::env::var_os(INSIDE).is_some() {
-        let lan = median((0..trials).map(|_| lan_join_ms()).collect());
-        // One process per WebRTC trial, as a game starting fresh.
-        let rtc = median(
-            (0..trials)
-                .map(|_| {
-                    let out = Command::new(std::env::current_exe().expect("exe"))
-                        .arg("--one-webrtc-trial")
-                        .output()
-                        .expect("trial");
-                    String::from_utf8_lossy(&out.stdout)
-                        .trim()
-                        .parse()
-                        .unwrap_or(f64::NAN)
-                })
-                .collect(),
-        );
+    if std::env::var(INSIDE).as_deref() != Ok("lo") {
         println!(
-            "join -> first synchronized frame, LAN (TCP lobby + UDP)     {lan:>8.1} ms (anchor)"
+            "nearplay rendezvous benchmark ({trials} join trials, medians; {peers} idle peers)"
         );
-        println!(
-            "join -> first synchronized frame, by code over WebRTC       {rtc:>8.1} ms  = {:.1} x LAN",
-            rtc / lan
-        );
-    } else {
-        println!("(not root: no namespace, WebRTC join timing skipped)");
     }
-
-    let (mut ours, addr) = spawn_ours();
-    let ours_load = load(&ours, addr, peers);
-    let ours_per = report("nearplay-rendezvous", &ours_load);
-    let _ = ours.kill();
-    let _ = ours.wait();
-    match std::env::var("NEARPLAY_STOCK_MATCHBOX_SERVER") {
-        Ok(bin) if std::path::Path::new(&bin).exists() => {
-            let (mut stock, addr) = spawn_stock(&bin);
-            let stock_load = load(&stock, addr, peers);
-            let stock_per = report("stock matchbox_server", &stock_load);
-            let _ = stock.kill();
-            let _ = stock.wait();
-            println!(
-                "RSS per idle peer, nearplay / stock = {:.2}",
-                ours_per / stock_per.max(0.001)
-            );
-        }
-        _ => println!("(NEARPLAY_STOCK_MATCHBOX_SERVER not set: no stock comparison)"),
+    if only.as_deref() != Some("load") {
+        join_rows(trials);
+    }
+    if only.as_deref() != Some("join") {
+        load_rows(peers);
     }
 }

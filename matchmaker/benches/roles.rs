@@ -67,6 +67,17 @@ pub fn run(args: &[String]) -> ! {
                 ..Default::default()
             };
             let d = Discovery::with_config(config).expect("discovery");
+            // "claim": the name is claimed when the Host screen opens, and
+            // the player presses Host once the claim is done.
+            let _claim = (arg(4) == "claim").then(|| {
+                let claim = d.claim_name(&name).expect("claim");
+                let end = Instant::now() + Duration::from_secs(10);
+                while !claim.is_claimed() {
+                    assert!(Instant::now() < end, "claim never finished");
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                claim
+            });
             let t0 = unix_ns();
             let options = HostOptions {
                 discovery: Some(d),

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
-use nearplay_matchmaker::rendezvous::server::{Limits, RendezvousServer};
+use nearplay_matchmaker::rendezvous::server::{Limits, RendezvousServer, fd_limit};
 
 /// Rendezvous server for nearplay: rooms by 6-character code, a public lobby
 /// list (GET /lobbies?game=..&proto=..), matchbox WebRTC signaling (a
@@ -106,6 +106,18 @@ fn main() -> std::process::ExitCode {
         max_tracked_addresses: args.max_tracked_addresses,
         lobbies_page: args.lobbies_page,
     };
+    // One descriptor per connection: lift the soft limit (often 1024).
+    if let Some(soft) = fd_limit::raise_fd_limit() {
+        let room = fd_limit::connections_within(soft);
+        if (limits.max_connections as u64) > room {
+            tracing::warn!(
+                max_connections = limits.max_connections,
+                fd_limit = soft,
+                "--max-connections is above what the file descriptor limit leaves \
+                 ({room}): past that, accepts fail and newcomers wait; raise `ulimit -Hn`"
+            );
+        }
+    }
     match RendezvousServer::start(args.listen, limits, args.threads) {
         Ok(mut server) => {
             // Scripts read the bound address from this line (port 0 works).

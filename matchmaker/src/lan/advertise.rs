@@ -41,6 +41,19 @@ pub(crate) fn advertise(
     port: u16,
     txt: &LobbyTxt,
 ) -> Result<Advertisement, LanError> {
+    // A name claimed ahead: its records are replaced by the lobby's, with
+    // no second probe (the update waits if the claim still probes).
+    if let Some(claimed) = super::claim_ahead::take_reserved(&discovery, name) {
+        let mut ad = Advertisement {
+            discovery,
+            instance: claimed.instance,
+            fullname: claimed.fullname,
+            port,
+            registered: true,
+        };
+        ad.register(txt, false)?;
+        return Ok(ad);
+    }
     let instance = {
         let mut local = discovery
             .inner
@@ -207,7 +220,7 @@ impl Drop for Advertisement {
 
 /// A host-name label unique to this lobby, so two lobbies on one machine do
 /// not fight over address records: `np-<hash of instance>-<pid>`.
-fn hostname_label(instance: &str) -> String {
+pub(crate) fn hostname_label(instance: &str) -> String {
     let hash = blake3::hash(instance.as_bytes());
     let hex: String = hash
         .as_bytes()

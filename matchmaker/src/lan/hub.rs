@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use mdns_sd::{ResolvedService, ScopedIp, ServiceDaemon, ServiceEvent};
 
 use super::LanError;
+use super::claim_ahead::CLAIM_KEY;
 use super::liveness::{
     LivenessConfig, LivenessTable, LobbyRecord, TableEvent, decode_pong, sort_addrs,
 };
@@ -143,6 +144,12 @@ impl Hub {
     fn handle(&mut self, input: HubInput) {
         let now = Instant::now();
         match input {
+            // A name claimed ahead is not a lobby (yet): never listed.
+            HubInput::Mdns(ServiceEvent::ServiceResolved(svc))
+                if svc.txt_properties.get(CLAIM_KEY).is_some() =>
+            {
+                self.table.handle_removed(&svc.fullname);
+            }
             HubInput::Mdns(ServiceEvent::ServiceResolved(svc)) => {
                 self.table.handle_resolved(now, record(&svc));
             }

@@ -16,7 +16,9 @@
 //!   queries and every announcement: a browser opened later lists known
 //!   lobbies at once (0.3 ms vs ~50 ms in `benches/discovery.rs`).
 //! - Probing delays a new lobby by ~0.9 s for browsers already running;
-//!   [`DiscoveryConfig::probe`] `= false` announces at once (~1 ms).
+//!   [`Discovery::claim_name`] probes the name before the lobby opens (it is
+//!   then announced at once, name still unique), and
+//!   [`DiscoveryConfig::probe`] `= false` skips probing altogether.
 //! - mDNS keeps a crashed host's records for minutes; liveness pings drop
 //!   it within 2.5 s.
 //!
@@ -40,6 +42,7 @@
 
 pub mod advertise;
 pub mod browse;
+pub mod claim_ahead;
 pub mod claims;
 mod crowding;
 mod hub;
@@ -52,6 +55,7 @@ pub mod txt;
 
 pub use advertise::Advertisement;
 pub use browse::{BrowseEvent, Compatibility, LobbyBrowser, LobbyInfo};
+pub use claim_ahead::NameClaim;
 pub use text::printable;
 pub use txt::{LobbyTxt, SERVICE_TYPE, TxtError};
 
@@ -167,6 +171,8 @@ struct Inner {
     renames: Arc<Mutex<BTreeMap<String, String>>>,
     /// Names being probed, with the TXT update waiting for each.
     claims: Arc<Mutex<NameClaims<ServiceInfo>>>,
+    /// Names claimed ahead ([`Discovery::claim_name`]) no lobby took yet.
+    reserved: Mutex<Vec<claim_ahead::Reserved>>,
 }
 
 impl Drop for Inner {
@@ -219,6 +225,7 @@ impl Discovery {
                 hub,
                 renames,
                 claims,
+                reserved: Mutex::new(Vec::new()),
             }),
         })
     }
@@ -242,9 +249,22 @@ impl Discovery {
         &self.inner.daemon
     }
 
+    /// Claims (probes) the lobby name `name` before the lobby opens, so that
+    /// a lobby later advertised under the same `name` (by
+    /// [`advertise`](Self::advertise), so by `LobbyHost::open`) is announced
+    /// at once instead of after ~0.9 s of probing, with its name still
+    /// unique. Browsers do not list the claim itself. Call it when the name
+    /// is known (the Host screen opens, the player types it); drop the
+    /// [`NameClaim`] to give the name back. See [`claim_ahead`].
+    pub fn claim_name(&self, name: &str) -> Result<NameClaim, LanError> {
+        claim_ahead::claim(self, name)
+    }
+
     /// Advertises a lobby named `name` on `port` with `txt`. The name is made
     /// unique ("Name (2)") against lobbies this process knows; mDNS probing
-    /// (when on) resolves conflicts with lobbies it does not.
+    /// (when on) resolves conflicts with lobbies it does not. A name this
+    /// process claimed ahead ([`claim_name`](Self::claim_name)) is taken
+    /// over without a second probe.
     pub fn advertise(
         &self,
         name: &str,

@@ -8,6 +8,7 @@
 //! sans-IO state machines unchanged over the link's reliable data channel.
 
 mod http;
+mod poke;
 mod room;
 
 use std::time::Duration;

@@ -21,7 +21,8 @@
 //! matchbox reports a peer connected can be lost (the other end may not have
 //! its data channel yet: measured, the host's first message vanished in
 //! about one join in five). So the host does not open a lobby connection on
-//! "connected": a member sends [`POKE`] every [`POKE_INTERVAL`] until the
+//! "connected": a member sends [`POKE`] (at once, then after 10 ms, doubling
+//! up to every 200 ms: `poke.rs`) until the
 //! host speaks, and the host opens the connection (the machine's greeting)
 //! on the first poke, when the member has proved its channel works. Peers
 //! that never poke (an intruder in the room) never reach the host's machine.
@@ -56,8 +57,7 @@ pub const HOST_CONTACT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The shell-level "I can hear you" a member sends the host (never a lobby frame).
 pub const POKE: &[u8] = b"\0nearplay-poke\0";
-/// How often a member pokes until the host speaks.
-pub const POKE_INTERVAL: Duration = Duration::from_millis(200);
+use super::poke::PokeSchedule;
 
 /// The least hello timeout online: the two ends of a WebRTC connection see
 /// it open at different moments (seconds apart on a loaded machine), so the
@@ -311,7 +311,7 @@ pub struct OnlineClient {
     /// dropped by matchbox ("unknown peer"), so such data waits in `early`.
     connected: BTreeSet<u128>,
     early: Vec<(u128, Vec<u8>)>,
-    next_poke: Instant,
+    pokes: PokeSchedule,
     contact_deadline: Instant,
     ended: bool,
     /// The server let go of us (see [`OnlineClient::take_server_gone`]).
@@ -345,7 +345,7 @@ impl OnlineClient {
             pinned,
             connected: BTreeSet::new(),
             early: Vec::new(),
-            next_poke: Instant::now(),
+            pokes: PokeSchedule::default(),
             contact_deadline: Instant::now() + HOST_CONTACT_TIMEOUT,
             ended: false,
             server_gone: ServerGone::default(),
@@ -475,14 +475,15 @@ impl OnlineClient {
                 m.handle_data(now, &bytes);
             }
         }
-        if self.host.is_none() && now >= self.next_poke {
-            self.next_poke = now + POKE_INTERVAL;
+        if self.host.is_none() {
             let targets: Vec<u128> = match self.pinned {
                 Some(h) => self.connected.get(&h).copied().into_iter().collect(),
                 None => self.connected.iter().copied().collect(),
             };
-            for t in targets {
-                self.link.send(RELIABLE_CHANNEL, t, POKE);
+            if self.pokes.due(now, targets.len()) {
+                for t in targets {
+                    self.link.send(RELIABLE_CHANNEL, t, POKE);
+                }
             }
         }
         if let Some(m) = self.machine.as_mut() {

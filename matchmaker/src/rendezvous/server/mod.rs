@@ -7,6 +7,7 @@
 //! | `buckets.rs` | [`AddressBuckets`]: request rate per address, bounded, evicts without forgiving (pure) |
 //! | `rooms.rs` | [`Rooms`]: every admission decision (pure, fake clock in tests) |
 //! | `connections.rs` | [`Connections`]: open connections per address and in all |
+//! | `fd_limit.rs` | [`raise_fd_limit`]: one file descriptor per connection |
 //! | `state.rs` | [`Shared`]: rooms + websocket outboxes + counters behind a lock |
 //! | `serve.rs` | the accept loop: connection caps, header read timeout, shutdown |
 //! | `ws.rs` | the websocket upgrade, with the size limit applied while reading |
@@ -24,6 +25,7 @@
 
 pub mod buckets;
 pub mod connections;
+pub mod fd_limit;
 pub mod http;
 pub mod limits;
 pub mod rooms;
@@ -45,6 +47,7 @@ use crate::rendezvous::api::Refusal;
 
 pub use buckets::AddressBuckets;
 pub use connections::{ConnectionPermit, Connections, client_key};
+pub use fd_limit::raise_fd_limit;
 pub use limits::{Limits, TokenBucket};
 pub use rooms::{PeerKey, Requested, Rooms};
 pub use state::Shared;

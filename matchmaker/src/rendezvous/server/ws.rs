@@ -19,9 +19,14 @@ use super::http::admit_upgrade;
 use super::state::Shared;
 use super::topology::run_peer;
 
-/// tungstenite's read chunk per websocket (its default is 128 KiB; signaling
-/// messages are a few KiB).
-const READ_BUFFER: usize = 16 * 1024;
+/// tungstenite's read chunk per websocket: what an idle peer costs most.
+/// tungstenite zero-fills its read buffer up to this size before every read,
+/// so every byte of it is resident for as long as the connection lives (its
+/// default, 128 KiB, was 137 KiB per idle peer; 16 KiB was 21 KiB). Signaling
+/// messages are small (a keep-alive 11 bytes, an ICE candidate ~200, an SDP
+/// offer 1-4 KiB): a larger one makes the buffer grow to its announced
+/// length (bounded by `max_message_bytes`) and is read in a few chunks.
+pub const READ_BUFFER: usize = 1024;
 
 /// The upgrade of `GET /{room}` (or `/`, the stock room "world").
 pub async fn upgrade(
@@ -40,9 +45,9 @@ pub async fn upgrade(
     let peer_id = PeerId(new_peer_id());
     ws.max_message_size(max)
         .max_frame_size(max)
-        .read_buffer_size(READ_BUFFER.min(max.max(4096)))
+        .read_buffer_size(READ_BUFFER.min(max))
         .write_buffer_size(0)
-        .max_write_buffer_size(4 * max.max(READ_BUFFER))
+        .max_write_buffer_size(4 * max.max(16 * 1024))
         .on_upgrade(move |socket| run_peer(peer_id, req, socket, state, alive))
 }
 
