@@ -5,8 +5,9 @@
 //!    (postcard + 33-byte authenticated header) vs GGRS's own
 //!    `UdpNonBlockingSocket` (bincode, no header), same game, same inputs.
 //! 2. CPU time per advanced frame, unpaced on loopback: ours vs bare GGRS.
-//! 3. 100 ms RTT + 5 % loss in the simulator, 60 fps: mean and max rollback
-//!    depth, ticks stalled.
+//!
+//! 100 ms RTT + 5 % loss in the simulator (rollbacks, ticks stalled, against
+//! bare GGRS on the same simulated link) is `benches/lossy_link.rs`.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -14,14 +15,11 @@ mod common;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use common::{
-    GameState, Peer, input_for, loopback_socket, run_paced, sim_peers, udp_peer, udp_plan,
-};
+use common::{GameState, Peer, input_for, loopback_socket, run_paced, udp_peer, udp_plan};
 use ggrs::{
     Config, GgrsRequest, Message, NonBlockingSocket, P2PSession, PlayerType, PredictRepeatLast,
     SessionBuilder, SessionState, UdpNonBlockingSocket,
 };
-use nearplay_netcode::prelude::*;
 
 const TICK: Duration = Duration::from_micros(16_667);
 const SEED: u64 = 0xbe7c;
@@ -285,11 +283,7 @@ fn cpu_bare(frames: i32) -> Duration {
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` runs a smoke pass.
     let quick = !std::env::args().any(|a| a == "--bench");
-    let (rate_frames, cpu_frames, sim_frames) = if quick {
-        (30, 200, 60)
-    } else {
-        (180, 3000, 600)
-    };
+    let (rate_frames, cpu_frames) = if quick { (30, 200) } else { (180, 3000) };
     println!("nearplay_netcode bench (ratios: ours / bare GGRS, measured in this run)");
 
     for n in [2, 4] {
@@ -311,31 +305,5 @@ fn main() {
         bare.as_secs_f64() * 1e6,
         ours.as_secs_f64() / bare.as_secs_f64()
     );
-
-    let link = LinkProfile::latency(Duration::from_millis(50), Duration::ZERO).with_loss(0.05);
-    let net = SimNetwork::with_profile(SEED, link);
-    let mut peers = sim_peers(2, &net, &NetSettings::default(), SEED);
-    run_paced(
-        &mut peers,
-        Some(TICK),
-        Duration::from_secs(40),
-        "sim frames",
-        |_| {},
-        |ps| ps.iter().all(|p| p.session.current_frame() >= sim_frames),
-    );
-    for p in &mut peers {
-        let r = p.monitor.rollbacks().clone();
-        let s = p.monitor.snapshot(&p.session, Instant::now());
-        let ticks = s.frames_advanced + s.frames_stalled;
-        println!(
-            "sim 100 ms RTT + 5 % loss, peer {}: rollbacks {} | mean depth {:.2} frames | max depth {} | frames advanced {} | ticks stalled {} ({:.1} % of ticks)",
-            p.handle,
-            r.rollbacks,
-            r.mean_depth(),
-            r.max_depth,
-            s.frames_advanced,
-            s.frames_stalled,
-            100.0 * s.frames_stalled as f64 / ticks.max(1) as f64
-        );
-    }
+    // The lossy-link figures (rollbacks, stalls) are in `benches/lossy_link.rs`.
 }
