@@ -79,11 +79,10 @@ fn totals(peers: &mut [Peer], label: &str) -> Totals {
             s.frames_stalled,
             100.0 * s.frames_stalled as f64 / ticks.max(1) as f64
         );
-        sum = (
-            sum.0 + r.rollbacks,
-            sum.1 + resimulated,
-            sum.2 + s.frames_stalled,
-        );
+        sum.rollbacks += r.rollbacks;
+        sum.resimulated += resimulated;
+        sum.stalled += s.frames_stalled;
+        sum.advanced += s.frames_advanced;
     }
     sum
 }
