@@ -38,8 +38,11 @@ fmt:
 clippy:
 	$(CARGO) clippy --workspace --all-targets $(FEATURES) -- -D warnings
 
+# The test build compiles every bin and example too (the multi-process tests
+# run target/debug/nearplay-demo and nearplay-rendezvous from it), so no
+# separate `cargo build` here: that was a second, dev-profile build of the
+# whole graph. Test settings are in .config/nextest.toml.
 unit:
-	$(CARGO) build --workspace --bins --examples $(FEATURES)
 	$(CARGO) test --workspace --doc $(FEATURES)
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 	  $(CARGO) nextest run --workspace --no-fail-fast $(FEATURES); \

@@ -119,6 +119,11 @@ pub struct Shared {
     /// Give up on lobby discovery and joining after this many seconds.
     #[arg(long, global = true, default_value_t = 30)]
     pub timeout: u64,
+    /// With --headless: play the match N times faster than real time (1 to
+    /// 8), for tests. Every player of a match should use the same N; GGRS's
+    /// timeouts (sync, disconnect) stay in real seconds.
+    #[arg(long, global = true, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=8))]
+    pub speed: u8,
 }
 
 impl Shared {

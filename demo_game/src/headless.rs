@@ -16,17 +16,31 @@ use crate::rollback::RollbackPlugin;
 use crate::screen::{Notice, Screen};
 use crate::sim::{ArenaState, Phase};
 
-/// Bevy updates per second when headless (GGRS keeps its own 60 fps clock).
+/// Bevy updates per second of game time when headless (GGRS keeps its own
+/// 60 fps clock).
 const UPDATES_PER_SECOND: f64 = 120.0;
 
-/// Builds the windowless app.
-pub fn headless_app() -> App {
+/// Builds the windowless app; the game runs `speed` times faster than real
+/// time (`--speed`, for tests: 1 is real time).
+///
+/// Speed scales Bevy's virtual clock, which bevy_ggrs reads to pace its
+/// frames, and the update rate with it, so each update still advances about
+/// half a frame. The game stays paced, never an unpaced loop (see
+/// `docs/pitfalls.md` on vanished peers), and everything measured in frames
+/// (input delay, prediction window, the `--frames` linger) is unchanged;
+/// wall-clock timeouts (GGRS's sync and disconnect, the lobby's) are not
+/// scaled.
+pub fn headless_app(speed: u8) -> App {
+    let speed = f64::from(speed.max(1));
     let mut app = App::new();
     app.add_plugins(
         MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(Duration::from_secs_f64(
-            1.0 / UPDATES_PER_SECOND,
+            1.0 / (UPDATES_PER_SECOND * speed),
         ))),
     )
+    .add_systems(Startup, move |mut time: ResMut<Time<Virtual>>| {
+        time.set_relative_speed_f64(speed);
+    })
     .add_plugins(StatesPlugin)
     .init_state::<Screen>()
     .init_resource::<Notice>()

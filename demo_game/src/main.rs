@@ -120,7 +120,10 @@ fn main() -> ExitCode {
             eprintln!("nearplay-demo: --headless needs `host` or `join`");
             return ExitCode::FAILURE;
         }
-        headless::headless_app()
+        headless::headless_app(cli.shared.speed)
+    } else if cli.shared.speed != 1 {
+        eprintln!("nearplay-demo: --speed needs --headless");
+        return ExitCode::FAILURE;
     } else {
         windowed_app()
     };

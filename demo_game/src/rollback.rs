@@ -3,10 +3,11 @@
 
 use std::collections::BTreeMap;
 
+use bevy::ecs::schedule::SingleThreadedExecutor;
 use bevy::platform::collections::HashMap;
 use bevy::prelude::*;
 use bevy_ggrs::prelude::*;
-use bevy_ggrs::{ConfirmedFrameCount, LocalInputs, LocalPlayers};
+use bevy_ggrs::{ConfirmedFrameCount, LoadWorld, LocalInputs, LocalPlayers, SaveWorld};
 use nearplay_netcode::PeerAddr;
 
 use crate::bots::bot_input;
@@ -39,12 +40,22 @@ pub struct ArenaStep;
 const CHECKSUM_LOG_KEEP: u32 = 600;
 
 /// The rollback game: registers the state with bevy_ggrs and runs `sim::step`.
+///
+/// The schedules a rollback runs over and over (`LoadWorld` once, then
+/// `GgrsSchedule` and `SaveWorld` once per resimulated frame) use Bevy's
+/// single-threaded executor: each holds a handful of tiny systems, and the
+/// default multi-threaded executor spent most of a rollback frame waking and
+/// parking pool threads (measured with perf, `demo_game/benches/resim.rs`).
+/// bevy_ggrs already does the same for `AdvanceWorld`.
 pub struct RollbackPlugin;
 
 impl Plugin for RollbackPlugin {
     fn build(&self, app: &mut App) {
         app.add_plugins(GgrsPlugin::<DemoConfig>::default())
             .add_plugins(nearplay_netcode::bevy::NearplayNetPlugin::<DemoConfig>::default())
+            .edit_schedule(GgrsSchedule, single_threaded)
+            .edit_schedule(LoadWorld, single_threaded)
+            .edit_schedule(SaveWorld, single_threaded)
             .insert_resource(RollbackFrameRate(60))
             .rollback_resource_with_clone::<ArenaState>()
             .checksum_resource_with_hash::<ArenaState>()
@@ -54,6 +65,11 @@ impl Plugin for RollbackPlugin {
             .add_systems(GgrsSchedule, advance_arena.in_set(ArenaStep))
             .add_systems(PostUpdate, trim_checksum_log);
     }
+}
+
+/// Runs `schedule`'s systems one after another on the calling thread.
+fn single_threaded(schedule: &mut Schedule) {
+    schedule.set_executor(SingleThreadedExecutor::new());
 }
 
 /// One frame of the game, inside `GgrsSchedule` (also when resimulating).

@@ -205,8 +205,16 @@ fn hostile_settings_are_rejected_in_words() {
     // Made `--frames` runs linger ~100k frames.
     let e = with(|s| s.max_prediction = 100_000);
     assert!(matches!(e, PlanError::MaxPrediction { value: 100_000, .. }));
-    let e = with(|s| s.input_delay = 9);
-    assert_eq!(e, PlanError::InputDelay { delay: 9, max: 8 });
+    // One frame more input delay than the default prediction window.
+    let window = NetSettings::default().max_prediction;
+    let e = with(|s| s.input_delay = NetSettings::default().max_prediction + 1);
+    assert_eq!(
+        e,
+        PlanError::InputDelay {
+            delay: window + 1,
+            max: window
+        }
+    );
     assert_eq!(with(|s| s.fps = 0), PlanError::Fps { fps: 0 });
     assert_eq!(with(|s| s.fps = 100_000), PlanError::Fps { fps: 100_000 });
     let e = with(|s| s.disconnect_timeout_ms = 0);

@@ -99,7 +99,16 @@ pub struct NetSettings {
     /// Frames of local input delay. Default 2: hides up to ~33 ms of one-way
     /// latency without a rollback.
     pub input_delay: usize,
-    /// How many frames a peer may run ahead of confirmed input. Default 8.
+    /// How many frames a peer may run ahead of confirmed input. Default 12
+    /// (200 ms at 60 fps), not GGRS's 8: with an input delay, a ggrs 0.13
+    /// receiver drops every input datagram after the first until the sender
+    /// has seen its acknowledgement (they are encoded against frame
+    /// `input_delay - 1`, which is never sent), so every match starts with
+    /// a round trip of missing input on top of the delay. At 100 ms RTT that
+    /// used 8 frames up and froze both peers for a tick or two at frame 10
+    /// (`netcode/benches/lossy_link.rs`). A wider window costs nothing until
+    /// used: deeper rollbacks only when input is that late, and a few more
+    /// saved states.
     pub max_prediction: usize,
     /// Simulation frames per second. Default 60.
     pub fps: usize,
@@ -115,7 +124,7 @@ impl Default for NetSettings {
     fn default() -> Self {
         NetSettings {
             input_delay: 2,
-            max_prediction: 8,
+            max_prediction: 12,
             fps: 60,
             disconnect_timeout_ms: 2000,
             disconnect_notify_start_ms: 500,

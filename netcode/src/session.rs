@@ -16,6 +16,7 @@ use ggrs::{
 use thiserror::Error;
 
 use crate::addr::PeerAddr;
+use crate::handshake::RedundantHandshake;
 use crate::plan::{MatchPlan, NetSettings};
 use crate::plan_check::{MAX_PLAYERS, MAX_SPECTATORS, PlanError, PlanLimits};
 use crate::stats::NetMonitor;
@@ -221,13 +222,17 @@ impl<C: Config<Address = PeerAddr>> NetSessionBuilder<C> {
             .collect()
     }
 
-    /// Checks everything and starts the session over `transport`.
+    /// Checks everything and starts the session over `transport`, whose
+    /// handshake datagrams go out
+    /// [`HANDSHAKE_COPIES`](crate::handshake::HANDSHAKE_COPIES) times
+    /// ([`RedundantHandshake`]: one lost datagram would otherwise start one
+    /// peer 200 ms before the other).
     pub fn build(
         self,
         transport: impl ggrs::NonBlockingSocket<PeerAddr> + 'static,
     ) -> Result<P2PSession<C>, SessionError> {
         let builder = self.ggrs_builder()?;
-        Ok(builder.start_p2p_session(transport)?)
+        Ok(builder.start_p2p_session(RedundantHandshake::new(transport))?)
     }
 
     /// [`build`](Self::build), plus a [`NetMonitor`] over the transport's
@@ -298,7 +303,7 @@ impl<C: Config<Address = PeerAddr>> NetSessionBuilder<C> {
             .with_fps(s.fps)?
             .with_disconnect_timeout(s.disconnect_timeout())
             .with_disconnect_notify_delay(s.disconnect_notify_start())
-            .start_spectator_session(host.addr, transport))
+            .start_spectator_session(host.addr, RedundantHandshake::new(transport)))
     }
 
     fn ggrs_builder(mut self) -> Result<SessionBuilder<C>, SessionError> {

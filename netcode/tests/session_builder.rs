@@ -87,13 +87,15 @@ fn bad_input_is_a_typed_error() {
         err(NetSessionBuilder::new().local_player(0).settings(bad_fps)),
         SessionError::Plan(PlanError::Fps { fps: 0 })
     ));
+    let window = NetSettings::default().max_prediction;
     let bad_delay = NetSettings {
-        input_delay: 9,
+        input_delay: window + 1,
         ..NetSettings::default()
     };
     assert!(matches!(
         err(NetSessionBuilder::new().local_player(0).settings(bad_delay)),
-        SessionError::Plan(PlanError::InputDelay { delay: 9, max: 8 })
+        SessionError::Plan(PlanError::InputDelay { delay, max })
+            if delay == window + 1 && max == window
     ));
     let mut plan = plan3();
     plan.spectators.push(PlanSpectator {
@@ -122,4 +124,29 @@ fn udp_transport_rejects_bad_plans() {
         UdpTransport::from_plan(loopback_socket(), &plan),
         Err(TransportError::DuplicateAddress { .. })
     ));
+}
+
+/// One lost handshake datagram used to start one peer 200 ms (GGRS's sync
+/// retry) before the other, which then froze at its prediction window: a
+/// session now sends each handshake message `HANDSHAKE_COPIES` times.
+#[test]
+fn the_first_sync_request_goes_out_in_several_copies() {
+    let net = SimNetwork::new(1);
+    let node = net.node(0);
+    let counters = node.counters();
+    let mut session = NetSessionBuilder::<GameCfg>::new()
+        .local_player(0)
+        .remote_player(1, PeerAddr::Sim(1))
+        .build(node)
+        .expect("session builds");
+    session.poll_remote_clients();
+    let sent = counters
+        .peers()
+        .get(&PeerAddr::Sim(1))
+        .map_or(0, |t| t.datagrams_sent);
+    assert_eq!(
+        sent,
+        nearplay_netcode::handshake::HANDSHAKE_COPIES as u64,
+        "datagrams of the first sync request"
+    );
 }
