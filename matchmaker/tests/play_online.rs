@@ -308,7 +308,10 @@ fn a_hostile_room_list_is_cleaned_and_checked() {
             !e.name.contains('\u{202e}'),
             "a bidi override reaches the screen: {e:?}"
         );
-        assert!(!["Crowded", "Bell\u{7}"].contains(&e.name.as_str()), "{e:?}");
+        assert!(
+            !["Crowded", "Bell\u{7}"].contains(&e.name.as_str()),
+            "{e:?}"
+        );
     }
     // Compatible first.
     assert!(list.lobbies()[0].compatibility.is_compatible());

@@ -206,7 +206,8 @@ impl Lobby {
         self.host
     }
 
-    /// The lobby's name: as advertised (host, maybe with a suffix), as the
+    /// The lobby's name: as advertised (host, maybe with a suffix; followed
+    /// when a member joins or leaves, with a [`LobbyEvent::Notice`]), as the
     /// host named it (joiner, once joined), or `"Room CODE"` while a room
     /// is being opened or checked.
     pub fn name(&self) -> &str {
