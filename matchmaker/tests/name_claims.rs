@@ -1,10 +1,11 @@
 //! Lobby names claimed ahead (`Discovery::claim_name`, issue 15): the claim
 //! is probed and announced like a lobby but never listed (its TXT holds only
-//! `lan::claim_ahead::CLAIM_KEY`); a lobby opened under the claimed
-//! name takes it over without a second probe (it is the first thing a
-//! browser lists under that name, with the lobby's own port and TXT); names
-//! stay unique and come back when a claim is dropped. Real mDNS, each test
-//! inside a network namespace it creates (only `lo`).
+//! `lan::claim_ahead::CLAIM_KEY`); a lobby opened under the claimed name
+//! takes it over without a second probe (it is the first thing a browser
+//! lists under that name, with the lobby's own port and TXT); names stay
+//! unique and come back when a claim is dropped; and a claim record a
+//! stranger sends for a listed lobby's name does not hide that lobby. Real
+//! mDNS, each test inside a network namespace it creates (only `lo`).
 
 mod common;
 
@@ -13,8 +14,9 @@ use std::time::Duration;
 
 use common::isolated::run_body_in_own_namespace;
 use common::wait_for;
-use mdns_sd::DaemonEvent;
-use nearplay_matchmaker::lan::{BrowseEvent, Discovery, Interfaces, LobbyTxt};
+use mdns_sd::{DaemonEvent, ServiceInfo};
+use nearplay_matchmaker::lan::claim_ahead::CLAIM_KEY;
+use nearplay_matchmaker::lan::{BrowseEvent, Discovery, Interfaces, LobbyTxt, SERVICE_TYPE};
 use nearplay_matchmaker::lobby::host::HostConfig;
 use nearplay_matchmaker::lobby::tcp::{HostOptions, LobbyHost};
 
@@ -125,4 +127,49 @@ fn claimed_names_stay_unique_and_come_back_when_dropped() {
     );
     drop(taken);
     drop(lobby);
+}
+
+#[test]
+fn a_claim_record_for_a_listed_lobby_does_not_hide_it() {
+    if !run_body_in_own_namespace("a_claim_record_for_a_listed_lobby_does_not_hide_it", LIMIT) {
+        return;
+    }
+    let d = Discovery::new(Interfaces::LoopbackOnly).expect("mDNS on lo");
+    let mut browser = d.browse(GAME, VERSION).expect("browse");
+    let options = || HostOptions {
+        bind: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        discovery: Some(d.clone()),
+        txt_extras: vec![],
+    };
+    let den = LobbyHost::open(HostConfig::new("Den", "Hosty", GAME, VERSION), options())
+        .expect("open lobby");
+    wait_for("Den listed", STEP, || match browser.poll()? {
+        BrowseEvent::Added(l) if l.name == "Den" => Some(()),
+        _ => None,
+    });
+    // A stranger's record under the same name, shaped like a claim (cache
+    // flush: it replaces the lobby's SRV and TXT in every cache).
+    let mut spoof = ServiceInfo::new(
+        SERVICE_TYPE,
+        "Den",
+        "stranger.local.",
+        "127.0.0.1",
+        9,
+        &[(CLAIM_KEY, "1")][..],
+    )
+    .expect("info");
+    spoof.set_requires_probe(false);
+    d.daemon().register(spoof).expect("spoof");
+    // A lobby opened after the spoof is listed after it was handled.
+    let _other = LobbyHost::open(HostConfig::new("Other", "Hosty", GAME, VERSION), options())
+        .expect("open lobby");
+    wait_for("Other listed", STEP, || match browser.poll()? {
+        BrowseEvent::Added(l) if l.name == "Other" => Some(()),
+        BrowseEvent::Removed { name, .. } if name == "Den" => {
+            panic!("a claim record hid the listed lobby")
+        }
+        _ => None,
+    });
+    assert!(browser.lobbies().iter().any(|l| l.name == "Den"));
+    drop(den);
 }

@@ -144,12 +144,12 @@ impl Hub {
     fn handle(&mut self, input: HubInput) {
         let now = Instant::now();
         match input {
-            // A name claimed ahead is not a lobby (yet): never listed.
+            // A name claimed ahead is not a lobby (yet): never listed. Nor
+            // does it touch a listed lobby of that name: a claim always
+            // comes before its lobby, so one after it is a stranger's
+            // record trying to hide the lobby.
             HubInput::Mdns(ServiceEvent::ServiceResolved(svc))
-                if svc.txt_properties.get(CLAIM_KEY).is_some() =>
-            {
-                self.table.handle_removed(&svc.fullname);
-            }
+                if svc.txt_properties.get(CLAIM_KEY).is_some() => {}
             HubInput::Mdns(ServiceEvent::ServiceResolved(svc)) => {
                 self.table.handle_resolved(now, record(&svc));
             }
