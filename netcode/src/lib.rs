@@ -19,6 +19,7 @@
 //! | `transport::webrtc` (feature `webrtc`) | `WebRtcLink` (matchbox socket, loop on its own thread, panics contained), `WebRtcTransport` |
 //! | [`transport::conditioner`] | [`LinkProfile`], [`Conditioned`]: seeded latency, jitter, loss, bursts, duplication, reordering |
 //! | [`session`] | [`NetSessionBuilder`]: plan (or addresses) to `ggrs::P2PSession` |
+//! | [`handshake`] | [`RedundantHandshake`](handshake::RedundantHandshake): GGRS's sync messages sent three times, so one lost datagram does not start a peer 200 ms late |
 //! | [`stats`] | [`NetMonitor`], [`NetStats`], [`NetEvent`], drop counters |
 //! | [`sync`] | [`SyncWatch`], [`SyncTimeout`]: a deadline on synchronisation that names the peers it could not reach |
 //! | `bevy` (feature `bevy`) | plugin over bevy_ggrs: session, stats resource, messages |
@@ -41,6 +42,11 @@
 //! - GGRS's own socket encodes with bincode and never authenticates; ours
 //!   encodes with postcard behind a 33-byte authenticated header (see
 //!   `benches/netcode.rs` for the measured cost).
+//! - The sync handshake retries a lost message only after 200 ms, so one
+//!   lost datagram starts a peer 12 frames late ([`handshake`]); and with an
+//!   input delay, a receiver drops every input datagram after the first
+//!   until the sender has its acknowledgement, a round trip of missing
+//!   input at the start of every match ([`NetSettings::max_prediction`]).
 //!
 //! ## Commands
 //!
@@ -49,6 +55,7 @@
 //! cargo test -p nearplay_netcode --features bevy          # + the Bevy plugin test
 //! cargo test -p nearplay_netcode --features webrtc        # + WebRTC tests (in a netns, as root)
 //! cargo bench -p nearplay_netcode --bench netcode         # ratios vs bare GGRS (~25 s)
+//! cargo bench -p nearplay_netcode --bench lossy_link      # 100 ms RTT, 5 % loss vs bare GGRS (~12 s)
 //! cd netcode && RUSTC_BOOTSTRAP=1 cargo fuzz run datagram_decode -- -max_total_time=60
 //! cargo run -p nearplay_netcode --example two_peers -- --local 7001 --remote 127.0.0.1:7002 --handle 0
 //! ```
