@@ -32,8 +32,9 @@ pub const HANDSHAKE_COPIES: usize = 3;
 const HANDSHAKE_MAX_BYTES: usize = 16;
 
 /// Wraps a GGRS socket and sends handshake messages [`HANDSHAKE_COPIES`]
-/// times; everything else passes through once. [`NetSessionBuilder`]
-/// (crate::NetSessionBuilder) puts every session's transport in one.
+/// times; everything else passes through once.
+/// [`NetSessionBuilder`](crate::NetSessionBuilder) puts every session's
+/// transport in one.
 #[derive(Debug)]
 pub struct RedundantHandshake<T> {
     inner: T,

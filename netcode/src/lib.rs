@@ -21,6 +21,7 @@
 //! | [`transport::game`] | [`GameTransport`]: UDP or WebRTC as one type, what a lobby hands over |
 //! | [`transport::conditioner`] | [`LinkProfile`], [`Conditioned`]: seeded latency, jitter, loss, bursts, duplication, reordering |
 //! | [`session`] | [`NetSessionBuilder`]: plan (or addresses) to `ggrs::P2PSession` |
+//! | [`handshake`] | [`RedundantHandshake`](handshake::RedundantHandshake): GGRS's sync messages sent three times, so one lost datagram does not start a peer 200 ms late |
 //! | [`stats`] | [`NetMonitor`], [`NetStats`], [`NetEvent`], drop counters |
 //! | [`sync`] | [`SyncWatch`], [`SyncTimeout`]: a deadline on synchronisation that names the peers it could not reach |
 //! | `bevy` (feature `bevy`) | plugin over bevy_ggrs: session, stats resource, messages |
@@ -45,6 +46,11 @@
 //!   one peer of one frame in one datagram, and adds 11 bytes (version,
 //!   16-bit sequence number, 64-bit tag: see [`wire`]), fewer bytes than
 //!   GGRS's own (`benches/netcode.rs` prints the ratio).
+//! - The sync handshake retries a lost message only after 200 ms, so one
+//!   lost datagram starts a peer 12 frames late ([`handshake`]); and with an
+//!   input delay, a receiver drops every input datagram after the first
+//!   until the sender has its acknowledgement, a round trip of missing
+//!   input at the start of every match ([`NetSettings::max_prediction`]).
 //!
 //! ## Commands
 //!
@@ -53,6 +59,7 @@
 //! cargo test -p nearplay_netcode --features bevy          # + the Bevy plugin test
 //! cargo test -p nearplay_netcode --features webrtc        # + WebRTC tests (in a netns, as root)
 //! cargo bench -p nearplay_netcode --bench netcode         # ratios vs bare GGRS (~25 s)
+//! cargo bench -p nearplay_netcode --bench lossy_link      # 100 ms RTT, 5 % loss vs bare GGRS (~12 s)
 //! cd netcode && RUSTC_BOOTSTRAP=1 cargo fuzz run datagram_decode -- -max_total_time=60
 //! cargo run -p nearplay_netcode --example two_peers -- --local 7001 --remote 127.0.0.1:7002 --handle 0
 //! ```
