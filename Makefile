@@ -65,6 +65,7 @@ bench: deps
 	$(CARGO) bench -p nearplay_matchmaker
 	$(CARGO) bench --profile dev -p nearplay_demo
 	$(CARGO) bench -p nearplay_matchmaker --features server,rendezvous --bench rendezvous
+	$(CARGO) bench -p nearplay_matchmaker --features rendezvous --bench play_poll
 
 ## rendezvous: a local rendezvous server for online play (friends meet by room code)
 rendezvous:

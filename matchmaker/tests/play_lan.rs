@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use common::game::{Cfg, Seat, play};
 use common::{discovery, unique, wait_for};
+use nearplay_matchmaker::lobby::client::JoinError;
 use nearplay_matchmaker::prelude::*;
 use nearplay_netcode::{MatchPlan, PeerAddr};
 
@@ -170,6 +171,29 @@ fn ready_and_chat_right_after_join_are_sent_on_welcome() {
         }
         (ready && chat).then_some(())
     });
+}
+
+#[test]
+fn queued_ready_is_dropped_with_the_typed_failure() {
+    let mm = matchmaker();
+    // A port nothing listens on (bound, then closed).
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    let mut ann = mm.join(addr, PlayerSettings::new("Ann"));
+    ann.set_ready(true).expect("queued");
+    ann.chat("anyone?").expect("queued");
+    let error = wait_for("the failure", LIMIT, || match ann.poll()? {
+        LobbyEvent::Failed(e) => Some(e),
+        other => panic!("before the failure: {other:?}"),
+    });
+    assert!(
+        matches!(error, LobbyError::Join(JoinError::Unreachable(_))),
+        "{error:?}"
+    );
+    assert_eq!(ann.phase(), LobbyPhase::Closed);
+    assert!(ann.poll().is_none(), "nothing after the failure");
+    assert_eq!(ann.set_ready(true), Err(LobbyActionError::NotInLobby));
 }
 
 #[test]

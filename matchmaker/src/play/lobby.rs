@@ -8,7 +8,7 @@ use std::net::UdpSocket;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
-use nearplay_netcode::{GameTransport, MatchPlan};
+use nearplay_netcode::MatchPlan;
 
 use crate::lobby::client::CloseReason;
 use crate::lobby::host::StartRefused;
@@ -17,7 +17,7 @@ use crate::lobby::secure::Fingerprint;
 use crate::rendezvous::RoomCode;
 
 use super::backend::Backend;
-use super::events::{LobbyActionError, LobbyError, LobbyEvent, LobbyPhase, MatchStart};
+use super::events::{LobbyActionError, LobbyError, LobbyEvent, LobbyPhase};
 
 /// Most chat lines held while waiting for the host's welcome.
 pub const MAX_QUEUED_CHAT: usize = 16;
@@ -296,48 +296,6 @@ impl Lobby {
             StartRefused::NotReady(names) => LobbyActionError::NotReady(names),
             StartRefused::NotOpen => LobbyActionError::NotInLobby,
         })
-    }
-
-    /// After a match: starts the next one with the same players, as
-    /// [`MatchPlan::rematch`] (same on every member, so each calls it when
-    /// the game agrees), over the same socket or link. A new
-    /// [`LobbyEvent::MatchStarted`] follows. Drop the previous session first.
-    pub fn rematch(&mut self) -> Result<(), LobbyActionError> {
-        if self.phase != LobbyPhase::InMatch {
-            return Err(match self.phase {
-                LobbyPhase::Closed => LobbyActionError::NotInLobby,
-                _ => LobbyActionError::NoMatch,
-            });
-        }
-        let plan = self
-            .last_plan
-            .as_ref()
-            .ok_or(LobbyActionError::NoMatch)?
-            .rematch();
-        match self.transport_again(&plan) {
-            Ok(transport) => {
-                self.last_plan = Some(plan.clone());
-                self.push(LobbyEvent::MatchStarted(MatchStart { plan, transport }));
-            }
-            Err(e) => self.fail(e),
-        }
-        Ok(())
-    }
-
-    /// A transport for `plan` over the socket or link the lobby kept.
-    fn transport_again(&mut self, plan: &MatchPlan) -> Result<GameTransport, LobbyError> {
-        let core = self.core();
-        if let Some(socket) = &core.socket {
-            let socket = socket
-                .try_clone()
-                .map_err(|e| LobbyError::Socket(e.to_string()))?;
-            return Ok(GameTransport::udp(socket, plan)?);
-        }
-        #[cfg(feature = "rendezvous")]
-        if let Some(link) = &core.link {
-            return Ok(GameTransport::webrtc(link.clone(), plan)?);
-        }
-        Err(LobbyError::Stopped)
     }
 
     /// Leaves: a host closes its lobby, a member says goodbye. Returns at

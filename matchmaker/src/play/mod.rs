@@ -15,7 +15,8 @@
 //! | `matchmaker.rs` | [`Matchmaker`], [`MatchmakerConfig`]: host, join, browse |
 //! | `settings.rs` | [`LobbySettings`], [`PlayerSettings`], [`Venue`], [`JoinTarget`] |
 //! | `lobby.rs` | [`Lobby`]: actions, queue before the welcome, leave, rematch |
-//! | `translate.rs` | the shells' events into [`LobbyEvent`]s, the match hand-over |
+//! | `translate.rs` | the shells' events into [`LobbyEvent`]s |
+//! | `handover.rs` | the match hand-over: plan + transport, rematch over the same socket or link |
 //! | `backend.rs` | the four shells behind one shape; HTTP off the caller's thread |
 //! | `events.rs` | [`LobbyEvent`], [`LobbyPhase`], [`MatchStart`], the errors |
 //! | `list.rs`, `list_online.rs` | [`LobbyList`]: mDNS and the server's public rooms |
@@ -24,6 +25,7 @@
 #[cfg_attr(not(feature = "rendezvous"), allow(dead_code))]
 mod backend;
 mod events;
+mod handover;
 #[cfg_attr(not(feature = "rendezvous"), allow(dead_code))]
 mod list;
 #[cfg(feature = "rendezvous")]

@@ -52,9 +52,9 @@ pub struct LobbySettings {
     /// the joiners are ready; `false` makes the host's own
     /// [`set_ready`](super::Lobby::set_ready) count like anyone's.
     pub host_ready: bool,
-    /// Joiners' wish does not matter here; this is the host's own
-    /// auto-ready: with `true` the host is ready from the start whatever
-    /// `host_ready` says. Default `false`.
+    /// The host's own auto-ready (the option a joiner has in
+    /// [`PlayerSettings`]): `true` makes the host ready from the start,
+    /// whatever `host_ready` says. Default `false`.
     pub auto_ready: bool,
     /// The host starts the match by itself once at least this many members
     /// (the host included) are in the lobby and every one of them is ready.

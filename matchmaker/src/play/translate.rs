@@ -2,13 +2,11 @@
 //! joiner, LAN and online, which also keeps the [`Lobby`]'s state (phase,
 //! roster, fingerprints), sends what was queued, and hands the match over.
 
-use nearplay_netcode::{GameTransport, MatchPlan};
-
 use crate::lobby::client::{ClientEvent, CloseReason};
 use crate::lobby::host::HostEvent;
 
 use super::backend::{Backend, Raw};
-use super::events::{LobbyError, LobbyEvent, LobbyPhase, MatchStart};
+use super::events::{LobbyError, LobbyEvent, LobbyPhase};
 use super::lobby::Lobby;
 
 impl Lobby {
@@ -146,51 +144,6 @@ impl Lobby {
         let all_ready = self.roster.iter().all(|m| m.ready);
         if self.host && self.phase == LobbyPhase::InLobby && self.roster.len() >= n && all_ready {
             let _ = self.start();
-        }
-    }
-
-    /// The plan arrived: build its transport over what the lobby keeps.
-    fn match_started(&mut self, plan: MatchPlan) {
-        if matches!(self.phase, LobbyPhase::InMatch | LobbyPhase::Closed) {
-            return;
-        }
-        match self.first_transport(&plan) {
-            Ok(transport) => {
-                self.phase = LobbyPhase::InMatch;
-                self.last_plan = Some(plan.clone());
-                self.push(LobbyEvent::MatchStarted(MatchStart { plan, transport }));
-            }
-            Err(e) => self.fail(e),
-        }
-    }
-
-    fn first_transport(&mut self, plan: &MatchPlan) -> Result<GameTransport, LobbyError> {
-        let core = self.core();
-        match std::mem::replace(&mut core.backend, Backend::Gone) {
-            #[cfg(feature = "rendezvous")]
-            Backend::OnlineHost(h) => {
-                let mut t = h.into_transport(plan)?;
-                core.link = Some(t.link_mut().clone());
-                Ok(GameTransport::from(t))
-            }
-            #[cfg(feature = "rendezvous")]
-            Backend::OnlineClient(c) => {
-                let mut t = c.into_transport(plan)?;
-                core.link = Some(t.link_mut().clone());
-                Ok(GameTransport::from(t))
-            }
-            lan => {
-                // LAN: keep the shell (a host's thread ends by itself once
-                // every member has its plan) and use the kept socket.
-                core.backend = lan;
-                let socket = core
-                    .socket
-                    .as_ref()
-                    .ok_or(LobbyError::Stopped)?
-                    .try_clone()
-                    .map_err(|e| LobbyError::Socket(e.to_string()))?;
-                Ok(GameTransport::udp(socket, plan)?)
-            }
         }
     }
 

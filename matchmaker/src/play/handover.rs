@@ -1,0 +1,98 @@
+//! The match hand-over: at `Started` the plan gets its transport over what
+//! the lobby keeps (the game socket on the LAN, the room's link online),
+//! and a rematch builds the next one over the same.
+
+use nearplay_netcode::{GameTransport, MatchPlan};
+
+use super::backend::Backend;
+use super::events::{LobbyActionError, LobbyError, LobbyEvent, LobbyPhase, MatchStart};
+use super::lobby::Lobby;
+
+impl Lobby {
+    /// After a match: starts the next one with the same players, as
+    /// [`MatchPlan::rematch`] (same on every member, so each calls it when
+    /// the game agrees), over the same socket or link. A new
+    /// [`LobbyEvent::MatchStarted`] follows. Drop the previous session first.
+    pub fn rematch(&mut self) -> Result<(), LobbyActionError> {
+        if self.phase != LobbyPhase::InMatch {
+            return Err(match self.phase {
+                LobbyPhase::Closed => LobbyActionError::NotInLobby,
+                _ => LobbyActionError::NoMatch,
+            });
+        }
+        let plan = self
+            .last_plan
+            .as_ref()
+            .ok_or(LobbyActionError::NoMatch)?
+            .rematch();
+        match self.transport_again(&plan) {
+            Ok(transport) => {
+                self.last_plan = Some(plan.clone());
+                self.push(LobbyEvent::MatchStarted(MatchStart { plan, transport }));
+            }
+            Err(e) => self.fail(e),
+        }
+        Ok(())
+    }
+
+    /// A transport for `plan` over the socket or link the lobby kept.
+    fn transport_again(&mut self, plan: &MatchPlan) -> Result<GameTransport, LobbyError> {
+        let core = self.core();
+        if let Some(socket) = &core.socket {
+            let socket = socket
+                .try_clone()
+                .map_err(|e| LobbyError::Socket(e.to_string()))?;
+            return Ok(GameTransport::udp(socket, plan)?);
+        }
+        #[cfg(feature = "rendezvous")]
+        if let Some(link) = &core.link {
+            return Ok(GameTransport::webrtc(link.clone(), plan)?);
+        }
+        Err(LobbyError::Stopped)
+    }
+
+    /// The plan arrived: build its transport over what the lobby keeps.
+    pub(super) fn match_started(&mut self, plan: MatchPlan) {
+        if matches!(self.phase, LobbyPhase::InMatch | LobbyPhase::Closed) {
+            return;
+        }
+        match self.first_transport(&plan) {
+            Ok(transport) => {
+                self.phase = LobbyPhase::InMatch;
+                self.last_plan = Some(plan.clone());
+                self.push(LobbyEvent::MatchStarted(MatchStart { plan, transport }));
+            }
+            Err(e) => self.fail(e),
+        }
+    }
+
+    fn first_transport(&mut self, plan: &MatchPlan) -> Result<GameTransport, LobbyError> {
+        let core = self.core();
+        match std::mem::replace(&mut core.backend, Backend::Gone) {
+            #[cfg(feature = "rendezvous")]
+            Backend::OnlineHost(h) => {
+                let mut t = h.into_transport(plan)?;
+                core.link = Some(t.link_mut().clone());
+                Ok(GameTransport::from(t))
+            }
+            #[cfg(feature = "rendezvous")]
+            Backend::OnlineClient(c) => {
+                let mut t = c.into_transport(plan)?;
+                core.link = Some(t.link_mut().clone());
+                Ok(GameTransport::from(t))
+            }
+            lan => {
+                // LAN: keep the shell (a host's thread ends by itself once
+                // every member has its plan) and use the kept socket.
+                core.backend = lan;
+                let socket = core
+                    .socket
+                    .as_ref()
+                    .ok_or(LobbyError::Stopped)?
+                    .try_clone()
+                    .map_err(|e| LobbyError::Socket(e.to_string()))?;
+                Ok(GameTransport::udp(socket, plan)?)
+            }
+        }
+    }
+}
