@@ -249,3 +249,71 @@ fn a_silent_server_fails_typed_without_blocking_poll() {
     );
     drop(silent);
 }
+
+/// A hostile "rendezvous server" answering every request with `body`
+/// (HTTP/1.1, then close), on loopback, for the test's life.
+fn hostile_server(body: String) -> String {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("listener");
+    let addr = listener.local_addr().expect("addr").to_string();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().map_while(Result::ok) {
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = conn.write_all(answer.as_bytes());
+        }
+    });
+    addr
+}
+
+/// The server's list is network input: a name with a bidi override is shown
+/// cleaned, rooms with control characters or more players than seats are
+/// left out, and a room of another version is listed as incompatible.
+#[test]
+fn a_hostile_room_list_is_cleaned_and_checked() {
+    let room = |code: &str, name: &str, version: &str, players: u16| {
+        format!(
+            r#"{{"code":"{code}","name":"{name}","game":"g","proto":{proto},"version":"{version}","max_players":4,"password":false,"mode":"m","public":true,"players":{players}}}"#,
+            proto = nearplay_matchmaker::PROTOCOL_VERSION
+        )
+    };
+    let body = format!(
+        r#"{{"rooms":[{},{},{},{}],"next":null}}"#,
+        room("H69QE5", "Evil\\u202e ned", "1.0", 1),
+        room("J7KQ2R", "Crowded", "1.0", 9),
+        room("K8PQ3S", "Bell\\u0007", "1.0", 1),
+        room("M3NP4T", "Old", "0.9", 1),
+    );
+    let mut config = MatchmakerConfig::new("g", "1.0");
+    config.lan = None;
+    config.rendezvous = Some(hostile_server(body));
+    let mut list = Matchmaker::new(config).expect("matchmaker").browse();
+    let mut added = Vec::new();
+    wait_for("two rooms listed", LIMIT, || {
+        match list.poll()? {
+            ListEvent::Added(e) => added.push(e),
+            ListEvent::ServerError(e) => panic!("list: {e}"),
+            _ => {}
+        }
+        (added.len() == 2).then_some(())
+    });
+    let names: Vec<&str> = list.lobbies().iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    for e in list.lobbies() {
+        assert!(
+            !e.name.contains('\u{202e}'),
+            "a bidi override reaches the screen: {e:?}"
+        );
+        assert!(
+            !["Crowded", "Bell\u{7}"].contains(&e.name.as_str()),
+            "{e:?}"
+        );
+    }
+    // Compatible first.
+    assert!(list.lobbies()[0].compatibility.is_compatible());
+    assert!(!list.lobbies()[1].compatibility.is_compatible());
+}

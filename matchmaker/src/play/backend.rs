@@ -178,6 +178,15 @@ impl Backend {
         }
     }
 
+    /// The name a LAN host's lobby is advertised under now (mDNS probing may
+    /// rename it about a second after it opened).
+    pub(super) fn advertised_name(&self) -> Option<String> {
+        match self {
+            Backend::LanHost(h) => h.instance_name(),
+            _ => None,
+        }
+    }
+
     /// The lobby's TCP address (LAN): ours as host, the host's as joiner.
     pub(super) fn lobby_addr(&self) -> Option<std::net::SocketAddr> {
         match self {

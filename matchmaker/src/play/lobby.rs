@@ -66,7 +66,7 @@ pub(super) struct Core {
 /// On the LAN the library binds the game's UDP socket itself (on
 /// [`MatchmakerConfig::bind`](super::MatchmakerConfig::bind), port 0),
 /// announces its port to the host, and keeps it for the lobby's life: the
-/// plan's own seat is this socket, and the [`MatchStart::transport`] it
+/// plan's own seat is this socket, and the [`MatchStart::transport`](super::MatchStart::transport) it
 /// hands over reads and writes it. Do not bind one yourself. Online there
 /// is no game socket: the match runs over the room's WebRTC link, which
 /// the lobby keeps as well. A [`rematch`](Self::rematch) reuses the same
@@ -206,7 +206,8 @@ impl Lobby {
         self.host
     }
 
-    /// The lobby's name: as advertised (host, maybe with a suffix), as the
+    /// The lobby's name: as advertised (host, maybe with a suffix; followed
+    /// when a member joins or leaves, with a [`LobbyEvent::Notice`]), as the
     /// host named it (joiner, once joined), or `"Room CODE"` while a room
     /// is being opened or checked.
     pub fn name(&self) -> &str {

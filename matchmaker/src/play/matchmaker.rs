@@ -160,7 +160,9 @@ impl Matchmaker {
     }
 
     /// Hosts a lobby. Never blocks: on the LAN it is open at once
-    /// ([`LobbyEvent::Opened`](super::LobbyEvent::Opened) first); online
+    /// ([`LobbyEvent::Opened`](super::LobbyEvent::Opened) first; advertised
+    /// over mDNS, or not at all with `lan: None`, for joins by address;
+    /// `Failed(NoLan)` if the mDNS daemon could not start); online
     /// the room is created off-thread and `Opened` (with its code) or
     /// `Failed` follows.
     pub fn host(&self, settings: LobbySettings) -> Lobby {
@@ -182,6 +184,12 @@ impl Matchmaker {
     fn host_lan(&self, settings: &LobbySettings) -> Lobby {
         let c = &self.inner.config;
         let name = settings.lobby_name.clone();
+        // mDNS wanted but its daemon did not start: nobody would find the
+        // lobby, so say so (with `lan: None` it opens unadvertised, for
+        // joins by address).
+        if let (Some(_), None, Err(why)) = (&c.lan, &self.inner.discovery, &self.inner.lan_status) {
+            return Lobby::failed(true, name, LobbyError::NoLan(why.clone()));
+        }
         let socket = match bind_game_socket(c.bind, false) {
             Ok(s) => s,
             Err(e) => return Lobby::failed(true, name, e),

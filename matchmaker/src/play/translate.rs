@@ -59,6 +59,7 @@ impl Lobby {
                 )));
             }
             HostEvent::RosterChanged(roster) => {
+                self.follow_rename();
                 self.roster = roster.clone();
                 self.push(LobbyEvent::RosterChanged(roster));
                 self.start_if_ready();
@@ -132,6 +133,17 @@ impl Lobby {
                     self.push(LobbyEvent::Closed(reason));
                 }
             }
+        }
+    }
+
+    /// A LAN host's lobby renamed by mDNS probing (a name taken by a host
+    /// this process had not seen): the new name, and a notice.
+    pub(super) fn follow_rename(&mut self) {
+        if let Some(now) = self.core().backend.advertised_name()
+            && now != self.name
+        {
+            self.name = now.clone();
+            self.push(LobbyEvent::Notice(format!("the lobby is listed as {now}")));
         }
     }
 
