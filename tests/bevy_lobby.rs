@@ -38,11 +38,30 @@ fn a_join_that_fails_says_why_and_returns_to_browsing() {
     run_until(&mut apps, "browsing again", LIMIT, |a| {
         state(a) == NetState::Browsing
     });
+    assert!(
+        seen(&apps[0]).failed[0].starts_with("false "),
+        "a joiner's failure: {:?}",
+        seen(&apps[0]).failed
+    );
     let w = apps[0].world();
     assert!(!w.contains_resource::<LobbyHandle>());
     assert!(!w.contains_resource::<CurrentLobby>());
     assert!(w.resource::<Roster>().is_empty());
     assert!(w.contains_resource::<LobbyBrowser>(), "the list is back");
+}
+
+#[test]
+fn hosting_online_without_a_server_fails_as_a_host() {
+    let mut apps = [app(MatchOptions::default())];
+    run(&mut apps[0], |mut lobby: LobbyCommands| {
+        lobby.host(LobbySettings::new(&unique("Nowhere"), "Host").online(true))
+    });
+    run_until(&mut apps, "the failure", LIMIT, |a| {
+        !seen(a).failed.is_empty() && state(a) == NetState::Browsing
+    });
+    let failed = &seen(&apps[0]).failed;
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(failed[0].starts_with("true "), "{failed:?}");
 }
 
 #[test]

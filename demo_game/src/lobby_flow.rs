@@ -220,10 +220,10 @@ fn leave_ended_lobby(
     mut next: ResMut<NextState<Screen>>,
     mut notice: ResMut<Notice>,
 ) {
-    let failure = failed
-        .read()
-        .last()
-        .map(|f| format!("Could not join: {}.", f.0));
+    let failure = failed.read().last().map(|f| match f.hosting {
+        true => format!("Could not open the lobby: {}.", f.error),
+        false => format!("Could not join: {}.", f.error),
+    });
     let closure = closed
         .read()
         .last()

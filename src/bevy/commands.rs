@@ -18,10 +18,13 @@ pub struct MatchmakerRes(pub Matchmaker);
 /// outcome arrives as [`LobbyOpened`](super::LobbyOpened) /
 /// [`LobbyJoined`](super::LobbyJoined) or [`LobbyFailed`](super::LobbyFailed).
 ///
-/// ```ignore
+/// ```
+/// use nearplay::bevy::prelude::*;
+///
 /// fn host_button(mut lobby: LobbyCommands) {
 ///     lobby.host(LobbySettings::new("Ann's game", "Ann"));
 /// }
+/// # bevy::ecs::system::assert_is_system(host_button);
 /// ```
 #[derive(SystemParam)]
 pub struct LobbyCommands<'w, 's> {

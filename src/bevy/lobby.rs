@@ -222,7 +222,8 @@ fn poll_lobby(
             }
             LobbyEvent::Failed(error) => {
                 warn!("nearplay: lobby failed: {error}");
-                out.failed.write(LobbyFailed(error));
+                let hosting = lobby.is_host();
+                out.failed.write(LobbyFailed { error, hosting });
                 ended = true;
                 break;
             }

@@ -78,7 +78,12 @@ pub struct LobbyNotice(pub String);
 
 /// The lobby could not be opened or joined; we are back to browsing.
 #[derive(Message, Debug)]
-pub struct LobbyFailed(pub LobbyError);
+pub struct LobbyFailed {
+    /// Why.
+    pub error: LobbyError,
+    /// Whether we were opening it (hosting) rather than joining.
+    pub hosting: bool,
+}
 
 /// The lobby ended (the host closed it, we were kicked, the connection
 /// dropped). A running match goes on; otherwise we are back to browsing.

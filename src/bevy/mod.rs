@@ -22,15 +22,42 @@
 //! join by code, ready, chat, kick, start, leave, rematch, end the match)
 //! and hangs its systems on [`NetState`] (browsing, in a lobby, in a match).
 //!
-//! ```ignore
+//! ```no_run
+//! use bevy::prelude::*;
 //! use nearplay::bevy::prelude::*;
-//! App::new()
-//!     .add_plugins(DefaultPlugins)
-//!     .add_plugins(NearplayPlugin::<MyConfig>::new(MatchmakerConfig::new("my-game", "1.0"))?
-//!         .auto_ready(true)
-//!         .start_when_ready(2))
-//!     .add_systems(OnEnter(NetState::InMatch), spawn_players)
-//!     .add_systems(Update, host_or_join.run_if(in_state(NetState::Browsing)));
+//!
+//! type MyConfig = bevy_ggrs::GgrsConfig<u8, PeerAddr>;
+//!
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let host = std::env::args().any(|a| a == "host");
+//!     App::new()
+//!         .add_plugins(DefaultPlugins)
+//!         .add_plugins(
+//!             NearplayPlugin::<MyConfig>::new(MatchmakerConfig::new("my-game", "1.0"))?
+//!                 .auto_ready(true)
+//!                 .start_when_ready(2),
+//!         )
+//!         .add_systems(Update, matchmake(host).run_if(in_state(NetState::Browsing)))
+//!         .add_systems(OnEnter(NetState::InMatch), spawn_players)
+//!         .run();
+//!     Ok(())
+//! }
+//!
+//! /// Hosts, or joins the first lobby with a free seat the LAN shows.
+//! fn matchmake(host: bool) -> impl FnMut(LobbyCommands, Res<AvailableLobbies>) {
+//!     move |mut lobby, list| {
+//!         if host {
+//!             lobby.host(LobbySettings::new("my lobby", "Hana"));
+//!         } else if let Some(entry) = list.joinable().next() {
+//!             lobby.join(entry, PlayerSettings::new("Ada"));
+//!         }
+//!     }
+//! }
+//!
+//! /// The session is in (`Res<Session<MyConfig>>`), and the plan.
+//! fn spawn_players(current: Res<CurrentMatch>) {
+//!     println!("{} players, we play handle {}", current.plan.players.len(), current.plan.local_handle);
+//! }
 //! ```
 //!
 //! Add the plugin after `DefaultPlugins` or `MinimalPlugins` (it adds

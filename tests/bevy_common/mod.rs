@@ -70,7 +70,8 @@ fn collect(
         .extend(chat.read().map(|m| format!("{}: {}", m.name, m.text)));
     seen.chat_per_frame_max = seen.chat_per_frame_max.max(seen.chat.len() - before);
     seen.started.extend(started.read().map(|m| m.plan.clone()));
-    seen.failed.extend(failed.read().map(|m| m.0.to_string()));
+    seen.failed
+        .extend(failed.read().map(|m| format!("{} {}", m.hosting, m.error)));
     seen.match_failed
         .extend(match_failed.read().map(|m| m.0.to_string()));
 }
