@@ -326,3 +326,22 @@ fn auto_ready_and_start_when_ready_start_without_a_call() {
     host.set_ready(true).expect("ready");
     match_started(&mut [&mut host, &mut bo]);
 }
+
+/// `claim_lobby_name` (the name held while the menu shows, so Host is
+/// listed at once): claiming the same name again keeps it (the old claim
+/// is withdrawn first, no "Name (2)"), and the lobby hosted under it opens
+/// with exactly that name, taking the claim over.
+#[test]
+fn a_claimed_name_is_kept_across_claims_and_taken_over_by_the_lobby() {
+    let mm = matchmaker();
+    let name = unique("Claimed den");
+    mm.claim_lobby_name(&name).expect("claim");
+    mm.claim_lobby_name(&name).expect("claim again");
+    let mut host = mm.host(LobbySettings::new(&name, "Hana"));
+    assert_eq!(opened(&mut host), name);
+    // The name is the lobby's now: another process's claim would be
+    // renamed, and so is a new claim of ours.
+    mm.claim_lobby_name(&name).expect("claim a taken name");
+    let mut second = mm.host(LobbySettings::new(&name, "Ivo"));
+    assert_eq!(opened(&mut second), format!("{name} (2)"));
+}

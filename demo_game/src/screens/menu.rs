@@ -5,19 +5,21 @@ use bevy::prelude::*;
 
 use super::{Notice, Screen};
 use crate::local::start_local_versus;
+use crate::net::lobby_settings;
 use crate::prefs::Prefs;
 use crate::text_entry::{Edit, edit_line};
 use crate::ui::{self, ButtonAction, Fonts};
+use nearplay::bevy::MatchmakerRes;
 
 /// The main menu.
 pub struct MenuPlugin;
 
 impl Plugin for MenuPlugin {
     fn build(&self, app: &mut App) {
-        app.add_systems(OnEnter(Screen::Menu), spawn_menu)
+        app.add_systems(OnEnter(Screen::Menu), (spawn_menu, claim_lobby_name))
             .add_systems(
                 Update,
-                (menu_buttons, edit_name).run_if(in_state(Screen::Menu)),
+                (menu_buttons, edit_name, claim_after_typing).run_if(in_state(Screen::Menu)),
             );
     }
 }
@@ -80,6 +82,34 @@ fn spawn_menu(
                 ui::DIM,
             ));
         });
+}
+
+/// Claims the LAN name "Hana's game" while the menu shows, so that Host
+/// lists the lobby at once instead of after most of a second of mDNS
+/// probing (`Matchmaker::claim_lobby_name`).
+fn claim_lobby_name(matchmaker: Res<MatchmakerRes>, prefs: Res<Prefs>) {
+    let name = lobby_settings(&prefs).lobby_name;
+    if let Err(e) = matchmaker.claim_lobby_name(&name) {
+        warn!("could not claim the lobby name {name:?} ahead: {e}");
+    }
+}
+
+/// Claims the name again once the player stopped typing it for a second
+/// (not at every key: each claim is an mDNS probe).
+fn claim_after_typing(
+    matchmaker: Res<MatchmakerRes>,
+    prefs: Res<Prefs>,
+    time: Res<Time<Real>>,
+    mut typed_at: Local<Option<std::time::Duration>>,
+) {
+    let now = time.elapsed();
+    if prefs.is_changed() && !prefs.is_added() {
+        *typed_at = Some(now);
+    }
+    if typed_at.is_some_and(|t| now.saturating_sub(t) >= std::time::Duration::from_secs(1)) {
+        *typed_at = None;
+        claim_lobby_name(matchmaker, prefs);
+    }
 }
 
 fn name_label(name: &str) -> String {

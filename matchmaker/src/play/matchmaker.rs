@@ -87,6 +87,8 @@ struct Inner {
     config: MatchmakerConfig,
     discovery: Option<Discovery>,
     lan_status: Result<(), String>,
+    /// The lobby name claimed ahead of hosting ([`Matchmaker::claim_lobby_name`]).
+    claim: std::sync::Mutex<Option<crate::lan::NameClaim>>,
     #[cfg(feature = "rendezvous")]
     server: Option<crate::rendezvous::RendezvousClient>,
 }
@@ -138,6 +140,7 @@ impl Matchmaker {
                 config,
                 discovery,
                 lan_status,
+                claim: std::sync::Mutex::new(None),
                 #[cfg(feature = "rendezvous")]
                 server,
             }),
@@ -152,6 +155,30 @@ impl Matchmaker {
     /// The configuration.
     pub fn config(&self) -> &MatchmakerConfig {
         &self.inner.config
+    }
+
+    /// Claims the LAN lobby name `name` now, so that a later
+    /// [`host`](Self::host) under the same name is listed at once instead of
+    /// after most of a second of mDNS probing (RFC 6762; the name stays
+    /// unique: see [`Discovery::claim_name`]). Call it as soon as the name is
+    /// known: when the menu shows the player's name, when the Host screen
+    /// opens. One claim is held at a time (a new call withdraws the previous
+    /// one); hosting under the claimed name takes it over. Without LAN
+    /// discovery there is nothing to claim and this does nothing.
+    pub fn claim_lobby_name(&self, name: &str) -> Result<(), crate::lan::LanError> {
+        let Some(discovery) = &self.inner.discovery else {
+            return Ok(());
+        };
+        let mut held = self
+            .inner
+            .claim
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Withdraw the old claim first, so a claim of the same name again
+        // does not come out as "Name (2)".
+        *held = None;
+        *held = Some(discovery.claim_name(name)?);
+        Ok(())
     }
 
     /// The mDNS daemon, if the LAN is on.
@@ -205,6 +232,13 @@ impl Matchmaker {
             Ok(h) => h,
             Err(e) => return Lobby::failed(true, name, LobbyError::Open(e)),
         };
+        // A claim of this name was taken over by the lobby (dropping it is
+        // then a no-op); a claim of another name is withdrawn.
+        *self
+            .inner
+            .claim
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
         let name = host.instance_name().unwrap_or(name);
         let roster = host.roster();
         let mut lobby = Lobby::new(
