@@ -161,6 +161,7 @@
 pub mod addr;
 #[cfg(feature = "bevy")]
 pub mod bevy;
+pub mod forensics;
 pub mod handshake;
 pub mod plan;
 pub mod plan_check;
