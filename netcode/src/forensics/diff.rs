@@ -76,7 +76,8 @@ pub fn diff_reports(left: &DesyncReport, right: &DesyncReport) -> ReportDiff {
             .push(format!("seeds differ: {} and {}", left.seed, right.seed));
     }
     if left.plan.match_id != right.plan.match_id {
-        diff.notes.push("the reports are of different matches".into());
+        diff.notes
+            .push("the reports are of different matches".into());
     }
     let rights: BTreeMap<i32, &FrameState> = right.states.iter().map(|s| (s.frame, s)).collect();
     let mut lefts: Vec<&FrameState> = left.states.iter().collect();
@@ -113,7 +114,10 @@ fn diff_frame_states(l: &FrameState, r: &FrameState, out: &mut Vec<StateDifferen
     let mut truncated = diff_maps("", &l.resources, &r.resources, out);
     let rights: BTreeMap<u64, _> = r.entities.iter().map(|e| (e.entity, e)).collect();
     let lefts: BTreeMap<u64, _> = l.entities.iter().map(|e| (e.entity, e)).collect();
-    for id in lefts.keys().chain(rights.keys().filter(|k| !lefts.contains_key(k))) {
+    for id in lefts
+        .keys()
+        .chain(rights.keys().filter(|k| !lefts.contains_key(k)))
+    {
         let prefix = format!("entity#{id}:");
         let empty = BTreeMap::new();
         let lc = lefts.get(id).map(|e| &e.components).unwrap_or(&empty);

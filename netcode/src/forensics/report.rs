@@ -241,11 +241,23 @@ impl DesyncReport {
         if self.states.len() > MAX_REPORT_FRAMES || self.inputs.len() > MAX_REPORT_FRAMES {
             return invalid(format!("more than {MAX_REPORT_FRAMES} frames"));
         }
+        let increasing = |frames: &mut dyn Iterator<Item = i32>| {
+            let frames: Vec<i32> = frames.collect();
+            frames.windows(2).all(|w| w[0] < w[1])
+        };
+        if !increasing(&mut self.states.iter().map(|s| s.frame))
+            || !increasing(&mut self.inputs.iter().map(|f| f.frame))
+        {
+            return invalid("frames not in increasing order".into());
+        }
         if self.plan.players.len() > MAX_PLAYERS {
             return invalid(format!("more than {MAX_PLAYERS} players"));
         }
         if let Some(f) = self.inputs.iter().find(|f| f.players.len() > MAX_PLAYERS) {
-            return invalid(format!("frame {} has more than {MAX_PLAYERS} inputs", f.frame));
+            return invalid(format!(
+                "frame {} has more than {MAX_PLAYERS} inputs",
+                f.frame
+            ));
         }
         if self.notes.len() > MAX_NOTES {
             return invalid(format!("more than {MAX_NOTES} notes"));

@@ -7,8 +7,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::plan::{MatchId, MatchKey, MatchPlan, NetSettings, PlanPlayer};
 use crate::PeerAddr;
+use crate::plan::{MatchId, MatchKey, MatchPlan, NetSettings, PlanPlayer};
 
 #[derive(Serialize, Clone)]
 struct Disc {
@@ -34,8 +34,14 @@ fn arena() -> Arena {
     Arena {
         frame: 300,
         discs: vec![
-            Disc { pos: (1, 2), alive: true },
-            Disc { pos: (3, 4), alive: true },
+            Disc {
+                pos: (1, 2),
+                alive: true,
+            },
+            Disc {
+                pos: (3, 4),
+                alive: true,
+            },
         ],
         scores: BTreeMap::from([("ada".into(), 1), ("bob".into(), 2)]),
         phase: Phase::Playing,
@@ -43,7 +49,10 @@ fn arena() -> Arena {
 }
 
 fn diff(a: &Arena, b: &Arena) -> (Vec<StateDifference>, bool) {
-    let (a, b) = (serde_json::to_value(a).unwrap(), serde_json::to_value(b).unwrap());
+    let (a, b) = (
+        serde_json::to_value(a).unwrap(),
+        serde_json::to_value(b).unwrap(),
+    );
     let mut out = Vec::new();
     let truncated = diff_values("Arena", &a, &b, &mut out);
     (out, truncated)
@@ -73,7 +82,10 @@ fn a_nested_field_is_named_by_its_path_with_both_values() {
 #[test]
 fn vectors_of_different_length_name_the_length_and_the_missing_items() {
     let mut b = arena();
-    b.discs.push(Disc { pos: (5, 6), alive: false });
+    b.discs.push(Disc {
+        pos: (5, 6),
+        alive: false,
+    });
     let (out, _) = diff(&arena(), &b);
     assert_eq!(paths(&out), vec!["Arena.discs.len()", "Arena.discs[2]"]);
     assert_eq!((out[0].left.as_str(), out[0].right.as_str()), ("2", "3"));
@@ -163,8 +175,14 @@ fn report(state_of: impl Fn(i32) -> Arena, input_of: impl Fn(i32) -> u8) -> Desy
             .map(|f| FrameInputs {
                 frame: f,
                 players: vec![
-                    PlayerInputRecord { input: json!(input_of(f)), status: "confirmed".into() },
-                    PlayerInputRecord { input: json!(1), status: "confirmed".into() },
+                    PlayerInputRecord {
+                        input: json!(input_of(f)),
+                        status: "confirmed".into(),
+                    },
+                    PlayerInputRecord {
+                        input: json!(1),
+                        status: "confirmed".into(),
+                    },
                 ],
             })
             .collect(),
@@ -174,10 +192,19 @@ fn report(state_of: impl Fn(i32) -> Arena, input_of: impl Fn(i32) -> u8) -> Desy
 
 #[test]
 fn reports_are_compared_at_the_first_frame_whose_states_differ() {
-    let left = report(|f| Arena { frame: f as u32, ..arena() }, |_| 0);
+    let left = report(
+        |f| Arena {
+            frame: f as u32,
+            ..arena()
+        },
+        |_| 0,
+    );
     let right = report(
         |f| {
-            let mut a = Arena { frame: f as u32, ..arena() };
+            let mut a = Arena {
+                frame: f as u32,
+                ..arena()
+            };
             if f >= 298 {
                 a.discs[0].pos.1 += f - 297;
                 a.discs[1].alive = f < 300;
@@ -189,14 +216,29 @@ fn reports_are_compared_at_the_first_frame_whose_states_differ() {
     let d = diff_reports(&left, &right);
     assert_eq!(d.first_differing_frame, Some(298));
     assert_eq!(paths(&d.differences), vec!["Arena.discs[0].pos[1]"]);
-    assert_eq!((d.differences[0].left.as_str(), d.differences[0].right.as_str()), ("2", "3"));
-    let input = d.first_input_difference.clone().expect("inputs differ at 301");
+    assert_eq!(
+        (
+            d.differences[0].left.as_str(),
+            d.differences[0].right.as_str()
+        ),
+        ("2", "3")
+    );
+    let input = d
+        .first_input_difference
+        .clone()
+        .expect("inputs differ at 301");
     assert_eq!((input.frame, input.handle), (301, 0));
     let text = d.to_string();
     assert!(text.contains("Arena.discs[0].pos[1]: 2 != 3"), "{text}");
-    assert!(text.contains("inputs first differ at frame 301, handle 0"), "{text}");
+    assert!(
+        text.contains("inputs first differ at frame 301, handle 0"),
+        "{text}"
+    );
     let same = diff_reports(&left, &left);
-    assert_eq!((same.first_differing_frame, same.first_input_difference), (None, None));
+    assert_eq!(
+        (same.first_differing_frame, same.first_input_difference),
+        (None, None)
+    );
     assert_eq!(same.input_frames_compared, 11);
 }
 
@@ -223,12 +265,19 @@ fn garbage_truncated_foreign_and_oversized_reports_are_refused_by_type() {
     let mut other: Value = serde_json::from_slice(&good).unwrap();
     other["format"] = json!("replay\u{1b}[2J");
     let e = DesyncReport::from_bytes(other.to_string().as_bytes()).unwrap_err();
-    assert!(matches!(&e, ForensicsError::WrongFormat(f) if !f.contains('\u{1b}')), "{e}");
+    assert!(
+        matches!(&e, ForensicsError::WrongFormat(f) if !f.contains('\u{1b}')),
+        "{e}"
+    );
     other["format"] = json!(REPORT_FORMAT);
     other["version"] = json!(2);
     let e = DesyncReport::from_bytes(other.to_string().as_bytes()).unwrap_err();
     assert!(matches!(e, ForensicsError::Version { found: 2 }), "{e}");
     other["version"] = json!(REPORT_VERSION);
+    let mut twice = other.clone();
+    twice["states"][1]["frame"] = json!(295);
+    let e = DesyncReport::from_bytes(twice.to_string().as_bytes()).unwrap_err();
+    assert!(matches!(e, ForensicsError::Invalid(_)), "{e}");
     other["inputs"][0]["players"] = Value::Array(vec![json!({"input": 0, "status": "x"}); 17]);
     let e = DesyncReport::from_bytes(other.to_string().as_bytes()).unwrap_err();
     assert!(matches!(e, ForensicsError::Invalid(_)), "{e}");
