@@ -61,8 +61,8 @@ fn collect(mut reported: MessageReader<DesyncReported>, mut reports: ResMut<Repo
     }
 }
 
-fn forensic_app(dir: PathBuf) -> App {
-    let mut app = app(auto_two());
+fn forensic_app(dir: PathBuf, options: MatchOptions) -> App {
+    let mut app = app(options);
     app.insert_resource(ForensicsOptions {
         dir: Some(dir),
         game: "plugin-test 1".into(),
@@ -85,10 +85,43 @@ fn forensic_app(dir: PathBuf) -> App {
 
 #[test]
 fn a_desync_makes_both_apps_write_reports_that_name_the_field() {
+    let reports = play_and_report(None);
+    for r in &reports {
+        println!("loopback: desync at 60 detected at frame {}", r.detected_at);
+    }
+}
+
+/// 80 ms each way: GGRS learns of the desync at frame 60 well after
+/// bevy_ggrs's snapshots (the prediction window, 12 frames) dropped it;
+/// the plugin's ring still holds it.
+#[test]
+fn a_desync_detected_late_on_a_slow_link_is_still_reported_with_its_state() {
+    let slow = LinkProfile::latency(Duration::from_millis(80), Duration::ZERO);
+    let reports = play_and_report(Some(slow));
+    for r in &reports {
+        println!(
+            "80 ms link: desync at 60 detected at frame {}",
+            r.detected_at
+        );
+        let window = i32::try_from(r.plan.settings.max_prediction).unwrap_or(i32::MAX);
+        assert!(
+            r.detected_at - r.frame > window,
+            "detected within the prediction window: {} -> {}",
+            r.frame,
+            r.detected_at
+        );
+    }
+}
+
+fn play_and_report(impairment: Option<LinkProfile>) -> Vec<DesyncReport> {
     let dir = std::env::temp_dir().join(unique("forensics").replace(' ', "-"));
+    let options = MatchOptions {
+        impairment,
+        ..auto_two()
+    };
     let mut apps = [
-        forensic_app(dir.join("host")),
-        forensic_app(dir.join("guest")),
+        forensic_app(dir.join("host"), options.clone()),
+        forensic_app(dir.join("guest"), options),
     ];
     apps[1].insert_resource(Corrupt(60));
     let [host, member] = &mut apps;
@@ -121,4 +154,5 @@ fn a_desync_makes_both_apps_write_reports_that_name_the_field() {
     assert_eq!(paths, vec!["Tally.values[1]"], "{diff}");
     assert_eq!(diff.first_input_difference, None, "{diff}");
     std::fs::remove_dir_all(&dir).ok();
+    reports
 }

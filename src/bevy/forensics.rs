@@ -259,6 +259,7 @@ fn write_report<C: Config>(
         version: REPORT_VERSION,
         game: options.game.clone(),
         frame,
+        detected_at: rings.states.iter().last().map_or(frame, |(f, _)| f),
         local_checksum: format!("{local_checksum:032x}"),
         remote_checksum: format!("{remote_checksum:032x}"),
         peer: peer.to_string(),

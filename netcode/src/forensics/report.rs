@@ -41,6 +41,9 @@ pub struct DesyncReport {
     pub game: String,
     /// The frame whose checksums differed.
     pub frame: i32,
+    /// The newest frame this peer had simulated when GGRS reported the
+    /// desync: how far past `frame` the ring had to reach.
+    pub detected_at: i32,
     /// Our checksum of that frame (hex).
     pub local_checksum: String,
     /// The peer's checksum of that frame (hex).

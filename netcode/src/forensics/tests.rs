@@ -155,6 +155,7 @@ fn report(state_of: impl Fn(i32) -> Arena, input_of: impl Fn(i32) -> u8) -> Desy
         version: REPORT_VERSION,
         game: "test 1.0".into(),
         frame: 300,
+        detected_at: 320,
         local_checksum: "1".into(),
         remote_checksum: "2".into(),
         peer: "sim:1".into(),
