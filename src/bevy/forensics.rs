@@ -12,7 +12,9 @@
 //! frames, since bevy_ggrs drops its own snapshots before GGRS detects a
 //! desync (bevy_ggrs issue 117). Values are serialised only for a report.
 //!
-//! On the match's first `NetEvent::DesyncDetected` (GGRS compares
+//! Rings are opened by [`MatchStarted`], so matches the lobby starts are
+//! covered (a session inserted by hand is not). On the match's first
+//! `NetEvent::DesyncDetected` (GGRS compares
 //! checksums only when the plan's `settings.desync_interval` is not 0; the
 //! default is every 10 frames) it writes a
 //! [`DesyncReport`](nearplay_netcode::forensics::DesyncReport) and sends
