@@ -153,6 +153,7 @@ fn play_and_report(impairment: Option<LinkProfile>) -> Vec<DesyncReport> {
     let paths: Vec<&str> = diff.differences.iter().map(|d| d.path.as_str()).collect();
     assert_eq!(paths, vec!["Tally.values[1]"], "{diff}");
     assert_eq!(diff.first_input_difference, None, "{diff}");
+    assert!(diff.input_frames_compared > 0, "no input compared: {diff}");
     std::fs::remove_dir_all(&dir).ok();
     reports
 }

@@ -30,8 +30,8 @@ use bevy::ecs::message::Message;
 use bevy::prelude::*;
 use bevy_ggrs::ggrs::{Config, InputStatus};
 use bevy_ggrs::{
-    AdvanceWorld, PlayerInputs, RollbackFrameCount, RollbackId, RollbackOrdered, SaveWorld,
-    SaveWorldSystems,
+    AdvanceWorld, ConfirmedFrameCount, PlayerInputs, RollbackFrameCount, RollbackId,
+    RollbackOrdered, SaveWorld, SaveWorldSystems,
 };
 use nearplay_netcode::bevy::NetMessage;
 use nearplay_netcode::forensics::{
@@ -231,6 +231,7 @@ fn write_report<C: Config>(
     mut events: MessageReader<NetMessage>,
     rings: Option<ResMut<ForensicRings<C>>>,
     current: Option<Res<CurrentMatch>>,
+    confirmed: Option<Res<ConfirmedFrameCount>>,
     options: Res<ForensicsOptions>,
     mut reported: MessageWriter<DesyncReported>,
 ) {
@@ -271,7 +272,13 @@ fn write_report<C: Config>(
         inputs: Vec::new(),
         notes: Vec::new(),
     };
-    fill_report::<C>(&mut report, &rings, plan.settings.desync_interval);
+    let confirmed = confirmed.map_or(-1, |c| c.0);
+    fill_report::<C>(
+        &mut report,
+        &rings,
+        plan.settings.desync_interval,
+        confirmed,
+    );
     let name = format!(
         "desync-{}-frame{frame}-player{}.json",
         plan.match_id, plan.local_handle
@@ -289,7 +296,16 @@ fn write_report<C: Config>(
 
 /// States from the previous check (which agreed) to the desync frame;
 /// inputs from there to the newest frame held.
-fn fill_report<C: Config>(report: &mut DesyncReport, rings: &ForensicRings<C>, interval: u32) {
+///
+/// An input recorded as predicted is final once its frame is confirmed:
+/// GGRS resimulates (and the ring re-records) only mispredicted frames, so
+/// a prediction never overwritten was right.
+fn fill_report<C: Config>(
+    report: &mut DesyncReport,
+    rings: &ForensicRings<C>,
+    interval: u32,
+    confirmed: i32,
+) {
     let back = i32::try_from(interval.max(1))
         .unwrap_or(i32::MAX)
         .min(MAX_REPORT_FRAMES as i32 / 2);
@@ -341,6 +357,7 @@ fn fill_report<C: Config>(report: &mut DesyncReport, rings: &ForensicRings<C>, i
                 input: serde_json::to_value(input).unwrap_or(Value::Null),
                 status: match status {
                     InputStatus::Confirmed => "confirmed",
+                    InputStatus::Predicted if frame <= confirmed => "confirmed",
                     InputStatus::Predicted => "predicted",
                     InputStatus::Disconnected => "disconnected",
                 }
