@@ -1,4 +1,4 @@
-//! The command line: `nearplay-demo [FLAGS] [host|join|lobbies|local]`.
+//! The command line: `nearplay-demo [FLAGS] [host|join|lobbies|local|desync-diff]`.
 
 use std::path::PathBuf;
 
@@ -29,6 +29,19 @@ pub enum Command {
     Lobbies(LobbiesArgs),
     /// Two players on one keyboard (WASD + Space, arrows + Enter), no network.
     Local,
+    /// Compare two peers' desync reports: the first state fields that
+    /// differ (resource, field path, both values) and the first frame
+    /// whose inputs differ.
+    DesyncDiff(DesyncDiffArgs),
+}
+
+/// `desync-diff` arguments.
+#[derive(Args, Debug, Clone)]
+pub struct DesyncDiffArgs {
+    /// The first peer's report.
+    pub a: PathBuf,
+    /// The second peer's report.
+    pub b: PathBuf,
 }
 
 /// `host` flags.
@@ -124,6 +137,15 @@ pub struct Shared {
     /// timeouts (sync, disconnect) stay in real seconds.
     #[arg(long, global = true, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=8))]
     pub speed: u8,
+    /// Where this peer writes its report when a desync is detected
+    /// (default: the user's data directory, nearplay/desyncs).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub desync_dir: Option<PathBuf>,
+    /// TEST ONLY: corrupt this peer's game state after frame FRAME (moves
+    /// a disc by one pixel), so the other peers detect a desync and every
+    /// peer writes a report. Never use it in a real match.
+    #[arg(long, global = true, value_name = "FRAME")]
+    pub inject_desync: Option<u32>,
 }
 
 impl Shared {

@@ -13,6 +13,7 @@
 //! | [`screen`] | the screen on show, a leaf every module may name |
 //! | [`screens`], [`ui`], [`effects`], [`overlay`] | what a player sees |
 //! | [`report`], [`headless`], [`lobbies`], [`cli`] | scripted and terminal use |
+//! | [`desync`] | desync reports: where they go, `desync-diff`, `--inject-desync` (tests) |
 //! | [`harness`] | SyncTest app for determinism tests and benchmarks |
 //!
 //! The simulation runs without Bevy or a network:
@@ -35,6 +36,7 @@
 
 pub mod bots;
 pub mod cli;
+pub mod desync;
 pub mod effects;
 pub mod harness;
 pub mod headless;

@@ -16,7 +16,7 @@ use nearplay_demo::report::MatchGoal;
 use nearplay_demo::rollback::DemoConfig;
 use nearplay_demo::screen::{Notice, Screen};
 use nearplay_demo::{
-    headless, lobbies, lobby_flow, local, online, overlay, report, rollback, screens, ui,
+    desync, headless, lobbies, lobby_flow, local, online, overlay, report, rollback, screens, ui,
 };
 
 /// What the app does right after start-up.
@@ -45,6 +45,18 @@ enum Opening {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::DesyncDiff(args)) = &cli.command {
+        return match desync::run_diff(&args.a, &args.b) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                eprintln!("nearplay-demo: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     // The rendezvous server of the command line, if any.
     let server = match &cli.command {
         Some(Command::Host(args)) => args.online.clone(),
@@ -92,6 +104,7 @@ fn main() -> ExitCode {
                 password: args.password.clone(),
             },
         },
+        Some(Command::DesyncDiff(_)) => return ExitCode::FAILURE,
         Some(Command::Lobbies(args)) => {
             let listed = match (&args.rendezvous, matchmaker.discovery()) {
                 (Some(server), _) => lobbies::run_online(server, args),
@@ -127,15 +140,29 @@ fn main() -> ExitCode {
     } else {
         windowed_app()
     };
-    app.add_plugins(
-        NearplayPlugin::<DemoConfig>::with_matchmaker(matchmaker).options(options.match_options()),
-    )
+    let desync_dir = cli
+        .shared
+        .desync_dir
+        .clone()
+        .unwrap_or_else(desync::default_dir);
+    let game = concat!("nearplay-demo ", env!("CARGO_PKG_VERSION"));
+    app.add_plugins((
+        NearplayPlugin::<DemoConfig>::with_matchmaker(matchmaker)
+            .options(options.match_options())
+            .desync_reports(desync_dir, game),
+        desync::DesyncPlugin {
+            print: cli.shared.headless,
+        },
+    ))
     .insert_resource(prefs)
     .insert_resource(options)
     .insert_resource(goal)
     .insert_resource(opening)
     .insert_resource(Timeout(std::time::Duration::from_secs(cli.shared.timeout)))
     .add_systems(Startup, open);
+    if let Some(frame) = cli.shared.inject_desync {
+        app.insert_resource(desync::InjectDesync(frame));
+    }
     match app.run() {
         AppExit::Success => ExitCode::SUCCESS,
         AppExit::Error(code) => ExitCode::from(code.get()),

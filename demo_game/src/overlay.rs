@@ -2,6 +2,7 @@
 //! banners for "X disconnected" and "desync at frame N".
 
 use bevy::prelude::*;
+use nearplay::bevy::DesyncReported;
 use nearplay_netcode::bevy::{NetMessage, NetStatsRes};
 use nearplay_netcode::{NetEvent, PeerAddr};
 
@@ -147,11 +148,23 @@ fn update_overlay(
 fn show_banners(
     mut commands: Commands,
     mut events: MessageReader<NetMessage>,
+    mut reports: MessageReader<DesyncReported>,
     info: Option<Res<MatchInfo>>,
     fonts: Res<Fonts>,
     list: Query<Entity, With<BannerList>>,
 ) {
     let Some(info) = info else { return };
+    let reports: Vec<String> = reports.read().map(crate::desync::describe).collect();
+    for text in reports {
+        for parent in &list {
+            commands.entity(parent).with_children(|l| {
+                l.spawn((
+                    ui::title(&fonts, text.clone(), 18.0, ui::WARN),
+                    NetBanner(BANNER_SECONDS * 3.0),
+                ));
+            });
+        }
+    }
     for NetMessage(event) in events.read() {
         let text = match *event {
             NetEvent::PeerDisconnected { peer } => {

@@ -24,6 +24,7 @@
 //! | [`handshake`] | [`RedundantHandshake`](handshake::RedundantHandshake): GGRS's sync messages sent three times, so one lost datagram does not start a peer 200 ms late |
 //! | [`stats`] | [`NetMonitor`], [`NetStats`], [`NetEvent`], drop counters |
 //! | [`sync`] | [`SyncWatch`], [`SyncTimeout`]: a deadline on synchronisation that names the peers it could not reach |
+//! | [`forensics`] | desync reports: [`FrameRing`](forensics::FrameRing) of per-frame state, [`DesyncReport`](forensics::DesyncReport) (versioned JSON, bounded, atomic, read as hostile input, fuzzed), [`diff_reports`](forensics::diff_reports) naming field paths |
 //! | `bevy` (feature `bevy`) | plugin over bevy_ggrs: session, stats resource, messages |
 //!
 //! ## GGRS 0.13 facts this crate was built against (checked in its source and tests)
@@ -168,6 +169,7 @@
 pub mod addr;
 #[cfg(feature = "bevy")]
 pub mod bevy;
+pub mod forensics;
 pub mod handshake;
 pub mod plan;
 pub mod plan_check;

@@ -2,7 +2,7 @@
 //! room code, and the rollback session they start, in bevy_ggrs's
 //! conventions.
 //!
-//! [`NearplayPlugin`] is made of three sub-plugins:
+//! [`NearplayPlugin`] is made of four sub-plugins:
 //!
 //! - [`LobbyPlugin`]: polls the lobby and the lobby list every frame (the
 //!   handles never block), keeps the resources a game reads
@@ -15,6 +15,9 @@
 //!   `RollbackFrameRate` set from the plan and [`CurrentMatch`], and writes
 //!   [`MatchStarted`] once (a real signal: `resource_added::<Session>` is
 //!   true every frame, as bevy_ggrs re-inserts the session);
+//! - [`ForensicsPlugin`]: on a desync, writes this peer's report (the
+//!   registered rollback state around the frame, the inputs, the seed) and
+//!   sends [`DesyncReported`] (see [`NearplayPlugin::desync_reports`]);
 //! - `nearplay_netcode`'s [`NearplayNetPlugin`] (bevy_ggrs, stats, GGRS
 //!   events as messages, the synchronisation deadline).
 //!
@@ -81,6 +84,7 @@
 
 mod browse;
 mod commands;
+mod forensics;
 mod lobby;
 mod matches;
 mod messages;
@@ -96,6 +100,7 @@ use nearplay_netcode::{LinkProfile, PeerAddr};
 
 pub use browse::{AvailableLobbies, LobbyBrowser};
 pub use commands::{LobbyCommands, MatchmakerRes};
+pub use forensics::{DesyncReported, ForensicsAppExt, ForensicsOptions, ForensicsPlugin};
 pub use lobby::{
     CHAT_LOG_LINES, ChatLine, ChatLog, CurrentLobby, LOBBY_EVENTS_PER_FRAME, LobbyHandle,
     LobbyPlugin, Roster,
@@ -116,6 +121,8 @@ pub struct NearplayPlugin<C> {
     pub matchmaker: Matchmaker,
     /// What the plugin does for the game: ready, start, impairment.
     pub options: MatchOptions,
+    /// Where desync reports go (default: nowhere).
+    pub forensics: ForensicsOptions,
     _config: PhantomData<fn() -> C>,
 }
 
@@ -132,6 +139,7 @@ impl<C> NearplayPlugin<C> {
         NearplayPlugin {
             matchmaker,
             options: MatchOptions::default(),
+            forensics: ForensicsOptions::default(),
             _config: PhantomData,
         }
     }
@@ -152,6 +160,18 @@ impl<C> NearplayPlugin<C> {
     /// ready (default: the host starts it with [`LobbyCommands::start`]).
     pub fn start_when_ready(mut self, players: usize) -> Self {
         self.options.start_when_ready = Some(players);
+        self
+    }
+
+    /// On a desync, write this peer's report into `dir` (created when
+    /// needed); `game` names the game and its version in the report.
+    /// Register the state to capture with
+    /// [`ForensicsAppExt::forensic_resource`]. Default: no reports.
+    pub fn desync_reports(mut self, dir: impl Into<std::path::PathBuf>, game: &str) -> Self {
+        self.forensics = ForensicsOptions {
+            dir: Some(dir.into()),
+            game: game.to_string(),
+        };
         self
     }
 
@@ -213,8 +233,13 @@ impl<C: Config<Address = PeerAddr>> Plugin for NearplayPlugin<C> {
         )
         .insert_resource(commands::MatchmakerRes(self.matchmaker.clone()))
         .insert_resource(self.options.clone())
+        .insert_resource(self.forensics.clone())
         .init_state::<NetState>()
-        .add_plugins((LobbyPlugin, MatchPlugin::<C>::default()));
+        .add_plugins((
+            LobbyPlugin,
+            MatchPlugin::<C>::default(),
+            ForensicsPlugin::<C>::default(),
+        ));
         if !app.is_plugin_added::<NearplayNetPlugin<C>>() {
             app.add_plugins(NearplayNetPlugin::<C>::default());
         }
@@ -224,10 +249,11 @@ impl<C: Config<Address = PeerAddr>> Plugin for NearplayPlugin<C> {
 /// Everything a game needs, for `use nearplay::bevy::prelude::*`.
 pub mod prelude {
     pub use super::{
-        AvailableLobbies, ChatLine, ChatLog, ChatReceived, CurrentLobby, CurrentMatch, LobbyClosed,
-        LobbyCommands, LobbyFailed, LobbyHandle, LobbyJoined, LobbyNotice, LobbyOpened,
-        MatchFailed, MatchFailure, MatchOptions, MatchStarted, MatchmakerRes, MemberJoined,
-        MemberLeft, NearplayPlugin, NearplaySystems, NetState, Roster, RosterChanged,
+        AvailableLobbies, ChatLine, ChatLog, ChatReceived, CurrentLobby, CurrentMatch,
+        DesyncReported, ForensicsAppExt, ForensicsOptions, LobbyClosed, LobbyCommands, LobbyFailed,
+        LobbyHandle, LobbyJoined, LobbyNotice, LobbyOpened, MatchFailed, MatchFailure,
+        MatchOptions, MatchStarted, MatchmakerRes, MemberJoined, MemberLeft, NearplayPlugin,
+        NearplaySystems, NetState, Roster, RosterChanged,
     };
     pub use nearplay_matchmaker::prelude::*;
     pub use nearplay_netcode::bevy::prelude::*;
