@@ -13,6 +13,7 @@
 //! | [`screen`] | the screen on show, a leaf every module may name |
 //! | [`screens`], [`ui`], [`effects`], [`overlay`] | what a player sees |
 //! | [`report`], [`headless`], [`lobbies`], [`cli`] | scripted and terminal use |
+//! | [`replays`], [`replay_view`] | every match recorded; `replay FILE` (window or `--verify`) |
 //! | [`harness`] | SyncTest app for determinism tests and benchmarks |
 //!
 //! The simulation runs without Bevy or a network:
@@ -46,6 +47,8 @@ pub mod net;
 pub mod online;
 pub mod overlay;
 pub mod prefs;
+pub mod replay_view;
+pub mod replays;
 pub mod report;
 pub mod rollback;
 pub mod screen;

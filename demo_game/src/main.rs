@@ -16,7 +16,8 @@ use nearplay_demo::report::MatchGoal;
 use nearplay_demo::rollback::DemoConfig;
 use nearplay_demo::screen::{Notice, Screen};
 use nearplay_demo::{
-    headless, lobbies, lobby_flow, local, online, overlay, report, rollback, screens, ui,
+    headless, lobbies, lobby_flow, local, online, overlay, replay_view, replays, report, rollback,
+    screens, ui,
 };
 
 /// What the app does right after start-up.
@@ -41,10 +42,29 @@ enum Opening {
         lobby: Option<String>,
         password: Option<String>,
     },
+    /// Play a replay in the window.
+    Replay(Box<replays::DemoReplay>),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A replay is read (and refused in words) before anything starts.
+    let replay = match &cli.command {
+        Some(Command::Replay(args)) => match replays::read(&args.file) {
+            Ok(file) if args.verify => return run(replays::verify_app(file)),
+            Ok(file) if cli.shared.headless => {
+                eprintln!("nearplay-demo: a headless replay needs --verify");
+                drop(file);
+                return ExitCode::FAILURE;
+            }
+            Ok(file) => Some(file),
+            Err(e) => {
+                eprintln!("nearplay-demo: {} refused: {e}", args.file.display());
+                return ExitCode::from(replays::EXIT_REFUSED);
+            }
+        },
+        _ => None,
+    };
     // The rendezvous server of the command line, if any.
     let server = match &cli.command {
         Some(Command::Host(args)) => args.online.clone(),
@@ -67,6 +87,10 @@ fn main() -> ExitCode {
     let mut options = NetOptions::from_cli(&cli.shared);
     let opening = match &cli.command {
         None => Opening::Menu,
+        Some(Command::Replay(_)) => match replay {
+            Some(file) => Opening::Replay(Box::new(file)),
+            None => Opening::Menu,
+        },
         Some(Command::Local) => Opening::LocalVersus,
         Some(Command::Host(args)) => {
             prefs.players = args.players;
@@ -133,9 +157,18 @@ fn main() -> ExitCode {
     .insert_resource(prefs)
     .insert_resource(options)
     .insert_resource(goal)
+    .insert_resource(replays::record_settings(
+        cli.shared.record.clone(),
+        cli.shared.frames,
+    ))
     .insert_resource(opening)
     .insert_resource(Timeout(std::time::Duration::from_secs(cli.shared.timeout)))
     .add_systems(Startup, open);
+    run(app)
+}
+
+/// Runs `app`; its exit code is the process's.
+fn run(mut app: App) -> ExitCode {
     match app.run() {
         AppExit::Success => ExitCode::SUCCESS,
         AppExit::Error(code) => ExitCode::from(code.get()),
@@ -172,6 +205,8 @@ fn windowed_app() -> App {
         report::ReportPlugin,
         screens::ScreensPlugin,
         overlay::OverlayPlugin,
+        replays::DemoReplayPlugin,
+        replay_view::ReplayViewPlugin,
     ))
     .add_systems(Startup, spawn_camera);
     app
@@ -201,6 +236,12 @@ fn open(
         }
         Opening::HostOnline { server } => {
             online::host_online(&mut lobby, &server, &prefs).map(|()| next.set(Screen::Lobby))
+        }
+        Opening::Replay(file) => {
+            lobby
+                .commands()
+                .queue(move |world: &mut World| replays::watch(world, *file));
+            Ok(())
         }
         Opening::JoinCode {
             server,
