@@ -126,6 +126,14 @@ pub fn verify_app(file: DemoReplay) -> App {
         .insert_resource(VerifyStart(Instant::now()))
         .add_systems(Update, report_verification);
     let frames = file.frames;
+    let bytes = file.encode().map(|b| b.len()).unwrap_or_default();
+    let fps = file.plan.settings.fps.max(1) as f64;
+    let minutes = f64::from(frames.max(1)) / fps / 60.0;
+    println!(
+        "replay: {} players, {frames} frames, {bytes} bytes ({:.0} bytes per minute of play)",
+        file.players,
+        bytes as f64 / minutes
+    );
     if let Err(e) = start_playback::<DemoConfig>(app.world_mut(), file, PlaybackMode::Verify) {
         eprintln!("replay: cannot play: {e}");
     }
@@ -160,6 +168,16 @@ fn report_verification(
             seconds,
             f64::from(state.frame) / seconds.max(1e-9)
         );
+        let (bare_fps, bare_checksum) = bare_simulation(&state.file);
+        println!(
+            "replay: anchor: the bare simulation (sim::step, no Bevy or GGRS) runs {bare_fps:.0} frames/s; verify is {:.2}x its speed{}",
+            f64::from(state.frame) / seconds.max(1e-9) / bare_fps.max(1e-9),
+            if bare_checksum == state.file.final_checksum().map(|c| c.1) {
+                ", same final checksum"
+            } else {
+                ", OTHER final checksum"
+            }
+        );
         match state.file.final_checksum() {
             Some((frame, checksum)) => {
                 println!("replay: final checksum {checksum:016x} at frame {frame}");
@@ -171,4 +189,21 @@ fn report_verification(
             }
         }
     }
+}
+
+/// The anchor of the verify speed: the same frames through `sim::step`
+/// alone; frames per second and the final state's checksum.
+fn bare_simulation(file: &DemoReplay) -> (f64, Option<u64>) {
+    let start = Instant::now();
+    let mut state = ArenaState::new(file.players, file.plan.seed);
+    for frame in 1..=file.frames {
+        if let Some(inputs) = file.frame_inputs(frame) {
+            crate::sim::step(&mut state, inputs);
+        }
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    (
+        f64::from(file.frames) / seconds.max(1e-9),
+        Some(state.checksum()),
+    )
 }
