@@ -41,7 +41,8 @@ fn spawn_hud(mut commands: Commands, fonts: Res<Fonts>, state: Option<Res<Playba
         Node {
             position_type: PositionType::Absolute,
             left: px(12),
-            bottom: px(12),
+            // Above the arena's own key hints at the bottom edge.
+            bottom: px(36),
             padding: UiRect::all(px(10)),
             ..default()
         },
