@@ -225,7 +225,7 @@ fn pace<C: Config>(world: &mut World) {
         due
     };
     let due = due.min(remaining);
-    let saved = world.resource::<Time>().clone();
+    let saved = *world.resource::<Time>();
     let mut clock = Time::<()>::default();
     clock.advance_by(frame_time * due);
     world.insert_resource(clock);

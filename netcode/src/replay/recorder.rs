@@ -37,7 +37,6 @@ impl<I> ConfirmedBatch<I> {
     pub fn iter(&self) -> impl Iterator<Item = (u32, &[I])> {
         (self.first_frame..)
             .zip(self.inputs.chunks_exact(self.players.max(1)))
-            .map(|(f, i)| (f, i))
     }
 }
 
