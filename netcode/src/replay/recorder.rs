@@ -35,8 +35,7 @@ impl<I> ConfirmedBatch<I> {
 
     /// The inputs of each frame, as `(frame, inputs by handle)`.
     pub fn iter(&self) -> impl Iterator<Item = (u32, &[I])> {
-        (self.first_frame..)
-            .zip(self.inputs.chunks_exact(self.players.max(1)))
+        (self.first_frame..).zip(self.inputs.chunks_exact(self.players.max(1)))
     }
 }
 
