@@ -43,7 +43,7 @@ mod recorder;
 mod tests;
 
 pub use file::{
-    FORMAT_VERSION, MAGIC, MAX_REPLAY_BYTES, ReplayFile, ReplayGame, ReplayPlan, write_atomic,
+    FORMAT_VERSION, MAGIC, MAX_REPLAY_BYTES, ReplayFile, ReplayGame, ReplayPlan, seal, write_atomic,
 };
 pub use recorder::{ConfirmedBatch, DEFAULT_CHECKSUM_INTERVAL, InputRecorder, MAX_REPLAY_FRAMES};
 
