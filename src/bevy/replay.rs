@@ -271,7 +271,7 @@ fn save<C: Config>(world: &mut World) {
     world.insert_resource(LastReplay { file, path });
 }
 
-/// Writes `file` into `dir` as `<seconds since 1970>-<match id>.npreplay`
+/// Writes `file` into `dir` as `<seconds since 1970>-<match id>-<handle>.npreplay`
 /// and deletes all but the newest `keep` replays there.
 fn write_into<C: Config>(
     dir: &Path,
@@ -285,9 +285,11 @@ fn write_into<C: Config>(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default();
+    // The recorder's handle too: two players of one match on one machine
+    // (tests, local play) keep a file each.
     let path = dir.join(format!(
-        "{secs:012}-{:016x}.{REPLAY_EXTENSION}",
-        file.plan.match_id
+        "{secs:012}-{:016x}-{}.{REPLAY_EXTENSION}",
+        file.plan.match_id, file.plan.local_handle
     ));
     file.write(&path)?;
     prune(dir, keep);
@@ -309,5 +311,35 @@ pub fn prune(dir: &Path, keep: usize) {
     let extra = replays.len().saturating_sub(keep);
     for old in replays.into_iter().take(extra) {
         let _ = std::fs::remove_file(old);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prune_keeps_the_newest_replays_and_nothing_else_is_touched() {
+        let dir = std::env::temp_dir().join(format!("nearplay-prune-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        for i in 0..25 {
+            std::fs::write(dir.join(format!("{i:012}-00-0.{REPLAY_EXTENSION}")), b"x")
+                .expect("write");
+        }
+        std::fs::write(dir.join("notes.txt"), b"mine").expect("write");
+        prune(&dir, 20);
+        let mut left: Vec<String> = std::fs::read_dir(&dir)
+            .expect("dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left.len(), 21, "{left:?}");
+        assert_eq!(
+            left.first().map(String::as_str),
+            Some("000000000005-00-0.npreplay")
+        );
+        assert!(left.contains(&"notes.txt".to_string()));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
