@@ -94,7 +94,7 @@ pub use playback::{
 };
 pub use replay::{
     ConfirmedFrames, FrameChecksum, LastReplay, REPLAY_EXTENSION, RecordReplays, ReplayGameRes,
-    ReplayPlugin, ReplayRecording, ReplaySaveFailed, ReplaySaved, prune,
+    ReplayPlugin, ReplayRecording, ReplaySaveFailed, ReplaySaved, prune, record_match,
 };
 
 /// The plugin: matchmaking, the match start and the rollback session.

@@ -10,7 +10,7 @@
 //! spectator relay ships (frames are counted from 1: frame `n` is GGRS
 //! frame `n - 1`, the state after `n` steps).
 //!
-//! When the match ends (its [`CurrentMatch`] is removed, a rematch starts,
+//! When the match ends (its session is removed, a rematch starts,
 //! or the app exits) the replay is kept in [`LastReplay`] and written
 //! where [`RecordReplays`] says: one file (`--record FILE`) and/or a
 //! directory keeping the newest `keep` replays. [`ReplaySaved`] or
@@ -23,14 +23,13 @@ use bevy::prelude::*;
 use bevy_ggrs::ggrs::Config;
 use bevy_ggrs::{
     AdvanceWorld, AdvanceWorldSystems, ConfirmedFrameCount, PlayerInputs, RollbackFrameCount,
-    RunGgrsSystems,
+    RunGgrsSystems, Session,
 };
 use nearplay_netcode::replay::{
     ConfirmedBatch, DEFAULT_CHECKSUM_INTERVAL, InputRecorder, ReplayFile, ReplayGame, ReplayPlan,
 };
 
 use super::NearplaySystems;
-use super::matches::CurrentMatch;
 use super::messages::MatchStarted;
 
 /// File name extension of replays written to a directory.
@@ -165,7 +164,16 @@ fn start_recording<C: Config>(
             .map(|m| ReplayPlan::from(&m.plan)),
         None => None,
     };
-    let Some(plan) = plan else { return };
+    if let Some(plan) = plan {
+        record_match::<C>(world, plan);
+    }
+}
+
+/// Records the match starting now, described by `plan` (what the plugin
+/// does at [`MatchStarted`]; call it for a session the lobby did not
+/// start, e.g. local play or a spectator's). A recording in progress is
+/// saved first. Does nothing when [`RecordReplays::enabled`] is off.
+pub fn record_match<C: Config>(world: &mut World, plan: ReplayPlan) {
     save::<C>(world);
     let settings = world
         .get_resource::<RecordReplays>()
@@ -223,7 +231,9 @@ fn save_at_match_end<C: Config>(world: &mut World) {
     let exiting = world
         .get_resource::<Messages<AppExit>>()
         .is_some_and(|m| !m.is_empty());
-    let ended = world.get_resource::<CurrentMatch>().is_none();
+    // The session goes when the match ends (lobby teardown, a failed sync,
+    // the game ending local play).
+    let ended = !world.contains_resource::<Session<C>>();
     if world.contains_resource::<ReplayRecording<C::Input>>() && (exiting || ended) {
         save::<C>(world);
     }
