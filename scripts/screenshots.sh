@@ -36,3 +36,17 @@ shot match 9
 xdotool search --name nearplay windowfocus --sync 2>/dev/null || true
 xdotool key F3
 shot match_overlay 2
+
+# The replay viewer, when given a replay (REPLAY_FILE=path, e.g. one written
+# with --record): 1x, then 4x, paused, and after a seek.
+if [ -n "${REPLAY_FILE:-}" ]; then
+  "$BIN" replay "$REPLAY_FILE" >/dev/null 2>&1 & pids+=($!)
+  sleep 6
+  viewer=$(xdotool search --name nearplay | tail -1)
+  xdotool windowfocus --sync "$viewer" 2>/dev/null || true
+  shot replay_1x 2
+  xdotool key 4
+  shot replay_4x 2
+  xdotool key space Right
+  shot replay_paused_seek 2
+fi

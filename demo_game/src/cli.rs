@@ -1,4 +1,4 @@
-//! The command line: `nearplay-demo [FLAGS] [host|join|lobbies|local|desync-diff]`.
+//! The command line: `nearplay-demo [FLAGS] [host|join|lobbies|local|replay|desync-diff]`.
 
 use std::path::PathBuf;
 
@@ -33,6 +33,9 @@ pub enum Command {
     /// differ (resource, field path, both values) and the first frame
     /// whose inputs differ.
     DesyncDiff(DesyncDiffArgs),
+    /// Play a recorded match in the window (1x, 2x, 4x, pause, seek), or
+    /// check it headless with `--verify`.
+    Replay(ReplayArgs),
 }
 
 /// `desync-diff` arguments.
@@ -42,6 +45,18 @@ pub struct DesyncDiffArgs {
     pub a: PathBuf,
     /// The second peer's report.
     pub b: PathBuf,
+}
+
+/// `replay` flags.
+#[derive(Args, Debug, Clone)]
+pub struct ReplayArgs {
+    /// The replay file (`--record FILE`, or one in the data directory).
+    pub file: PathBuf,
+    /// Re-simulate without a window and check every recorded checksum:
+    /// exit 0 and print the final checksum, or print the first frame that
+    /// differs and exit 1. A refused file exits 2.
+    #[arg(long)]
+    pub verify: bool,
 }
 
 /// `host` flags.
@@ -114,6 +129,10 @@ pub struct Shared {
     /// Write a JSON report of the match to FILE when leaving.
     #[arg(long, global = true)]
     pub report: Option<PathBuf>,
+    /// Also write the match's replay to FILE (every match is recorded to
+    /// the data directory anyway; with --frames N, up to frame N).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub record: Option<PathBuf>,
     /// Frames of local input delay (host's choice applies to the match).
     #[arg(long, global = true)]
     pub input_delay: Option<usize>,

@@ -45,6 +45,7 @@ pub fn headless_app(speed: u8) -> App {
     .init_state::<Screen>()
     .init_resource::<Notice>()
     .add_plugins((RollbackPlugin, LobbyFlowPlugin, ReportPlugin))
+    .add_plugins(crate::replays::DemoReplayPlugin)
     .add_systems(OnEnter(Screen::Match), announce_match)
     .add_systems(
         Update,

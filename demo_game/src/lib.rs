@@ -14,6 +14,7 @@
 //! | [`screens`], [`ui`], [`effects`], [`overlay`] | what a player sees |
 //! | [`report`], [`headless`], [`lobbies`], [`cli`] | scripted and terminal use |
 //! | [`desync`] | desync reports: where they go, `desync-diff`, `--inject-desync` (tests) |
+//! | [`replays`], [`replay_view`] | every match recorded; `replay FILE` (window or `--verify`) |
 //! | [`harness`] | SyncTest app for determinism tests and benchmarks |
 //!
 //! The simulation runs without Bevy or a network:
@@ -48,6 +49,8 @@ pub mod net;
 pub mod online;
 pub mod overlay;
 pub mod prefs;
+pub mod replay_view;
+pub mod replays;
 pub mod report;
 pub mod rollback;
 pub mod screen;

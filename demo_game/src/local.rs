@@ -6,6 +6,9 @@
 use bevy::prelude::*;
 use bevy_ggrs::Session;
 use ggrs::{PlayerType, SessionBuilder};
+use nearplay::bevy::record_match;
+use nearplay_netcode::NetSettings;
+use nearplay_netcode::replay::ReplayPlan;
 
 use crate::match_setup::{MatchInfo, Seat, begin_match};
 use crate::prefs::Prefs;
@@ -52,6 +55,18 @@ pub fn start_local_versus(
         networked: false,
     };
     commands.insert_resource(Session::SyncTest(session));
+    // Recorded like any match (the replay of a local match is one too).
+    let plan = ReplayPlan {
+        match_id: seed,
+        seed,
+        players: info.seats.iter().map(|s| s.name.clone()).collect(),
+        settings: NetSettings {
+            input_delay: 0,
+            ..NetSettings::default()
+        },
+        local_handle: 0,
+    };
+    commands.queue(move |world: &mut World| record_match::<DemoConfig>(world, plan));
     begin_match(commands, next, info, LocalControl::default());
     Ok(())
 }

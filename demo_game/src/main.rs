@@ -16,7 +16,8 @@ use nearplay_demo::report::MatchGoal;
 use nearplay_demo::rollback::DemoConfig;
 use nearplay_demo::screen::{Notice, Screen};
 use nearplay_demo::{
-    desync, headless, lobbies, lobby_flow, local, online, overlay, report, rollback, screens, ui,
+    desync, headless, lobbies, lobby_flow, local, online, overlay, replay_view, replays, report,
+    rollback, screens, ui,
 };
 
 /// What the app does right after start-up.
@@ -41,6 +42,8 @@ enum Opening {
         lobby: Option<String>,
         password: Option<String>,
     },
+    /// Play a replay in the window.
+    Replay(Box<replays::DemoReplay>),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +60,23 @@ fn main() -> ExitCode {
             }
         };
     }
+    // A replay is read (and refused in words) before anything starts.
+    let replay = match &cli.command {
+        Some(Command::Replay(args)) => match replays::read(&args.file) {
+            Ok(file) if args.verify => return run(replays::verify_app(file)),
+            Ok(file) if cli.shared.headless => {
+                eprintln!("nearplay-demo: a headless replay needs --verify");
+                drop(file);
+                return ExitCode::FAILURE;
+            }
+            Ok(file) => Some(file),
+            Err(e) => {
+                eprintln!("nearplay-demo: {} refused: {e}", args.file.display());
+                return ExitCode::from(replays::EXIT_REFUSED);
+            }
+        },
+        _ => None,
+    };
     // The rendezvous server of the command line, if any.
     let server = match &cli.command {
         Some(Command::Host(args)) => args.online.clone(),
@@ -79,6 +99,10 @@ fn main() -> ExitCode {
     let mut options = NetOptions::from_cli(&cli.shared);
     let opening = match &cli.command {
         None => Opening::Menu,
+        Some(Command::Replay(_)) => match replay {
+            Some(file) => Opening::Replay(Box::new(file)),
+            None => Opening::Menu,
+        },
         Some(Command::Local) => Opening::LocalVersus,
         Some(Command::Host(args)) => {
             prefs.players = args.players;
@@ -157,12 +181,21 @@ fn main() -> ExitCode {
     .insert_resource(prefs)
     .insert_resource(options)
     .insert_resource(goal)
+    .insert_resource(replays::record_settings(
+        cli.shared.record.clone(),
+        cli.shared.frames,
+    ))
     .insert_resource(opening)
     .insert_resource(Timeout(std::time::Duration::from_secs(cli.shared.timeout)))
     .add_systems(Startup, open);
     if let Some(frame) = cli.shared.inject_desync {
         app.insert_resource(desync::InjectDesync(frame));
     }
+    run(app)
+}
+
+/// Runs `app`; its exit code is the process's.
+fn run(mut app: App) -> ExitCode {
     match app.run() {
         AppExit::Success => ExitCode::SUCCESS,
         AppExit::Error(code) => ExitCode::from(code.get()),
@@ -199,6 +232,8 @@ fn windowed_app() -> App {
         report::ReportPlugin,
         screens::ScreensPlugin,
         overlay::OverlayPlugin,
+        replays::DemoReplayPlugin,
+        replay_view::ReplayViewPlugin,
     ))
     .add_systems(Startup, spawn_camera);
     app
@@ -228,6 +263,12 @@ fn open(
         }
         Opening::HostOnline { server } => {
             online::host_online(&mut lobby, &server, &prefs).map(|()| next.set(Screen::Lobby))
+        }
+        Opening::Replay(file) => {
+            lobby
+                .commands()
+                .queue(move |world: &mut World| replays::watch(world, *file));
+            Ok(())
         }
         Opening::JoinCode {
             server,

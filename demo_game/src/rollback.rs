@@ -8,6 +8,7 @@ use bevy::platform::collections::HashMap;
 use bevy::prelude::*;
 use bevy_ggrs::prelude::*;
 use bevy_ggrs::{ConfirmedFrameCount, LoadWorld, LocalInputs, LocalPlayers, SaveWorld};
+use nearplay::bevy::FrameChecksum;
 use nearplay_netcode::PeerAddr;
 
 use crate::bots::bot_input;
@@ -60,8 +61,12 @@ impl Plugin for RollbackPlugin {
             .rollback_resource_with_clone::<ArenaState>()
             .checksum_resource_with_hash::<ArenaState>()
             .init_resource::<ChecksumLog>()
+            .init_resource::<FrameChecksum>()
             .init_resource::<LocalControl>()
-            .add_systems(ReadInputs, read_local_inputs)
+            .add_systems(
+                ReadInputs,
+                read_local_inputs.run_if(not(crate::replays::replaying)),
+            )
             .add_systems(GgrsSchedule, advance_arena.in_set(ArenaStep))
             .add_systems(PostUpdate, trim_checksum_log);
     }
@@ -77,6 +82,7 @@ fn advance_arena(
     state: Option<ResMut<ArenaState>>,
     inputs: Res<PlayerInputs<DemoConfig>>,
     mut log: ResMut<ChecksumLog>,
+    mut checksum: ResMut<FrameChecksum>,
 ) {
     let Some(mut state) = state else { return };
     let frame_inputs: Vec<PlayerInput> = (0..state.players())
@@ -84,6 +90,8 @@ fn advance_arena(
         .collect();
     step(&mut state, &frame_inputs);
     log.0.insert(state.frame, state.checksum());
+    // What replays keep and verify (the same value the reports print).
+    checksum.0 = state.checksum();
 }
 
 fn trim_checksum_log(confirmed: Option<Res<ConfirmedFrameCount>>, mut log: ResMut<ChecksumLog>) {

@@ -71,6 +71,8 @@ pub enum ButtonAction {
     CyclePlayers,
     /// Results: play again in the same lobby.
     Rematch,
+    /// Results: watch the match just played.
+    WatchReplay,
     /// Main menu: host a room on a rendezvous server.
     HostOnline,
     /// Main menu: join a room by its code.

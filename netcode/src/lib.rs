@@ -20,6 +20,7 @@
 //! | `transport::webrtc` (feature `webrtc`) | `WebRtcLink` (matchbox socket, loop on its own thread, panics contained; a cheap `Clone` handle), `WebRtcTransport`: the layer over its game channel |
 //! | [`transport::game`] | [`GameTransport`]: UDP or WebRTC as one type, what a lobby hands over |
 //! | [`transport::conditioner`] | [`LinkProfile`], [`Conditioned`]: seeded latency, jitter, loss, bursts, duplication, reordering |
+//! | [`replay`] | [`InputRecorder`](replay::InputRecorder) (confirmed inputs, the stream of newly confirmed frames), [`ReplayFile`](replay::ReplayFile): versioned, digested, atomic, refused in words |
 //! | [`session`] | [`NetSessionBuilder`]: plan (or addresses) to `ggrs::P2PSession` |
 //! | [`handshake`] | [`RedundantHandshake`](handshake::RedundantHandshake): GGRS's sync messages sent three times, so one lost datagram does not start a peer 200 ms late |
 //! | [`stats`] | [`NetMonitor`], [`NetStats`], [`NetEvent`], drop counters |
@@ -173,6 +174,7 @@ pub mod forensics;
 pub mod handshake;
 pub mod plan;
 pub mod plan_check;
+pub mod replay;
 pub mod session;
 pub mod stats;
 pub mod sync;

@@ -21,6 +21,14 @@
 //! - `nearplay_netcode`'s [`NearplayNetPlugin`] (bevy_ggrs, stats, GGRS
 //!   events as messages, the synchronisation deadline).
 //!
+//! Replays are two more plugins a game adds beside it: [`ReplayPlugin`]
+//! records every match (the confirmed inputs, a [`FrameChecksum`] every N
+//! frames; written where [`RecordReplays`] says) and sends the stream of
+//! newly confirmed frames as [`ConfirmedFrames`] messages (what a
+//! spectator feed ships); [`ReplayPlaybackPlugin`] plays a replay back
+//! through the game's own `GgrsSchedule` at any speed, paused, seeked, or
+//! verified against its checksums.
+//!
 //! A game acts through the [`LobbyCommands`] system parameter (host, join,
 //! join by code, ready, chat, kick, start, leave, rematch, end the match)
 //! and hangs its systems on [`NetState`] (browsing, in a lobby, in a match).
@@ -88,6 +96,8 @@ mod forensics;
 mod lobby;
 mod matches;
 mod messages;
+mod playback;
+mod replay;
 
 use std::marker::PhantomData;
 
@@ -109,6 +119,14 @@ pub use matches::{CurrentMatch, MatchPlugin};
 pub use messages::{
     ChatReceived, LobbyClosed, LobbyFailed, LobbyJoined, LobbyNotice, LobbyOpened, MatchFailed,
     MatchFailure, MatchStarted, MemberJoined, MemberLeft, RosterChanged,
+};
+pub use playback::{
+    ChecksumMismatch, PlaybackMode, ReplayPlaybackPlugin, ReplayPlaybackState, ReplayReset,
+    SEEK_FRAMES_PER_UPDATE, VERIFY_FRAMES_PER_UPDATE, start_playback, stop_playback,
+};
+pub use replay::{
+    ConfirmedFrames, FrameChecksum, LastReplay, REPLAY_EXTENSION, RecordReplays, ReplayGameRes,
+    ReplayPlugin, ReplayRecording, ReplaySaveFailed, ReplaySaved, prune, record_match,
 };
 
 /// The plugin: matchmaking, the match start and the rollback session.
@@ -255,7 +273,12 @@ pub mod prelude {
         MatchOptions, MatchStarted, MatchmakerRes, MemberJoined, MemberLeft, NearplayPlugin,
         NearplaySystems, NetState, Roster, RosterChanged,
     };
+    pub use super::{
+        ConfirmedFrames, FrameChecksum, LastReplay, PlaybackMode, RecordReplays,
+        ReplayPlaybackPlugin, ReplayPlaybackState, ReplayPlugin, ReplaySaved,
+    };
     pub use nearplay_matchmaker::prelude::*;
     pub use nearplay_netcode::bevy::prelude::*;
+    pub use nearplay_netcode::replay::{ReplayError, ReplayFile, ReplayGame, ReplayPlan};
     pub use nearplay_netcode::{LinkProfile, MatchPlan, PeerAddr};
 }

@@ -59,6 +59,16 @@ impl Demo {
         Demo::spawn(label, Command::new(demo_bin()).args(args))
     }
 
+    /// Starts `nearplay-demo ARGS` with extra environment variables.
+    pub fn start_env(label: &str, args: &[&str], env: &[(&str, &Path)]) -> Demo {
+        let mut command = Command::new(demo_bin());
+        command.args(args);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        Demo::spawn(label, &mut command)
+    }
+
     /// Starts `program ARGS` inside the network namespace `netns`.
     pub fn start_in(netns: &Netns, label: &str, program: &Path, args: &[&str]) -> Demo {
         Demo::spawn(

@@ -1,13 +1,14 @@
-//! Results: the winner and scores; rematch or back to the menu.
+//! Results: the winner and scores; rematch, watch the replay, or back to
+//! the menu.
 
 use bevy::prelude::*;
-use nearplay::bevy::LobbyCommands;
+use nearplay::bevy::{LastReplay, LobbyCommands, ReplayRecording};
 
 use super::{Notice, Screen};
 use crate::local::start_local_versus;
 use crate::match_setup::{MatchInfo, end_match};
 use crate::prefs::Prefs;
-use crate::sim::{ArenaState, Phase};
+use crate::sim::{ArenaState, Phase, PlayerInput};
 use crate::ui::{self, ButtonAction, Fonts};
 
 /// The results screen.
@@ -25,8 +26,12 @@ fn spawn_results(
     fonts: Res<Fonts>,
     state: Option<Res<ArenaState>>,
     info: Option<Res<MatchInfo>>,
+    recording: Option<Res<ReplayRecording<PlayerInput>>>,
+    last: Option<Res<LastReplay<PlayerInput>>>,
 ) {
     let f = &*fonts;
+    // The match just ended is saved when its session goes (below), or was.
+    let replay = recording.is_some() || last.is_some();
     let (Some(state), Some(info)) = (state, info) else {
         let commands = lobby.commands();
         commands.spawn((ui::screen_root(), DespawnOnExit(Screen::Results)));
@@ -81,6 +86,9 @@ fn spawn_results(
                 ..default()
             });
             root.spawn(ui::button(f, "Rematch", ButtonAction::Rematch));
+            if replay {
+                root.spawn(ui::button(f, "Watch replay", ButtonAction::WatchReplay));
+            }
             root.spawn(ui::button(f, "Back to menu", ButtonAction::BackToMenu));
         });
     end_match(&mut lobby);
@@ -116,7 +124,18 @@ fn results_buttons(
             {
                 next.set(Screen::Menu);
             }
+            ButtonAction::WatchReplay => lobby.commands().queue(watch_last_replay),
             _ => {}
         }
     }
+}
+
+/// Plays the last match recorded, if there is one.
+fn watch_last_replay(world: &mut World) {
+    let Some(last) = world.remove_resource::<LastReplay<PlayerInput>>() else {
+        return;
+    };
+    let file = last.file.clone();
+    world.insert_resource(last);
+    crate::replays::watch(world, file);
 }
