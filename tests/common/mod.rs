@@ -81,6 +81,14 @@ impl Demo {
     }
 
     fn spawn(label: &str, command: &mut Command) -> Demo {
+        // Replays and desync reports of test processes go to a scratch data
+        // directory, never the user's own (unless the test chose one).
+        if !command.get_envs().any(|(k, _)| k == "XDG_DATA_HOME") {
+            command.env(
+                "XDG_DATA_HOME",
+                std::env::temp_dir().join("nearplay-test-data"),
+            );
+        }
         let mut child = command
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
