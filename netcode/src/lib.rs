@@ -165,6 +165,7 @@ pub mod handshake;
 pub mod plan;
 pub mod plan_check;
 pub mod session;
+pub mod spectate;
 pub mod stats;
 pub mod sync;
 pub mod transport;
