@@ -117,34 +117,48 @@ impl Swarm {
 
     /// Plays `frames` frames, one every `period`, pumping about every
     /// millisecond; `at_frame` is called before each frame is confirmed.
-    /// Returns the summed lag (frames behind the players) of every
-    /// spectator sampled before each frame, and the number of samples.
+    /// Returns the spectators' delay: the sum over every (spectator, frame)
+    /// of the time from the players confirming the frame to the spectator
+    /// holding it, and the number of such pairs.
     pub fn play(
         &mut self,
         frames: u32,
         period: Duration,
         mut at_frame: impl FnMut(&mut Swarm, u32),
-    ) -> (u64, u64) {
+    ) -> (Duration, u64) {
         let start = Instant::now();
-        let (mut lag, mut samples) = (0u64, 0u64);
+        let mut confirmed_at: Vec<Instant> = Vec::new();
+        let mut held: BTreeMap<u16, u32> = BTreeMap::new();
+        let (mut delay, mut pairs) = (Duration::ZERO, 0u64);
+        let mut measure = |swarm: &Swarm, confirmed_at: &[Instant]| {
+            let now = Instant::now();
+            for h in swarm.spectators() {
+                let len = swarm.members.get(&h).map_or(0, |m| m.node.history().len());
+                let before = held.insert(h, len).unwrap_or(0);
+                for f in before..len {
+                    if let Some(at) = confirmed_at.get(f as usize) {
+                        delay += now.saturating_duration_since(*at);
+                        pairs += 1;
+                    }
+                }
+            }
+        };
         while self.next_frame < frames {
             let due = start + period * self.next_frame;
             while Instant::now() < due {
                 self.pump();
+                measure(self, &confirmed_at);
                 std::thread::sleep(Duration::from_micros(500));
             }
             let f = self.next_frame;
             at_frame(self, f);
-            for h in self.spectators() {
-                let held = self.members.get(&h).map_or(0, |m| m.node.history().len());
-                lag += u64::from(f.saturating_sub(held));
-                samples += 1;
-            }
             self.confirm_frame();
+            confirmed_at.push(Instant::now());
             self.pump();
+            measure(self, &confirmed_at);
         }
         self.end();
-        (lag, samples)
+        (delay, pairs)
     }
 
     /// Pumps until every spectator has the whole match, or `deadline`.
