@@ -20,7 +20,9 @@ const PERIOD: Duration = Duration::from_micros(16_667);
 
 fn main() {
     let anchor = (PLAYERS * 2 * 60) as f64;
-    println!("anchor: raw confirmed inputs, {anchor:.0} B/s ({PLAYERS} players x 2 bytes x 60 fps)");
+    println!(
+        "anchor: raw confirmed inputs, {anchor:.0} B/s ({PLAYERS} players x 2 bytes x 60 fps)"
+    );
     for spectators in [0usize, 4, 16] {
         let mut swarm = Swarm::new(PLAYERS, spectators, 4, &MatchKey([9; 32]));
         let start = Instant::now();

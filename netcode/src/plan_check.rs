@@ -37,8 +37,8 @@ use crate::plan::{MatchPlan, NetSettings};
 pub const MAX_PLAYERS: usize = 16;
 /// Fewest players a plan may seat: a match from a lobby is at least two.
 pub const MIN_PLAYERS: usize = 2;
-/// Most spectators in a plan.
-pub const MAX_SPECTATORS: usize = 16;
+/// Most spectators in a plan (GGPO's cap; issue 14).
+pub const MAX_SPECTATORS: usize = 32;
 /// Largest prediction window accepted. GGRS's input queue holds 128 frames
 /// and its state ring `max_prediction + 2`; 16 frames (267 ms at 60 fps) is
 /// more than a LAN or a decent internet path needs and keeps a `--frames`
@@ -316,7 +316,13 @@ impl MatchPlan {
             if s.handle < n || !spectator_handles.insert(s.handle) {
                 return Err(PlanError::SpectatorHandle { handle: s.handle });
             }
-            if s.host_handle >= n {
+            // A spectator fed by the relay tree has a dense handle (the
+            // tree and its wire use 16-bit handles).
+            let relayed_out_of_range = s.is_relayed() && s.handle >= n + self.spectators.len();
+            if relayed_out_of_range {
+                return Err(PlanError::SpectatorHandle { handle: s.handle });
+            }
+            if s.host_handle >= n && !s.is_relayed() {
                 return Err(PlanError::SpectatorHost {
                     handle: s.handle,
                     host: s.host_handle,

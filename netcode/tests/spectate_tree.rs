@@ -14,7 +14,9 @@ const TICK: Duration = Duration::from_micros(16_667);
 
 /// Player `p`'s input at frame `f` (2 bytes, as the demo's).
 fn input(f: u32, p: u16) -> [u8; 2] {
-    let x = f.wrapping_mul(2_654_435_761).rotate_left(u32::from(p) * 7 + 3);
+    let x = f
+        .wrapping_mul(2_654_435_761)
+        .rotate_left(u32::from(p) * 7 + 3);
     [x as u8, (x >> 8) as u8]
 }
 
@@ -48,9 +50,14 @@ fn run(kill: Option<(u16, u32)>, late: Option<(u16, u32)>, loss_per_mille: u64) 
     let start = Instant::now();
     let mut nodes: BTreeMap<u16, SpectateNode> = (0u16..8)
         .map(|h| {
-            let node =
-                SpectateNode::new(h, tree.clone(), shape, SpectateConfig::with_fanout(2), start)
-                    .unwrap();
+            let node = SpectateNode::new(
+                h,
+                tree.clone(),
+                shape,
+                SpectateConfig::with_fanout(2),
+                start,
+            )
+            .unwrap();
             (h, node)
         })
         .collect();
@@ -75,7 +82,8 @@ fn run(kill: Option<(u16, u32)>, late: Option<(u16, u32)>, loss_per_mille: u64) 
             for p in 0..2u16 {
                 let (a, b) = (input(tick, 0), input(tick, 1));
                 let node = nodes.get_mut(&p).unwrap();
-                node.push_confirmed(tick, &[a[0], a[1], b[0], b[1]]).unwrap();
+                node.push_confirmed(tick, &[a[0], a[1], b[0], b[1]])
+                    .unwrap();
             }
         } else if tick == FRAMES {
             nodes.values_mut().take(2).for_each(|n| n.end(FRAMES));
@@ -131,7 +139,11 @@ fn assert_every_spectator_has_the_match(out: &Outcome) {
     let want = players.frames(0, FRAMES).unwrap();
     for (h, node) in out.nodes.iter().filter(|(h, _)| **h >= 2) {
         assert!(node.is_complete(), "spectator {h} did not finish");
-        assert_eq!(node.history().frames(0, FRAMES).unwrap(), want, "spectator {h}");
+        assert_eq!(
+            node.history().frames(0, FRAMES).unwrap(),
+            want,
+            "spectator {h}"
+        );
     }
 }
 
@@ -170,7 +182,10 @@ fn a_spectator_joining_late_catches_up_from_frame_0() {
     assert_every_spectator_has_the_match(&out);
     // Ten ticks after it started, it was never more than a few frames behind.
     let lag = out.max_lag.get(&7).copied().unwrap_or(u32::MAX);
-    assert!(lag < 30, "late spectator lagged {lag} frames after catching up");
+    assert!(
+        lag < 30,
+        "late spectator lagged {lag} frames after catching up"
+    );
 }
 
 #[test]

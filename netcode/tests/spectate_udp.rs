@@ -34,7 +34,10 @@ fn six_spectators_k_2_over_udp_a_relay_killed_its_children_finish() {
         }
     });
     assert!(killed.is_some());
-    assert!(swarm.finish(Duration::from_secs(10)), "a spectator never finished");
+    assert!(
+        swarm.finish(Duration::from_secs(10)),
+        "a spectator never finished"
+    );
     let want = digest(&swarm, 0);
     assert_eq!(swarm.members.get(&0).unwrap().node.history().len(), 1200);
     for h in swarm.spectators() {
@@ -91,7 +94,9 @@ fn a_stranger_cannot_inject_frames() {
     };
     let stranger = UdpSocket::bind("127.0.0.1:0").unwrap();
     // 1. Sealed right, from an address that is no member.
-    stranger.send_to(&seal(&right, 0, &payload), victim).unwrap();
+    stranger
+        .send_to(&seal(&right, 0, &payload), victim)
+        .unwrap();
     // 2. From the feed's address (as a spoofer would), another key.
     feed.send_to(&seal(&wrong, 0, &payload), victim).unwrap();
     // 3. The match key, but sealed as a game datagram (no domain separation).

@@ -143,9 +143,7 @@ impl SpectateMessage {
                 if count > MAX_FRAMES_PER_BATCH {
                     return Err(SpectateError::BadMessage("too many frames"));
                 }
-                let end = u32::try_from(count)
-                    .ok()
-                    .and_then(|c| first.checked_add(c));
+                let end = u32::try_from(count).ok().and_then(|c| first.checked_add(c));
                 match end {
                     Some(end) if end <= max_frames => Ok(()),
                     _ => Err(SpectateError::BadMessage("frames past the cap")),
@@ -174,7 +172,10 @@ mod tests {
         let mut out = Vec::new();
         msg.encode(&mut out).unwrap();
         assert!(out.len() <= MAX_MESSAGE_BYTES);
-        assert_eq!(SpectateMessage::decode(&out, shape(), 100_000).unwrap(), msg);
+        assert_eq!(
+            SpectateMessage::decode(&out, shape(), 100_000).unwrap(),
+            msg
+        );
     }
 
     #[test]
@@ -196,7 +197,9 @@ mod tests {
         assert!(SpectateMessage::decode(&out, shape(), 100).is_ok());
         out.push(0);
         assert!(SpectateMessage::decode(&out, shape(), 100).is_err());
-        SpectateMessage::Want { next: 101 }.encode(&mut out).unwrap();
+        SpectateMessage::Want { next: 101 }
+            .encode(&mut out)
+            .unwrap();
         assert!(SpectateMessage::decode(&out, shape(), 100).is_err());
     }
 

@@ -124,7 +124,9 @@ impl SpectateNode {
         now: Instant,
     ) -> Result<Self, SpectateError> {
         if !tree.is_player(me) && !tree.is_spectator(me) {
-            return Err(SpectateError::BadRoster("the local member is not in the tree"));
+            return Err(SpectateError::BadRoster(
+                "the local member is not in the tree",
+            ));
         }
         let history = ConfirmedHistory::new(shape, config.max_frames);
         let feed = tree.feed_for(me, &BTreeSet::new());

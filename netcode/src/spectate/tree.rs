@@ -94,7 +94,9 @@ impl RelayTree {
         if j < first_level {
             self.players.get(j % self.players.len()).copied()
         } else {
-            self.spectators.get((j - first_level) / self.fanout).copied()
+            self.spectators
+                .get((j - first_level) / self.fanout)
+                .copied()
         }
     }
 
