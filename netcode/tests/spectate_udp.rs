@@ -10,8 +10,8 @@ use std::time::Duration;
 use std::time::Instant;
 
 use nearplay_netcode::spectate::{
-    FrameShape, RelayTree, SpectateConfig, SpectateMember, SpectateMessage, SpectateNode,
-    SpectateSocket, spectate_match_id,
+    FrameShape, RelayTree, SPECTATE_PREFIX, SpectateConfig, SpectateMember, SpectateMessage,
+    SpectateNode, SpectateSocket, spectate_match_id,
 };
 use nearplay_netcode::wire::{Route, WireCodec};
 use nearplay_netcode::{MatchId, MatchKey};
@@ -90,6 +90,7 @@ fn a_stranger_cannot_inject_frames() {
     let seal = |codec: &WireCodec, seq: u64, payload: &[u8]| {
         let mut out = Vec::new();
         codec.seal(route, seq, payload, &mut out).unwrap();
+        out.insert(0, SPECTATE_PREFIX);
         out
     };
     let stranger = UdpSocket::bind("127.0.0.1:0").unwrap();

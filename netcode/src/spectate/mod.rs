@@ -27,6 +27,7 @@
 mod history;
 mod message;
 mod node;
+mod port;
 mod socket;
 mod tree;
 
@@ -35,6 +36,7 @@ pub use message::{
     FrameShape, MAX_FRAME_BYTES, MAX_FRAMES_PER_BATCH, MAX_MESSAGE_BYTES, SpectateMessage,
 };
 pub use node::{SpectateConfig, SpectateNode, SpectateStats};
+pub use port::{SPECTATE_PREFIX, SpectatePort, SpectateTap, TAP_CAPACITY};
 pub use socket::{SpectateMember, SpectateSocket, spectate_match_id};
 pub use tree::{DEFAULT_FANOUT, MAX_SPECTATE_MEMBERS, RelayTree};
 

@@ -9,14 +9,16 @@
 //! [`SpectateNode`]), without head-of-line blocking of a live stream.
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use super::SpectateError;
 use super::message::{FrameShape, SpectateMessage};
 use super::node::SpectateNode;
-use crate::plan::{MatchId, MatchKey};
-use crate::wire::{MAX_DATAGRAM, ReplayWindow, Route, WireCodec};
+use super::port::SpectatePort;
+use crate::addr::PeerAddr;
+use crate::plan::{MatchId, MatchKey, MatchPlan};
+use crate::wire::{ReplayWindow, Route, WireCodec};
 
 /// Datagrams read per [`SpectateSocket::pump`] at most; the rest waits.
 pub const MAX_RECV_PER_PUMP: usize = 1024;
@@ -47,7 +49,7 @@ struct Peer {
 /// One member's spectate socket (see the module documentation).
 #[derive(Debug)]
 pub struct SpectateSocket {
-    socket: UdpSocket,
+    port: SpectatePort,
     me: u16,
     codec: WireCodec,
     shape: FrameShape,
@@ -59,13 +61,15 @@ pub struct SpectateSocket {
     dropped: u64,
     scratch: Vec<u8>,
     sealed: Vec<u8>,
+    framed: Vec<u8>,
 }
 
 impl SpectateSocket {
-    /// A shell over `socket` (made non-blocking) for member `me` among
-    /// `members`, sealing with `key` under [`spectate_match_id`]`(match_id)`.
+    /// A shell over `port` (a socket of its own is made non-blocking) for
+    /// member `me` among `members`, sealing with `key` under
+    /// [`spectate_match_id`]`(match_id)`.
     pub fn new(
-        socket: UdpSocket,
+        port: impl Into<SpectatePort>,
         me: u16,
         members: &[SpectateMember],
         match_id: MatchId,
@@ -73,8 +77,8 @@ impl SpectateSocket {
         shape: FrameShape,
         max_frames: u32,
     ) -> Result<Self, SpectateError> {
-        socket
-            .set_nonblocking(true)
+        let port = port.into();
+        port.prepare()
             .map_err(|e| SpectateError::Io(e.to_string()))?;
         let mut peers = BTreeMap::new();
         let mut addrs = BTreeMap::new();
@@ -89,7 +93,7 @@ impl SpectateSocket {
             }
         }
         Ok(SpectateSocket {
-            socket,
+            port,
             me,
             codec: WireCodec::new(spectate_match_id(match_id), key),
             shape,
@@ -101,12 +105,50 @@ impl SpectateSocket {
             dropped: 0,
             scratch: Vec::new(),
             sealed: Vec::new(),
+            framed: Vec::new(),
         })
+    }
+
+    /// The shell of the local member of a checked `plan` (players and
+    /// relay-fed spectators at UDP addresses), over `port`.
+    pub fn from_plan(
+        port: impl Into<SpectatePort>,
+        plan: &MatchPlan,
+        shape: FrameShape,
+        max_frames: u32,
+    ) -> Result<Self, SpectateError> {
+        let handle = |h: usize| u16::try_from(h).map_err(|_| SpectateError::BadRoster("handle"));
+        let mut members = Vec::new();
+        let players = plan.players.iter().map(|p| (p.handle, p.addr));
+        let watching = plan
+            .spectators
+            .iter()
+            .filter(|s| s.is_relayed())
+            .map(|s| (s.handle, s.addr));
+        for (h, addr) in players.chain(watching) {
+            let PeerAddr::Udp(addr) = addr else {
+                return Err(SpectateError::BadRoster("a member is not at a UDP address"));
+            };
+            members.push(SpectateMember {
+                handle: handle(h)?,
+                addr,
+            });
+        }
+        let me = handle(plan.local_handle)?;
+        Self::new(
+            port,
+            me,
+            &members,
+            plan.match_id,
+            &plan.key,
+            shape,
+            max_frames,
+        )
     }
 
     /// The socket's local address.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.socket.local_addr()
+        self.port.local_addr()
     }
 
     /// Bytes sent so far (whole datagrams, UDP payload).
@@ -148,13 +190,13 @@ impl SpectateSocket {
             return false;
         }
         peer.next_seq += 1;
-        match self.socket.send_to(&self.sealed, addr) {
-            Ok(n) => {
+        match self.port.send(&self.sealed, addr, &mut self.framed) {
+            Some(n) => {
                 self.bytes_sent += n as u64;
                 self.datagrams_sent += 1;
                 true
             }
-            Err(_) => false,
+            None => false,
         }
     }
 
@@ -162,17 +204,12 @@ impl SpectateSocket {
     /// as `(member, message)`, dropping everything not authentic, not new,
     /// not from a member or not a valid message of this match.
     pub fn recv(&mut self, out: &mut Vec<(u16, SpectateMessage)>) {
-        let mut buf = [0u8; MAX_DATAGRAM + 1];
+        let mut buf = Vec::new();
         for _ in 0..MAX_RECV_PER_PUMP {
-            let (len, from) = match self.socket.recv_from(&mut buf) {
-                Ok(got) => got,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                Err(_) => continue, // e.g. ICMP port unreachable on some systems
+            let Some(from) = self.port.recv(&mut buf, &mut self.dropped) else {
+                break;
             };
-            let Some(datagram) = buf.get(..len) else {
-                self.dropped += 1;
-                continue;
-            };
+            let datagram = buf.as_slice();
             let Some(peer) = self.peers.get_mut(&from) else {
                 self.dropped += 1;
                 continue;

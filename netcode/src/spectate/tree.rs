@@ -18,6 +18,7 @@
 use std::collections::BTreeSet;
 
 use super::SpectateError;
+use crate::plan::MatchPlan;
 
 /// Default fanout `k`: most spectators one player uploads to.
 pub const DEFAULT_FANOUT: usize = 4;
@@ -59,6 +60,23 @@ impl RelayTree {
             spectators,
             fanout,
         })
+    }
+
+    /// The tree of a checked plan: its players and its relay-fed spectators.
+    pub fn from_plan(plan: &MatchPlan, fanout: usize) -> Result<Self, SpectateError> {
+        let handle = |h: usize| u16::try_from(h).map_err(|_| SpectateError::BadRoster("handle"));
+        let players = plan
+            .players
+            .iter()
+            .map(|p| handle(p.handle))
+            .collect::<Result<Vec<_>, _>>()?;
+        let spectators = plan
+            .spectators
+            .iter()
+            .filter(|s| s.is_relayed())
+            .map(|s| handle(s.handle))
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::new(&players, &spectators, fanout)
     }
 
     /// The fanout `k`.
