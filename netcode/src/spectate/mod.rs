@@ -24,6 +24,7 @@
 //! number of datagrams per poll; nothing a spectator does (silence, loss,
 //! a flood of requests) reaches the game session.
 
+mod feed;
 mod history;
 mod message;
 mod node;
@@ -31,6 +32,7 @@ mod port;
 mod socket;
 mod tree;
 
+pub use feed::{InputFeed, MAX_PENDING_FRAMES};
 pub use history::{ConfirmedHistory, DEFAULT_MAX_FRAMES};
 pub use message::{
     FrameShape, MAX_FRAME_BYTES, MAX_FRAMES_PER_BATCH, MAX_MESSAGE_BYTES, SpectateMessage,
