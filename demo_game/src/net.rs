@@ -93,6 +93,7 @@ impl NetOptions {
             auto_ready: self.auto,
             start_when_ready: self.start_at.filter(|_| self.auto),
             impairment: self.sim,
+            ..MatchOptions::default()
         }
     }
 }

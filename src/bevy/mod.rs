@@ -57,6 +57,7 @@ mod commands;
 mod lobby;
 mod matches;
 mod messages;
+mod spectate;
 
 use std::marker::PhantomData;
 
@@ -78,6 +79,7 @@ pub use messages::{
     ChatReceived, LobbyClosed, LobbyFailed, LobbyJoined, LobbyNotice, LobbyOpened, MatchFailed,
     MatchFailure, MatchStarted, MemberJoined, MemberLeft, RosterChanged,
 };
+pub use spectate::SpectateStream;
 
 /// The plugin: matchmaking, the match start and the rollback session.
 ///
@@ -136,8 +138,8 @@ impl<C> NearplayPlugin<C> {
 }
 
 /// What the plugin does on the game's behalf. Defaults: nothing
-/// automatic, no impairment.
-#[derive(Resource, Clone, Debug, Default)]
+/// automatic, no impairment, spectators fed with fanout 4.
+#[derive(Resource, Clone, Debug)]
 pub struct MatchOptions {
     /// Ready up in every lobby opened or joined (the lobby queues it until
     /// the host has welcomed us). A lobby's own settings can only add to it.
@@ -148,6 +150,24 @@ pub struct MatchOptions {
     /// Game packets go through the link conditioner (seeded by the plan's
     /// seed, so every peer's impairment is reproducible).
     pub impairment: Option<LinkProfile>,
+    /// Most spectators one player uploads to (the relay tree's `k`).
+    /// Default [`DEFAULT_FANOUT`](nearplay_netcode::spectate::DEFAULT_FANOUT) (4).
+    pub spectate_fanout: usize,
+    /// Bytes one player's input takes in the spectator stream (postcard,
+    /// zero-padded). Default 4; a game with larger inputs raises it.
+    pub spectate_input_size: usize,
+}
+
+impl Default for MatchOptions {
+    fn default() -> Self {
+        MatchOptions {
+            auto_ready: false,
+            start_when_ready: None,
+            impairment: None,
+            spectate_fanout: nearplay_netcode::spectate::DEFAULT_FANOUT,
+            spectate_input_size: 4,
+        }
+    }
 }
 
 /// Where the player is, to hang systems on (`OnEnter(NetState::InMatch)`,

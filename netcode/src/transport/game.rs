@@ -59,6 +59,16 @@ impl GameTransport {
         }
     }
 
+    /// The game socket as the spectate port of a spectator (who plays no
+    /// session); UDP only.
+    pub fn into_spectate_port(self) -> Option<crate::spectate::SpectatePort> {
+        match self {
+            GameTransport::Udp(t) => Some(t.into_spectate_port()),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+
     /// The transport's counters (shared: keep a clone before moving the
     /// transport into a session).
     pub fn counters(&self) -> TrafficCounters {

@@ -42,6 +42,16 @@ impl UdpTransport {
     /// [`SPECTATE_PREFIX`](crate::spectate::SPECTATE_PREFIX) go to it, not
     /// to the game. Call before the transport moves into its session.
     pub fn spectate_port(&mut self) -> std::io::Result<SpectatePort> {
+        self.shared_spectate_port()
+    }
+
+    /// The game socket itself, as the spectate port of a member that plays
+    /// no session (a spectator).
+    pub fn into_spectate_port(self) -> SpectatePort {
+        SpectatePort::Own(self.link.socket)
+    }
+
+    fn shared_spectate_port(&mut self) -> std::io::Result<SpectatePort> {
         let socket = self.link.socket.try_clone()?;
         let tap = self
             .link
