@@ -63,7 +63,8 @@ impl Plugin for RollbackPlugin {
             .init_resource::<LocalControl>()
             .add_systems(ReadInputs, read_local_inputs)
             .add_systems(GgrsSchedule, advance_arena.in_set(ArenaStep))
-            .add_systems(PostUpdate, trim_checksum_log);
+            .add_systems(PostUpdate, trim_checksum_log)
+            .add_plugins(crate::watch::WatchPlugin);
     }
 }
 

@@ -139,6 +139,10 @@ pub struct NetSettings {
     pub disconnect_notify_start_ms: u64,
     /// Compare checksums every N confirmed frames; 0 turns detection off. Default 10.
     pub desync_interval: u32,
+    /// Most spectators one player uploads to: the `k` of the relay tree
+    /// ([`spectate`](crate::spectate)), in the plan so every member
+    /// computes the same tree. Default 4, at most 32.
+    pub spectate_fanout: u16,
 }
 
 impl Default for NetSettings {
@@ -150,6 +154,7 @@ impl Default for NetSettings {
             disconnect_timeout_ms: 2000,
             disconnect_notify_start_ms: 500,
             desync_interval: 10,
+            spectate_fanout: 4,
         }
     }
 }

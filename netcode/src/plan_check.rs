@@ -200,6 +200,12 @@ pub enum PlanError {
         /// The plan's value.
         interval: u32,
     },
+    /// Spectator fanout out of range.
+    #[error("spectate fanout {fanout} is not in 1..={MAX_SPECTATORS}")]
+    SpectateFanout {
+        /// The plan's value.
+        fanout: u16,
+    },
 }
 
 /// What the holder of a plan knows independently of it, to check it against.
@@ -271,6 +277,11 @@ impl NetSettings {
         if self.desync_interval > MAX_DESYNC_INTERVAL {
             return Err(PlanError::DesyncInterval {
                 interval: self.desync_interval,
+            });
+        }
+        if self.spectate_fanout == 0 || usize::from(self.spectate_fanout) > MAX_SPECTATORS {
+            return Err(PlanError::SpectateFanout {
+                fanout: self.spectate_fanout,
             });
         }
         Ok(())

@@ -90,7 +90,7 @@ fn start_match<C: Config<Address = PeerAddr>>(
                 SpectateStream::open(
                     &plan,
                     port,
-                    options.spectate_fanout,
+                    usize::from(plan.settings.spectate_fanout),
                     options.spectate_input_size,
                 )
                 .map_err(|e| e.to_string())
@@ -120,7 +120,7 @@ fn start_match<C: Config<Address = PeerAddr>>(
         match SpectateStream::open(
             &plan,
             port,
-            options.spectate_fanout,
+            usize::from(plan.settings.spectate_fanout),
             options.spectate_input_size,
         ) {
             Ok(stream) => commands.insert_resource(stream),

@@ -150,9 +150,6 @@ pub struct MatchOptions {
     /// Game packets go through the link conditioner (seeded by the plan's
     /// seed, so every peer's impairment is reproducible).
     pub impairment: Option<LinkProfile>,
-    /// Most spectators one player uploads to (the relay tree's `k`).
-    /// Default [`DEFAULT_FANOUT`](nearplay_netcode::spectate::DEFAULT_FANOUT) (4).
-    pub spectate_fanout: usize,
     /// Bytes one player's input takes in the spectator stream (postcard,
     /// zero-padded). Default 4; a game with larger inputs raises it.
     pub spectate_input_size: usize,
@@ -164,7 +161,6 @@ impl Default for MatchOptions {
             auto_ready: false,
             start_when_ready: None,
             impairment: None,
-            spectate_fanout: nearplay_netcode::spectate::DEFAULT_FANOUT,
             spectate_input_size: 4,
         }
     }

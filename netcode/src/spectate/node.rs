@@ -167,6 +167,13 @@ impl SpectateNode {
         self.ended.is_some_and(|end| self.history.len() >= end)
     }
 
+    /// Whether every child served now acknowledged every frame below `frame`
+    /// (a member about to leave waits for this, bounded, so its children
+    /// are not cut short).
+    pub fn children_hold(&self, frame: u32) -> bool {
+        self.children.values().all(|c| c.acked >= frame)
+    }
+
     /// Counters.
     pub fn stats(&self) -> SpectateStats {
         SpectateStats {
