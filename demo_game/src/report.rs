@@ -112,17 +112,20 @@ fn start_tracking(
     mut commands: Commands,
     info: Option<Res<MatchInfo>>,
     log: Option<Res<LobbyLog>>,
+    prefs: Option<Res<crate::prefs::Prefs>>,
 ) {
     let Some(info) = info else { return };
     let local_handle = info.seats.iter().position(|s| s.local).unwrap_or(0);
+    // A spectator has no seat: its own name.
+    let watcher = prefs.map(|p| p.name.clone()).unwrap_or_default();
     commands.insert_resource(Tracking {
         started: Instant::now(),
         report: Report {
             name: info
                 .seats
-                .get(local_handle)
-                .map(|s| s.name.clone())
-                .unwrap_or_default(),
+                .iter()
+                .find(|s| s.local)
+                .map_or(watcher, |s| s.name.clone()),
             local_handle,
             players: info.seats.iter().map(|s| s.name.clone()).collect(),
             join_time_ms: log.and_then(|l| l.join_time).map(|d| d.as_millis() as u64),

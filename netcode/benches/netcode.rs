@@ -29,6 +29,7 @@ use ggrs::{
     Config, GgrsRequest, Message, NonBlockingSocket, P2PSession, PlayerType, PredictRepeatLast,
     SessionBuilder, SessionState, UdpNonBlockingSocket,
 };
+use nearplay_netcode::{LinkProfile, NetSettings, SimNetwork};
 
 const TICK: Duration = Duration::from_micros(16_667);
 const SEED: u64 = 0xbe7c;
@@ -292,7 +293,11 @@ fn cpu_bare(frames: i32) -> Duration {
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` runs a smoke pass.
     let quick = !std::env::args().any(|a| a == "--bench");
-    let (rate_frames, cpu_frames) = if quick { (30, 200) } else { (180, 3000) };
+    let (rate_frames, cpu_frames, sim_frames) = if quick {
+        (30, 200, 60)
+    } else {
+        (180, 3000, 600)
+    };
     println!("nearplay_netcode bench (ratios: ours / bare GGRS, measured in this run)");
 
     for n in [2, 4] {

@@ -32,7 +32,7 @@ impl FrameShape {
     /// A checked shape: at least one player, at least one byte per input, at
     /// most [`MAX_FRAME_BYTES`] per frame.
     pub fn new(players: usize, input_size: usize) -> Result<Self, SpectateError> {
-        let frame = players.checked_mul(input_size).unwrap_or(usize::MAX);
+        let frame = players.saturating_mul(input_size);
         if players == 0 || input_size == 0 || frame > MAX_FRAME_BYTES {
             return Err(SpectateError::BadMessage("frame shape out of bounds"));
         }

@@ -24,7 +24,10 @@ pub const TAP_CAPACITY: usize = 1024;
 /// shell: bounded ([`TAP_CAPACITY`]), shared between the game link (which
 /// fills it) and the shell (which drains it).
 #[derive(Debug, Clone, Default)]
-pub struct SpectateTap(Arc<Mutex<VecDeque<(SocketAddr, Vec<u8>)>>>);
+pub struct SpectateTap(Arc<Mutex<VecDeque<Diverted>>>);
+
+/// One diverted datagram and its sender.
+type Diverted = (SocketAddr, Vec<u8>);
 
 impl SpectateTap {
     /// Takes a datagram (its prefix already removed); `false` when full or
