@@ -25,6 +25,9 @@ pub enum Command {
     Host(HostArgs),
     /// Join a LAN lobby by name, or the first compatible one.
     Join(JoinArgs),
+    /// Watch a LAN lobby's match as a spectator (by name, or the first
+    /// compatible lobby); it may already be running.
+    Spectate(JoinArgs),
     /// List the lobbies on the LAN (what the browser screen shows).
     Lobbies(LobbiesArgs),
     /// Two players on one keyboard (WASD + Space, arrows + Enter), no network.
@@ -136,6 +139,11 @@ pub struct Shared {
     /// Frames of local input delay (host's choice applies to the match).
     #[arg(long, global = true)]
     pub input_delay: Option<usize>,
+    /// Most spectators one player streams to; the others relay (host's
+    /// choice applies to the match).
+    #[arg(long, global = true, default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub spectate_fanout: u16,
     /// Simulated extra one-way latency on game packets, in ms.
     #[arg(long, global = true, default_value_t = 0)]
     pub sim_latency: u32,

@@ -58,3 +58,4 @@ pub mod screens;
 pub mod sim;
 pub mod text_entry;
 pub mod ui;
+pub mod watch;

@@ -78,17 +78,19 @@ pub fn host_lobby(lobby: &mut LobbyCommands, prefs: &Prefs) {
     lobby.commands().insert_resource(LobbyLog::default());
 }
 
-/// Joins `entry` as `prefs.name` (show [`Screen::Lobby`]). A password
-/// typed for a lobby listed as public is not sent: the lobby would refuse
-/// a host that does not ask for the password it holds.
+/// Joins `entry` as `prefs.name` (show [`Screen::Lobby`]), to play or, with
+/// `spectator`, to watch. A password typed for a lobby listed as public is
+/// not sent: the lobby would refuse a host that does not ask for the
+/// password it holds.
 pub fn join_lobby(
     lobby: &mut LobbyCommands,
     entry: &LobbyEntry,
     prefs: &Prefs,
     password: Option<&str>,
+    spectator: bool,
 ) {
     let password = password.filter(|_| entry.password);
-    lobby.join(entry, player_settings(prefs, password));
+    lobby.join(entry, player_settings(prefs, password).spectator(spectator));
     let mut log = LobbyLog::default();
     log.note(format!("Joining \"{}\"...", entry.name));
     lobby.commands().insert_resource(log);
@@ -101,6 +103,8 @@ pub struct LobbySearch {
     pub wanted: Option<String>,
     /// The password to give.
     pub password: Option<String>,
+    /// Join to watch (`spectate`), not to play.
+    pub spectator: bool,
     /// When to give up.
     pub deadline: Instant,
 }
@@ -118,11 +122,16 @@ fn find_lobby(
             l.name == *name
                 || matches!(&l.place, LobbyPlace::Lan { instance, .. } if instance == name)
         }),
+        None if search.spectator => list
+            .lobbies
+            .iter()
+            .find(|l| l.compatibility.is_compatible()),
         None => list.joinable().next(),
     };
     match found {
         Some(entry) => {
-            join_lobby(&mut lobby, entry, &prefs, search.password.as_deref());
+            let password = search.password.as_deref();
+            join_lobby(&mut lobby, entry, &prefs, password, search.spectator);
             next.set(Screen::Lobby);
         }
         None if Instant::now() > search.deadline => {
@@ -198,7 +207,7 @@ fn start_match(
         return;
     };
     let control = LocalControl {
-        bots: if options.bot {
+        bots: if options.bot && plan.local_player().is_some() {
             vec![plan.local_handle]
         } else {
             Vec::new()

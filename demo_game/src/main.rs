@@ -37,10 +37,11 @@ enum Opening {
         code: String,
         password: Option<String>,
     },
-    /// Find and join a lobby.
+    /// Find and join a lobby, to play or (`spectator`) to watch.
     Join {
         lobby: Option<String>,
         password: Option<String>,
+        spectator: bool,
     },
     /// Play a replay in the window.
     Replay(Box<replays::DemoReplay>),
@@ -94,6 +95,7 @@ fn main() -> ExitCode {
     let mut prefs = Prefs {
         name: cli.shared.player_name(),
         input_delay: cli.shared.input_delay.unwrap_or(2),
+        spectate_fanout: cli.shared.spectate_fanout,
         ..Prefs::default()
     };
     let mut options = NetOptions::from_cli(&cli.shared);
@@ -126,9 +128,21 @@ fn main() -> ExitCode {
             _ => Opening::Join {
                 lobby: args.lobby.clone(),
                 password: args.password.clone(),
+                spectator: false,
             },
         },
         Some(Command::DesyncDiff(_)) => return ExitCode::FAILURE,
+        Some(Command::Spectate(args)) => {
+            if args.code.is_some() {
+                eprintln!("nearplay-demo: spectators watch LAN matches only (online: not yet)");
+                return ExitCode::FAILURE;
+            }
+            Opening::Join {
+                lobby: args.lobby.clone(),
+                password: args.password.clone(),
+                spectator: true,
+            }
+        }
         Some(Command::Lobbies(args)) => {
             let listed = match (&args.rendezvous, matchmaker.discovery()) {
                 (Some(server), _) => lobbies::run_online(server, args),
@@ -154,7 +168,7 @@ fn main() -> ExitCode {
     };
     let mut app = if cli.shared.headless {
         if matches!(opening, Opening::Menu | Opening::LocalVersus) {
-            eprintln!("nearplay-demo: --headless needs `host` or `join`");
+            eprintln!("nearplay-demo: --headless needs `host`, `join` or `spectate`");
             return ExitCode::FAILURE;
         }
         headless::headless_app(cli.shared.speed)
@@ -279,10 +293,12 @@ fn open(
         Opening::Join {
             lobby: wanted,
             password,
+            spectator,
         } => {
             lobby.commands().insert_resource(lobby_flow::LobbySearch {
                 wanted,
                 password,
+                spectator,
                 deadline: std::time::Instant::now() + timeout.0,
             });
             Ok(())

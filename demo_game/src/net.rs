@@ -93,6 +93,7 @@ impl NetOptions {
             auto_ready: self.auto,
             start_when_ready: self.start_at.filter(|_| self.auto),
             impairment: self.sim,
+            ..MatchOptions::default()
         }
     }
 }
@@ -109,6 +110,7 @@ pub fn lobby_settings(prefs: &Prefs) -> LobbySettings {
     settings.mode = "arena".into();
     settings.net = NetSettings {
         input_delay: prefs.input_delay,
+        spectate_fanout: prefs.spectate_fanout,
         ..NetSettings::default()
     };
     // The host readies like anyone (the lobby screen's button), unless the

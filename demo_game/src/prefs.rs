@@ -15,6 +15,8 @@ pub struct Prefs {
     pub input_delay: usize,
     /// Players a hosted lobby waits for (2 to 4).
     pub players: u8,
+    /// Most spectators one player uploads to (the host's choice applies).
+    pub spectate_fanout: u16,
     /// Sound effects on.
     pub sound: bool,
     /// Password of a hosted lobby, if any.
@@ -31,6 +33,7 @@ impl Default for Prefs {
             name: "Player".into(),
             input_delay: 2,
             players: 2,
+            spectate_fanout: 4,
             sound: true,
             password: None,
             lobby_name: None,

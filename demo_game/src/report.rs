@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
 use bevy_ggrs::ConfirmedFrameCount;
+use nearplay::bevy::SpectateStream;
 use nearplay_netcode::NetEvent;
 use nearplay_netcode::bevy::{NetMessage, NetStatsRes};
 use serde::Serialize;
@@ -22,6 +23,7 @@ use crate::match_setup::MatchInfo;
 use crate::overlay::seat_name;
 use crate::rollback::ChecksumLog;
 use crate::screen::Screen;
+use crate::sim::ArenaState;
 
 /// Headless runs print a progress line every this many confirmed frames.
 const PROGRESS_EVERY: u32 = 300;
@@ -76,6 +78,13 @@ pub struct Report {
     pub disconnects: Vec<String>,
     /// Seconds from the match start to the report.
     pub match_seconds: f64,
+    /// Whether this peer watched (a spectator) rather than played.
+    pub spectator: bool,
+    /// Bytes this peer uploaded to the spectator stream (to its children
+    /// in the relay tree, or its feed's acknowledgements).
+    pub spectate_bytes_sent: u64,
+    /// Spectators only: times the feed went silent and another took over.
+    pub spectate_reattachments: u32,
 }
 
 /// Tracks the match towards its goal and writes the report.
@@ -103,17 +112,20 @@ fn start_tracking(
     mut commands: Commands,
     info: Option<Res<MatchInfo>>,
     log: Option<Res<LobbyLog>>,
+    prefs: Option<Res<crate::prefs::Prefs>>,
 ) {
     let Some(info) = info else { return };
     let local_handle = info.seats.iter().position(|s| s.local).unwrap_or(0);
+    // A spectator has no seat: its own name.
+    let watcher = prefs.map(|p| p.name.clone()).unwrap_or_default();
     commands.insert_resource(Tracking {
         started: Instant::now(),
         report: Report {
             name: info
                 .seats
-                .get(local_handle)
-                .map(|s| s.name.clone())
-                .unwrap_or_default(),
+                .iter()
+                .find(|s| s.local)
+                .map_or(watcher, |s| s.name.clone()),
             local_handle,
             players: info.seats.iter().map(|s| s.name.clone()).collect(),
             join_time_ms: log.and_then(|l| l.join_time).map(|d| d.as_millis() as u64),
@@ -132,6 +144,7 @@ fn track_match(
     info: Option<Res<MatchInfo>>,
     confirmed: Option<Res<ConfirmedFrameCount>>,
     log: Option<Res<ChecksumLog>>,
+    watched: (Option<Res<SpectateStream>>, Option<Res<ArenaState>>),
     stats: Option<Res<NetStatsRes>>,
     mut events: MessageReader<NetMessage>,
     mut next: ResMut<NextState<Screen>>,
@@ -155,8 +168,14 @@ fn track_match(
             _ => {}
         }
     }
-    // Frames simulated with all inputs confirmed: confirmed frame index + 1.
-    let done = confirmed.map(|c| (c.0 + 1).max(0) as u32).unwrap_or(0);
+    // Frames simulated with all inputs confirmed: confirmed frame index + 1
+    // (a spectator simulates confirmed frames only).
+    let (stream, state) = watched;
+    let spectator = stream.as_ref().is_some_and(|s| s.is_spectator());
+    let done = match (&state, spectator) {
+        (Some(state), true) => state.frame,
+        _ => confirmed.map(|c| (c.0 + 1).max(0) as u32).unwrap_or(0),
+    };
     if goal.exit_when_done && done >= tracking.progress + PROGRESS_EVERY {
         tracking.progress = done - done % PROGRESS_EVERY;
         println!("match: frame {} confirmed", tracking.progress);
@@ -169,14 +188,28 @@ fn track_match(
         tracking.captured = true;
         tracking.report.frames = target;
         tracking.report.checksum = format!("{checksum:016x}");
-        tracking.linger_until = target + (info.input_delay + info.max_prediction + 1) as u32;
+        tracking.linger_until = match spectator {
+            // Nobody waits on a spectator's inputs.
+            true => target,
+            false => target + (info.input_delay + info.max_prediction + 1) as u32,
+        };
         if let Some(stats) = stats.as_deref() {
             fill_stats(&mut tracking.report, stats);
         }
         tracking.report.match_seconds = tracking.started.elapsed().as_secs_f64();
+        tracking.report.spectator = spectator;
     }
-    let lingered =
-        done >= tracking.linger_until || tracking.started.elapsed() > Duration::from_secs(3600);
+    if let Some(stream) = stream.as_deref() {
+        tracking.report.spectate_bytes_sent = stream.bytes_sent();
+        tracking.report.spectate_reattachments = stream.node().stats().reattachments;
+    }
+    // Then our spectator children get the frames up to N (at most 3 s more).
+    let children_hold = stream
+        .as_deref()
+        .is_none_or(|s| s.node().children_hold(tracking.report.frames))
+        || tracking.started.elapsed().as_secs_f64() > tracking.report.match_seconds + 3.0;
+    let lingered = (done >= tracking.linger_until && children_hold)
+        || tracking.started.elapsed() > Duration::from_secs(3600);
     if tracking.captured && lingered {
         let report = &tracking.report;
         println!(

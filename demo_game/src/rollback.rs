@@ -68,7 +68,8 @@ impl Plugin for RollbackPlugin {
                 read_local_inputs.run_if(not(crate::replays::replaying)),
             )
             .add_systems(GgrsSchedule, advance_arena.in_set(ArenaStep))
-            .add_systems(PostUpdate, trim_checksum_log);
+            .add_systems(PostUpdate, trim_checksum_log)
+            .add_plugins(crate::watch::WatchPlugin);
     }
 }
 

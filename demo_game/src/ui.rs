@@ -57,6 +57,8 @@ pub enum ButtonAction {
     BackToMenu,
     /// Browser: join the lobby at this index of the list.
     JoinLobby(usize),
+    /// Watch the match of the n-th lobby of the browser as a spectator.
+    WatchLobby(usize),
     /// Lobby: toggle ready.
     ToggleReady,
     /// Lobby (host): start the match.

@@ -42,6 +42,7 @@ fn roster() -> Vec<RosterEntry> {
         name: name.into(),
         ready: true,
         game_addr,
+        spectator: false,
     })
     .collect()
 }
@@ -326,6 +327,7 @@ fn the_tcp_client_reports_a_bad_plan() {
                 name: name.into(),
                 ready: true,
                 game_addr,
+                spectator: false,
             })
             .collect();
         let mut plan = MatchPlan {
@@ -378,6 +380,7 @@ fn room_peer_ids_are_checked_as_peers() {
             name: name.into(),
             ready: true,
             game_addr: id(x),
+            spectator: false,
         })
         .collect();
     let plan = MatchPlan {
@@ -449,6 +452,7 @@ fn a_hostile_roster_is_cut_and_cleaned() {
             name: format!("x{i}"),
             ready: false,
             game_addr: addr([192, 168, 2, 1], 1000),
+            spectator: false,
         });
     }
     c.handle_data(now, &channel.seal(&welcome(16, members)).expect("seal"));

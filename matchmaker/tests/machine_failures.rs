@@ -171,6 +171,7 @@ fn protocol_errors_drop_the_member_not_the_lobby() {
         game_version: VER.into(),
         name: "again".into(),
         game_port: 1,
+        spectator: false,
     });
     sim.host
         .handle_data(sim.now, ConnId(3), &encode(&hello).expect("enc"));

@@ -219,6 +219,7 @@ fn protocol_version_mismatch_is_explained_on_both_sides() {
         game_version: VER.into(),
         name: "new".into(),
         game_port: 1,
+        spectator: false,
     });
     host.handle_data(
         now,

@@ -93,7 +93,7 @@
 //! A plan is what a lobby host sent, and a fake host can send anything.
 //! [`NetSessionBuilder::from_plan`] (and so [`start_udp_session`]) always runs
 //! [`MatchPlan::validate`] with [`PlanLimits::default`]: 2..=16 players,
-//! at most 16 spectators, `max_prediction <= 16`, `input_delay <=
+//! at most 32 spectators, `max_prediction <= 16`, `input_delay <=
 //! max_prediction`, fps 10..=240, disconnect timeout 100 ms..=60 s, unique
 //! names without control characters, unique unicast addresses, the holder's
 //! own seat present. A lobby client adds what only it knows
@@ -176,6 +176,7 @@ pub mod plan;
 pub mod plan_check;
 pub mod replay;
 pub mod session;
+pub mod spectate;
 pub mod stats;
 pub mod sync;
 pub mod transport;

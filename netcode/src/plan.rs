@@ -78,7 +78,8 @@ pub struct PlanPlayer {
     pub addr: PeerAddr,
 }
 
-/// A spectator: receives the confirmed inputs from one player (its host).
+/// A spectator: receives the confirmed inputs from one player (its host,
+/// over GGRS) or through the relay tree of [`spectate`](crate::spectate).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanSpectator {
     /// GGRS spectator handle (at least the number of players, as GGRS wants).
@@ -87,8 +88,28 @@ pub struct PlanSpectator {
     pub name: String,
     /// Where the spectator's socket is reached.
     pub addr: PeerAddr,
-    /// The player handle whose peer streams inputs to this spectator.
+    /// The player handle whose peer streams inputs to this spectator over
+    /// GGRS; the spectator's own handle when the relay tree feeds it
+    /// ([`PlanSpectator::relayed`]): then no GGRS session streams to it.
     pub host_handle: usize,
+}
+
+impl PlanSpectator {
+    /// A spectator fed by the relay tree of [`spectate`](crate::spectate)
+    /// (what lobbies plan), not by a player's GGRS session.
+    pub fn relayed(handle: usize, name: String, addr: PeerAddr) -> Self {
+        PlanSpectator {
+            handle,
+            name,
+            addr,
+            host_handle: handle,
+        }
+    }
+
+    /// Whether the relay tree feeds this spectator (see [`relayed`](Self::relayed)).
+    pub fn is_relayed(&self) -> bool {
+        self.host_handle == self.handle
+    }
 }
 
 /// Netcode settings a match is played with; every member uses the same.
@@ -118,6 +139,10 @@ pub struct NetSettings {
     pub disconnect_notify_start_ms: u64,
     /// Compare checksums every N confirmed frames; 0 turns detection off. Default 10.
     pub desync_interval: u32,
+    /// Most spectators one player uploads to: the `k` of the relay tree
+    /// ([`spectate`](crate::spectate)), in the plan so every member
+    /// computes the same tree. Default 4, at most 32.
+    pub spectate_fanout: u16,
 }
 
 impl Default for NetSettings {
@@ -129,6 +154,7 @@ impl Default for NetSettings {
             disconnect_timeout_ms: 2000,
             disconnect_notify_start_ms: 500,
             desync_interval: 10,
+            spectate_fanout: 4,
         }
     }
 }

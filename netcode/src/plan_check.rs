@@ -37,8 +37,8 @@ use crate::plan::{MatchPlan, NetSettings};
 pub const MAX_PLAYERS: usize = 16;
 /// Fewest players a plan may seat: a match from a lobby is at least two.
 pub const MIN_PLAYERS: usize = 2;
-/// Most spectators in a plan.
-pub const MAX_SPECTATORS: usize = 16;
+/// Most spectators in a plan (GGPO's cap; issue 14).
+pub const MAX_SPECTATORS: usize = 32;
 /// Largest prediction window accepted. GGRS's input queue holds 128 frames
 /// and its state ring `max_prediction + 2`; 16 frames (267 ms at 60 fps) is
 /// more than a LAN or a decent internet path needs and keeps a `--frames`
@@ -200,6 +200,12 @@ pub enum PlanError {
         /// The plan's value.
         interval: u32,
     },
+    /// Spectator fanout out of range.
+    #[error("spectate fanout {fanout} is not in 1..={MAX_SPECTATORS}")]
+    SpectateFanout {
+        /// The plan's value.
+        fanout: u16,
+    },
 }
 
 /// What the holder of a plan knows independently of it, to check it against.
@@ -273,6 +279,11 @@ impl NetSettings {
                 interval: self.desync_interval,
             });
         }
+        if self.spectate_fanout == 0 || usize::from(self.spectate_fanout) > MAX_SPECTATORS {
+            return Err(PlanError::SpectateFanout {
+                fanout: self.spectate_fanout,
+            });
+        }
         Ok(())
     }
 }
@@ -316,7 +327,13 @@ impl MatchPlan {
             if s.handle < n || !spectator_handles.insert(s.handle) {
                 return Err(PlanError::SpectatorHandle { handle: s.handle });
             }
-            if s.host_handle >= n {
+            // A spectator fed by the relay tree has a dense handle (the
+            // tree and its wire use 16-bit handles).
+            let relayed_out_of_range = s.is_relayed() && s.handle >= n + self.spectators.len();
+            if relayed_out_of_range {
+                return Err(PlanError::SpectatorHandle { handle: s.handle });
+            }
+            if s.host_handle >= n && !s.is_relayed() {
                 return Err(PlanError::SpectatorHost {
                     handle: s.handle,
                     host: s.host_handle,

@@ -160,7 +160,9 @@ impl<C: Config<Address = PeerAddr>> NetSessionBuilder<C> {
                 b.remote_player(p.handle, p.addr)
             };
         }
-        for s in &plan.spectators {
+        // Spectators fed by the relay tree are no GGRS endpoint: players
+        // never wait on them.
+        for s in plan.spectators.iter().filter(|s| !s.is_relayed()) {
             if !plan.players.iter().any(|p| p.handle == s.host_handle) {
                 b.errors.push(SessionError::SpectatorHost {
                     handle: s.handle,

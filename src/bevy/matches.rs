@@ -5,12 +5,13 @@ use std::marker::PhantomData;
 
 use bevy::prelude::*;
 use bevy_ggrs::ggrs::Config;
-use bevy_ggrs::{RollbackFrameRate, Session};
+use bevy_ggrs::{GgrsSchedule, RollbackFrameRate, Session};
 use nearplay_netcode::bevy::{NetCommandsExt, NetMonitorRes, NetSyncFailed};
 use nearplay_netcode::{MatchPlan, PeerAddr};
 
 use super::lobby::{LobbyHandle, PendingMatch};
 use super::messages::{MatchFailed, MatchFailure, MatchStarted};
+use super::spectate::{self, SpectateStream};
 use super::{MatchOptions, NearplaySystems, NetState};
 
 /// Builds the session of a match the lobby started and inserts it with
@@ -36,8 +37,11 @@ impl<C: Config<Address = PeerAddr>> Plugin for MatchPlugin<C> {
             .insert_resource(MatchTeardown(teardown::<C>))
             .add_systems(
                 Update,
-                (start_match::<C>, unreachable_match).in_set(NearplaySystems::Match),
-            );
+                (start_match::<C>, unreachable_match, spectate::pump_stream)
+                    .chain()
+                    .in_set(NearplaySystems::Match),
+            )
+            .add_systems(GgrsSchedule, spectate::record_inputs::<C>);
     }
 }
 
@@ -58,6 +62,7 @@ fn teardown<C: Config<Address = PeerAddr>>(world: &mut World) {
     world.remove_resource::<Session<C>>();
     world.remove_resource::<NetMonitorRes>();
     world.remove_resource::<CurrentMatch>();
+    world.remove_resource::<SpectateStream>();
 }
 
 fn start_match<C: Config<Address = PeerAddr>>(
@@ -68,13 +73,60 @@ fn start_match<C: Config<Address = PeerAddr>>(
     mut failed: MessageWriter<MatchFailed>,
     mut next: ResMut<NextState<NetState>>,
 ) {
-    let Some(start) = pending.0.take() else {
+    let Some(mut start) = pending.0.take() else {
         return;
     };
     let plan = start.plan.clone();
     // A rematch: the last match's session goes first (its transport reads
     // the same socket or link).
     commands.queue(teardown::<C>);
+    if plan.local_player().is_none() {
+        // A spectator: no session; the relay tree feeds it.
+        let stream = start
+            .transport
+            .into_spectate_port()
+            .ok_or_else(|| "spectators need a LAN (UDP) match".to_string())
+            .and_then(|port| {
+                SpectateStream::open(
+                    &plan,
+                    port,
+                    usize::from(plan.settings.spectate_fanout),
+                    options.spectate_input_size,
+                )
+                .map_err(|e| e.to_string())
+            });
+        match stream {
+            Ok(stream) => {
+                info!(
+                    "nearplay: watching a match of {} players",
+                    plan.players.len()
+                );
+                commands.insert_resource(stream);
+                commands.insert_resource(CurrentMatch { plan: plan.clone() });
+                started.write(MatchStarted { plan });
+                next.set(NetState::InMatch);
+            }
+            Err(e) => {
+                warn!("nearplay: cannot watch the match: {e}");
+                failed.write(MatchFailed(MatchFailure::Spectate(e)));
+                NextState::set_if_neq(&mut next, NetState::InLobby);
+            }
+        }
+        return;
+    }
+    if !plan.spectators.is_empty()
+        && let Some(Ok(port)) = start.transport.spectate_port()
+    {
+        match SpectateStream::open(
+            &plan,
+            port,
+            usize::from(plan.settings.spectate_fanout),
+            options.spectate_input_size,
+        ) {
+            Ok(stream) => commands.insert_resource(stream),
+            Err(e) => warn!("nearplay: no spectator stream: {e}"),
+        }
+    }
     match start.into_session::<C>(options.impairment) {
         Ok((session, monitor)) => {
             info!(

@@ -107,6 +107,9 @@ pub enum MatchFailure {
     /// Some peers never answered before the synchronisation deadline.
     #[error("{0}")]
     Unreachable(SyncTimeout),
+    /// We joined to watch, and the spectator stream could not be opened.
+    #[error("cannot watch the match: {0}")]
+    Spectate(String),
 }
 
 /// The match could not start or never synchronised; the session is gone

@@ -98,6 +98,7 @@ mod matches;
 mod messages;
 mod playback;
 mod replay;
+mod spectate;
 
 use std::marker::PhantomData;
 
@@ -128,6 +129,7 @@ pub use replay::{
     ConfirmedFrames, FrameChecksum, LastReplay, REPLAY_EXTENSION, RecordReplays, ReplayGameRes,
     ReplayPlugin, ReplayRecording, ReplaySaveFailed, ReplaySaved, prune, record_match,
 };
+pub use spectate::SpectateStream;
 
 /// The plugin: matchmaking, the match start and the rollback session.
 ///
@@ -201,8 +203,8 @@ impl<C> NearplayPlugin<C> {
 }
 
 /// What the plugin does on the game's behalf. Defaults: nothing
-/// automatic, no impairment.
-#[derive(Resource, Clone, Debug, Default)]
+/// automatic, no impairment, spectators fed with fanout 4.
+#[derive(Resource, Clone, Debug)]
 pub struct MatchOptions {
     /// Ready up in every lobby opened or joined (the lobby queues it until
     /// the host has welcomed us). A lobby's own settings can only add to it.
@@ -213,6 +215,20 @@ pub struct MatchOptions {
     /// Game packets go through the link conditioner (seeded by the plan's
     /// seed, so every peer's impairment is reproducible).
     pub impairment: Option<LinkProfile>,
+    /// Bytes one player's input takes in the spectator stream (postcard,
+    /// zero-padded). Default 4; a game with larger inputs raises it.
+    pub spectate_input_size: usize,
+}
+
+impl Default for MatchOptions {
+    fn default() -> Self {
+        MatchOptions {
+            auto_ready: false,
+            start_when_ready: None,
+            impairment: None,
+            spectate_input_size: 4,
+        }
+    }
 }
 
 /// Where the player is, to hang systems on (`OnEnter(NetState::InMatch)`,

@@ -138,6 +138,7 @@ pub fn auto_two() -> MatchOptions {
         auto_ready: true,
         start_when_ready: Some(2),
         impairment: None,
+        ..MatchOptions::default()
     }
 }
 

@@ -171,11 +171,19 @@ fn lobby_row(p: &mut ChildSpawnerCommands, f: &Fonts, index: usize, lobby: &Lobb
             c.spawn(ui::text(f, lock, 17.0, ui::WARN));
         });
         row.spawn(cell(5)).with_children(|c| {
+            let lan = matches!(lobby.place, LobbyPlace::Lan { .. });
             if compatible && lobby.players < lobby.max_players {
                 c.spawn(ui::small_button(f, "Join", ButtonAction::JoinLobby(index)));
-            } else if compatible {
+            } else if compatible && !lan {
                 c.spawn(ui::text(f, "full", 15.0, ui::DIM));
-            } else {
+            }
+            if compatible && lan {
+                c.spawn(ui::small_button(
+                    f,
+                    "Watch",
+                    ButtonAction::WatchLobby(index),
+                ));
+            } else if !compatible {
                 c.spawn(ui::text(f, lobby.compatibility.to_string(), 13.0, ui::DIM));
             }
         });
@@ -206,7 +214,7 @@ fn browser_buttons(
     for action in ui::pressed(&buttons) {
         match action {
             ButtonAction::BackToMenu => next.set(Screen::Menu),
-            ButtonAction::JoinLobby(i) => {
+            ButtonAction::JoinLobby(i) | ButtonAction::WatchLobby(i) => {
                 let Some(browsing) = browsing.as_deref() else {
                     continue;
                 };
@@ -215,7 +223,8 @@ fn browser_buttons(
                 };
                 let password =
                     (!browsing.password.is_empty()).then_some(browsing.password.as_str());
-                join_lobby(&mut lobby, entry, &prefs, password);
+                let watch = matches!(action, ButtonAction::WatchLobby(_));
+                join_lobby(&mut lobby, entry, &prefs, password, watch);
                 next.set(Screen::Lobby);
             }
             _ => {}

@@ -131,6 +131,9 @@ fn spawn_lobby(
         });
 }
 
+/// One roster line: member id, name, ready, spectator.
+type RosterRow = (u32, String, bool, bool);
+
 fn draw_roster(
     mut commands: Commands,
     current: Option<Res<CurrentLobby>>,
@@ -138,13 +141,16 @@ fn draw_roster(
     log: Res<LobbyLog>,
     fonts: Res<Fonts>,
     panel: Query<Entity, With<RosterPanel>>,
-    mut drawn: Local<Option<(Vec<(u32, String, bool)>, usize, String)>>,
+    mut drawn: Local<Option<(Vec<RosterRow>, usize, String)>>,
 ) {
     let Some(current) = current else { return };
-    let now: Vec<(u32, String, bool)> = roster
+    // Players first (in seat colours), then spectators apart.
+    let mut now: Vec<RosterRow> = roster
         .iter()
-        .map(|m| (m.id, m.name.clone(), m.ready))
+        .map(|m| (m.id, m.name.clone(), m.ready, m.spectator))
         .collect();
+    now.sort_by_key(|row| row.3);
+    let watching = now.iter().filter(|row| row.3).count();
     let key = (now.clone(), log.fingerprints.len(), current.name.clone());
     if drawn.as_ref() == Some(&key) && !panel.is_empty() {
         return;
@@ -156,22 +162,28 @@ fn draw_roster(
             p.spawn(ui::title(f, current.name.clone(), 22.0, ui::TEXT));
             p.spawn(ui::text(
                 f,
-                format!("{} in the lobby", roster.len()),
+                format!("{} playing, {watching} watching", roster.len() - watching),
                 15.0,
                 ui::DIM,
             ));
             if roster.is_empty() {
                 p.spawn(ui::text(f, "Connecting...", 16.0, ui::DIM));
             }
-            for (i, (id, name, ready)) in now.iter().enumerate() {
+            for (i, (id, name, ready, spectator)) in now.iter().enumerate() {
                 p.spawn(Node {
                     column_gap: px(12),
                     align_items: AlignItems::Center,
                     ..default()
                 })
                 .with_children(|row| {
-                    row.spawn(ui::title(f, name.clone(), 20.0, ui::player_color(i)));
-                    let (mark, color) = if *ready {
+                    let color = match spectator {
+                        true => ui::DIM,
+                        false => ui::player_color(i),
+                    };
+                    row.spawn(ui::title(f, name.clone(), 20.0, color));
+                    let (mark, color) = if *spectator {
+                        ("watching", ui::DIM)
+                    } else if *ready {
                         ("ready", ui::player_color(3))
                     } else {
                         ("not ready", ui::DIM)

@@ -20,7 +20,9 @@ use serde::{Deserialize, Serialize};
 /// header and in the `proto` TXT key.
 /// Version 2: the channel is encrypted, passwords go through SPAKE2, and
 /// roster entries carry game addresses.
-pub const PROTOCOL_VERSION: u16 = 2;
+/// Version 3: a member joins as a player or a spectator (`Hello::spectator`,
+/// `RosterEntry::spectator`), and plans list spectators.
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// Longest player name accepted, in characters (longer names are cut).
 pub const MAX_NAME_CHARS: usize = 32;
@@ -44,6 +46,8 @@ pub struct RosterEntry {
     /// address the plan will give it). A joiner accepts a plan only if its
     /// members are at addresses the roster showed.
     pub game_addr: SocketAddr,
+    /// Whether the member watches (a spectator) rather than plays.
+    pub spectator: bool,
 }
 
 /// The first message of a client: who it is and what it runs.
@@ -57,6 +61,10 @@ pub struct Hello {
     pub name: String,
     /// UDP port of the game socket the client bound before joining.
     pub game_port: u16,
+    /// Joins to watch: a spectator takes no player seat (at most
+    /// [`MAX_SPECTATORS`](nearplay_netcode::MAX_SPECTATORS) per lobby) and
+    /// receives the match's confirmed inputs through the relay tree.
+    pub spectator: bool,
 }
 
 /// The joiner's half of the key exchange (clear).

@@ -290,7 +290,7 @@ impl Lobby {
     /// member (this one included); an error means nothing happened.
     pub fn start(&mut self) -> Result<(), LobbyActionError> {
         self.host_in_lobby()?;
-        if self.live_roster().len() < 2 {
+        if self.live_roster().iter().filter(|m| !m.spectator).count() < 2 {
             return Err(LobbyActionError::TooFew);
         }
         self.core().backend.start().map_err(|e| match e {

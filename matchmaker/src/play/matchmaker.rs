@@ -288,6 +288,7 @@ impl Matchmaker {
         let c = &self.inner.config;
         let mut config = JoinConfig::new(&player.name, &c.game, &c.game_version, 0);
         config.password = player.password.clone();
+        config.spectator = player.spectator;
         config.timeouts = player.timeouts;
         let mut lobby = match target.into() {
             JoinTarget::Lan(addr) => self.join_lan(addr, config),

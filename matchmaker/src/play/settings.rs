@@ -167,6 +167,11 @@ pub struct PlayerSettings {
     pub password: Option<String>,
     /// Say "ready" as soon as we are in the lobby. Default `false`.
     pub auto_ready: bool,
+    /// Join to watch, not to play: the member takes no player seat, is
+    /// listed apart in the roster (`RosterEntry::spectator`) and in the
+    /// plan's `spectators`, and follows the match through the relay tree of
+    /// `nearplay_netcode::spectate`. Default `false`.
+    pub spectator: bool,
     /// Lobby timers. Default [`Timeouts::default`].
     pub timeouts: Timeouts,
 }
@@ -178,6 +183,7 @@ impl PlayerSettings {
             name: name.to_string(),
             password: None,
             auto_ready: false,
+            spectator: false,
             timeouts: Timeouts::default(),
         }
     }
@@ -193,6 +199,12 @@ impl PlayerSettings {
         self.auto_ready = auto_ready;
         self
     }
+
+    /// The same member, joining to watch (`true`) or to play.
+    pub fn spectator(mut self, spectator: bool) -> Self {
+        self.spectator = spectator;
+        self
+    }
 }
 
 impl std::fmt::Debug for PlayerSettings {
@@ -201,6 +213,7 @@ impl std::fmt::Debug for PlayerSettings {
             .field("name", &self.name)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("auto_ready", &self.auto_ready)
+            .field("spectator", &self.spectator)
             .field("timeouts", &self.timeouts)
             .finish()
     }

@@ -147,14 +147,15 @@ impl Lobby {
         }
     }
 
-    /// Host with `start_when_ready`: starts once enough members are in and
-    /// all of them are ready.
+    /// Host with `start_when_ready`: starts once enough players are in and
+    /// all of them are ready (spectators count for neither).
     fn start_if_ready(&mut self) {
         let Some(n) = self.start_when_ready else {
             return;
         };
-        let all_ready = self.roster.iter().all(|m| m.ready);
-        if self.host && self.phase == LobbyPhase::InLobby && self.roster.len() >= n && all_ready {
+        let players = self.roster.iter().filter(|m| !m.spectator);
+        let all_ready = players.clone().all(|m| m.ready);
+        if self.host && self.phase == LobbyPhase::InLobby && players.count() >= n && all_ready {
             let _ = self.start();
         }
     }

@@ -48,6 +48,27 @@ impl GameTransport {
         WebRtcTransport::from_plan(link, plan).map(GameTransport::WebRtc)
     }
 
+    /// The port of the spectator stream over the game socket (UDP only:
+    /// online matches have no spectators yet). See
+    /// [`UdpTransport::spectate_port`].
+    pub fn spectate_port(&mut self) -> Option<std::io::Result<crate::spectate::SpectatePort>> {
+        match self {
+            GameTransport::Udp(t) => Some(t.spectate_port()),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+
+    /// The game socket as the spectate port of a spectator (who plays no
+    /// session); UDP only.
+    pub fn into_spectate_port(self) -> Option<crate::spectate::SpectatePort> {
+        match self {
+            GameTransport::Udp(t) => Some(t.into_spectate_port()),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+
     /// The transport's counters (shared: keep a clone before moving the
     /// transport into a session).
     pub fn counters(&self) -> TrafficCounters {

@@ -4,6 +4,7 @@
 //! [`UdpLink`] is the socket as a [`DatagramLink`]; every check, the sealing
 //! and the counters are [`AuthTransport`]'s, shared with WebRTC.
 
+use crate::spectate::{SPECTATE_PREFIX, SpectatePort, SpectateTap, TAP_CAPACITY};
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
 
@@ -35,6 +36,30 @@ impl UdpTransport {
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.link.socket.local_addr()
     }
+
+    /// The port of the spectator stream over this game socket (see
+    /// [`SpectatePort`]): from now on, datagrams starting with
+    /// [`SPECTATE_PREFIX`](crate::spectate::SPECTATE_PREFIX) go to it, not
+    /// to the game. Call before the transport moves into its session.
+    pub fn spectate_port(&mut self) -> std::io::Result<SpectatePort> {
+        self.shared_spectate_port()
+    }
+
+    /// The game socket itself, as the spectate port of a member that plays
+    /// no session (a spectator).
+    pub fn into_spectate_port(self) -> SpectatePort {
+        SpectatePort::Own(self.link.socket)
+    }
+
+    fn shared_spectate_port(&mut self) -> std::io::Result<SpectatePort> {
+        let socket = self.link.socket.try_clone()?;
+        let tap = self
+            .link
+            .tap
+            .get_or_insert_with(SpectateTap::default)
+            .clone();
+        Ok(SpectatePort::Shared { socket, tap })
+    }
 }
 
 /// One UDP socket as a [`DatagramLink`]: peers are socket addresses.
@@ -42,6 +67,8 @@ impl UdpTransport {
 pub struct UdpLink {
     socket: UdpSocket,
     recv_buf: Box<[u8; RECV_BUF]>,
+    /// Where spectate datagrams go, once a spectate port was taken.
+    tap: Option<SpectateTap>,
 }
 
 impl From<UdpSocket> for UdpLink {
@@ -49,6 +76,7 @@ impl From<UdpSocket> for UdpLink {
         UdpLink {
             socket,
             recv_buf: Box::new([0; RECV_BUF]),
+            tap: None,
         }
     }
 }
@@ -84,9 +112,19 @@ impl DatagramLink for UdpLink {
     }
 
     fn recv(&mut self) -> Option<(SocketAddr, &[u8])> {
-        for _ in 0..MAX_SKIPPED_ERRORS {
+        for _ in 0..MAX_SKIPPED_ERRORS + TAP_CAPACITY {
             match self.socket.recv_from(&mut self.recv_buf[..]) {
-                Ok((len, src)) => return Some((src, self.recv_buf.get(..len)?)),
+                Ok((len, src)) => {
+                    let datagram = self.recv_buf.get(..len)?;
+                    if let (Some(tap), Some((&SPECTATE_PREFIX, rest))) =
+                        (&self.tap, datagram.split_first())
+                    {
+                        // The spectator stream's: diverted, bounded.
+                        tap.offer(src, rest);
+                        continue;
+                    }
+                    return Some((src, self.recv_buf.get(..len)?));
+                }
                 // An ICMP port-unreachable from an earlier send (peer gone),
                 // or a signal: harmless, keep draining.
                 Err(e)

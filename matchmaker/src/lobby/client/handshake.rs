@@ -50,6 +50,7 @@ impl ClientMachine {
                     game_version: self.config.game_version.clone(),
                     name: self.config.name.clone(),
                     game_port: self.config.game_port,
+                    spectator: self.config.spectator,
                 };
                 self.send(now, &ClientMsg::Hello(hello));
             }

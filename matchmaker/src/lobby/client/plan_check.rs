@@ -122,7 +122,7 @@ impl ClientMachine {
             let listed = seen
                 .roster
                 .iter()
-                .any(|m| view(m.game_addr) == p.addr && m.name == p.name);
+                .any(|m| view(m.game_addr) == p.addr && m.name == p.name && !m.spectator);
             if !listed {
                 return Err(PlanError::UnknownAddress {
                     name: p.name.clone(),
@@ -130,7 +130,23 @@ impl ClientMachine {
                 });
             }
         }
-        if plan.local_player().is_none_or(|p| p.name != seen.name) {
+        for s in &plan.spectators {
+            let listed = seen.roster.iter().any(|m| {
+                view(m.game_addr) == s.addr && m.name == s.name && m.spectator && s.is_relayed()
+            });
+            if !listed {
+                return Err(PlanError::UnknownAddress {
+                    name: s.name.clone(),
+                    addr: s.addr,
+                });
+            }
+        }
+        let local_spectator = plan
+            .spectators
+            .iter()
+            .find(|s| s.handle == plan.local_handle)
+            .is_some_and(|s| s.name == seen.name);
+        if !local_spectator && plan.local_player().is_none_or(|p| p.name != seen.name) {
             return Err(PlanError::LocalMissing {
                 handle: plan.local_handle,
             });

@@ -19,6 +19,8 @@ pub struct JoinConfig {
     pub password: Option<String>,
     /// UDP port of the game socket the client already bound.
     pub game_port: u16,
+    /// Join as a spectator. Default `false`.
+    pub spectator: bool,
     /// Lobby timers.
     pub timeouts: Timeouts,
 }
@@ -32,6 +34,7 @@ impl JoinConfig {
             game_version: game_version.to_string(),
             password: None,
             game_port,
+            spectator: false,
             timeouts: Timeouts::default(),
         }
     }
@@ -45,6 +48,7 @@ impl std::fmt::Debug for JoinConfig {
             .field("game_version", &self.game_version)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("game_port", &self.game_port)
+            .field("spectator", &self.spectator)
             .field("timeouts", &self.timeouts)
             .finish()
     }

@@ -3,7 +3,9 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
-use nearplay_netcode::{MatchId, MatchKey, MatchPlan, PeerAddr, PlanPlayer};
+use nearplay_netcode::{
+    MAX_SPECTATORS, MatchId, MatchKey, MatchPlan, PeerAddr, PlanPlayer, PlanSpectator,
+};
 
 use super::{
     ConnId, ConnState, HostEvent, HostMachine, HostTransmit, LeaveReason, Member, Phase, clean_name,
@@ -27,27 +29,52 @@ impl Member {
 }
 
 impl HostMachine {
+    /// Each member's handle in the plan, in member order: players take
+    /// `0..P` in join order, spectators `P..` in join order.
+    pub(super) fn plan_handles(&self) -> Vec<usize> {
+        let players = self.members.iter().filter(|m| !m.spectator).count();
+        let (mut next_player, mut next_spectator) = (0, players);
+        self.members
+            .iter()
+            .map(|m| {
+                let slot = if m.spectator {
+                    &mut next_spectator
+                } else {
+                    &mut next_player
+                };
+                *slot += 1;
+                *slot - 1
+            })
+            .collect()
+    }
+
     pub(super) fn build_plan(&mut self) -> MatchPlan {
         let host_ip = self.host_ip();
-        let players = self
-            .members
-            .iter()
-            .enumerate()
-            .map(|(handle, m)| PlanPlayer {
-                handle,
-                name: m.name.clone(),
-                addr: PeerAddr::Udp(m.plan_addr(host_ip)),
-            })
-            .collect();
+        let mut players = Vec::new();
+        let mut spectators = Vec::new();
+        for (handle, m) in self.plan_handles().into_iter().zip(&self.members) {
+            let addr = PeerAddr::Udp(m.plan_addr(host_ip));
+            let name = m.name.clone();
+            if m.spectator {
+                spectators.push(PlanSpectator::relayed(handle, name, addr));
+            } else {
+                players.push(PlanPlayer { handle, name, addr });
+            }
+        }
         MatchPlan {
             match_id: MatchId(self.rng.next_u64()),
             seed: self.rng.next_u64(),
             players,
-            spectators: Vec::new(),
+            spectators,
             key: MatchKey(self.rng.bytes32()),
             settings: self.config.settings.clone(),
             local_handle: 0,
         }
+    }
+
+    /// Members who play (not spectators).
+    pub(super) fn players(&self) -> usize {
+        self.members.iter().filter(|m| !m.spectator).count()
     }
 
     /// The host's address as members reach it: a non-loopback local address
@@ -138,9 +165,13 @@ impl HostMachine {
             Some(RejectReason::GameVersion {
                 host: self.config.game_version.clone(),
             })
-        } else if self.members.len() >= usize::from(self.config.max_players) {
+        } else if !hello.spectator && self.players() >= usize::from(self.config.max_players) {
             Some(RejectReason::Full {
                 max: self.config.max_players,
+            })
+        } else if hello.spectator && self.members.len() - self.players() >= MAX_SPECTATORS {
+            Some(RejectReason::Full {
+                max: MAX_SPECTATORS as u16,
             })
         } else if clean_name(&hello.name).is_empty() {
             Some(RejectReason::InvalidName)
@@ -165,6 +196,7 @@ impl HostMachine {
             ready: false,
             conn: Some(conn),
             game_addr,
+            spectator: hello.spectator,
             fingerprint,
             chat_bucket: TokenBucket::full(),
             ready_bucket: TokenBucket::full(),

@@ -91,6 +91,8 @@ struct Member {
     ready: bool,
     conn: Option<ConnId>,
     game_addr: SocketAddr,
+    /// Joined to watch, not to play.
+    spectator: bool,
     fingerprint: Option<Fingerprint>,
     chat_bucket: TokenBucket,
     ready_bucket: TokenBucket,
@@ -123,6 +125,7 @@ impl HostMachine {
             ready: true,
             conn: None,
             game_addr: SocketAddr::new(IpAddr::from([127, 0, 0, 1]), config.game_port),
+            spectator: false,
             fingerprint: None,
             // The host's own member never goes through the buckets.
             chat_bucket: TokenBucket::full(),
@@ -183,6 +186,7 @@ impl HostMachine {
                 name: m.name.clone(),
                 ready: m.ready,
                 game_addr: m.plan_addr(host_ip),
+                spectator: m.spectator,
             })
             .collect()
     }
@@ -386,7 +390,8 @@ impl HostMachine {
     }
 
     /// Starts the match: builds the one [`MatchPlan`], sends every member its
-    /// copy and returns the host's (handle 0). Handles follow join order.
+    /// copy and returns the host's (handle 0). Handles follow join order,
+    /// players first, then spectators (who need not be ready).
     pub fn start(&mut self, now: Instant) -> Result<MatchPlan, StartRefused> {
         if self.phase != Phase::Open {
             return Err(StartRefused::NotOpen);
@@ -394,7 +399,7 @@ impl HostMachine {
         let not_ready: Vec<String> = self
             .members
             .iter()
-            .filter(|m| !m.ready)
+            .filter(|m| !m.ready && !m.spectator)
             .map(|m| m.name.clone())
             .collect();
         if !not_ready.is_empty() {
@@ -403,10 +408,9 @@ impl HostMachine {
         let plan = self.build_plan();
         self.phase = Phase::Started;
         let members: Vec<(usize, Option<ConnId>)> = self
-            .members
-            .iter()
-            .enumerate()
-            .map(|(h, m)| (h, m.conn))
+            .plan_handles()
+            .into_iter()
+            .zip(self.members.iter().map(|m| m.conn))
             .collect();
         for (handle, conn) in members {
             if let Some(conn) = conn {
