@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Demo, demo_bin, scratch_dir, unique};
+use common::{Demo, bot_args, demo_bin, scratch_dir, unique};
 
 /// Discovery, sync and 600 frames at `--speed 4`, with room to spare.
 const DEADLINE: Duration = Duration::from_secs(120);
@@ -50,22 +50,8 @@ fn an_injected_desync_is_reported_by_both_bots_and_the_diff_names_the_field() {
             let name = format!("bot{i}");
             let peer_dir = dir.join(&name).to_string_lossy().into_owned();
             let mut args = vec![if i == 0 { "host" } else { "join" }];
-            args.extend([
-                "--lobby",
-                &lobby,
-                "--name",
-                &name,
-                "--headless",
-                "--bot",
-                "--interface",
-                "lo",
-                "--frames",
-                "600",
-                "--speed",
-                "4",
-                "--desync-dir",
-                &peer_dir,
-            ]);
+            args.extend(bot_args(&lobby, &name, "600", "4"));
+            args.extend(["--desync-dir", &peer_dir]);
             if i == 1 {
                 args.extend(["--inject-desync", "300"]);
             }

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Demo, read_report, scratch_dir, unique};
+use common::{Demo, bot_args, read_report, scratch_dir, unique};
 use serde_json::Value;
 
 /// Generous: 1200 frames are 5 s of play at `--speed 4`, plus discovery and
@@ -39,22 +39,8 @@ fn start_match(
         } else {
             vec!["join"]
         };
-        args.extend([
-            "--lobby",
-            &lobby,
-            "--name",
-            &name,
-            "--headless",
-            "--bot",
-            "--interface",
-            "lo",
-            "--frames",
-            &frames,
-            "--report",
-            &report_arg,
-            "--speed",
-            SPEED,
-        ]);
+        args.extend(bot_args(&lobby, &name, &frames, SPEED));
+        args.extend(["--report", &report_arg]);
         args.extend_from_slice(extra);
         demos.push(Demo::start(&name, &args));
         reports.push(report);

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Demo, demo_bin, read_report, scratch_dir, unique};
+use common::{Demo, bot_args, demo_bin, read_report, scratch_dir, unique};
 use nearplay::netcode::replay::{ReplayFile, ReplayGame};
 
 const MATCH_DEADLINE: Duration = Duration::from_secs(120);
@@ -51,24 +51,8 @@ fn play_recorded_match(dir: &Path) -> Vec<(PathBuf, PathBuf, PathBuf)> {
         } else {
             vec!["join"]
         };
-        args.extend([
-            "--lobby",
-            &lobby,
-            "--name",
-            &name,
-            "--headless",
-            "--bot",
-            "--interface",
-            "lo",
-            "--frames",
-            &frames,
-            "--report",
-            &report_arg,
-            "--record",
-            &replay_arg,
-            "--speed",
-            "4",
-        ]);
+        args.extend(bot_args(&lobby, &name, &frames, "4"));
+        args.extend(["--report", &report_arg, "--record", &replay_arg]);
         demos.push(Demo::start_env(&name, &args, &[("XDG_DATA_HOME", &data)]));
         peers.push((replay, report, data));
     }

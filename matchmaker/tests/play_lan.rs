@@ -10,11 +10,11 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use common::game::{Cfg, Seat, play};
+use common::game::{play, seats};
 use common::{discovery, unique, wait_for};
 use nearplay_matchmaker::lobby::client::JoinError;
 use nearplay_matchmaker::prelude::*;
-use nearplay_netcode::{MatchPlan, PeerAddr};
+use nearplay_netcode::PeerAddr;
 
 const GAME: &str = "nearplay-play-test";
 const VERSION: &str = "1.0.0";
@@ -53,21 +53,7 @@ fn joined(lobby: &mut Lobby) -> MemberId {
 
 /// Polls every lobby until each returned `MatchStarted`; their plans.
 fn match_started(lobbies: &mut [&mut Lobby]) -> Vec<MatchStart> {
-    let mut starts: Vec<Option<MatchStart>> = lobbies.iter().map(|_| None).collect();
-    wait_for("MatchStarted on every member", LIMIT, || {
-        for (l, s) in lobbies.iter_mut().zip(starts.iter_mut()) {
-            while s.is_none() {
-                match l.poll() {
-                    Some(LobbyEvent::MatchStarted(m)) => *s = Some(m),
-                    Some(LobbyEvent::Failed(e)) => panic!("failed: {e}"),
-                    Some(_) => {}
-                    None => break,
-                }
-            }
-        }
-        starts.iter().all(Option::is_some).then_some(())
-    });
-    starts.into_iter().flatten().collect()
+    common::game::match_started(lobbies, LIMIT)
 }
 
 /// The plans agree (one match, own handles) and each seat's own address
@@ -85,18 +71,6 @@ fn check_plans(starts: &[MatchStart], lobbies: &[&mut Lobby]) {
     }
     handles.sort_unstable();
     assert_eq!(handles, (0..starts.len()).collect::<Vec<_>>());
-}
-
-fn seats(starts: Vec<MatchStart>) -> (Vec<Seat>, Vec<MatchPlan>) {
-    let plans: Vec<MatchPlan> = starts.iter().map(|s| s.plan.clone()).collect();
-    let seats = starts
-        .into_iter()
-        .map(|s| {
-            let (h, seed) = (s.plan.local_handle, s.plan.seed);
-            Seat::new(h, seed, s.into_session::<Cfg>(None).expect("session"))
-        })
-        .collect();
-    (seats, plans)
 }
 
 #[test]

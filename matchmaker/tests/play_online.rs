@@ -10,10 +10,9 @@
 mod common;
 
 use std::net::TcpListener;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::game::{Cfg, Seat, play};
+use common::game::{Seat, play};
 use common::wait_for;
 use nearplay_matchmaker::prelude::*;
 use nearplay_matchmaker::rendezvous::RendezvousError;
@@ -23,41 +22,10 @@ use nearplay_netcode::{MatchPlan, PeerAddr};
 const INSIDE: &str = "NEARPLAY_PLAY_IN_NETNS";
 const LIMIT: Duration = Duration::from_secs(30);
 
-/// Re-runs `test` inside a fresh namespace (lo up, default route on lo).
-/// Returns true when already inside; false (after saying why) otherwise.
+/// Re-runs `test` inside a fresh namespace (see
+/// [`common::netns::rerun_inside`]).
 fn in_netns(test: &str) -> bool {
-    if std::env::var_os(INSIDE).is_some() {
-        return true;
-    }
-    if let Some(why) = common::netns::unavailable() {
-        println!("SKIP {test}: {why}");
-        return false;
-    }
-    let ns = format!("np-play-{}-{}", std::process::id(), test.len());
-    let ip = |args: &[&str]| {
-        let st = Command::new("ip").args(args).status().expect("run ip");
-        assert!(st.success(), "ip {args:?} failed");
-    };
-    ip(&["netns", "add", &ns]);
-    struct Cleanup(String);
-    impl Drop for Cleanup {
-        fn drop(&mut self) {
-            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-        }
-    }
-    let _cleanup = Cleanup(ns.clone());
-    ip(&["-n", &ns, "link", "set", "lo", "up"]);
-    ip(&["-n", &ns, "route", "add", "default", "dev", "lo"]);
-    let exe = std::env::current_exe().expect("test binary");
-    let status = Command::new("ip")
-        .args(["netns", "exec", &ns])
-        .arg(exe)
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env(INSIDE, "1")
-        .status()
-        .expect("re-run the test inside the namespace");
-    assert!(status.success(), "{test} failed inside the namespace");
-    false
+    common::netns::rerun_inside(test, INSIDE, "np-play")
 }
 
 fn online_matchmaker(server: &str) -> Matchmaker {
@@ -69,28 +37,14 @@ fn online_matchmaker(server: &str) -> Matchmaker {
 }
 
 fn started(lobbies: &mut [&mut Lobby]) -> Vec<MatchStart> {
-    let mut starts: Vec<Option<MatchStart>> = lobbies.iter().map(|_| None).collect();
-    wait_for("MatchStarted on every member", LIMIT, || {
-        for (l, s) in lobbies.iter_mut().zip(starts.iter_mut()) {
-            while s.is_none() {
-                match l.poll() {
-                    Some(LobbyEvent::MatchStarted(m)) => *s = Some(m),
-                    Some(LobbyEvent::Failed(e)) => panic!("failed: {e}"),
-                    Some(LobbyEvent::Closed(r)) => panic!("closed: {r}"),
-                    Some(_) => {}
-                    None => break,
-                }
-            }
-        }
-        starts.iter().all(Option::is_some).then_some(())
-    });
-    starts.into_iter().flatten().collect()
+    common::game::match_started(lobbies, LIMIT)
 }
 
+/// [`common::game::seats`], after checking that every member has the one
+/// plan and that it names WebRTC peers.
 fn seats(starts: Vec<MatchStart>) -> (Vec<Seat>, Vec<MatchPlan>) {
-    let plans: Vec<MatchPlan> = starts.iter().map(|s| s.plan.clone()).collect();
-    for p in &plans {
-        assert_eq!(p, &plans[0].for_member(p.local_handle), "one plan");
+    for p in starts.iter().map(|s| &s.plan) {
+        assert_eq!(p, &starts[0].plan.for_member(p.local_handle), "one plan");
         assert!(
             p.players
                 .iter()
@@ -98,14 +52,7 @@ fn seats(starts: Vec<MatchStart>) -> (Vec<Seat>, Vec<MatchPlan>) {
             "an online plan names WebRTC peers: {p:?}"
         );
     }
-    let seats = starts
-        .into_iter()
-        .map(|s| {
-            let (h, seed) = (s.plan.local_handle, s.plan.seed);
-            Seat::new(h, seed, s.into_session::<Cfg>(None).expect("session"))
-        })
-        .collect();
-    (seats, plans)
+    common::game::seats(starts)
 }
 
 #[test]

@@ -5,11 +5,14 @@
 //! different clients; the whole 127/8 is loopback on Linux.
 #![cfg(all(feature = "server", feature = "rendezvous"))]
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::ws::read_until;
 use nearplay_matchmaker::rendezvous::server::{Limits, RendezvousServer};
 use nearplay_matchmaker::rendezvous::{Refusal, RendezvousClient, RendezvousError, RoomRequest};
 use tungstenite::Message;
@@ -335,20 +338,11 @@ fn stock_ws(from: &str, addr: SocketAddr, path: &str) -> Result<Ws, u16> {
             ws.get_mut()
                 .set_read_timeout(Some(Duration::from_millis(100)))
                 .expect("timeout");
-            let end = Instant::now() + DEADLINE;
-            loop {
-                assert!(Instant::now() < end, "no IdAssigned");
-                match ws.read() {
-                    Ok(Message::Text(t)) if t.contains("IdAssigned") => return Ok(ws),
-                    Ok(other) => panic!("expected IdAssigned, got {other:?}"),
-                    Err(tungstenite::Error::Io(e))
-                        if matches!(
-                            e.kind(),
-                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                        ) => {}
-                    Err(e) => panic!("websocket failed: {e}"),
-                }
-            }
+            read_until(&mut ws, "IdAssigned", DEADLINE, |m| match m {
+                Message::Text(t) if t.contains("IdAssigned") => Some(()),
+                other => panic!("expected IdAssigned, got {other:?}"),
+            });
+            Ok(ws)
         }
         Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(resp))) => {
             Err(resp.status().as_u16())

@@ -5,9 +5,12 @@
 //! (no WebRTC), on loopback, so no namespace is needed.
 #![cfg(all(feature = "server", feature = "rendezvous"))]
 
+mod common;
+
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+use common::ws::read_until;
 use nearplay_matchmaker::rendezvous::server::{Limits, RendezvousServer};
 use nearplay_matchmaker::rendezvous::{Refusal, RendezvousClient, RendezvousError, RoomRequest};
 use tungstenite::stream::MaybeTlsStream;
@@ -58,42 +61,24 @@ fn ws(addr: SocketAddr, path: &str) -> Result<Ws, tungstenite::Error> {
 
 /// Reads until the server closes; returns the close reason (panics at the deadline).
 fn close_reason(ws: &mut Ws) -> String {
-    let end = Instant::now() + DEADLINE;
-    loop {
-        assert!(
-            Instant::now() < end,
-            "the server never closed the websocket"
-        );
-        match ws.read() {
-            Ok(Message::Close(Some(frame))) => return frame.reason.to_string(),
-            Ok(Message::Close(None)) => return String::new(),
-            Ok(_) => {}
-            Err(tungstenite::Error::Io(e))
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
-            Err(e) => panic!("websocket ended without a close frame: {e}"),
-        }
-    }
+    read_until(
+        ws,
+        "the server to close the websocket",
+        DEADLINE,
+        |m| match m {
+            Message::Close(Some(frame)) => Some(frame.reason.to_string()),
+            Message::Close(None) => Some(String::new()),
+            _ => None,
+        },
+    )
 }
 
 /// The first text event (the server sends IdAssigned first).
 fn next_text(ws: &mut Ws) -> String {
-    let end = Instant::now() + DEADLINE;
-    loop {
-        assert!(Instant::now() < end, "no event");
-        match ws.read() {
-            Ok(Message::Text(t)) => return t.to_string(),
-            Ok(_) => {}
-            Err(tungstenite::Error::Io(e))
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
-            Err(e) => panic!("websocket failed: {e}"),
-        }
-    }
+    read_until(ws, "an event", DEADLINE, |m| match m {
+        Message::Text(t) => Some(t.to_string()),
+        _ => None,
+    })
 }
 
 fn status_of(err: tungstenite::Error) -> u16 {

@@ -5,8 +5,12 @@
 //! frame or in many. Websockets only, on loopback.
 #![cfg(all(feature = "server", feature = "rendezvous"))]
 
+mod common;
+
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use common::ws::read_until;
 
 use nearplay_matchmaker::rendezvous::server::ws::READ_BUFFER;
 use nearplay_matchmaker::rendezvous::server::{Limits, RendezvousServer};
@@ -30,20 +34,28 @@ fn connect(addr: std::net::SocketAddr, path: &str) -> Ws {
 
 /// The next message that is not a ping/pong, within the deadline.
 fn next(ws: &mut Ws) -> Message {
-    let end = Instant::now() + DEADLINE;
-    loop {
-        assert!(Instant::now() < end, "nothing arrived");
-        match ws.read() {
-            Ok(Message::Ping(_) | Message::Pong(_)) => {}
-            Ok(m) => return m,
-            Err(tungstenite::Error::Io(e))
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
-            Err(e) => panic!("websocket failed: {e}"),
-        }
-    }
+    read_until(ws, "a message", DEADLINE, |m| match m {
+        Message::Ping(_) | Message::Pong(_) => None,
+        m => Some(m),
+    })
+}
+
+/// `bytes` as one text message in fragments of `size` bytes: a Text frame,
+/// then Continue frames, the last one final.
+fn text_fragments(bytes: &[u8], size: usize) -> Vec<Frame> {
+    let pieces: Vec<&[u8]> = bytes.chunks(size).collect();
+    pieces
+        .iter()
+        .enumerate()
+        .map(|(i, piece)| {
+            let opcode = if i == 0 {
+                OpCode::Data(Data::Text)
+            } else {
+                OpCode::Data(Data::Continue)
+            };
+            Frame::message(piece.to_vec(), opcode, i + 1 == pieces.len())
+        })
+        .collect()
 }
 
 fn json(m: Message) -> serde_json::Value {
@@ -98,17 +110,7 @@ fn signals_longer_than_a_read_chunk_arrive_whole_and_the_limit_still_cuts() {
 
     // The limit again, in 300-byte fragments (each under a chunk).
     let bytes = signal_of_len(&b_id, max).into_bytes();
-    let pieces: Vec<&[u8]> = bytes.chunks(300).collect();
-    for (i, piece) in pieces.iter().enumerate() {
-        let frame = Frame::message(
-            piece.to_vec(),
-            if i == 0 {
-                OpCode::Data(Data::Text)
-            } else {
-                OpCode::Data(Data::Continue)
-            },
-            i + 1 == pieces.len(),
-        );
+    for frame in text_fragments(&bytes, 300) {
         a.write(Message::Frame(frame)).expect("fragment");
     }
     a.flush().expect("flush");
@@ -124,17 +126,7 @@ fn signals_longer_than_a_read_chunk_arrive_whole_and_the_limit_still_cuts() {
     let mut c = connect(addr, "read-chunk?next=2");
     assert!(json(next(&mut c))["IdAssigned"].is_string());
     let bytes = signal_of_len(&b_id, max + 1).into_bytes();
-    let pieces: Vec<&[u8]> = bytes.chunks(700).collect();
-    for (i, piece) in pieces.iter().enumerate() {
-        let frame = Frame::message(
-            piece.to_vec(),
-            if i == 0 {
-                OpCode::Data(Data::Text)
-            } else {
-                OpCode::Data(Data::Continue)
-            },
-            i + 1 == pieces.len(),
-        );
+    for frame in text_fragments(&bytes, 700) {
         if c.write(Message::Frame(frame)).is_err() {
             break;
         }

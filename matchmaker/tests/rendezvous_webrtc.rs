@@ -9,11 +9,11 @@
 //! with `NEARPLAY_IN_NETNS=1`; without root it prints why it skips.
 #![cfg(all(feature = "server", feature = "rendezvous"))]
 
-use std::collections::BTreeMap;
-use std::process::Command;
+mod common;
+
 use std::time::{Duration, Instant};
 
-use ggrs::{GgrsError, GgrsRequest, InputStatus, P2PSession, PredictRepeatLast, SessionState};
+use common::game::{Cfg, Seat};
 use nearplay_matchmaker::lobby::client::{ClientEvent, JoinConfig, JoinError};
 use nearplay_matchmaker::lobby::host::{HostConfig, HostEvent};
 use nearplay_matchmaker::rendezvous::server::{Limits, RendezvousServer};
@@ -28,46 +28,10 @@ use nearplay_netcode::transport::webrtc::{
 const INSIDE: &str = "NEARPLAY_IN_NETNS";
 const DEADLINE: Duration = Duration::from_secs(30);
 
-/// Re-runs `test` inside a fresh namespace (lo up, default route on lo).
-/// Returns true when already inside; false (after saying why) otherwise.
+/// Re-runs `test` inside a fresh namespace (see
+/// [`common::netns::rerun_inside`]).
 fn in_netns(test: &str) -> bool {
-    if std::env::var_os(INSIDE).is_some() {
-        return true;
-    }
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false);
-    if !root {
-        println!("SKIP {test}: not root, cannot create a network namespace for WebRTC");
-        return false;
-    }
-    let ns = format!("np-rdv-{}-{}", std::process::id(), test.len());
-    let ip = |args: &[&str]| {
-        let st = Command::new("ip").args(args).status().expect("run ip");
-        assert!(st.success(), "ip {args:?} failed");
-    };
-    ip(&["netns", "add", &ns]);
-    struct Cleanup(String);
-    impl Drop for Cleanup {
-        fn drop(&mut self) {
-            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-        }
-    }
-    let _cleanup = Cleanup(ns.clone());
-    ip(&["-n", &ns, "link", "set", "lo", "up"]);
-    ip(&["-n", &ns, "route", "add", "default", "dev", "lo"]);
-    let exe = std::env::current_exe().expect("test binary");
-    let status = Command::new("ip")
-        .args(["netns", "exec", &ns])
-        .arg(exe)
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env(INSIDE, "1")
-        .status()
-        .expect("re-run the test inside the namespace");
-    assert!(status.success(), "{test} failed inside the namespace");
-    false
+    common::netns::rerun_inside(test, INSIDE, "np-rdv")
 }
 
 fn until(what: &str, mut step: impl FnMut() -> bool) {
@@ -77,80 +41,6 @@ fn until(what: &str, mut step: impl FnMut() -> bool) {
         std::thread::yield_now();
     }
 }
-
-// ---- a small deterministic game --------------------------------------------
-
-struct Cfg;
-impl ggrs::Config for Cfg {
-    type Input = u8;
-    type InputPredictor = PredictRepeatLast;
-    type State = (u64, i32);
-    type Address = PeerAddr;
-}
-
-struct Player {
-    handle: usize,
-    session: P2PSession<Cfg>,
-    state: u64,
-    frame: i32,
-    sums: BTreeMap<i32, u128>,
-}
-
-impl Player {
-    fn tick(&mut self) {
-        self.session.poll_remote_clients();
-        let _ = NetMonitor::drain_events(&mut self.session);
-        if self.session.current_state() != SessionState::Running {
-            return;
-        }
-        let f = self.session.current_frame();
-        let input = ((f as u64).wrapping_mul(2654435761) >> (self.handle * 3)) as u8;
-        self.session
-            .add_local_input(self.handle, input)
-            .expect("input");
-        match self.session.advance_frame() {
-            Ok(requests) => {
-                for r in requests {
-                    match r {
-                        GgrsRequest::SaveGameState { cell, frame } => {
-                            let sum = u128::from(self.state) ^ (u128::from(frame as u32) << 64);
-                            self.sums.insert(frame, sum);
-                            cell.save(frame, Some((self.state, self.frame)), Some(sum));
-                        }
-                        GgrsRequest::LoadGameState { cell, .. } => {
-                            (self.state, self.frame) = cell.load().expect("saved state");
-                        }
-                        GgrsRequest::AdvanceFrame { inputs } => {
-                            for (i, (input, status)) in inputs.iter().enumerate() {
-                                let v = if *status == InputStatus::Disconnected {
-                                    0
-                                } else {
-                                    *input
-                                };
-                                self.state = self
-                                    .state
-                                    .rotate_left(7)
-                                    .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                                    ^ (u64::from(v) << (i * 8));
-                            }
-                            self.frame += 1;
-                        }
-                    }
-                }
-            }
-            Err(GgrsError::PredictionThreshold | GgrsError::NotSynchronized) => {}
-            Err(e) => panic!("advance_frame: {e}"),
-        }
-    }
-
-    fn settled(&self) -> i32 {
-        self.session
-            .confirmed_frame()
-            .min(self.session.current_frame() - 1)
-    }
-}
-
-// ---- the tests --------------------------------------------------------------
 
 fn start_server() -> (RendezvousServer, RendezvousClient) {
     let server =
@@ -295,20 +185,13 @@ fn three_peers_by_code_lobby_and_600_frames_over_webrtc() {
         let t = m.into_transport(&p).expect("member transport");
         seats.push((p, t));
     }
-    let mut players: Vec<Player> = seats
+    let mut players: Vec<Seat> = seats
         .into_iter()
         .map(|(plan, t)| {
-            let h = plan.local_handle;
             let session = NetSessionBuilder::<Cfg>::from_plan(&plan)
-                .build(t)
+                .build_monitored(t)
                 .expect("session");
-            Player {
-                handle: h,
-                session,
-                state: plan.seed,
-                frame: 0,
-                sums: BTreeMap::new(),
-            }
+            Seat::new(plan.local_handle, plan.seed, session)
         })
         .collect();
     until("600 settled frames on every peer", || {
@@ -318,11 +201,8 @@ fn three_peers_by_code_lobby_and_600_frames_over_webrtc() {
         }
         players.iter().all(|p| p.settled() >= 600)
     });
-    let frame = players.iter().map(Player::settled).min().expect("players");
-    let sums: Vec<_> = players
-        .iter()
-        .map(|p| p.sums.get(&frame).copied())
-        .collect();
+    let frame = players.iter().map(Seat::settled).min().expect("players");
+    let sums: Vec<_> = players.iter().map(|p| p.sum(frame)).collect();
     assert!(sums[0].is_some());
     assert!(
         sums.iter().all(|s| *s == sums[0]),

@@ -12,7 +12,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{GameCfg, Peer, run_paced, sim_peers};
+use common::{GameCfg, Peer, rollback_figures, run_sim_frames, sim_peers};
 use ggrs::{PlayerType, SessionBuilder};
 use nearplay_netcode::prelude::*;
 
@@ -67,18 +67,8 @@ fn totals(peers: &mut [Peer], label: &str) -> Totals {
     for p in peers {
         let r = p.monitor.rollbacks().clone();
         let s = p.monitor.snapshot(&p.session, Instant::now());
-        let ticks = s.frames_advanced + s.frames_stalled;
         let resimulated = (r.mean_depth() * r.rollbacks as f64).round() as u64;
-        println!(
-            "  {label} peer {}: rollbacks {} | mean depth {:.2} | max depth {} | frames advanced {} | ticks stalled {} ({:.1} %)",
-            p.handle,
-            r.rollbacks,
-            r.mean_depth(),
-            r.max_depth,
-            s.frames_advanced,
-            s.frames_stalled,
-            100.0 * s.frames_stalled as f64 / ticks.max(1) as f64
-        );
+        println!("  {label} peer {}: {}", p.handle, rollback_figures(&r, &s));
         sum.rollbacks += r.rollbacks;
         sum.resimulated += resimulated;
         sum.stalled += s.frames_stalled;
@@ -100,14 +90,7 @@ fn main() {
     let bare_net = SimNetwork::with_profile(SEED, link);
     let mut peers = sim_peers(2, &ours_net, &NetSettings::default(), SEED);
     peers.extend(bare_peers(2, &bare_net));
-    run_paced(
-        &mut peers,
-        Some(TICK),
-        Duration::from_secs(40),
-        "sim frames",
-        |_| {},
-        |ps| ps.iter().all(|p| p.session.current_frame() >= frames),
-    );
+    run_sim_frames(&mut peers, TICK, frames);
     println!("sim 100 ms RTT + 5 % loss, 2 players, {frames} frames at 60 fps:");
     let (ours_peers, ggrs_peers) = peers.split_at_mut(2);
     let ours = totals(ours_peers, "ours");

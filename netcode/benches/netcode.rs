@@ -22,8 +22,8 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use common::{
-    GameState, Peer, authed_sim_peers, input_for, loopback_socket, run_paced, sim_peers, udp_peer,
-    udp_plan,
+    GameState, Peer, authed_sim_peers, input_for, loopback_socket, rollback_figures, run_paced,
+    run_sim_frames, sim_peers, udp_peer, udp_plan,
 };
 use ggrs::{
     Config, GgrsRequest, Message, NonBlockingSocket, P2PSession, PlayerType, PredictRepeatLast,
@@ -337,27 +337,14 @@ fn main() {
 
 /// Plays `frames` paced at 60 fps and prints each peer's rollbacks and stalls.
 fn sim_row(transport: &str, mut peers: Vec<Peer>, frames: i32) {
-    run_paced(
-        &mut peers,
-        Some(TICK),
-        Duration::from_secs(40),
-        "sim frames",
-        |_| {},
-        |ps| ps.iter().all(|p| p.session.current_frame() >= frames),
-    );
+    run_sim_frames(&mut peers, TICK, frames);
     for p in &mut peers {
         let r = p.monitor.rollbacks().clone();
         let s = p.monitor.snapshot(&p.session, Instant::now());
-        let ticks = s.frames_advanced + s.frames_stalled;
         println!(
-            "sim 100 ms RTT + 5 % loss, {transport}, peer {}: rollbacks {} | mean depth {:.2} frames | max depth {} | frames advanced {} | ticks stalled {} ({:.1} % of ticks)",
+            "sim 100 ms RTT + 5 % loss, {transport}, peer {}: {}",
             p.handle,
-            r.rollbacks,
-            r.mean_depth(),
-            r.max_depth,
-            s.frames_advanced,
-            s.frames_stalled,
-            100.0 * s.frames_stalled as f64 / ticks.max(1) as f64
+            rollback_figures(&r, &s)
         );
     }
 }

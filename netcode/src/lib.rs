@@ -168,6 +168,7 @@
 #![forbid(unsafe_code)]
 
 pub mod addr;
+mod atomic_file;
 #[cfg(feature = "bevy")]
 pub mod bevy;
 pub mod forensics;

@@ -43,6 +43,31 @@ pub fn scratch_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// The arguments a headless bot peer on loopback takes after its
+/// subcommand (`host ...` or `join`): the lobby to meet in, its name, how
+/// many frames to play and at what simulation speed.
+pub fn bot_args<'a>(
+    lobby: &'a str,
+    name: &'a str,
+    frames: &'a str,
+    speed: &'a str,
+) -> [&'a str; 12] {
+    [
+        "--lobby",
+        lobby,
+        "--name",
+        name,
+        "--headless",
+        "--bot",
+        "--interface",
+        "lo",
+        "--frames",
+        frames,
+        "--speed",
+        speed,
+    ]
+}
+
 /// A running `nearplay-demo` whose output lines arrive on a channel.
 pub struct Demo {
     /// A label for messages.

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use ggrs::{GgrsError, GgrsRequest, InputStatus, P2PSession, PredictRepeatLast, SessionState};
-use nearplay_netcode::{NetMonitor, PeerAddr};
+use nearplay_matchmaker::play::{Lobby, LobbyEvent, MatchStart};
+use nearplay_netcode::{MatchPlan, NetMonitor, PeerAddr};
 
 /// The game's GGRS types.
 pub struct Cfg;
@@ -102,6 +103,42 @@ impl Seat {
     pub fn sum(&self, frame: i32) -> Option<u128> {
         self.sums.get(&frame).copied()
     }
+}
+
+/// Polls every lobby until each returned `MatchStarted` (a `Failed` or
+/// `Closed` lobby fails the test at once), within `limit`; the starts, in
+/// the order of `lobbies`.
+pub fn match_started(lobbies: &mut [&mut Lobby], limit: Duration) -> Vec<MatchStart> {
+    let mut starts: Vec<Option<MatchStart>> = lobbies.iter().map(|_| None).collect();
+    super::wait_for("MatchStarted on every member", limit, || {
+        for (l, s) in lobbies.iter_mut().zip(starts.iter_mut()) {
+            while s.is_none() {
+                match l.poll() {
+                    Some(LobbyEvent::MatchStarted(m)) => *s = Some(m),
+                    Some(LobbyEvent::Failed(e)) => panic!("failed: {e}"),
+                    Some(LobbyEvent::Closed(r)) => panic!("closed: {r}"),
+                    Some(_) => {}
+                    None => break,
+                }
+            }
+        }
+        starts.iter().all(Option::is_some).then_some(())
+    });
+    starts.into_iter().flatten().collect()
+}
+
+/// A seat for each started member (session without impairment, seeded
+/// by the plan), and the plans, in the order of `starts`.
+pub fn seats(starts: Vec<MatchStart>) -> (Vec<Seat>, Vec<MatchPlan>) {
+    let plans: Vec<MatchPlan> = starts.iter().map(|s| s.plan.clone()).collect();
+    let seats = starts
+        .into_iter()
+        .map(|s| {
+            let (h, seed) = (s.plan.local_handle, s.plan.seed);
+            Seat::new(h, seed, s.into_session::<Cfg>(None).expect("session"))
+        })
+        .collect();
+    (seats, plans)
 }
 
 /// Ticks every seat at about 60 fps (the sleep paces the game loop, as a

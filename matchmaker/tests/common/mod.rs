@@ -7,6 +7,7 @@ pub mod hostile;
 pub mod isolated;
 pub mod netns;
 pub mod sim;
+pub mod ws;
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};

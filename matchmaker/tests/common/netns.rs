@@ -196,3 +196,43 @@ pub fn example_binary() -> Option<PathBuf> {
     let path = exe.parent()?.parent()?.join("examples").join("lobby");
     path.exists().then_some(path)
 }
+
+/// Re-runs `test` of this test binary inside a fresh namespace named
+/// `{tag}-PID-N` (lo up, default route on lo), with `inside_var` set so the
+/// re-run knows where it is. Returns true when already inside (run the
+/// test); false otherwise, after the re-run passed or after saying why it
+/// skips (not root, no `ip netns`). The namespace is deleted afterwards.
+pub fn rerun_inside(test: &str, inside_var: &str, tag: &str) -> bool {
+    if std::env::var_os(inside_var).is_some() {
+        return true;
+    }
+    if let Some(why) = unavailable() {
+        println!("SKIP {test}: {why}");
+        return false;
+    }
+    let ns = format!("{tag}-{}-{}", std::process::id(), test.len());
+    let ip = |args: &[&str]| {
+        let st = Command::new("ip").args(args).status().expect("run ip");
+        assert!(st.success(), "ip {args:?} failed");
+    };
+    ip(&["netns", "add", &ns]);
+    struct Cleanup(String);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+        }
+    }
+    let _cleanup = Cleanup(ns.clone());
+    ip(&["-n", &ns, "link", "set", "lo", "up"]);
+    ip(&["-n", &ns, "route", "add", "default", "dev", "lo"]);
+    let exe = std::env::current_exe().expect("test binary");
+    let status = Command::new("ip")
+        .args(["netns", "exec", &ns])
+        .arg(exe)
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(inside_var, "1")
+        .status()
+        .expect("re-run the test inside the namespace");
+    assert!(status.success(), "{test} failed inside the namespace");
+    false
+}

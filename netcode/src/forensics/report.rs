@@ -9,7 +9,7 @@
 //! refusals, never a panic.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -182,15 +182,7 @@ impl DesyncReport {
         };
         std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
         let path = dir.join(file_name);
-        let temp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-        let written = std::fs::File::create(&temp).and_then(|mut f| {
-            f.write_all(&bytes)?;
-            f.sync_all()
-        });
-        if let Err(e) = written.and_then(|()| std::fs::rename(&temp, &path)) {
-            let _ = std::fs::remove_file(&temp);
-            return Err(io(&path, e));
-        }
+        crate::atomic_file::write_atomically(&path, &bytes, file_name).map_err(|e| io(&path, e))?;
         Ok(path)
     }
 

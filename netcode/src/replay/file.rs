@@ -15,7 +15,7 @@
 //! file with a good digest still goes through every bound and consistency
 //! check before a game sees it.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
@@ -281,18 +281,6 @@ pub fn seal(body_len: u32, body: &[u8]) -> Vec<u8> {
 /// flushed to disk, then renamed over `path`, so a reader (or a crash)
 /// never sees half a replay. The temporary file is removed on failure.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReplayError> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "replay".into());
-    let temp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    let written = std::fs::File::create(&temp).and_then(|mut f| {
-        f.write_all(bytes)?;
-        f.sync_all()
-    });
-    let renamed = written.and_then(|()| std::fs::rename(&temp, path));
-    renamed.map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        ReplayError::Io(format!("cannot write {}: {e}", path.display()))
-    })
+    crate::atomic_file::write_atomically(path, bytes, "replay")
+        .map_err(|e| ReplayError::Io(format!("cannot write {}: {e}", path.display())))
 }

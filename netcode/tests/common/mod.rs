@@ -368,3 +368,31 @@ pub fn authed_sim_peers(n: usize, net: &SimNetwork, seed: u64) -> Vec<Peer> {
         })
         .collect()
 }
+
+/// Runs `peers` paced at `tick` until every one reaches `frames` (within
+/// 40 s): the benches' "sim frames" run.
+pub fn run_sim_frames(peers: &mut [Peer], tick: Duration, frames: i32) {
+    run_paced(
+        peers,
+        Some(tick),
+        Duration::from_secs(40),
+        "sim frames",
+        |_| {},
+        |ps| ps.iter().all(|p| p.session.current_frame() >= frames),
+    );
+}
+
+/// A peer's rollback figures as the benches print them: rollbacks, mean
+/// and max depth, frames advanced, and ticks stalled (count and share).
+pub fn rollback_figures(r: &nearplay_netcode::stats::RollbackHistogram, s: &NetStats) -> String {
+    let ticks = s.frames_advanced + s.frames_stalled;
+    format!(
+        "rollbacks {} | mean depth {:.2} frames | max depth {} | frames advanced {} | ticks stalled {} ({:.1} % of ticks)",
+        r.rollbacks,
+        r.mean_depth(),
+        r.max_depth,
+        s.frames_advanced,
+        s.frames_stalled,
+        100.0 * s.frames_stalled as f64 / ticks.max(1) as f64
+    )
+}
