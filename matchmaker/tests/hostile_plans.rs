@@ -31,20 +31,25 @@ fn addr(ip: [u8; 4], port: u16) -> SocketAddr {
 
 /// Host "Bo", us ("Ann"), and "Cy".
 fn roster() -> Vec<RosterEntry> {
-    [
+    players(&[
         (0, "Bo", addr([192, 168, 1, 7], 9000)),
         (1, "Ann", addr([192, 168, 1, 20], OUR_PORT)),
         (2, "Cy", addr([192, 168, 1, 30], 5002)),
-    ]
-    .into_iter()
-    .map(|(id, name, game_addr)| RosterEntry {
-        id,
-        name: name.into(),
-        ready: true,
-        game_addr,
-        spectator: false,
-    })
-    .collect()
+    ])
+}
+
+/// Ready players `(id, name, game address)` as roster entries.
+fn players(seats: &[(u32, &str, SocketAddr)]) -> Vec<RosterEntry> {
+    seats
+        .iter()
+        .map(|&(id, name, game_addr)| RosterEntry {
+            id,
+            name: name.into(),
+            ready: true,
+            game_addr,
+            spectator: false,
+        })
+        .collect()
 }
 
 /// One seat per roster member, in roster order, at the member's address.
@@ -320,16 +325,7 @@ fn the_tcp_client_reports_a_bad_plan() {
         };
         let you = SocketAddr::new(peer.ip(), hello.game_port);
         let host = addr([127, 0, 0, 1], 9000);
-        let roster: Vec<RosterEntry> = [(0, "Bo", host), (1, "Ann", you)]
-            .into_iter()
-            .map(|(id, name, game_addr)| RosterEntry {
-                id,
-                name: name.into(),
-                ready: true,
-                game_addr,
-                spectator: false,
-            })
-            .collect();
+        let roster = players(&[(0, "Bo", host), (1, "Ann", you)]);
         let mut plan = MatchPlan {
             players: seats(&roster),
             ..good_plan()

@@ -155,6 +155,7 @@ pub fn play(seats: &mut [Seat], frames: i32, limit: Duration) -> i32 {
         for s in seats.iter_mut() {
             s.tick();
         }
+        // Frame pacing of the game loop (about 60 fps), not a wait.
         std::thread::sleep(Duration::from_millis(16));
     }
     let frame = seats.iter().map(Seat::settled).min().unwrap_or(0);
