@@ -111,7 +111,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut done_at = None;
     loop {
         session.poll_remote_clients();
-        let events = NetMonitor::drain_events(&mut session);
+        let events = monitor.drain_events(&mut session);
         for e in &events {
             println!("event: {e:?}");
         }

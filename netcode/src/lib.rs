@@ -80,8 +80,8 @@
 //! // let transport = UdpTransport::from_plan(socket, &plan)?;
 //! // let (session, monitor) = NetSessionBuilder::<Cfg>::from_plan(&plan).build_monitored(transport)?;
 //! // each frame: add_local_input, advance_frame, monitor.record_advance(&requests),
-//! // NetMonitor::drain_events(&mut session), monitor.snapshot(&session, now)
-//! let events = NetMonitor::drain_events(&mut session);
+//! // monitor.drain_events(&mut session), monitor.snapshot(&session, now)
+//! let events = monitor.drain_events(&mut session);
 //! // Err after 10 s (DEFAULT_SYNC_TIMEOUT) with peers unreached: end the match and show
 //! // the error, e.g. "could not reach Bo (192.168.1.7:5000) within 10 s".
 //! monitor.check_sync(&session, &events, std::time::Instant::now())?;
@@ -138,7 +138,7 @@
 //!     assert!(Instant::now() < deadline, "peers did not reach frame 60");
 //!     for (me, (session, monitor, state)) in peers.iter_mut().enumerate() {
 //!         session.poll_remote_clients();
-//!         let _events = NetMonitor::drain_events(session);
+//!         let _events = monitor.drain_events(session);
 //!         if session.current_state() != SessionState::Running {
 //!             continue;
 //!         }

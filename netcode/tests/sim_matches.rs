@@ -81,6 +81,51 @@ matrix! {
     four_chaos: 4, Link::Chaos, 12;
 }
 
+/// GGRS 0.13 passes a disconnect on through the inputs' connection status:
+/// the peer that notices first decides for everyone, and the others drop the
+/// vanished peer without any GGRS event. Peer 1 here waits a minute before
+/// deciding itself, so it only hears of it from peer 0; it must still be
+/// told (seen in CI: a bot that never reported the peer killed mid-match).
+#[test]
+fn a_disconnect_noticed_by_another_peer_is_reported_too() {
+    let net = SimNetwork::with_profile(
+        7,
+        LinkProfile::latency(Duration::from_millis(10), Duration::from_millis(2)),
+    );
+    let settings = |me: usize| NetSettings {
+        disconnect_timeout_ms: if me == 1 { 60_000 } else { 500 },
+        disconnect_notify_start_ms: 200,
+        ..NetSettings::default()
+    };
+    let mut peers = sim_peers_with(3, &net, settings, 7);
+    let tick = Some(Duration::from_micros(16_667));
+    run_paced(
+        &mut peers,
+        tick,
+        DEADLINE,
+        "frame 60",
+        |_| {},
+        all_confirmed(60),
+    );
+    net.vanish(2);
+    peers[2].alive = false;
+    let gone = NetEvent::PeerDisconnected {
+        peer: PeerAddr::Sim(2),
+    };
+    run_paced(
+        &mut peers,
+        tick,
+        DEADLINE,
+        "both survivors told of the disconnect",
+        |_| {},
+        |ps| ps[..2].iter().all(|p| p.events.contains(&gone)),
+    );
+    for p in &peers[..2] {
+        let told = p.events.iter().filter(|e| **e == gone).count();
+        assert_eq!(told, 1, "peer {} told {told} times", p.handle);
+    }
+}
+
 /// A peer vanishes mid-match: the others get the disconnect event, keep
 /// running, and still agree.
 ///

@@ -39,7 +39,7 @@ fn synchronized(sessions: &mut [P2PSession<Cfg>]) {
     until("sessions synchronized", || {
         for s in sessions.iter_mut() {
             s.poll_remote_clients();
-            let _ = NetMonitor::drain_events(s);
+            s.events().for_each(drop);
         }
         sessions
             .iter()

@@ -48,7 +48,7 @@ impl Seat {
     /// One game tick: poll, then advance if running.
     pub fn tick(&mut self) {
         self.session.poll_remote_clients();
-        let _ = NetMonitor::drain_events(&mut self.session);
+        let _ = self.monitor.drain_events(&mut self.session);
         if self.session.current_state() != SessionState::Running {
             return;
         }

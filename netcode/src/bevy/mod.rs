@@ -136,10 +136,10 @@ fn publish_stats<C: Config<Address = PeerAddr>>(
     let Session::P2P(p2p) = &mut *session else {
         return;
     };
-    let mut events = NetMonitor::drain_events(p2p);
     let now = Instant::now();
+    let mut events = Vec::new();
     if let Some(mut m) = monitor {
-        events.extend(m.transport_event());
+        events = m.drain_events(p2p);
         if let Err(timeout) = m.check_sync(p2p, &events, now) {
             commands.remove_resource::<Session<C>>();
             commands.remove_resource::<NetMonitorRes>();

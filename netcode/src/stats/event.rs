@@ -33,7 +33,9 @@ pub enum NetEvent {
         /// The peer.
         peer: PeerAddr,
     },
-    /// A peer timed out or left; its inputs are `Default` from now on.
+    /// A peer timed out or left, noticed by us or by another peer (see
+    /// [`NetMonitor::drain_events`](crate::NetMonitor::drain_events)); its
+    /// inputs are `Default` from now on.
     PeerDisconnected {
         /// The peer.
         peer: PeerAddr,
@@ -46,7 +48,7 @@ pub enum NetEvent {
     /// The rendezvous server let go of this match's WebRTC link (it is
     /// shutting down): the match goes on peer to peer, nobody new can join.
     /// Raised by the transport, not GGRS, once (see
-    /// [`NetMonitor::transport_event`](crate::NetMonitor::transport_event)).
+    /// [`NetMonitor::drain_events`](crate::NetMonitor::drain_events)).
     SignalingClosed,
     /// A peer's state checksum differs from ours at a confirmed frame.
     DesyncDetected {

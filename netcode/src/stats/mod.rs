@@ -7,10 +7,10 @@
 mod counters;
 mod event;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use ggrs::{Config, GgrsRequest, P2PSession, PlayerHandle, SessionState};
+use ggrs::{Config, GgrsError, GgrsRequest, P2PSession, PlayerHandle, SessionState};
 
 use crate::addr::PeerAddr;
 use crate::sync::{SyncTimeout, SyncWatch};
@@ -77,6 +77,8 @@ pub struct NetMonitor {
     last_kbps: BTreeMap<PeerAddr, (f64, f64)>,
     sync: Option<SyncWatch>,
     signaling_told: bool,
+    /// Peers already reported as [`NetEvent::PeerDisconnected`].
+    gone: BTreeSet<PeerAddr>,
 }
 
 impl NetMonitor {
@@ -100,14 +102,14 @@ impl NetMonitor {
             last_kbps: BTreeMap::new(),
             sync: None,
             signaling_told: false,
+            gone: BTreeSet::new(),
         }
     }
 
     /// An event the transport raised itself rather than GGRS, each once:
     /// today [`NetEvent::SignalingClosed`] when the rendezvous server of a
-    /// WebRTC match let go. Call it every frame beside
-    /// [`drain_events`](Self::drain_events) (the Bevy plugin does).
-    pub fn transport_event(&mut self) -> Option<NetEvent> {
+    /// WebRTC match let go.
+    fn transport_event(&mut self) -> Option<NetEvent> {
         if !self.signaling_told && self.traffic.signaling_closed() {
             self.signaling_told = true;
             return Some(NetEvent::SignalingClosed);
@@ -205,11 +207,43 @@ impl NetMonitor {
         &self.rollbacks
     }
 
-    /// Drains the session's GGRS events as [`NetEvent`]s.
+    /// Drains what happened since the last call, every frame: GGRS's events
+    /// as [`NetEvent`]s, plus what GGRS does not raise itself, each once:
+    ///
+    /// - [`NetEvent::PeerDisconnected`] for a peer GGRS dropped because
+    ///   *another* peer told it so (GGRS 0.13 propagates a disconnect through
+    ///   the inputs' connection status without an event; whoever notices
+    ///   first decides for everyone, so a game would otherwise never hear of
+    ///   the peer it lost);
+    /// - [`NetEvent::SignalingClosed`] when the rendezvous server of a WebRTC
+    ///   match let go.
     pub fn drain_events<C: Config<Address = PeerAddr>>(
+        &mut self,
         session: &mut P2PSession<C>,
     ) -> Vec<NetEvent> {
-        session.events().map(NetEvent::from).collect()
+        let mut events: Vec<NetEvent> = session.events().map(NetEvent::from).collect();
+        for event in &events {
+            if let NetEvent::PeerDisconnected { peer } = event {
+                self.gone.insert(*peer);
+            }
+        }
+        if session.current_state() == SessionState::Running {
+            // Once running, a remote endpoint without stats is one GGRS
+            // disconnected (its own timeout raised the event above).
+            for (handle, addr) in &self.remotes {
+                if !self.gone.contains(addr)
+                    && matches!(
+                        session.network_stats(*handle),
+                        Err(GgrsError::NotSynchronized)
+                    )
+                {
+                    self.gone.insert(*addr);
+                    events.push(NetEvent::PeerDisconnected { peer: *addr });
+                }
+            }
+        }
+        events.extend(self.transport_event());
+        events
     }
 
     /// A snapshot at `now`. Rates cover the time since the previous

@@ -117,7 +117,7 @@ impl Peer {
         }
         self.session.poll_remote_clients();
         self.events
-            .extend(NetMonitor::drain_events(&mut self.session));
+            .extend(self.monitor.drain_events(&mut self.session));
         if self.session.current_state() != SessionState::Running {
             return;
         }
@@ -279,9 +279,19 @@ pub fn reference_checksum(players: usize, seed: u64, delay: usize, frame: i32) -
 
 /// `n` peers on `net`, node `i` = handle `i`.
 pub fn sim_peers(n: usize, net: &SimNetwork, settings: &NetSettings, seed: u64) -> Vec<Peer> {
+    sim_peers_with(n, net, |_| settings.clone(), seed)
+}
+
+/// `n` peers on `net` as [`sim_peers`], each with its own settings.
+pub fn sim_peers_with(
+    n: usize,
+    net: &SimNetwork,
+    settings: impl Fn(usize) -> NetSettings,
+    seed: u64,
+) -> Vec<Peer> {
     (0..n)
         .map(|me| {
-            let mut b = NetSessionBuilder::<GameCfg>::new().settings(settings.clone());
+            let mut b = NetSessionBuilder::<GameCfg>::new().settings(settings(me));
             for h in 0..n {
                 b = if h == me {
                     b.local_player(h)
