@@ -164,6 +164,7 @@ fn online_buttons(
                 form.code.trim(),
                 &prefs,
                 prefs.password.as_deref(),
+                false,
             ),
             _ => continue,
         };

@@ -48,7 +48,7 @@ impl Swarm {
             .enumerate()
             .map(|(h, s)| SpectateMember {
                 handle: h as u16,
-                addr: s.local_addr().unwrap(),
+                addr: s.local_addr().unwrap().into(),
             })
             .collect();
         let player_handles: Vec<u16> = (0..players as u16).collect();
