@@ -160,21 +160,30 @@ impl SpectatePort {
     }
 
     /// The next spectate datagram (prefix removed) into `out`, and its
-    /// sender; `None` when nothing waits. Datagrams without the prefix, or
-    /// too large, are skipped and counted in `skipped`.
-    pub(super) fn recv(&mut self, out: &mut Vec<u8>, skipped: &mut u64) -> Option<PeerAddr> {
+    /// sender; `None` when nothing waits. Datagrams read here without the
+    /// prefix, too large, or not from a member (`is_member`) are skipped
+    /// and counted in `skipped`.
+    pub(super) fn recv(
+        &mut self,
+        out: &mut Vec<u8>,
+        skipped: &mut u64,
+        is_member: &dyn Fn(&PeerAddr) -> bool,
+    ) -> Option<PeerAddr> {
         match self {
             SpectatePort::Shared { tap, .. } => take_into(tap, out),
             #[cfg(feature = "webrtc")]
             SpectatePort::WebRtc { link, tap, owned } => {
                 if *owned && tap.is_empty() {
-                    // matchbox hands over everything at once: what fits the
-                    // tap waits there, the rest is dropped (and resent by
-                    // the stream's acknowledgements).
+                    // matchbox hands over everything at once: members'
+                    // packets that fit the tap wait there, the rest is
+                    // dropped (a member's is resent by the stream's
+                    // acknowledgements), so strangers cannot crowd it.
                     for (peer, packet) in link.receive(GAME_CHANNEL) {
                         let from = PeerAddr::WebRtc(peer);
                         let accepted = match packet.split_first() {
-                            Some((&SPECTATE_PREFIX, rest)) => tap.offer(from, rest),
+                            Some((&SPECTATE_PREFIX, rest)) if is_member(&from) => {
+                                tap.offer(from, rest)
+                            }
                             _ => false,
                         };
                         if !accepted {
@@ -193,7 +202,9 @@ impl SpectatePort {
                         Err(_) => continue, // ICMP unreachable from a peer gone
                     };
                     match buf.get(..len).and_then(|d| d.split_first()) {
-                        Some((&SPECTATE_PREFIX, rest)) if rest.len() <= MAX_DATAGRAM => {
+                        Some((&SPECTATE_PREFIX, rest))
+                            if rest.len() <= MAX_DATAGRAM && is_member(&PeerAddr::Udp(from)) =>
+                        {
                             out.clear();
                             out.extend_from_slice(rest);
                             return Some(PeerAddr::Udp(from));

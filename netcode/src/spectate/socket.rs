@@ -209,7 +209,9 @@ impl SpectateSocket {
     pub fn recv(&mut self, out: &mut Vec<(u16, SpectateMessage)>) {
         let mut buf = Vec::new();
         for _ in 0..MAX_RECV_PER_PUMP {
-            let Some(from) = self.port.recv(&mut buf, &mut self.dropped) else {
+            let peers = &self.peers;
+            let is_member = |addr: &PeerAddr| peers.contains_key(addr);
+            let Some(from) = self.port.recv(&mut buf, &mut self.dropped, &is_member) else {
                 break;
             };
             let datagram = buf.as_slice();

@@ -173,8 +173,12 @@ impl DatagramLink for GameChannel {
         self.watch_signaling(counters);
         let mut arrived = self.link.receive(GAME_CHANNEL);
         if let Some(tap) = &self.tap {
-            // The spectator stream's: diverted (bounded) before the game sees them.
-            arrived.retain(|(peer, packet)| !tap.divert(PeerAddr::WebRtc(*peer), packet));
+            // The spectator stream's, from members: diverted (bounded)
+            // before the game sees them. A stranger's goes on to the
+            // layer's check, which drops and counts it.
+            arrived.retain(|(peer, packet)| {
+                admit(*peer, 0).is_err() || !tap.divert(PeerAddr::WebRtc(*peer), packet)
+            });
         }
         self.backlog.admit(arrived, admit, counters);
     }
