@@ -256,8 +256,10 @@ fn save_at_match_end<C: Config>(world: &mut World) {
     // The session goes when the match ends (lobby teardown, a failed sync,
     // the game ending local play); a spectator has no session, and its
     // stream goes at the end instead.
-    let ended = !world.contains_resource::<Session<C>>()
-        && !world.contains_resource::<super::SpectateStream>();
+    let watching = world
+        .get_resource::<super::SpectateStream>()
+        .is_some_and(super::SpectateStream::is_spectator);
+    let ended = !world.contains_resource::<Session<C>>() && !watching;
     if world.contains_resource::<ReplayRecording<C::Input>>() && (exiting || ended) {
         save::<C>(world);
     }
