@@ -69,6 +69,7 @@ bench: deps
 	$(CARGO) bench --profile dev -p nearplay_demo
 	$(CARGO) bench -p nearplay_matchmaker --features server,rendezvous --bench rendezvous
 	$(CARGO) bench -p nearplay_matchmaker --features rendezvous --bench play_poll
+	$(CARGO) bench -p nearplay_matchmaker --features server,rendezvous --bench spectate_webrtc
 
 ## rendezvous: a local rendezvous server for online play (friends meet by room code)
 rendezvous:

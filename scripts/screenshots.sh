@@ -38,7 +38,8 @@ xdotool key F3
 shot match_overlay 2
 
 # The replay viewer, when given a replay (REPLAY_FILE=path, e.g. one written
-# with --record): 1x, then 4x, paused, and after a seek.
+# with --record): 1x, then 4x, paused after a seek (F3 pressed: a replay has
+# no network overlay).
 if [ -n "${REPLAY_FILE:-}" ]; then
   "$BIN" replay "$REPLAY_FILE" >/dev/null 2>&1 & pids+=($!)
   sleep 6
@@ -47,6 +48,6 @@ if [ -n "${REPLAY_FILE:-}" ]; then
   shot replay_1x 2
   xdotool key 4
   shot replay_4x 2
-  xdotool key space Right
+  xdotool key space Right F3   # F3: no network overlay over a replay
   shot replay_paused_seek 2
 fi

@@ -25,8 +25,8 @@ pub enum Command {
     Host(HostArgs),
     /// Join a LAN lobby by name, or the first compatible one.
     Join(JoinArgs),
-    /// Watch a LAN lobby's match as a spectator (by name, or the first
-    /// compatible lobby); it may already be running.
+    /// Watch a match as a spectator: a LAN lobby (by name, or the first
+    /// compatible one), or an online room (`--code CODE --rendezvous URL`).
     Spectate(JoinArgs),
     /// List the lobbies on the LAN (what the browser screen shows).
     Lobbies(LobbiesArgs),

@@ -31,11 +31,12 @@ enum Opening {
     Host,
     /// Host a room on a rendezvous server.
     HostOnline { server: String },
-    /// Join a room by code.
+    /// Join a room by code, to play or (`spectator`) to watch.
     JoinCode {
         server: String,
         code: String,
         password: Option<String>,
+        spectator: bool,
     },
     /// Find and join a lobby, to play or (`spectator`) to watch.
     Join {
@@ -124,6 +125,7 @@ fn main() -> ExitCode {
                 server: server.clone(),
                 code: code.clone(),
                 password: args.password.clone(),
+                spectator: false,
             },
             _ => Opening::Join {
                 lobby: args.lobby.clone(),
@@ -132,17 +134,19 @@ fn main() -> ExitCode {
             },
         },
         Some(Command::DesyncDiff(_)) => return ExitCode::FAILURE,
-        Some(Command::Spectate(args)) => {
-            if args.code.is_some() {
-                eprintln!("nearplay-demo: spectators watch LAN matches only (online: not yet)");
-                return ExitCode::FAILURE;
-            }
-            Opening::Join {
+        Some(Command::Spectate(args)) => match (&args.code, &args.rendezvous) {
+            (Some(code), Some(server)) => Opening::JoinCode {
+                server: server.clone(),
+                code: code.clone(),
+                password: args.password.clone(),
+                spectator: true,
+            },
+            _ => Opening::Join {
                 lobby: args.lobby.clone(),
                 password: args.password.clone(),
                 spectator: true,
-            }
-        }
+            },
+        },
         Some(Command::Lobbies(args)) => {
             let listed = match (&args.rendezvous, matchmaker.discovery()) {
                 (Some(server), _) => lobbies::run_online(server, args),
@@ -288,8 +292,16 @@ fn open(
             server,
             code,
             password,
-        } => online::join_online(&mut lobby, &server, &code, &prefs, password.as_deref())
-            .map(|()| next.set(Screen::Lobby)),
+            spectator,
+        } => online::join_online(
+            &mut lobby,
+            &server,
+            &code,
+            &prefs,
+            password.as_deref(),
+            spectator,
+        )
+        .map(|()| next.set(Screen::Lobby)),
         Opening::Join {
             lobby: wanted,
             password,

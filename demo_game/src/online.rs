@@ -20,17 +20,19 @@ pub fn host_online(lobby: &mut LobbyCommands, server: &str, prefs: &Prefs) -> Re
     Ok(())
 }
 
-/// Joins the room `code` on `server` (show `Screen::Lobby`).
+/// Joins the room `code` on `server` (show `Screen::Lobby`), to play or
+/// (`spectator`) to watch.
 pub fn join_online(
     lobby: &mut LobbyCommands,
     server: &str,
     code: &str,
     prefs: &Prefs,
     password: Option<&str>,
+    spectator: bool,
 ) -> Result<(), String> {
     let matchmaker = with_server(lobby.matchmaker(), server)?;
     lobby.set_matchmaker(matchmaker);
-    lobby.join_code(code, player_settings(prefs, password));
+    lobby.join_code(code, player_settings(prefs, password).spectator(spectator));
     let mut log = LobbyLog::default();
     log.note(format!("Joining room {code} on {server}..."));
     lobby.commands().insert_resource(log);

@@ -50,25 +50,33 @@ pub fn seat_name(info: &MatchInfo, peer: PeerAddr) -> String {
         .unwrap_or_else(|| peer.to_string())
 }
 
-fn spawn_overlay(mut commands: Commands, fonts: Res<Fonts>, visible: Res<OverlayVisible>) {
-    commands.spawn((
-        ui::text(&fonts, "", 15.0, ui::TEXT),
-        OverlayText,
-        Node {
-            position_type: PositionType::Absolute,
-            left: px(12),
-            bottom: px(40),
-            padding: UiRect::all(px(10)),
-            ..default()
-        },
-        BackgroundColor(Color::srgba(0.0, 0.0, 0.0, 0.6)),
-        if visible.0 {
-            Visibility::Inherited
-        } else {
-            Visibility::Hidden
-        },
-        DespawnOnExit(Screen::Match),
-    ));
+fn spawn_overlay(
+    mut commands: Commands,
+    fonts: Res<Fonts>,
+    visible: Res<OverlayVisible>,
+    replay: Option<Res<nearplay::bevy::ReplayPlaybackState<crate::sim::PlayerInput>>>,
+) {
+    // A replay has no network to show (and its viewer's status sits there).
+    if replay.is_none() {
+        commands.spawn((
+            ui::text(&fonts, "", 15.0, ui::TEXT),
+            OverlayText,
+            Node {
+                position_type: PositionType::Absolute,
+                left: px(12),
+                bottom: px(40),
+                padding: UiRect::all(px(10)),
+                ..default()
+            },
+            BackgroundColor(Color::srgba(0.0, 0.0, 0.0, 0.6)),
+            if visible.0 {
+                Visibility::Inherited
+            } else {
+                Visibility::Hidden
+            },
+            DespawnOnExit(Screen::Match),
+        ));
+    }
     commands.spawn((
         Node {
             position_type: PositionType::Absolute,

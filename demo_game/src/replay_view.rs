@@ -6,22 +6,31 @@ use bevy::prelude::*;
 use nearplay::bevy::ReplayPlaybackState;
 
 use crate::screen::Screen;
+use crate::screens::arena::{ArenaFooter, KeyHint};
 use crate::sim::PlayerInput;
 use crate::ui::{self, Fonts};
 
 /// Seconds a Left/Right press seeks.
 const SEEK_SECONDS: u32 = 10;
 
+/// The viewer's keys, in the arena's key-hint line.
+fn keys() -> String {
+    format!(
+        "[1] [2] [4] speed   [Space] pause   [Left] [Right] seek {SEEK_SECONDS} s   [Home] start   [Esc] leave"
+    )
+}
+
 /// The viewer's HUD and keys.
 pub struct ReplayViewPlugin;
 
 impl Plugin for ReplayViewPlugin {
     fn build(&self, app: &mut App) {
-        app.add_systems(OnEnter(Screen::Match), spawn_hud)
-            .add_systems(OnExit(Screen::Match), leave_replay)
+        app.add_systems(OnExit(Screen::Match), leave_replay)
             .add_systems(
                 Update,
-                (replay_keys, update_hud).run_if(in_state(Screen::Match)),
+                (attach_hud, replay_keys, update_hud)
+                    .chain()
+                    .run_if(in_state(Screen::Match)),
             );
     }
 }
@@ -31,24 +40,37 @@ type Playback = ReplayPlaybackState<PlayerInput>;
 #[derive(Component)]
 struct ReplayHud;
 
-fn spawn_hud(mut commands: Commands, fonts: Res<Fonts>, state: Option<Res<Playback>>) {
-    if state.is_none() {
+/// Once the arena's footer exists: the status panel goes above its key
+/// hints (one column: they cannot overlap at any window size), and the
+/// hint line shows the viewer's keys instead of the match's (no network
+/// overlay in a replay).
+fn attach_hud(
+    mut commands: Commands,
+    fonts: Res<Fonts>,
+    state: Option<Res<Playback>>,
+    attached: Query<(), With<ReplayHud>>,
+    footer: Query<Entity, With<ArenaFooter>>,
+    mut hints: Query<&mut Text, With<KeyHint>>,
+) {
+    if state.is_none() || !attached.is_empty() {
         return;
     }
-    commands.spawn((
-        ui::text(&fonts, "", 18.0, ui::TEXT),
-        ReplayHud,
-        Node {
-            position_type: PositionType::Absolute,
-            left: px(12),
-            // Above the arena's own key hints at the bottom edge.
-            bottom: px(36),
-            padding: UiRect::all(px(10)),
-            ..default()
-        },
-        BackgroundColor(ui::PANEL),
-        DespawnOnExit(Screen::Match),
-    ));
+    let Ok(footer) = footer.single() else { return };
+    let status = commands
+        .spawn((
+            ui::text(&fonts, "", 18.0, ui::TEXT),
+            ReplayHud,
+            Node {
+                padding: UiRect::axes(px(14), px(8)),
+                ..default()
+            },
+            BackgroundColor(ui::PANEL),
+        ))
+        .id();
+    commands.entity(footer).insert_children(0, &[status]);
+    for mut hint in &mut hints {
+        hint.0 = keys();
+    }
 }
 
 fn leave_replay(mut commands: Commands, state: Option<Res<Playback>>) {
@@ -98,7 +120,7 @@ fn update_hud(state: Option<Res<Playback>>, mut hud: Query<&mut Text, With<Repla
         format!("{}x", state.speed)
     };
     let line = format!(
-        "REPLAY  {} / {}  (frame {} of {})  {status}\n[1] [2] [4] speed   [Space] pause   [Left] [Right] seek {SEEK_SECONDS} s   [Home] start   [Esc] leave",
+        "REPLAY  {} / {}  (frame {} of {})  {status}",
         clock(state.frame),
         clock(state.file.frames),
         state.frame,

@@ -83,6 +83,8 @@ pub enum ButtonAction {
     CreateRoom,
     /// Online screen: join the typed code.
     JoinRoom,
+    /// Online screen: watch the typed code's match as a spectator.
+    WatchRoom,
     /// Online screen: type into this field (0 server, 1 code).
     Focus(usize),
     /// Lobby: copy the room code.

@@ -1,10 +1,11 @@
 //! Watching a match: a spectator runs the same simulation as the players,
 //! from the confirmed inputs the relay tree brings
 //! ([`SpectateStream`]), a few frames behind them. Catching up (joined
-//! late, or after a relay left) runs many frames per update.
+//! late, or after a relay left) runs many frames per update. Every frame
+//! watched goes into the match's replay, as a player's does.
 
 use bevy::prelude::*;
-use nearplay::bevy::SpectateStream;
+use nearplay::bevy::{ReplayRecording, SpectateStream};
 
 use crate::rollback::ChecksumLog;
 use crate::screen::Screen;
@@ -31,6 +32,7 @@ fn advance_watched_arena(
     stream: Option<Res<SpectateStream>>,
     state: Option<ResMut<ArenaState>>,
     mut log: ResMut<ChecksumLog>,
+    mut recording: Option<ResMut<ReplayRecording<PlayerInput>>>,
 ) {
     let (Some(stream), Some(mut state)) = (stream, state) else {
         return;
@@ -44,6 +46,9 @@ fn advance_watched_arena(
         };
         step(&mut state, &inputs);
         log.0.insert(state.frame, state.checksum());
+        if let Some(recording) = recording.as_mut() {
+            recording.record_watched(state.frame, &inputs, state.checksum());
+        }
         if log.0.len() > 2 * CATCH_UP_FRAMES as usize {
             log.0.pop_first();
         }

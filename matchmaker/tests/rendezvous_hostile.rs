@@ -31,6 +31,7 @@ fn room(name: &str, version: &str) -> RoomRequest {
         password: false,
         mode: "ffa".into(),
         public: true,
+        spectators: 0,
     }
 }
 

@@ -47,6 +47,7 @@ fn room(name: &str, max: u16, public: bool) -> RoomRequest {
         password: false,
         mode: "ffa".into(),
         public,
+        spectators: 0,
     }
 }
 

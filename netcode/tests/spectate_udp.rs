@@ -58,11 +58,11 @@ fn a_stranger_cannot_inject_frames() {
     let roster = [
         SpectateMember {
             handle: 0,
-            addr: feed.local_addr().unwrap(),
+            addr: feed.local_addr().unwrap().into(),
         },
         SpectateMember {
             handle: 1,
-            addr: victim,
+            addr: victim.into(),
         },
     ];
     let shape = FrameShape::new(1, 2).unwrap();

@@ -85,7 +85,7 @@ fn start_match<C: Config<Address = PeerAddr>>(
         let stream = start
             .transport
             .into_spectate_port()
-            .ok_or_else(|| "spectators need a LAN (UDP) match".to_string())
+            .ok_or_else(|| "this transport carries no spectator stream".to_string())
             .and_then(|port| {
                 SpectateStream::open(
                     &plan,

@@ -15,6 +15,10 @@
 //! where [`RecordReplays`] says: one file (`--record FILE`) and/or a
 //! directory keeping the newest `keep` replays. [`ReplaySaved`] or
 //! [`ReplaySaveFailed`] says how it went.
+//!
+//! A spectator's match is recorded the same way, from the frames its game
+//! simulates out of the [`SpectateStream`](super::SpectateStream)
+//! ([`ReplayRecording::record_watched`]), and written when the stream ends.
 
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
@@ -83,6 +87,24 @@ pub struct ReplayRecording<I> {
     pub recorder: InputRecorder<I>,
     /// The plan, without key or addresses.
     pub plan: ReplayPlan,
+}
+
+impl<I: Clone + Default> ReplayRecording<I> {
+    /// A spectator's game simulated the watched frame `frame` (counted from
+    /// 1: the state after `frame` steps) with `inputs` (by handle, from
+    /// [`SpectateStream::inputs`](super::SpectateStream::inputs): confirmed,
+    /// so final at once) and its state's `checksum` after it. Frames must
+    /// come in order; others are ignored, as are frames past
+    /// [`RecordReplays::stop_after`].
+    ///
+    /// A spectator plays no session, so the plugin cannot see its frames:
+    /// the game's watching system calls this after each step, and the
+    /// replay is written when the stream ends like a player's.
+    pub fn record_watched(&mut self, frame: u32, inputs: &[I], checksum: u64) {
+        self.recorder.record_frame(frame, inputs);
+        self.recorder.record_checksum(frame, checksum);
+        self.recorder.confirm(frame);
+    }
 }
 
 /// The last match recorded, and where it was written (if anywhere): what
@@ -232,8 +254,12 @@ fn save_at_match_end<C: Config>(world: &mut World) {
         .get_resource::<Messages<AppExit>>()
         .is_some_and(|m| !m.is_empty());
     // The session goes when the match ends (lobby teardown, a failed sync,
-    // the game ending local play).
-    let ended = !world.contains_resource::<Session<C>>();
+    // the game ending local play); a spectator has no session, and its
+    // stream goes at the end instead.
+    let watching = world
+        .get_resource::<super::SpectateStream>()
+        .is_some_and(super::SpectateStream::is_spectator);
+    let ended = !world.contains_resource::<Session<C>>() && !watching;
     if world.contains_resource::<ReplayRecording<C::Input>>() && (exiting || ended) {
         save::<C>(world);
     }

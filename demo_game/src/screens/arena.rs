@@ -43,6 +43,17 @@ struct RoundLine;
 #[derive(Component)]
 struct Banner;
 
+/// The arena's bottom block: the key hints, and above them whatever a view
+/// layered over the match adds (the replay viewer's status), so the lines
+/// stack in one column instead of overlapping.
+#[derive(Component)]
+pub struct ArenaFooter;
+
+/// The key-hint line at the bottom of the arena (the replay viewer puts
+/// its own keys there).
+#[derive(Component)]
+pub struct KeyHint;
+
 fn px_of(sub_units: i32) -> f32 {
     sub_units as f32 / UNIT as f32
 }
@@ -137,12 +148,21 @@ fn spawn_arena(
                 flex_grow: 1.0,
                 ..default()
             });
-            hud.spawn(ui::text(
-                f,
-                "F3: network overlay   Esc: leave",
-                14.0,
-                ui::DIM,
-            ));
+            hud.spawn((
+                Node {
+                    flex_direction: FlexDirection::Column,
+                    align_items: AlignItems::Center,
+                    row_gap: px(8),
+                    ..default()
+                },
+                ArenaFooter,
+            ))
+            .with_children(|footer| {
+                footer.spawn((
+                    ui::text(f, "F3: network overlay   Esc: leave", 14.0, ui::DIM),
+                    KeyHint,
+                ));
+            });
         });
 }
 

@@ -83,6 +83,7 @@ fn spawn_online(
             ));
             root.spawn(ui::button(f, "Create a room", ButtonAction::CreateRoom));
             root.spawn(ui::button(f, "Join the room", ButtonAction::JoinRoom));
+            root.spawn(ui::button(f, "Watch the room", ButtonAction::WatchRoom));
             if let Some(message) = notice.0.take() {
                 root.spawn(ui::text(f, message, 18.0, ui::WARN));
             }
@@ -158,12 +159,13 @@ fn online_buttons(
                 continue;
             }
             ButtonAction::CreateRoom => host_online(&mut lobby, &prefs.rendezvous, &prefs),
-            ButtonAction::JoinRoom => join_online(
+            ButtonAction::JoinRoom | ButtonAction::WatchRoom => join_online(
                 &mut lobby,
                 &prefs.rendezvous,
                 form.code.trim(),
                 &prefs,
                 prefs.password.as_deref(),
+                *action == ButtonAction::WatchRoom,
             ),
             _ => continue,
         };

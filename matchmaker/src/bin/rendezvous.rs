@@ -23,6 +23,9 @@ struct Args {
     /// Most peers in one room; also caps a host's max_players.
     #[arg(long, default_value_t = Limits::default().max_peers_per_room)]
     max_peers_per_room: u16,
+    /// Most spectator places one code room may have beside its players.
+    #[arg(long, default_value_t = Limits::default().max_spectators_per_room)]
+    max_spectators_per_room: u16,
     /// Largest websocket message accepted, in bytes; bigger ones cut the sender.
     #[arg(long, default_value_t = Limits::default().max_message_bytes)]
     max_message_bytes: usize,
@@ -91,6 +94,7 @@ fn main() -> std::process::ExitCode {
     let limits = Limits {
         max_rooms: args.max_rooms,
         max_peers_per_room: args.max_peers_per_room,
+        max_spectators_per_room: args.max_spectators_per_room,
         max_message_bytes: args.max_message_bytes,
         messages_per_second: args.messages_per_second,
         burst: args.burst,

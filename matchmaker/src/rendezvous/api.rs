@@ -61,6 +61,12 @@ pub struct RoomRequest {
     pub mode: String,
     /// Listed in `GET /lobbies`; a private room is reached by its code only.
     pub public: bool,
+    /// Spectator places beside the players, at most
+    /// [`MAX_SPECTATORS`](nearplay_netcode::MAX_SPECTATORS): the room admits
+    /// [`capacity`](Self::capacity) peers (the server caps it at its own
+    /// limit). Absent (older hosts): 0.
+    #[serde(default)]
+    pub spectators: u16,
 }
 
 impl RoomRequest {
@@ -73,8 +79,14 @@ impl RoomRequest {
             && bounded_text(&self.game, MAX_GAME_BYTES)
             && bounded_text(&self.version, MAX_VERSION_BYTES)
             && bounded_text(&self.mode, MAX_MODE_BYTES)
-            && self.max_players >= 2;
+            && self.max_players >= 2
+            && usize::from(self.spectators) <= nearplay_netcode::MAX_SPECTATORS;
         if ok { Ok(()) } else { Err(Refusal::BadRequest) }
+    }
+
+    /// Peers the room admits: its players and its spectators.
+    pub fn capacity(&self) -> u16 {
+        self.max_players.saturating_add(self.spectators)
     }
 }
 
@@ -124,7 +136,7 @@ pub struct RoomInfo {
 
 impl RoomInfo {
     /// Within the API's bounds: the request's fields ([`RoomRequest::check`]),
-    /// no more players than seats, a host id of 32 hex digits. What a
+    /// no more peers than seats and spectator places, a host id of 32 hex digits. What a
     /// client checks of a room a server describes before it uses or shows it.
     pub fn check(&self) -> Result<(), Refusal> {
         self.request.check()?;
@@ -132,7 +144,7 @@ impl RoomInfo {
             .host_peer
             .as_deref()
             .is_none_or(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()));
-        if self.players <= self.request.max_players && host_ok {
+        if self.players <= self.request.capacity() && host_ok {
             Ok(())
         } else {
             Err(Refusal::ProtocolError)

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::recorder::MAX_REPLAY_FRAMES;
 use super::{ReplayError, clean};
 use crate::plan::{MatchPlan, NetSettings};
-use crate::plan_check::MAX_PLAYERS;
+use crate::plan_check::{MAX_PLAYERS, MAX_SPECTATORS};
 
 /// The first bytes of every replay file.
 pub const MAGIC: [u8; 8] = *b"NPREPLAY";
@@ -73,7 +73,9 @@ pub struct ReplayPlan {
     pub players: Vec<String>,
     /// The netcode settings the match was played with.
     pub settings: NetSettings,
-    /// The handle of whoever recorded it.
+    /// The handle of whoever recorded it: a player's (`0..players`), or a
+    /// spectator's (`players..players + MAX_SPECTATORS`, as plans number
+    /// them) for a match recorded while watching.
     pub local_handle: usize,
 }
 
@@ -235,8 +237,11 @@ impl<I> ReplayFile<I> {
         if self.players == 0 || self.players > MAX_PLAYERS {
             return bad("player count out of range");
         }
-        if self.plan.players.len() != self.players || self.plan.local_handle >= self.players {
+        if self.plan.players.len() != self.players {
             return bad("the plan's players do not match the inputs");
+        }
+        if self.plan.local_handle >= self.players + MAX_SPECTATORS {
+            return bad("the recorder's handle is neither a player's nor a spectator's");
         }
         if self
             .plan

@@ -174,6 +174,20 @@ fn a_crafted_file_with_a_good_digest_is_still_checked() {
 }
 
 #[test]
+fn a_spectators_replay_is_read_and_a_handle_past_every_spectator_is_refused() {
+    // A spectator records with its own handle (players..players + 32).
+    let mut file = sample();
+    file.plan.local_handle = 3 + crate::MAX_SPECTATORS - 1;
+    let read = ReplayFile::<u8>::decode(&file.encode().expect("encodes"), &game());
+    assert_eq!(read.map(|f| f.plan.local_handle).ok(), Some(34));
+    file.plan.local_handle = 3 + crate::MAX_SPECTATORS;
+    assert!(matches!(
+        ReplayFile::<u8>::decode(&file.encode().expect("encodes"), &game()),
+        Err(ReplayError::Malformed(_))
+    ));
+}
+
+#[test]
 fn garbage_never_panics_the_reader() {
     let good = sample().encode().expect("encodes");
     let mut seed = 0x2545_F491_4F6C_DD1Du64;

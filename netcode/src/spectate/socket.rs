@@ -9,7 +9,6 @@
 //! [`SpectateNode`]), without head-of-line blocking of a live stream.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use super::SpectateError;
@@ -35,8 +34,9 @@ pub fn spectate_match_id(match_id: MatchId) -> MatchId {
 pub struct SpectateMember {
     /// Its handle in the plan.
     pub handle: u16,
-    /// Its spectate socket.
-    pub addr: SocketAddr,
+    /// Where its spectate datagrams go: its game socket (UDP), or its
+    /// WebRTC id in the room (the game channel).
+    pub addr: PeerAddr,
 }
 
 #[derive(Debug)]
@@ -54,8 +54,8 @@ pub struct SpectateSocket {
     codec: WireCodec,
     shape: FrameShape,
     max_frames: u32,
-    peers: BTreeMap<SocketAddr, Peer>,
-    addrs: BTreeMap<u16, SocketAddr>,
+    peers: BTreeMap<PeerAddr, Peer>,
+    addrs: BTreeMap<u16, PeerAddr>,
     bytes_sent: u64,
     datagrams_sent: u64,
     dropped: u64,
@@ -110,7 +110,8 @@ impl SpectateSocket {
     }
 
     /// The shell of the local member of a checked `plan` (players and
-    /// relay-fed spectators at UDP addresses), over `port`.
+    /// relay-fed spectators at UDP addresses or WebRTC ids, as `port`
+    /// reaches them), over `port`.
     pub fn from_plan(
         port: impl Into<SpectatePort>,
         plan: &MatchPlan,
@@ -126,9 +127,11 @@ impl SpectateSocket {
             .filter(|s| s.is_relayed())
             .map(|s| (s.handle, s.addr));
         for (h, addr) in players.chain(watching) {
-            let PeerAddr::Udp(addr) = addr else {
-                return Err(SpectateError::BadRoster("a member is not at a UDP address"));
-            };
+            if matches!(addr, PeerAddr::Sim(_)) {
+                return Err(SpectateError::BadRoster(
+                    "a member is at no UDP address or WebRTC id",
+                ));
+            }
             members.push(SpectateMember {
                 handle: handle(h)?,
                 addr,
@@ -146,8 +149,8 @@ impl SpectateSocket {
         )
     }
 
-    /// The socket's local address.
-    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+    /// The port's local address (a socket's, or our WebRTC id).
+    pub fn local_addr(&self) -> std::io::Result<PeerAddr> {
         self.port.local_addr()
     }
 
@@ -206,7 +209,9 @@ impl SpectateSocket {
     pub fn recv(&mut self, out: &mut Vec<(u16, SpectateMessage)>) {
         let mut buf = Vec::new();
         for _ in 0..MAX_RECV_PER_PUMP {
-            let Some(from) = self.port.recv(&mut buf, &mut self.dropped) else {
+            let peers = &self.peers;
+            let is_member = |addr: &PeerAddr| peers.contains_key(addr);
+            let Some(from) = self.port.recv(&mut buf, &mut self.dropped, &is_member) else {
                 break;
             };
             let datagram = buf.as_slice();

@@ -48,24 +48,25 @@ impl GameTransport {
         WebRtcTransport::from_plan(link, plan).map(GameTransport::WebRtc)
     }
 
-    /// The port of the spectator stream over the game socket (UDP only:
-    /// online matches have no spectators yet). See
-    /// [`UdpTransport::spectate_port`].
+    /// The port of the spectator stream over the game socket or channel:
+    /// see [`UdpTransport::spectate_port`] and, online,
+    /// `WebRtcTransport::spectate_port`. `None` is kept for transports
+    /// that carry no stream.
     pub fn spectate_port(&mut self) -> Option<std::io::Result<crate::spectate::SpectatePort>> {
         match self {
             GameTransport::Udp(t) => Some(t.spectate_port()),
-            #[allow(unreachable_patterns)]
-            _ => None,
+            #[cfg(feature = "webrtc")]
+            GameTransport::WebRtc(t) => Some(Ok(t.spectate_port())),
         }
     }
 
-    /// The game socket as the spectate port of a spectator (who plays no
-    /// session); UDP only.
+    /// The game socket or channel as the spectate port of a spectator (who
+    /// plays no session).
     pub fn into_spectate_port(self) -> Option<crate::spectate::SpectatePort> {
         match self {
             GameTransport::Udp(t) => Some(t.into_spectate_port()),
-            #[allow(unreachable_patterns)]
-            _ => None,
+            #[cfg(feature = "webrtc")]
+            GameTransport::WebRtc(t) => Some(t.into_spectate_port()),
         }
     }
 

@@ -120,7 +120,7 @@ impl DatagramLink for UdpLink {
                         (&self.tap, datagram.split_first())
                     {
                         // The spectator stream's: diverted, bounded.
-                        tap.offer(src, rest);
+                        tap.offer(PeerAddr::Udp(src), rest);
                         continue;
                     }
                     return Some((src, self.recv_buf.get(..len)?));

@@ -1,16 +1,17 @@
 //! A swarm of spectate sockets on loopback (players and spectators), for the
-//! UDP test and the `spectate` bench.
+//! UDP test and the `spectate` benches (UDP here, WebRTC in
+//! `matchmaker/benches/spectate_webrtc.rs`, which brings its own ports).
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
-use nearplay_netcode::MatchId;
-use nearplay_netcode::MatchKey;
 use nearplay_netcode::spectate::{
-    FrameShape, RelayTree, SpectateConfig, SpectateMember, SpectateNode, SpectateSocket,
+    FrameShape, RelayTree, SpectateConfig, SpectateMember, SpectateNode, SpectatePort,
+    SpectateSocket,
 };
+use nearplay_netcode::{MatchId, MatchKey, PeerAddr};
 
 /// Player `p`'s input at frame `f` (2 bytes, as the demo's).
 pub fn input(f: u32, p: usize) -> [u8; 2] {
@@ -39,16 +40,30 @@ pub struct Swarm {
 impl Swarm {
     /// Binds every member on loopback and builds its node, fanout `k`.
     pub fn new(players: usize, spectators: usize, k: usize, key: &MatchKey) -> Swarm {
-        let total = players + spectators;
-        let sockets: Vec<UdpSocket> = (0..total)
-            .map(|_| UdpSocket::bind("127.0.0.1:0").unwrap())
+        let ports = (0..players + spectators)
+            .map(|_| {
+                let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+                (socket.local_addr().unwrap().into(), socket.into())
+            })
             .collect();
-        let roster: Vec<SpectateMember> = sockets
+        Swarm::with_ports(players, ports, k, key)
+    }
+
+    /// The members at `ports` (handle = index: players first), each with the
+    /// address the others reach it at, fanout `k`.
+    pub fn with_ports(
+        players: usize,
+        ports: Vec<(PeerAddr, SpectatePort)>,
+        k: usize,
+        key: &MatchKey,
+    ) -> Swarm {
+        let total = ports.len();
+        let roster: Vec<SpectateMember> = ports
             .iter()
             .enumerate()
-            .map(|(h, s)| SpectateMember {
+            .map(|(h, (addr, _))| SpectateMember {
                 handle: h as u16,
-                addr: s.local_addr().unwrap(),
+                addr: *addr,
             })
             .collect();
         let player_handles: Vec<u16> = (0..players as u16).collect();
@@ -56,10 +71,10 @@ impl Swarm {
         let tree = RelayTree::new(&player_handles, &spectator_handles, k).unwrap();
         let shape = FrameShape::new(players, 2).unwrap();
         let now = Instant::now();
-        let members = sockets
+        let members = ports
             .into_iter()
             .enumerate()
-            .map(|(h, s)| {
+            .map(|(h, (_, s))| {
                 let h = h as u16;
                 let config = SpectateConfig::with_fanout(k);
                 let max = config.max_frames;

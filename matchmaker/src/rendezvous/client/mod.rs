@@ -238,7 +238,7 @@ impl RendezvousClient {
         webrtc: &WebRtcConfig,
     ) -> Result<(RoomInfo, WebRtcLink), RendezvousError> {
         let info = self.room(code)?;
-        if info.players >= info.request.max_players {
+        if info.players >= info.request.capacity() {
             return Err(RendezvousError::RoomFull { code: info.code });
         }
         let link = WebRtcLink::connect(&self.room_url(info.code), webrtc)

@@ -108,6 +108,8 @@ pub fn room_request(config: &HostConfig, public: bool) -> RoomRequest {
         password: config.password.is_some(),
         mode: config.mode.clone(),
         public,
+        // The lobby machine seats up to this many spectators beside the players.
+        spectators: nearplay_netcode::MAX_SPECTATORS as u16,
     }
 }
 

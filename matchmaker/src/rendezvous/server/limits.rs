@@ -9,6 +9,9 @@ pub struct Limits {
     pub max_rooms: usize,
     /// Peers in one room, and the cap on a host's `max_players`. Default 16.
     pub max_peers_per_room: u16,
+    /// Spectator places one code room may have beside its players (the cap
+    /// on a host's `spectators`). Default 32, the most a match takes.
+    pub max_spectators_per_room: u16,
     /// Largest websocket message in bytes (an SDP offer is 1-4 KiB). Default 16 KiB.
     pub max_message_bytes: usize,
     /// Sustained websocket messages per second per connection. Default 20.
@@ -55,6 +58,7 @@ impl Default for Limits {
         Limits {
             max_rooms: 10_000,
             max_peers_per_room: 16,
+            max_spectators_per_room: 32,
             max_message_bytes: crate::rendezvous::wire::MAX_SIGNAL_BYTES,
             messages_per_second: 20,
             burst: 60,

@@ -150,6 +150,7 @@ impl Rooms {
         request.check()?;
         self.may_open(owner)?;
         request.max_players = request.max_players.min(self.limits.max_peers_per_room);
+        request.spectators = request.spectators.min(self.limits.max_spectators_per_room);
         // 31^6 codes: a handful of draws always finds a free one.
         for _ in 0..64 {
             let code = fresh();
@@ -265,7 +266,7 @@ impl Rooms {
         let cap = room
             .request
             .as_ref()
-            .map_or(self.limits.max_peers_per_room, |r| r.max_players);
+            .map_or(self.limits.max_peers_per_room, RoomRequest::capacity);
         if room.members.len() >= usize::from(cap) {
             Err(Refusal::RoomFull)
         } else {

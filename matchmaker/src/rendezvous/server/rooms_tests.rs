@@ -16,6 +16,7 @@ fn request(public: bool, max: u16) -> RoomRequest {
         password: false,
         mode: "ffa".into(),
         public,
+        spectators: 0,
     }
 }
 
@@ -78,6 +79,51 @@ fn code_rooms_admit_fill_and_list() {
         Err(Refusal::RoomNotFound),
         "emptied room closes"
     );
+}
+
+#[test]
+fn spectator_places_are_admitted_beside_the_players_and_bounded() {
+    let t = Instant::now();
+    let limits = Limits {
+        max_spectators_per_room: 3,
+        ..Limits::default()
+    };
+    let mut rooms = Rooms::new(limits);
+    let mut draw = codes();
+    // 2 seats and 2 spectator places: the fifth peer is refused.
+    let watched = RoomRequest {
+        spectators: 2,
+        ..request(true, 2)
+    };
+    let code = rooms.create(watched, HOME, t, &mut draw).expect("create");
+    let r = req(code.as_str(), None);
+    for peer in 1..=4 {
+        assert!(rooms.join(peer, &r, t).is_ok(), "peer {peer}");
+    }
+    assert_eq!(rooms.join(5, &r, t), Err(Refusal::RoomFull));
+    let info = rooms.info(code).expect("info");
+    assert_eq!((info.players, info.request.capacity()), (4, 4));
+    assert_eq!(info.check(), Ok(()));
+    // More places than the server gives are cut to its limit.
+    let greedy = RoomRequest {
+        spectators: 30,
+        ..request(true, 2)
+    };
+    let code = rooms.create(greedy, HOME, t, &mut draw).expect("create");
+    assert_eq!(rooms.info(code).map(|i| i.request.spectators), Ok(3));
+    // More than a match takes is a bad request, and a room listing more
+    // peers than seats and places is a protocol error.
+    let hostile = RoomRequest {
+        spectators: nearplay_netcode::MAX_SPECTATORS as u16 + 1,
+        ..request(true, 2)
+    };
+    assert_eq!(
+        rooms.create(hostile, HOME, t, &mut draw),
+        Err(Refusal::BadRequest)
+    );
+    let mut lying = info;
+    lying.players = 5;
+    assert_eq!(lying.check(), Err(Refusal::ProtocolError));
 }
 
 #[test]

@@ -35,6 +35,7 @@ use super::auth::AuthTransport;
 use super::backlog::{Backlog, MAX_BACKLOG};
 use super::link::DatagramLink;
 use crate::addr::PeerAddr;
+use crate::spectate::{SpectatePort, SpectateTap};
 use crate::stats::TrafficCounters;
 use crate::wire::DropReason;
 
@@ -54,6 +55,33 @@ impl WebRtcTransport {
     pub fn link_mut(&mut self) -> &mut WebRtcLink {
         &mut self.link.link
     }
+
+    /// The port of the spectator stream over this game channel (see
+    /// [`SpectatePort`]): from now on, packets starting with
+    /// [`SPECTATE_PREFIX`](crate::spectate::SPECTATE_PREFIX) go to it, not
+    /// to the game. Call before the transport moves into its session.
+    pub fn spectate_port(&mut self) -> SpectatePort {
+        let tap = self
+            .link
+            .tap
+            .get_or_insert_with(SpectateTap::default)
+            .clone();
+        SpectatePort::WebRtc {
+            link: self.link.link.clone(),
+            tap,
+            owned: false,
+        }
+    }
+
+    /// The game channel itself, as the spectate port of a member that
+    /// plays no session (a spectator).
+    pub fn into_spectate_port(self) -> SpectatePort {
+        SpectatePort::WebRtc {
+            link: self.link.link.clone(),
+            tap: SpectateTap::default(),
+            owned: true,
+        }
+    }
 }
 
 /// The unreliable [`GAME_CHANNEL`] of a [`WebRtcLink`] as a
@@ -72,6 +100,8 @@ pub struct GameChannel {
     current: Option<matchbox_socket::Packet>,
     /// Our own peer id: the server names it in a `PeerLeft` when it shuts down.
     me: Option<u128>,
+    /// Where spectate packets go, once a spectate port was taken.
+    tap: Option<SpectateTap>,
 }
 
 impl From<WebRtcLink> for GameChannel {
@@ -82,6 +112,7 @@ impl From<WebRtcLink> for GameChannel {
             backlog: Backlog::new(MAX_BACKLOG),
             current: None,
             me,
+            tap: None,
         }
     }
 }
@@ -140,7 +171,15 @@ impl DatagramLink for GameChannel {
         counters: &TrafficCounters,
     ) {
         self.watch_signaling(counters);
-        let arrived = self.link.receive(GAME_CHANNEL);
+        let mut arrived = self.link.receive(GAME_CHANNEL);
+        if let Some(tap) = &self.tap {
+            // The spectator stream's, from members: diverted (bounded)
+            // before the game sees them. A stranger's goes on to the
+            // layer's check, which drops and counts it.
+            arrived.retain(|(peer, packet)| {
+                admit(*peer, 0).is_err() || !tap.divert(PeerAddr::WebRtc(*peer), packet)
+            });
+        }
         self.backlog.admit(arrived, admit, counters);
     }
 
