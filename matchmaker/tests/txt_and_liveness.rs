@@ -18,6 +18,8 @@ fn txt() -> LobbyTxt {
         max_players: 8,
         password: true,
         mode: "ffa".into(),
+        stage: Default::default(),
+        vacant: vec![],
         extras: vec![("map".into(), "dunes".into())],
     }
 }

@@ -7,6 +7,7 @@ use nearplay_netcode::{GameTransport, MatchPlan};
 use super::backend::Backend;
 use super::events::{LobbyActionError, LobbyError, LobbyEvent, LobbyPhase, MatchStart};
 use super::lobby::Lobby;
+use super::ticket::RejoinTicket;
 
 impl Lobby {
     /// After a match: starts the next one with the same players, as
@@ -33,6 +34,20 @@ impl Lobby {
             Err(e) => self.fail(e),
         }
         Ok(())
+    }
+
+    /// Our seat's [`RejoinTicket`] for the running match (save it with
+    /// [`RejoinTicket::save`] at [`RejoinTicket::default_path`] so a
+    /// restarted game finds it); `None` for the host, a spectator, or
+    /// before a match.
+    pub fn rejoin_ticket(&self) -> Option<RejoinTicket> {
+        let plan = self.last_plan.as_ref()?;
+        let fingerprint = self
+            .fingerprints
+            .get(&0)
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        RejoinTicket::from_plan(plan, &self.name, &fingerprint)
     }
 
     /// A transport for `plan` over the socket or link the lobby kept.

@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::lan::{BrowseEvent, Compatibility, Discovery, LobbyBrowser, LobbyInfo, printable};
+use crate::lan::{
+    BrowseEvent, Compatibility, Discovery, LobbyBrowser, LobbyInfo, LobbyStage, printable,
+};
 use crate::rendezvous::{RoomCode, RoomInfo};
 
 use super::matchmaker::MatchmakerConfig;
@@ -64,6 +66,12 @@ pub struct LobbyEntry {
     pub compatibility: Compatibility,
     /// Where it is (what [`JoinTarget`](super::JoinTarget) is made from).
     pub place: LobbyPlace,
+    /// Taking joins, or in a match (with or without seats for newcomers),
+    /// as the LAN advertisement says. Online rooms are listed while open.
+    pub stage: LobbyStage,
+    /// Names of the running match's vacant seats, waiting for their players
+    /// (cleaned, at most the lobby's seats): "in match - Bo's seat free".
+    pub vacant_seats: Vec<String>,
 }
 
 impl LobbyEntry {
@@ -80,6 +88,12 @@ impl LobbyEntry {
                 addr: info.addr,
                 instance: info.instance.clone(),
             },
+            stage: info.txt.as_ref().map(|t| t.stage).unwrap_or_default(),
+            vacant_seats: info
+                .txt
+                .as_ref()
+                .map(|t| t.vacant.clone())
+                .unwrap_or_default(),
         }
     }
 
@@ -114,6 +128,8 @@ impl LobbyEntry {
             rtt: None,
             compatibility,
             place: LobbyPlace::Online { code: room.code },
+            stage: LobbyStage::Open,
+            vacant_seats: Vec::new(),
         }
     }
 }

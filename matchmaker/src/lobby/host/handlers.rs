@@ -3,8 +3,10 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
+use std::collections::BTreeMap;
+
 use nearplay_netcode::{
-    MAX_SPECTATORS, MatchId, MatchKey, MatchPlan, PeerAddr, PlanPlayer, PlanSpectator,
+    MAX_SPECTATORS, MatchId, MatchKey, MatchPlan, MemberSecret, PeerAddr, PlanPlayer, PlanSpectator,
 };
 
 use super::{
@@ -52,12 +54,17 @@ impl HostMachine {
         let host_ip = self.host_ip();
         let mut players = Vec::new();
         let mut spectators = Vec::new();
+        let mut member_secrets = BTreeMap::new();
         for (handle, m) in self.plan_handles().into_iter().zip(&self.members) {
             let addr = PeerAddr::Udp(m.plan_addr(host_ip));
             let name = m.name.clone();
             if m.spectator {
                 spectators.push(PlanSpectator::relayed(handle, name, addr));
             } else {
+                // The host's own seat cannot drop out of its own lobby.
+                if m.id != 0 {
+                    member_secrets.insert(handle, MemberSecret(self.rng.bytes32()));
+                }
                 players.push(PlanPlayer { handle, name, addr });
             }
         }
@@ -67,6 +74,8 @@ impl HostMachine {
             players,
             spectators,
             key: MatchKey(self.rng.bytes32()),
+            key_epoch: 0,
+            member_secrets,
             settings: self.config.settings.clone(),
             local_handle: 0,
         }
@@ -165,6 +174,11 @@ impl HostMachine {
             Some(RejectReason::GameVersion {
                 host: self.config.game_version.clone(),
             })
+        } else if self.phase == Phase::InMatch {
+            return self.hello_in_match(now, conn, hello);
+        } else if hello.rejoin.is_some() {
+            // No match runs: there is no seat to take back.
+            Some(RejectReason::BadRejoin)
         } else if !hello.spectator && self.players() >= usize::from(self.config.max_players) {
             Some(RejectReason::Full {
                 max: self.config.max_players,
@@ -181,9 +195,18 @@ impl HostMachine {
         if let Some(reason) = reason {
             return self.reject(now, conn, reason);
         }
-        let Some(c) = self.conns.get_mut(&conn) else {
-            return;
-        };
+        self.admit_member(now, conn, &hello);
+    }
+
+    /// Makes the joiner on `conn` a member (its hello passed admission):
+    /// welcome, event, roster. Returns its id.
+    pub(super) fn admit_member(
+        &mut self,
+        now: Instant,
+        conn: ConnId,
+        hello: &Hello,
+    ) -> Option<MemberId> {
+        let c = self.conns.get_mut(&conn)?;
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
         c.state = ConnState::Member(id);
@@ -200,15 +223,11 @@ impl HostMachine {
             fingerprint,
             chat_bucket: TokenBucket::full(),
             ready_bucket: TokenBucket::full(),
+            handle: None,
+            secret: None,
+            vacant: false,
         });
-        let welcome = HostMsg::Welcome {
-            you: id,
-            lobby_name: self.config.lobby_name.clone(),
-            name: name.clone(),
-            max_players: self.config.max_players,
-            roster: self.roster(),
-        };
-        self.send(now, conn, &welcome);
+        self.welcome(now, conn, id, &name);
         if let Some(fingerprint) = fingerprint {
             self.events.push_back(HostEvent::MemberJoined {
                 id,
@@ -217,6 +236,19 @@ impl HostMachine {
             });
         }
         self.roster_changed(now);
+        Some(id)
+    }
+
+    /// Sends the welcome to member `id` on `conn`.
+    pub(super) fn welcome(&mut self, now: Instant, conn: ConnId, id: MemberId, name: &str) {
+        let welcome = HostMsg::Welcome {
+            you: id,
+            lobby_name: self.config.lobby_name.clone(),
+            name: name.to_string(),
+            max_players: self.config.max_players,
+            roster: self.roster(),
+        };
+        self.send(now, conn, &welcome);
     }
 
     pub(super) fn handle_member_msg(
@@ -307,6 +339,9 @@ impl HostMachine {
         let Some(pos) = self.members.iter().position(|m| m.id == id && id != 0) else {
             return;
         };
+        if self.phase == Phase::InMatch {
+            return self.vacate_seat(now, pos, reason);
+        }
         let m = self.members.remove(pos);
         self.events.push_back(HostEvent::MemberLeft {
             id,
@@ -340,18 +375,6 @@ impl HostMachine {
         self.close_conn(now, conn);
         if let Some(Some(id)) = state {
             self.remove_member(now, id, LeaveReason::ProtocolError(error.to_string()));
-        }
-    }
-
-    pub(super) fn close_pending(&mut self, now: Instant) {
-        let pending: Vec<ConnId> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| c.state.is_pending())
-            .map(|(id, _)| *id)
-            .collect();
-        for conn in pending {
-            self.reject(now, conn, RejectReason::AlreadyStarted);
         }
     }
 

@@ -12,12 +12,20 @@
 //! [`GuessLimiter`]; chat lines and ready toggles are rate-limited per
 //! member. Bytes that reach a connection already closing are dropped unread.
 //!
-//! Split in four: `types.rs` (config, events, errors), this file (the
+//! The lobby stays open during the match as its control channel: member
+//! connections are kept (keepalives and idle timeouts as before), a member
+//! whose connection drops vacates its seat instead of leaving the roster,
+//! and a joiner may take a vacant seat back with the seat's member secret
+//! (then the match key changes, see `in_match.rs`).
+//!
+//! Split in five: `types.rs` (config, events, errors), this file (the
 //! machine and its public API), `handlers.rs` (message handling and the
-//! plan), `handshake.rs` (greeting, offer, guesses).
+//! plan), `handshake.rs` (greeting, offer, guesses), `in_match.rs` (seats,
+//! rejoin, late join and key epochs during the match).
 
 mod handlers;
 mod handshake;
+mod in_match;
 mod types;
 
 pub use types::{ConnId, HostConfig, HostEvent, HostTransmit, LeaveReason, StartRefused};
@@ -26,7 +34,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
-use nearplay_netcode::MatchPlan;
+use nearplay_netcode::{MatchPlan, MemberSecret};
 
 use super::codec::FrameDecoder;
 use super::message::{
@@ -43,7 +51,8 @@ pub const MAX_PENDING_HELLOS: usize = 16;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     Open,
-    Started,
+    /// The match runs; the lobby is its control channel.
+    InMatch,
     Closed,
 }
 
@@ -96,6 +105,13 @@ struct Member {
     fingerprint: Option<Fingerprint>,
     chat_bucket: TokenBucket,
     ready_bucket: TokenBucket,
+    /// Its handle in the running match (set at start or when it joined it).
+    handle: Option<usize>,
+    /// Its seat's secret (players of the running match; never the host's
+    /// own, which cannot drop out of its own lobby).
+    secret: Option<MemberSecret>,
+    /// Its connection is gone during the match: the seat waits for it.
+    vacant: bool,
 }
 
 /// The host's lobby state machine.
@@ -112,6 +128,8 @@ pub struct HostMachine {
     guesses: GuessLimiter,
     /// Chat lines and ready toggles dropped by the per-member rate limits.
     rate_limited: u64,
+    /// The running match's full plan (every secret; the host's copy only).
+    plan: Option<MatchPlan>,
 }
 
 impl HostMachine {
@@ -130,6 +148,9 @@ impl HostMachine {
             // The host's own member never goes through the buckets.
             chat_bucket: TokenBucket::full(),
             ready_bucket: TokenBucket::full(),
+            handle: None,
+            secret: None,
+            vacant: false,
         };
         let guesses = GuessLimiter::new(config.guesses);
         HostMachine {
@@ -143,6 +164,7 @@ impl HostMachine {
             events: VecDeque::new(),
             guesses,
             rate_limited: 0,
+            plan: None,
         }
     }
 
@@ -187,13 +209,25 @@ impl HostMachine {
                 ready: m.ready,
                 game_addr: m.plan_addr(host_ip),
                 spectator: m.spectator,
+                vacant: m.vacant,
             })
             .collect()
     }
 
-    /// Whether the lobby still takes joins.
+    /// Whether the lobby still takes joins before a match (not started,
+    /// not closed).
     pub fn is_open(&self) -> bool {
         self.phase == Phase::Open
+    }
+
+    /// Whether a match runs with this lobby as its control channel.
+    pub fn in_match(&self) -> bool {
+        self.phase == Phase::InMatch
+    }
+
+    /// Whether the lobby still runs (open or in a match, not closed).
+    pub fn is_running(&self) -> bool {
+        self.phase != Phase::Closed
     }
 
     /// A TCP connection was accepted from `peer` on our `local` address.
@@ -217,7 +251,7 @@ impl HostMachine {
                 last_sent: now,
             },
         );
-        if self.phase != Phase::Open {
+        if self.phase == Phase::Closed {
             self.reject(now, conn, RejectReason::AlreadyStarted);
             return;
         }
@@ -390,8 +424,10 @@ impl HostMachine {
     }
 
     /// Starts the match: builds the one [`MatchPlan`], sends every member its
-    /// copy and returns the host's (handle 0). Handles follow join order,
-    /// players first, then spectators (who need not be ready).
+    /// copy (with only its own member secret) and returns the host's (handle
+    /// 0). Handles follow join order, players first, then spectators (who
+    /// need not be ready). Member connections stay open: the lobby is the
+    /// match's control channel until it is closed.
     pub fn start(&mut self, now: Instant) -> Result<MatchPlan, StartRefused> {
         if self.phase != Phase::Open {
             return Err(StartRefused::NotOpen);
@@ -406,21 +442,26 @@ impl HostMachine {
             return Err(StartRefused::NotReady(not_ready));
         }
         let plan = self.build_plan();
-        self.phase = Phase::Started;
+        self.phase = Phase::InMatch;
+        let handles = self.plan_handles();
+        for (m, handle) in self.members.iter_mut().zip(handles) {
+            m.handle = Some(handle);
+            m.secret = plan.member_secrets.get(&handle).cloned();
+        }
         let members: Vec<(usize, Option<ConnId>)> = self
-            .plan_handles()
-            .into_iter()
-            .zip(self.members.iter().map(|m| m.conn))
+            .members
+            .iter()
+            .map(|m| (m.handle.unwrap_or_default(), m.conn))
             .collect();
         for (handle, conn) in members {
             if let Some(conn) = conn {
                 self.send(now, conn, &HostMsg::Start(plan.for_member(handle)));
-                self.close_conn(now, conn);
             }
         }
-        self.close_pending(now);
-        self.events.push_back(HostEvent::Started(plan.clone()));
-        Ok(plan)
+        let ours = plan.for_member(0);
+        self.plan = Some(plan);
+        self.events.push_back(HostEvent::Started(ours.clone()));
+        Ok(ours)
     }
 
     /// Closes the lobby: every member gets `Closed`.
