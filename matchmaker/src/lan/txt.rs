@@ -250,7 +250,12 @@ impl LobbyTxt {
         let max_players = parse_num("max", max)?;
         check_seats(players, max_players)?;
         let stage = LobbyStage::parse(st.as_deref())?;
-        let vacant = parse_vacant(free.as_deref());
+        // Vacant seats mean something only in a match (and are written only
+        // then, so a parsed record encodes back to itself).
+        let vacant = match stage.in_match() {
+            true => parse_vacant(free.as_deref()),
+            false => Vec::new(),
+        };
         check_vacant(players, max_players, vacant.len())?;
         Ok(LobbyTxt {
             proto: parse_num("proto", proto)?,
