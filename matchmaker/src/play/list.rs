@@ -75,6 +75,16 @@ pub struct LobbyEntry {
 }
 
 impl LobbyEntry {
+    /// Whether a new player may join it: compatible, a seat free, and
+    /// taking joins (before its match, or during it when it keeps seats
+    /// open for late joiners). A lobby in a match with vacant seats takes
+    /// only their own players back (with a [`RejoinTicket`](super::RejoinTicket)).
+    pub fn takes_newcomers(&self) -> bool {
+        self.compatibility.is_compatible()
+            && self.players < self.max_players
+            && self.stage != LobbyStage::InMatch
+    }
+
     fn from_lan(info: &LobbyInfo) -> LobbyEntry {
         LobbyEntry {
             name: info.name.clone(),
