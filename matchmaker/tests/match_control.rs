@@ -316,3 +316,36 @@ fn without_late_join_a_newcomer_is_turned_away_but_a_spectator_may_watch() {
     let news = seat_news(&sim.take_events(1));
     assert!(news.iter().any(|n| n.change == SeatChange::Watching));
 }
+
+#[test]
+fn a_host_game_that_does_not_poll_during_the_match_holds_bounded_events() {
+    use nearplay_matchmaker::lobby::codec::encode_with_version;
+    use nearplay_matchmaker::lobby::host::{ConnId, MAX_QUEUED_EVENTS};
+    use nearplay_matchmaker::lobby::message::ClientMsg;
+    let (mut sim, _, _) = started(config());
+    // A stranger knocks 5000 times in another protocol version; nobody
+    // polls the host's events for the whole match.
+    let knock = encode_with_version(&ClientMsg::KeepAlive, 999).expect("enc");
+    for i in 0..5000u64 {
+        let conn = ConnId(1000 + i);
+        let peer = std::net::SocketAddr::from(([10, 9, (i >> 8) as u8, i as u8], 1));
+        sim.host.handle_connect(sim.now, conn, peer, peer);
+        sim.host.handle_data(sim.now, conn, &knock);
+        sim.host.handle_disconnect(sim.now, conn);
+        while sim.host.poll_transmit().is_some() {}
+    }
+    // Bo drops meanwhile: that news is kept.
+    sim.host.handle_disconnect(sim.now, ConnId(2));
+    while sim.host.poll_transmit().is_some() {}
+    let held: Vec<HostEvent> = std::iter::from_fn(|| sim.host.poll_event()).collect();
+    assert!(
+        held.len() <= MAX_QUEUED_EVENTS + 8,
+        "{} events held",
+        held.len()
+    );
+    assert!(sim.host.dropped_events() >= 5000 - MAX_QUEUED_EVENTS as u64);
+    assert!(
+        held.iter()
+            .any(|e| matches!(e, HostEvent::Seat(n) if n.name == "Bo"))
+    );
+}

@@ -145,6 +145,10 @@ fn a_dropped_member_rejoins_its_seat_with_its_ticket() {
             key: plan.key.clone()
         }
     );
+    // Ann's view of the match follows: a rematch would use the new key.
+    let ann_plan = ann.current_plan().expect("plan");
+    assert_eq!((ann_plan.key_epoch, &ann_plan.key), (1, &plan.key));
+    assert_eq!(ann_plan.players[handle].addr, plan.players[handle].addr);
     control(
         "Bo's seat retaken at the host",
         &mut host,

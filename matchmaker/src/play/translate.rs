@@ -77,12 +77,9 @@ impl Lobby {
                 };
                 self.match_started(plan);
             }
-            HostEvent::Seat(news) => self.push(LobbyEvent::Control(seat_control(news))),
+            HostEvent::Seat(news) => self.control(seat_control(news)),
             HostEvent::Rekeyed { epoch, key } => {
-                self.push(LobbyEvent::Control(MatchControl::MatchRekeyed {
-                    epoch,
-                    key,
-                }));
+                self.control(MatchControl::MatchRekeyed { epoch, key });
             }
             HostEvent::Closed => {
                 if matches!(self.phase, LobbyPhase::InLobby | LobbyPhase::Opening) {
@@ -135,12 +132,9 @@ impl Lobby {
                 self.push(LobbyEvent::Chat { from, name, text });
             }
             ClientEvent::Started(plan) => self.match_started(plan),
-            ClientEvent::Seat(news) => self.push(LobbyEvent::Control(seat_control(news))),
+            ClientEvent::Seat(news) => self.control(seat_control(news)),
             ClientEvent::Rekeyed { epoch, key } => {
-                self.push(LobbyEvent::Control(MatchControl::MatchRekeyed {
-                    epoch,
-                    key,
-                }));
+                self.control(MatchControl::MatchRekeyed { epoch, key });
             }
             ClientEvent::LobbyClosed(reason) => match self.phase {
                 // The match goes on without its control channel.
@@ -155,6 +149,12 @@ impl Lobby {
                 }
             },
         }
+    }
+
+    /// News of the running match: the plan follows it, the game hears it.
+    fn control(&mut self, news: MatchControl) {
+        self.follow_match(&news);
+        self.push(LobbyEvent::Control(news));
     }
 
     /// A LAN host's lobby renamed by mDNS probing (a name taken by a host

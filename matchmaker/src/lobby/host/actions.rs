@@ -79,7 +79,7 @@ impl HostMachine {
         }
         let ours = plan.for_member(0);
         self.plan = Some(plan);
-        self.events.push_back(HostEvent::Started(ours.clone()));
+        self.push_event(HostEvent::Started(ours.clone()));
         Ok(ours)
     }
 
@@ -99,6 +99,6 @@ impl HostMachine {
             }
             self.close_conn(now, conn);
         }
-        self.events.push_back(HostEvent::Closed);
+        self.push_event(HostEvent::Closed);
     }
 }

@@ -69,7 +69,7 @@ impl HostMachine {
         let peer = self.conns.get(&conn).map(|c| c.peer);
         self.close_conn(now, conn);
         if let Some(peer) = peer {
-            self.events.push_back(HostEvent::Rejected {
+            self.push_event(HostEvent::Rejected {
                 peer,
                 reason: RejectReason::Protocol { host: ours },
             });
@@ -140,7 +140,7 @@ impl HostMachine {
         });
         self.welcome(now, conn, id, &name);
         if let Some(fingerprint) = fingerprint {
-            self.events.push_back(HostEvent::MemberJoined {
+            self.push_event(HostEvent::MemberJoined {
                 id,
                 name,
                 fingerprint,
@@ -230,13 +230,13 @@ impl HostMachine {
             text: text.clone(),
         };
         self.broadcast(now, &msg);
-        self.events.push_back(HostEvent::Chat { from, name, text });
+        self.push_event(HostEvent::Chat { from, name, text });
     }
 
     pub(super) fn roster_changed(&mut self, now: Instant) {
         let roster = self.roster();
         self.broadcast(now, &HostMsg::Roster(roster.clone()));
-        self.events.push_back(HostEvent::RosterChanged(roster));
+        self.push_event(HostEvent::RosterChanged(roster));
     }
 
     pub(super) fn broadcast(&mut self, now: Instant, msg: &HostMsg) {
@@ -254,7 +254,7 @@ impl HostMachine {
             return self.vacate_seat(now, pos, reason);
         }
         let m = self.members.remove(pos);
-        self.events.push_back(HostEvent::MemberLeft {
+        self.push_event(HostEvent::MemberLeft {
             id,
             name: m.name,
             reason,
@@ -269,7 +269,7 @@ impl HostMachine {
         let peer = self.conns.get(&conn).map(|c| c.peer);
         self.close_conn(now, conn);
         if let Some(peer) = peer {
-            self.events.push_back(HostEvent::Rejected { peer, reason });
+            self.push_event(HostEvent::Rejected { peer, reason });
         }
     }
 

@@ -82,7 +82,7 @@ impl HostMachine {
         });
         let Some(pos) = seat.filter(|_| self.phase == Phase::InMatch) else {
             let (failures, retry_after) = self.guesses.failed(now, peer.ip());
-            self.events.push_back(HostEvent::GuessFailed {
+            self.push_event(HostEvent::GuessFailed {
                 peer,
                 failures,
                 retry_after,
@@ -107,14 +107,15 @@ impl HostMachine {
             p.addr = PeerAddr::Udp(addr);
         }
         self.welcome(now, conn, id, &name);
-        self.events.push_back(HostEvent::MemberJoined {
+        self.push_event(HostEvent::MemberJoined {
             id,
             name: name.clone(),
             fingerprint,
         });
+        // The others hear who sits where before the key that goes with it.
+        self.seat_news(now, handle, name, addr, SeatChange::Retaken, Some(id));
         self.rekey(now, Some(id));
         self.send_plan(now, id);
-        self.seat_news(now, handle, name, addr, SeatChange::Retaken, Some(id));
         self.roster_changed(now);
     }
 
@@ -166,14 +167,15 @@ impl HostMachine {
         let PeerAddr::Udp(socket) = addr else {
             return;
         };
-        let change = if spectator {
-            SeatChange::Watching
-        } else {
-            self.rekey(now, Some(id));
-            SeatChange::Taken
+        let change = match spectator {
+            true => SeatChange::Watching,
+            false => SeatChange::Taken,
         };
-        self.send_plan(now, id);
         self.seat_news(now, handle, name, socket, change, Some(id));
+        if !spectator {
+            self.rekey(now, Some(id));
+        }
+        self.send_plan(now, id);
         self.roster_changed(now);
     }
 
@@ -199,7 +201,7 @@ impl HostMachine {
             m.secret = None;
         }
         let addr = m.plan_addr(host_ip);
-        self.events.push_back(HostEvent::MemberLeft {
+        self.push_event(HostEvent::MemberLeft {
             id,
             name: name.clone(),
             reason,
@@ -231,7 +233,7 @@ impl HostMachine {
         for conn in conns {
             self.send(now, conn, &msg);
         }
-        self.events.push_back(HostEvent::Rekeyed { epoch, key });
+        self.push_event(HostEvent::Rekeyed { epoch, key });
     }
 
     /// Sends member `id` its copy of the running match's plan.
@@ -272,7 +274,7 @@ impl HostMachine {
         for conn in conns {
             self.send(now, conn, &HostMsg::Seat(news.clone()));
         }
-        self.events.push_back(HostEvent::Seat(news));
+        self.push_event(HostEvent::Seat(news));
     }
 
     /// Member `id`'s game address as the plan gives it.

@@ -50,6 +50,12 @@ use super::secure::{Channel, Fingerprint};
 /// closed at once (each waits at most the hello timeout anyway).
 pub const MAX_PENDING_HELLOS: usize = 16;
 
+/// Events held for a game that does not poll (a whole match may pass
+/// without a look at the lobby): past this, notices (refusals, failed
+/// guesses, chat, roster updates) are dropped and counted; past four
+/// times this, every event is.
+pub const MAX_QUEUED_EVENTS: usize = 1024;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     Open,
@@ -132,6 +138,8 @@ pub struct HostMachine {
     rate_limited: u64,
     /// The running match's full plan (every secret; the host's copy only).
     plan: Option<MatchPlan>,
+    /// Events dropped because the game did not poll (see [`MAX_QUEUED_EVENTS`]).
+    dropped_events: u64,
 }
 
 impl HostMachine {
@@ -167,6 +175,7 @@ impl HostMachine {
             guesses,
             rate_limited: 0,
             plan: None,
+            dropped_events: 0,
         }
     }
 
@@ -390,6 +399,28 @@ impl HostMachine {
     /// The next event for the game.
     pub fn poll_event(&mut self) -> Option<HostEvent> {
         self.events.pop_front()
+    }
+
+    /// Events dropped because the game let [`MAX_QUEUED_EVENTS`] pile up.
+    pub fn dropped_events(&self) -> u64 {
+        self.dropped_events
+    }
+
+    /// Queues `event` for the game, within [`MAX_QUEUED_EVENTS`].
+    fn push_event(&mut self, event: HostEvent) {
+        let notice = matches!(
+            event,
+            HostEvent::Rejected { .. }
+                | HostEvent::GuessFailed { .. }
+                | HostEvent::Chat { .. }
+                | HostEvent::RosterChanged(_)
+        );
+        let len = self.events.len();
+        if len >= MAX_QUEUED_EVENTS.saturating_mul(4) || (notice && len >= MAX_QUEUED_EVENTS) {
+            self.dropped_events = self.dropped_events.saturating_add(1);
+            return;
+        }
+        self.events.push_back(event);
     }
 }
 
