@@ -132,8 +132,11 @@ fn a_dropped_member_rejoins_its_seat_with_its_ticket() {
 
     // A restarted game finds its ticket and takes the seat back.
     let loaded = RejoinTicket::load(&path).expect("load");
+    let asked = std::time::Instant::now();
     let mut back = mm.join(&entry, PlayerSettings::new("Bo").rejoin(loaded));
     let plan = started(&mut back).plan;
+    // A figure, not a check: the lobby's part of a rejoin on loopback.
+    println!("rejoin: join with ticket to plan in {:?}", asked.elapsed());
     assert_eq!((plan.local_handle, plan.key_epoch), (handle, 1));
     let rekey = control("the new key at Ann", &mut ann, |c| {
         matches!(c, MatchControl::MatchRekeyed { .. })
