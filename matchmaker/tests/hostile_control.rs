@@ -159,6 +159,33 @@ fn a_fake_hosts_seat_news_and_keys_are_checked() {
 }
 
 #[test]
+fn seat_news_aiming_at_an_unusable_address_ends_the_channel() {
+    let now = Instant::now();
+    for bad in [
+        "0.0.0.0:5000",
+        "224.0.0.251:5353",
+        "255.255.255.255:9",
+        "192.168.1.7:0",
+    ] {
+        let (mut c, mut host) = member_in_match(now);
+        let news = SeatNews {
+            handle: 0,
+            name: "Bo".into(),
+            addr: bad.parse().expect("addr"),
+            change: SeatChange::Retaken,
+        };
+        c.handle_data(now, &host.seal(&HostMsg::Seat(news)).expect("seal"));
+        assert!(c.is_done(), "{bad} was taken");
+        assert!(
+            !events(&mut c)
+                .iter()
+                .any(|e| matches!(e, ClientEvent::Seat(_))),
+            "{bad} reached the game"
+        );
+    }
+}
+
+#[test]
 fn seat_news_before_the_match_is_a_protocol_error() {
     let now = Instant::now();
     let mut c = ClientMachine::with_seed(JoinConfig::new("Ann", "g", "1", OUR_PORT), now, [4; 32]);
