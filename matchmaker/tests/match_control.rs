@@ -163,11 +163,10 @@ fn a_stranger_without_the_member_secret_cannot_take_the_vacant_seat() {
         join_error(&sim.take_events(12)),
         JoinError::TooManyGuesses { .. }
     ));
-    // The right secret for another seat (Ann's, who is connected) is no
-    // way in either: only a vacant seat is taken back.
+    // The right secret for another seat is no way into Bo's.
     let mut ann = jc("Ann", 6002);
     ann.rejoin = Some(RejoinClaim {
-        handle: plans[0].local_handle as u16,
+        handle: bo.local_handle as u16,
         secret: plans[0].member_secret().expect("secret").clone(),
     });
     sim.join(13, ann);
@@ -227,14 +226,34 @@ fn the_member_with_its_secret_retakes_its_seat_and_a_new_key_reaches_only_those_
         key: back.key.clone()
     }));
     assert_eq!(sim.host.vacant_seats(), ["Cy"]);
-    // A second claim on the retaken seat is refused.
-    let mut twice = jc("Bo", 7778);
-    twice.rejoin = Some(RejoinClaim {
-        handle: bo.local_handle as u16,
+    // Bo's secret opens Bo's seat only, not Cy's vacant one.
+    let mut elsewhere = jc("Bo", 7778);
+    elsewhere.rejoin = Some(RejoinClaim {
+        handle: plans[2].local_handle as u16,
         secret: bo.member_secret().expect("secret").clone(),
     });
-    sim.join(21, twice);
+    sim.join(21, elsewhere);
     assert_eq!(join_error(&sim.take_events(21)), JoinError::BadRejoin);
+    assert_eq!(sim.host.vacant_seats(), ["Cy"]);
+}
+
+#[test]
+fn a_member_back_before_its_drop_was_noticed_takes_its_seat_over() {
+    let (mut sim, _, plans) = started(config());
+    // Ann's window reconnects while the host still holds her old
+    // connection (a Wi-Fi hiccup not yet past the idle timeout).
+    let ann = &plans[0];
+    let mut again = jc("Ann", 5001);
+    again.rejoin = Some(RejoinClaim {
+        handle: ann.local_handle as u16,
+        secret: ann.member_secret().expect("secret").clone(),
+    });
+    sim.join(50, again);
+    let back = plan_of(&sim.take_events(50)).expect("plan");
+    assert_eq!((back.local_handle, back.key_epoch), (ann.local_handle, 1));
+    assert!(sim.client(1).is_done(), "the stale connection is closed");
+    assert!(sim.host.vacant_seats().is_empty());
+    assert_eq!(rekeys(&sim.take_events(2)), [1]);
 }
 
 #[test]

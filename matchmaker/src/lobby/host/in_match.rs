@@ -3,7 +3,7 @@
 //! taken by a newcomer (late join) or watched by a spectator who comes
 //! late, and the key epochs that follow.
 //!
-//! Security: a rejoin names a vacant seat and proves the seat's secret with
+//! Security: a rejoin names its seat and proves the seat's secret with
 //! a keyed hash bound to its own channel ([`rejoin_proof`]); a wrong proof
 //! is refused with [`RejectReason::BadRejoin`] and counts as a failed guess
 //! for its source address (the same [`GuessLimiter`](crate::lobby::secure::limits::GuessLimiter)
@@ -71,9 +71,12 @@ impl HostMachine {
             );
         }
         let handle = usize::from(req.handle);
+        // A seat still held by a connection is taken over too: its member
+        // is back before its drop was noticed (a reconnecting window, a
+        // quick restart), and only it holds the secret.
         let seat = self.members.iter().position(|m| {
-            m.vacant
-                && m.handle == Some(handle)
+            m.handle == Some(handle)
+                && !m.spectator
                 && m.secret.as_ref().is_some_and(|s| {
                     // blake3's Hash compares in constant time.
                     blake3::Hash::from(rejoin_proof(s, &fingerprint))
@@ -89,6 +92,9 @@ impl HostMachine {
             });
             return self.reject(now, conn, RejectReason::BadRejoin);
         };
+        if let Some(stale) = self.members.get(pos).and_then(|m| m.conn) {
+            self.close_conn(now, stale);
+        }
         let game_addr = SocketAddr::new(peer.ip(), hello.game_port);
         let Some(m) = self.members.get_mut(pos) else {
             return;
