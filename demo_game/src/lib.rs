@@ -49,6 +49,7 @@ pub mod net;
 pub mod online;
 pub mod overlay;
 pub mod prefs;
+pub mod rejoin;
 pub mod replay_view;
 pub mod replays;
 pub mod report;

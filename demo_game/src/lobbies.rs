@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use nearplay_matchmaker::lan::{BrowseEvent, Discovery, LobbyInfo, printable};
+use nearplay_matchmaker::lan::{BrowseEvent, Discovery, LobbyInfo, LobbyStage, printable};
 use nearplay_matchmaker::lobby::message::PROTOCOL_VERSION;
 use nearplay_matchmaker::rendezvous::RendezvousClient;
 
@@ -99,7 +99,20 @@ fn json(lobby: &LobbyInfo) -> serde_json::Value {
         "compatible": lobby.compatibility.is_compatible(),
         "why_not": (!lobby.compatibility.is_compatible()).then(|| lobby.compatibility.to_string()),
         "rtt_ms": lobby.rtt.map(|d| d.as_secs_f64() * 1000.0),
+        "in_match": stage(lobby).in_match(),
+        "late_join": stage(lobby) == LobbyStage::LateJoin,
+        "vacant_seats": vacant(lobby),
     })
+}
+
+/// Where the lobby is, as its record says (an unparsed record: open).
+fn stage(lobby: &LobbyInfo) -> LobbyStage {
+    lobby.txt.as_ref().map(|t| t.stage).unwrap_or_default()
+}
+
+/// The running match's vacant seats (names already cleaned).
+fn vacant(lobby: &LobbyInfo) -> &[String] {
+    lobby.txt.as_ref().map_or(&[], |t| t.vacant.as_slice())
 }
 
 fn line(lobby: &LobbyInfo) -> String {
@@ -112,6 +125,11 @@ fn line(lobby: &LobbyInfo) -> String {
         String::new()
     } else {
         format!("  (incompatible: {})", lobby.compatibility)
+    };
+    let compat = match (stage(lobby).in_match(), vacant(lobby)) {
+        (false, _) => compat,
+        (true, []) => format!("{compat}  in match"),
+        (true, seats) => format!("{compat}  in match - {}'s seat free", seats.join(", ")),
     };
     format!(
         "{:<28} {:>2}/{:<2} {:>9}  v{:<8} {:<6} {}{}",

@@ -90,7 +90,12 @@ pub fn join_lobby(
     spectator: bool,
 ) {
     let password = password.filter(|_| entry.password);
-    lobby.join(entry, player_settings(prefs, password).spectator(spectator));
+    let mut player = player_settings(prefs, password).spectator(spectator);
+    // Our seat of this lobby's running match is vacant: take it back.
+    if let Some(ticket) = crate::rejoin::ticket_for(entry, &prefs.name).filter(|_| !spectator) {
+        player = player.rejoin(ticket);
+    }
+    lobby.join(entry, player);
     let mut log = LobbyLog::default();
     log.note(format!("Joining \"{}\"...", entry.name));
     lobby.commands().insert_resource(log);
@@ -200,12 +205,18 @@ fn note_lobby_messages(
 fn start_match(
     mut started: MessageReader<MatchStarted>,
     options: Res<NetOptions>,
+    handle: Option<Res<LobbyHandle>>,
+    prefs: Res<Prefs>,
+    mut log: ResMut<LobbyLog>,
     mut commands: Commands,
     mut next: ResMut<NextState<Screen>>,
 ) {
     let Some(MatchStarted { plan }) = started.read().last() else {
         return;
     };
+    if let Some(note) = handle.and_then(|h| crate::rejoin::save_ticket(&h, &prefs.name)) {
+        log.note(note);
+    }
     let control = LocalControl {
         bots: if options.bot && plan.local_player().is_some() {
             vec![plan.local_handle]

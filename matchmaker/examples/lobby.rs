@@ -76,7 +76,8 @@ fn say(line: &str) {
 /// A digest of the plan as the host built it (local handle zeroed), so
 /// processes can compare plans by one line.
 fn plan_digest(plan: &MatchPlan) -> String {
-    let bytes = postcard::to_stdvec(&plan.for_member(0)).unwrap_or_default();
+    // Without member secrets: each member's copy holds only its own.
+    let bytes = postcard::to_stdvec(&plan.for_member(0).without_secrets()).unwrap_or_default();
     blake3::hash(&bytes).to_hex()[..16].to_string()
 }
 
@@ -182,6 +183,8 @@ fn host(
                     return Ok(());
                 }
                 HostEvent::Closed => return Ok(()),
+                HostEvent::Seat(news) => say(&format!("seat {news:?}")),
+                HostEvent::Rekeyed { epoch, .. } => say(&format!("rekeyed epoch {epoch}")),
             }
         }
         std::thread::sleep(FRAME);
@@ -286,6 +289,8 @@ fn join(
                     say(&format!("closed {r}"));
                     return Ok(());
                 }
+                ClientEvent::Seat(news) => say(&format!("seat {news:?}")),
+                ClientEvent::Rekeyed { epoch, .. } => say(&format!("rekeyed epoch {epoch}")),
             }
         }
         std::thread::sleep(FRAME);

@@ -171,7 +171,7 @@ pub mod rendezvous;
 
 pub use lan::{
     BrowseEvent, Compatibility, Discovery, DiscoveryConfig, Interfaces, IpFamily, LanError,
-    LobbyBrowser, LobbyInfo,
+    LobbyBrowser, LobbyInfo, LobbyStage,
 };
 pub use lobby::client::{ClientEvent, CloseReason, JoinConfig, JoinError};
 pub use lobby::host::{HostConfig, HostEvent, LeaveReason, StartRefused};
@@ -180,22 +180,22 @@ pub use lobby::secure::Fingerprint;
 pub use lobby::tcp::{HostOptions, LobbyClient, LobbyHost, ShellError};
 pub use play::{
     JoinTarget, ListEvent, Lobby, LobbyActionError, LobbyEntry, LobbyError, LobbyEvent, LobbyList,
-    LobbyPhase, LobbyPlace, LobbySettings, MatchStart, Matchmaker, MatchmakerConfig,
-    MatchmakerError, PlayerSettings, Venue,
+    LobbyPhase, LobbyPlace, LobbySettings, MatchControl, MatchStart, Matchmaker, MatchmakerConfig,
+    MatchmakerError, PlayerSettings, RejoinTicket, TicketError, Venue,
 };
 pub use rendezvous::RoomCode;
 
 /// What a game needs to host, join and list lobbies, in one `use`.
 pub mod prelude {
-    pub use crate::lan::{Compatibility, Interfaces};
+    pub use crate::lan::{Compatibility, Interfaces, LobbyStage};
     pub use crate::lobby::client::CloseReason;
     pub use crate::lobby::host::LeaveReason;
     pub use crate::lobby::message::{MemberId, RosterEntry};
     pub use crate::lobby::secure::Fingerprint;
     pub use crate::play::{
         JoinTarget, ListEvent, Lobby, LobbyActionError, LobbyEntry, LobbyError, LobbyEvent,
-        LobbyList, LobbyPhase, LobbyPlace, LobbySettings, MatchStart, Matchmaker, MatchmakerConfig,
-        MatchmakerError, PlayerSettings, Venue,
+        LobbyList, LobbyPhase, LobbyPlace, LobbySettings, MatchControl, MatchStart, Matchmaker,
+        MatchmakerConfig, MatchmakerError, PlayerSettings, RejoinTicket, Venue,
     };
     pub use crate::rendezvous::RoomCode;
 }

@@ -40,6 +40,7 @@ fn roster(me_spectator: bool) -> Vec<RosterEntry> {
         ready: true,
         game_addr,
         spectator,
+        vacant: false,
     })
     .collect()
 }
@@ -76,6 +77,8 @@ fn honest(me_spectator: bool) -> MatchPlan {
         players,
         spectators,
         key: MatchKey([9; 32]),
+        key_epoch: 0,
+        member_secrets: Default::default(),
         settings: NetSettings::default(),
         local_handle,
     }

@@ -20,6 +20,8 @@ fn txt() -> LobbyTxt {
         max_players: 4,
         password: false,
         mode: "ffa".into(),
+        stage: Default::default(),
+        vacant: vec![],
         extras: vec![],
     }
 }

@@ -1,6 +1,7 @@
 //! Real sockets, one process, loopback only: a host and 3 clients discover
 //! each other over mDNS, join, chat, get ready and start; everyone holds the
-//! same MatchPlan.
+//! same MatchPlan. The lobby stays open through the match: a member who
+//! goes vacates its seat, the others are told, the TXT shows it.
 
 mod common;
 
@@ -8,9 +9,10 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use common::{discovery, game_socket, unique, wait_for};
-use nearplay_matchmaker::lan::{BrowseEvent, Compatibility};
+use nearplay_matchmaker::lan::{BrowseEvent, Compatibility, LobbyStage};
 use nearplay_matchmaker::lobby::client::{ClientEvent, JoinConfig};
 use nearplay_matchmaker::lobby::host::{HostConfig, HostEvent};
+use nearplay_matchmaker::lobby::message::SeatChange;
 use nearplay_matchmaker::lobby::tcp::{HostOptions, LobbyClient, LobbyHost};
 use nearplay_netcode::{MatchPlan, PeerAddr};
 
@@ -50,7 +52,7 @@ fn host_and_three_clients_discover_join_chat_ready_start() {
 
     let names = ["Ann", "Bob", "Ann"];
     let sockets: Vec<_> = names.iter().map(|_| game_socket()).collect();
-    let clients: Vec<LobbyClient> = names
+    let mut clients: Vec<LobbyClient> = names
         .iter()
         .zip(&sockets)
         .map(|(n, s)| {
@@ -106,7 +108,10 @@ fn host_and_three_clients_discover_join_chat_ready_start() {
             Some(ClientEvent::Started(p)) => Some(p),
             _ => None,
         });
-        assert_eq!(mine, plan.for_member(mine.local_handle));
+        assert_eq!(
+            mine.without_secrets(),
+            plan.for_member(mine.local_handle).without_secrets()
+        );
         let me = mine.local_player().expect("own seat");
         let want = SocketAddr::new(
             IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -123,14 +128,55 @@ fn host_and_three_clients_discover_join_chat_ready_start() {
         PeerAddr::Udp(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), host_port))
     );
 
-    wait_for(
-        "the lobby leaves the list after start",
-        LIMIT,
-        || match browser.poll() {
-            Some(BrowseEvent::Removed { name, .. }) if name == instance => Some(()),
+    // The lobby stays listed, in a match.
+    wait_for("the lobby listed in match", LIMIT, || {
+        match browser.poll() {
+            Some(BrowseEvent::Updated(i)) if i.name == instance => i
+                .txt
+                .filter(|t| t.stage == LobbyStage::InMatch && t.vacant.is_empty())
+                .map(drop),
+            Some(BrowseEvent::Removed { name, .. }) if name == instance => {
+                panic!("the lobby left the list at the start")
+            }
             _ => None,
-        },
-    );
+        }
+    });
+    // Bob goes: his seat is vacant, the host and the others are told, and
+    // the TXT says whose seat is free.
+    drop(clients.remove(1));
+    wait_for("the host sees Bob's seat vacated", LIMIT, || {
+        match host.poll() {
+            Some(HostEvent::Seat(news)) => {
+                (news.change == SeatChange::Vacated && news.name == "Bob").then_some(())
+            }
+            _ => None,
+        }
+    });
+    assert_eq!(host.vacant_seats(), ["Bob"]);
+    for c in &clients {
+        wait_for("a member sees Bob's seat vacated", LIMIT, || {
+            match c.poll() {
+                Some(ClientEvent::Seat(news)) => {
+                    (news.change == SeatChange::Vacated && news.name == "Bob").then_some(())
+                }
+                Some(ClientEvent::LobbyClosed(r)) => panic!("control channel closed: {r}"),
+                _ => None,
+            }
+        });
+    }
+    let vacant = host.roster().into_iter().filter(|m| m.vacant).count();
+    assert_eq!(vacant, 1, "the roster keeps the seat, vacant");
+    let info = wait_for("the TXT shows Bob's seat free", LIMIT, || {
+        match browser.poll() {
+            Some(BrowseEvent::Updated(i)) if i.name == instance => i
+                .txt
+                .as_ref()
+                .is_some_and(|t| t.vacant == ["Bob"])
+                .then_some(i),
+            _ => None,
+        }
+    });
+    assert_eq!(info.players, 3, "members present");
 }
 
 #[test]

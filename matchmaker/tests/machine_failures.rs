@@ -172,6 +172,7 @@ fn protocol_errors_drop_the_member_not_the_lobby() {
         name: "again".into(),
         game_port: 1,
         spectator: false,
+        rejoin: None,
     });
     sim.host
         .handle_data(sim.now, ConnId(3), &encode(&hello).expect("enc"));

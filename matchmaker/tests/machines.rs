@@ -111,12 +111,19 @@ fn join_chat_ready_and_start_give_everyone_the_same_plan() {
                 _ => None,
             })
             .expect("plan");
-        assert_eq!(mine, plan.for_member(id as usize));
+        assert_eq!(
+            mine.without_secrets(),
+            plan.for_member(id as usize).without_secrets()
+        );
+        assert_eq!(mine.member_secrets.len(), 1, "its own secret only");
+        assert!(mine.member_secret().is_some());
         let seat = mine.local_player().expect("seat");
         let want = SocketAddr::new(Sim::peer(id).ip(), 5000 + id as u16);
         assert_eq!(seat.addr, PeerAddr::Udp(want));
-        assert!(sim.client(id).is_done());
+        // The lobby stays open as the match's control channel.
+        assert!(!sim.client(id).is_done() && sim.client(id).in_match());
     }
+    assert!(sim.host.in_match());
     assert!(
         sim.take_host_events()
             .contains(&HostEvent::Started(plan.clone()))
@@ -220,6 +227,7 @@ fn protocol_version_mismatch_is_explained_on_both_sides() {
         name: "new".into(),
         game_port: 1,
         spectator: false,
+        rejoin: None,
     });
     host.handle_data(
         now,

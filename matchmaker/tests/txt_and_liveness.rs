@@ -7,7 +7,7 @@ use nearplay_matchmaker::lan::advertise::unique_name;
 use nearplay_matchmaker::lan::liveness::{
     LivenessConfig, LivenessTable, LobbyRecord, TableEvent, answer_ping, decode_pong,
 };
-use nearplay_matchmaker::lan::{LobbyTxt, TxtError};
+use nearplay_matchmaker::lan::{LobbyStage, LobbyTxt, TxtError};
 
 fn txt() -> LobbyTxt {
     LobbyTxt {
@@ -18,6 +18,8 @@ fn txt() -> LobbyTxt {
         max_players: 8,
         password: true,
         mode: "ffa".into(),
+        stage: Default::default(),
+        vacant: vec![],
         extras: vec![("map".into(), "dunes".into())],
     }
 }
@@ -35,6 +37,66 @@ fn txt_round_trips_and_stays_small() {
     let mut bad = t;
     bad.extras.push(("n".into(), "9".into()));
     assert_eq!(bad.to_pairs(), Err(TxtError::BadKey("n".into())));
+}
+
+#[test]
+fn a_match_in_progress_is_advertised_with_its_vacant_seats() {
+    let bo = vec!["Bo".to_string()];
+    let t = txt().in_match(LobbyStage::InMatch, &bo);
+    let rdata = t.to_rdata().expect("encode");
+    let back = LobbyTxt::from_rdata(&rdata).expect("parse");
+    assert_eq!((back.stage, back.vacant.clone()), (LobbyStage::InMatch, bo));
+    // Names too long for the budget are dropped, never the record.
+    let many: Vec<String> = (0..6).map(|i| format!("{i}{}", "x".repeat(31))).collect();
+    let fitted = txt().in_match(LobbyStage::LateJoin, &many);
+    assert!(fitted.to_rdata().is_ok() && fitted.vacant.len() < many.len());
+    // An open lobby writes neither key (what older browsers saw).
+    let open = txt().to_pairs().expect("pairs");
+    assert!(!open.iter().any(|(k, _)| k == "st" || k == "free"));
+}
+
+#[test]
+fn hostile_match_keys_are_refused_or_cleaned() {
+    let parse = |extra: &[(&str, &str)]| {
+        let mut pairs = vec![
+            ("txtvers", "1"),
+            ("proto", "4"),
+            ("game", "g"),
+            ("ver", "1"),
+            ("n", "2"),
+            ("max", "4"),
+            ("pw", "0"),
+        ];
+        pairs.extend_from_slice(extra);
+        LobbyTxt::from_pairs(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.as_bytes(), Some(v.as_bytes()))),
+        )
+    };
+    assert!(matches!(
+        parse(&[("st", "pwned")]),
+        Err(TxtError::Invalid { key: "st", .. })
+    ));
+    // More vacant seats than the lobby has room for.
+    assert!(matches!(
+        parse(&[("st", "match"), ("free", "a,b,c")]),
+        Err(TxtError::Vacant { vacant: 3, .. })
+    ));
+    let long = vec!["z"; 500].join(",");
+    assert!(matches!(
+        parse(&[("st", "match"), ("free", &long)]),
+        Err(TxtError::Vacant { .. })
+    ));
+    // Names are cleaned of control characters and cut.
+    let evil = format!("\u{1b}]0;pwn\u{7}Bo\u{202e},{}", "y".repeat(300));
+    let t = parse(&[("st", "match"), ("free", &evil)]).expect("parse");
+    assert_eq!(t.vacant.len(), 2);
+    assert!(t.vacant.iter().all(|n| !n.chars().any(char::is_control)));
+    assert!(!t.vacant[0].contains('\u{202e}'));
+    assert_eq!(t.vacant[1].chars().count(), 32);
+    // Vacant seats outside a match mean nothing.
+    assert!(parse(&[("free", "Bo")]).expect("parse").vacant.is_empty());
 }
 
 #[test]

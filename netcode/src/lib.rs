@@ -184,7 +184,9 @@ pub mod transport;
 pub mod wire;
 
 pub use addr::PeerAddr;
-pub use plan::{MatchId, MatchKey, MatchPlan, NetSettings, PlanPlayer, PlanSpectator};
+pub use plan::{
+    MatchId, MatchKey, MatchPlan, MemberSecret, NetSettings, PlanPlayer, PlanSpectator,
+};
 pub use plan_check::{MAX_PLAYERS, MAX_SPECTATORS, PlanError, PlanLimits};
 pub use session::{NetSessionBuilder, SessionError, StartError, start_udp_session};
 pub use stats::{NetEvent, NetMonitor, NetStats, PeerStats, RollbackHistogram, TrafficCounters};
@@ -198,7 +200,9 @@ pub use wire::{DropReason, WireError};
 /// The types a game needs, in one `use`.
 pub mod prelude {
     pub use crate::addr::PeerAddr;
-    pub use crate::plan::{MatchId, MatchKey, MatchPlan, NetSettings, PlanPlayer, PlanSpectator};
+    pub use crate::plan::{
+        MatchId, MatchKey, MatchPlan, MemberSecret, NetSettings, PlanPlayer, PlanSpectator,
+    };
     pub use crate::plan_check::{PlanError, PlanLimits};
     pub use crate::session::{NetSessionBuilder, SessionError, StartError, start_udp_session};
     pub use crate::stats::{DropCounts, NetEvent, NetMonitor, NetStats, PeerStats};

@@ -5,6 +5,7 @@
 //! session builder turns it into a running GGRS session. Netcode knows nothing
 //! of lobbies, the matchmaker nothing of rollback.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -49,6 +50,33 @@ impl MatchKey {
 impl fmt::Debug for MatchKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("MatchKey(<redacted>)")
+    }
+}
+
+/// A member's proof that a seat is its own: 32 random bytes the lobby host
+/// gives each player at the start of a match, inside only that player's
+/// copy of the plan (over the encrypted lobby channel). A player whose game
+/// crashed or whose network dropped presents it (as a keyed hash bound to
+/// its new channel) to take its seat back.
+///
+/// It never leaves the member's machine otherwise: `Debug` is redacted,
+/// replays keep no plan secrets ([`ReplayPlan`](crate::replay::ReplayPlan)),
+/// and [`MatchPlan::for_member`] strips every other member's.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MemberSecret(pub [u8; 32]);
+
+impl MemberSecret {
+    /// A fresh random secret from the operating system's RNG.
+    pub fn random() -> Self {
+        let mut secret = [0u8; 32];
+        fill_random(&mut secret);
+        MemberSecret(secret)
+    }
+}
+
+impl fmt::Debug for MemberSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MemberSecret(<redacted>)")
     }
 }
 
@@ -187,6 +215,15 @@ pub struct MatchPlan {
     pub spectators: Vec<PlanSpectator>,
     /// The per-match authentication key.
     pub key: MatchKey,
+    /// Which key this is: 0 at the start, one more each time the lobby
+    /// made a new key (a seat retaken or taken mid-match), so a member who
+    /// left for good does not hold the current one.
+    pub key_epoch: u32,
+    /// Member secrets by player handle (see [`MemberSecret`]). The host's
+    /// full plan holds every player's; each member's copy
+    /// ([`for_member`](Self::for_member)) holds only its own. Redacted in
+    /// `Debug` output. Empty in plans not made by a lobby.
+    pub member_secrets: BTreeMap<usize, MemberSecret>,
     /// Netcode settings.
     pub settings: NetSettings,
     /// The handle of the member holding this copy of the plan.
@@ -224,12 +261,33 @@ impl MatchPlan {
         }
     }
 
-    /// The same plan as seen by another member (only `local_handle` changes).
+    /// The same plan as seen by another member: `local_handle` changes,
+    /// and only that member's own secret is kept (others' are stripped).
     pub fn for_member(&self, handle: usize) -> MatchPlan {
+        let member_secrets = self
+            .member_secrets
+            .get(&handle)
+            .map(|s| BTreeMap::from([(handle, s.clone())]))
+            .unwrap_or_default();
         MatchPlan {
             local_handle: handle,
+            member_secrets,
             ..self.clone()
         }
+    }
+
+    /// The same plan without any member secret: what may be shown, compared
+    /// across members or kept beyond the match.
+    pub fn without_secrets(&self) -> MatchPlan {
+        MatchPlan {
+            member_secrets: BTreeMap::new(),
+            ..self.clone()
+        }
+    }
+
+    /// The local member's secret, if the plan holds one.
+    pub fn member_secret(&self) -> Option<&MemberSecret> {
+        self.member_secrets.get(&self.local_handle)
     }
 }
 
@@ -248,16 +306,34 @@ mod tests {
             }],
             spectators: Vec::new(),
             key: MatchKey([3; 32]),
+            key_epoch: 0,
+            member_secrets: BTreeMap::from([
+                (0, MemberSecret([5; 32])),
+                (1, MemberSecret([6; 32])),
+            ]),
             settings: NetSettings::default(),
             local_handle: 0,
         }
     }
 
     #[test]
+    fn a_member_copy_holds_only_its_own_secret_and_debug_shows_none() {
+        let full = plan();
+        let one = full.for_member(1);
+        assert_eq!(one.member_secret(), Some(&MemberSecret([6; 32])));
+        assert_eq!(one.member_secrets.len(), 1);
+        assert!(full.for_member(3).member_secrets.is_empty());
+        let shown = format!("{full:?}");
+        assert!(!shown.contains("5, 5, 5") && !shown.contains("6, 6, 6"));
+        assert!(shown.contains("MemberSecret(<redacted>)"));
+    }
+
+    #[test]
     fn a_rematch_is_the_same_for_every_member_and_a_new_match() {
         let (a, b) = (plan(), plan().for_member(1));
         let (ra, rb) = (a.rematch(), b.rematch());
-        assert_eq!(ra.for_member(0), rb.for_member(0));
+        // Each copy keeps only its own secret: compare as a third member sees them.
+        assert_eq!(ra.for_member(2), rb.for_member(2));
         assert_ne!(ra.match_id, a.match_id);
         assert_ne!(ra.seed, a.seed);
         assert_ne!(ra.rematch().seed, ra.seed);

@@ -200,6 +200,12 @@ pub enum PlanError {
         /// The plan's value.
         interval: u32,
     },
+    /// A member secret is keyed by a handle that is no player's seat.
+    #[error("a member secret names handle {handle}, which is no player's seat")]
+    SecretSeat {
+        /// The handle.
+        handle: usize,
+    },
     /// Spectator fanout out of range.
     #[error("spectate fanout {fanout} is not in 1..={MAX_SPECTATORS}")]
     SpectateFanout {
@@ -314,6 +320,9 @@ impl MatchPlan {
             });
         }
         self.settings.validate()?;
+        if let Some(&handle) = self.member_secrets.keys().find(|h| **h >= n) {
+            return Err(PlanError::SecretSeat { handle });
+        }
         for (index, p) in self.players.iter().enumerate() {
             if p.handle != index {
                 return Err(PlanError::PlayerHandle {

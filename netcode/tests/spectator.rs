@@ -34,6 +34,8 @@ fn plan_spectator_sees_the_same_states() {
             host_handle: 0,
         }],
         key: MatchKey([1; 32]),
+        key_epoch: 0,
+        member_secrets: Default::default(),
         settings: NetSettings::default(),
         local_handle: 0,
     };

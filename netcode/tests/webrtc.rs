@@ -149,6 +149,8 @@ fn webrtc_plan(ids: &[u128], seed: u64) -> MatchPlan {
             .collect(),
         spectators: Vec::new(),
         key: MatchKey([seed as u8; 32]),
+        key_epoch: 0,
+        member_secrets: Default::default(),
         settings: NetSettings::default(),
         local_handle: 0,
     }

@@ -44,12 +44,11 @@ pub struct AvailableLobbies {
 }
 
 impl AvailableLobbies {
-    /// The lobbies this game can join now: compatible, with a free seat
-    /// (locked ones included: the player needs the password).
+    /// The lobbies this game can join now as a new player: compatible,
+    /// with a free seat, taking joins ([`LobbyEntry::takes_newcomers`];
+    /// locked ones included: the player needs the password).
     pub fn joinable(&self) -> impl Iterator<Item = &LobbyEntry> {
-        self.lobbies
-            .iter()
-            .filter(|l| l.compatibility.is_compatible() && l.players < l.max_players)
+        self.lobbies.iter().filter(|l| l.takes_newcomers())
     }
 }
 

@@ -37,6 +37,7 @@ impl Plugin for LobbyPlugin {
             .add_message::<MemberLeft>()
             .add_message::<ChatReceived>()
             .add_message::<LobbyNotice>()
+            .add_message::<MatchControlReceived>()
             .add_message::<LobbyFailed>()
             .add_message::<LobbyClosed>()
             .add_plugins(browse::BrowsePlugin)
@@ -137,6 +138,7 @@ struct LobbyWriters<'w> {
     member_left: MessageWriter<'w, MemberLeft>,
     chat: MessageWriter<'w, ChatReceived>,
     notice: MessageWriter<'w, LobbyNotice>,
+    control: MessageWriter<'w, MatchControlReceived>,
     failed: MessageWriter<'w, LobbyFailed>,
     closed: MessageWriter<'w, LobbyClosed>,
 }
@@ -215,6 +217,9 @@ fn poll_lobby(
             }
             LobbyEvent::Notice(text) => {
                 out.notice.write(LobbyNotice(text));
+            }
+            LobbyEvent::Control(news) => {
+                out.control.write(MatchControlReceived(news));
             }
             LobbyEvent::MatchStarted(start) => {
                 views.pending.0 = Some(start);

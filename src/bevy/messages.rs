@@ -76,6 +76,12 @@ pub struct ChatReceived {
 #[derive(Message, Debug, Clone, PartialEq, Eq)]
 pub struct LobbyNotice(pub String);
 
+/// News of the running match from its lobby (seats vacated, retaken or
+/// taken, a new match key, the control channel's end): what
+/// [`LobbyEvent::Control`](nearplay_matchmaker::LobbyEvent::Control) said.
+#[derive(Message, Debug, Clone, PartialEq, Eq)]
+pub struct MatchControlReceived(pub nearplay_matchmaker::MatchControl);
+
 /// The lobby could not be opened or joined; we are back to browsing.
 #[derive(Message, Debug)]
 pub struct LobbyFailed {

@@ -118,8 +118,9 @@ pub use lobby::{
 };
 pub use matches::{CurrentMatch, MatchPlugin};
 pub use messages::{
-    ChatReceived, LobbyClosed, LobbyFailed, LobbyJoined, LobbyNotice, LobbyOpened, MatchFailed,
-    MatchFailure, MatchStarted, MemberJoined, MemberLeft, RosterChanged,
+    ChatReceived, LobbyClosed, LobbyFailed, LobbyJoined, LobbyNotice, LobbyOpened,
+    MatchControlReceived, MatchFailed, MatchFailure, MatchStarted, MemberJoined, MemberLeft,
+    RosterChanged,
 };
 pub use playback::{
     ChecksumMismatch, PlaybackMode, ReplayPlaybackPlugin, ReplayPlaybackState, ReplayReset,

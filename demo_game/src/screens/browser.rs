@@ -4,6 +4,7 @@
 use bevy::input::keyboard::KeyboardInput;
 use bevy::prelude::*;
 use nearplay::bevy::prelude::*;
+use nearplay::matchmaker::LobbyStage;
 
 use super::{Notice, Screen};
 use crate::lobby_flow::join_lobby;
@@ -155,7 +156,7 @@ fn lobby_row(p: &mut ChildSpawnerCommands, f: &Fonts, index: usize, lobby: &Lobb
             c.spawn(ui::title(f, lobby.name.clone(), 19.0, color));
         });
         let cells = [
-            format!("{}/{}", lobby.players, lobby.max_players),
+            seats_text(lobby),
             ping,
             match lobby.place {
                 LobbyPlace::Lan { .. } => "LAN".to_string(),
@@ -172,7 +173,11 @@ fn lobby_row(p: &mut ChildSpawnerCommands, f: &Fonts, index: usize, lobby: &Lobb
         });
         row.spawn(cell(5)).with_children(|c| {
             let lan = matches!(lobby.place, LobbyPlace::Lan { .. });
-            if compatible && lobby.players < lobby.max_players {
+            let seat_free = match lobby.stage {
+                LobbyStage::Open | LobbyStage::LateJoin => lobby.players < lobby.max_players,
+                LobbyStage::InMatch => !lobby.vacant_seats.is_empty(),
+            };
+            if compatible && seat_free {
                 c.spawn(ui::small_button(f, "Join", ButtonAction::JoinLobby(index)));
             } else if compatible && !lan {
                 c.spawn(ui::text(f, "full", 15.0, ui::DIM));
@@ -188,6 +193,25 @@ fn lobby_row(p: &mut ChildSpawnerCommands, f: &Fonts, index: usize, lobby: &Lobb
             }
         });
     });
+}
+
+/// The seats cell: "2/4" while the lobby takes joins; during a match
+/// "in match - Bo's seat free" (vacant seats wait for their players),
+/// "in match - 1 seat free" (late join) or "in match".
+fn seats_text(lobby: &LobbyEntry) -> String {
+    let open = lobby.max_players.saturating_sub(lobby.players);
+    match (lobby.stage, lobby.vacant_seats.as_slice()) {
+        (LobbyStage::Open, _) => format!("{}/{}", lobby.players, lobby.max_players),
+        (_, [one]) => format!("in match - {one}'s seat free"),
+        (_, [first, rest @ ..]) => format!("in match - {first}'s seat free (+{})", rest.len()),
+        (LobbyStage::LateJoin, []) if open > 0 => {
+            format!(
+                "in match - {open} seat{} free",
+                if open == 1 { "" } else { "s" }
+            )
+        }
+        (_, []) => "in match".to_string(),
+    }
 }
 
 fn edit_password(

@@ -13,6 +13,8 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(txt) = LobbyTxt::from_rdata(data) {
         assert!((MIN_SEATS..=MAX_SEATS).contains(&txt.max_players));
         assert!(txt.players <= txt.max_players);
+        assert!(usize::from(txt.players) + txt.vacant.len() <= usize::from(txt.max_players));
+        assert!(txt.vacant.iter().all(|n| is_printable(n) && !n.is_empty()));
         if let Ok(rdata) = txt.to_rdata() {
             assert_eq!(LobbyTxt::from_rdata(&rdata).ok(), Some(txt));
         }

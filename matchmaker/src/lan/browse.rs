@@ -252,6 +252,7 @@ fn cleaned(t: &LobbyTxt) -> LobbyTxt {
         game: printable(&t.game),
         game_version: printable(&t.game_version),
         mode: printable(&t.mode),
+        vacant: t.vacant.iter().map(|n| printable(n)).collect(),
         extras: t
             .extras
             .iter()

@@ -52,12 +52,13 @@ mod record;
 mod rounds;
 pub mod text;
 pub mod txt;
+pub mod txt_match;
 
 pub use advertise::Advertisement;
 pub use browse::{BrowseEvent, Compatibility, LobbyBrowser, LobbyInfo};
 pub use claim_ahead::NameClaim;
 pub use text::printable;
-pub use txt::{LobbyTxt, SERVICE_TYPE, TxtError};
+pub use txt::{LobbyStage, LobbyTxt, SERVICE_TYPE, TxtError};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::mpsc::SyncSender;

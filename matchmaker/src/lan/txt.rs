@@ -2,7 +2,8 @@
 //! parsing.
 //!
 //! Keys: `txtvers=1`, `proto`, `game`, `ver`, `n`, `max`, `pw` (0/1), `mode`,
-//! plus game-defined extras. The whole record stays under
+//! during a match `st` and `free` (see [`super::txt_match`]), plus
+//! game-defined extras. The whole record stays under
 //! [`MAX_TXT_BYTES`] so it fits one mDNS packet comfortably (RFC 6763 §6.2).
 //!
 //! Parsing checks what a screen uses: seats `max` in
@@ -12,6 +13,8 @@
 //! before they reach a person, and errors quote them cleaned.
 
 use super::text::printable;
+pub use super::txt_match::LobbyStage;
+use super::txt_match::{check_vacant, parse_vacant};
 use crate::lobby::host::HostConfig;
 use crate::lobby::message::PROTOCOL_VERSION;
 
@@ -31,7 +34,9 @@ pub const MIN_SEATS: u16 = 2;
 /// may hold.
 pub const MAX_SEATS: u16 = 16;
 
-const RESERVED: [&str; 8] = ["txtvers", "proto", "game", "ver", "n", "max", "pw", "mode"];
+const RESERVED: [&str; 10] = [
+    "txtvers", "proto", "game", "ver", "n", "max", "pw", "mode", "st", "free",
+];
 
 /// Why a TXT record was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -64,6 +69,16 @@ pub enum TxtError {
     /// Raw TXT bytes are truncated (a length byte points past the end).
     #[error("truncated TXT record")]
     Truncated,
+    /// The running match claims more vacant seats than it has room for.
+    #[error("lobby claims {vacant} vacant seats beside {players} players of {max}")]
+    Vacant {
+        /// Vacant seats claimed (`free`).
+        vacant: usize,
+        /// Players claimed (`n`).
+        players: u16,
+        /// Seats claimed (`max`).
+        max: u16,
+    },
     /// The seat counts are impossible: `max` outside
     /// [`MIN_SEATS`]`..=`[`MAX_SEATS`], or more players than seats.
     #[error(
@@ -94,6 +109,11 @@ pub struct LobbyTxt {
     pub password: bool,
     /// Game mode (`mode`).
     pub mode: String,
+    /// Where the lobby is: taking joins, or in a match (`st`).
+    pub stage: LobbyStage,
+    /// Names of the running match's vacant seats, waiting for their
+    /// players to rejoin (`free`); cleaned and bounded when parsed.
+    pub vacant: Vec<String>,
     /// Game-defined keys, in record order.
     pub extras: Vec<(String, String)>,
 }
@@ -109,6 +129,8 @@ impl LobbyTxt {
             max_players: config.max_players,
             password: config.password.is_some(),
             mode: config.mode.clone(),
+            stage: LobbyStage::Open,
+            vacant: Vec::new(),
             extras: extras.to_vec(),
         }
     }
@@ -116,7 +138,9 @@ impl LobbyTxt {
     /// Key/value pairs in record order, after checking keys, seats and size.
     pub fn to_pairs(&self) -> Result<Vec<(String, String)>, TxtError> {
         check_seats(self.players, self.max_players)?;
+        check_vacant(self.players, self.max_players, self.vacant.len())?;
         let mut pairs = self.required_pairs();
+        pairs.extend(self.match_pairs());
         for (k, v) in &self.extras {
             let printable = k.bytes().all(|b| (0x20..=0x7e).contains(&b) && b != b'=');
             if k.is_empty() || !printable || RESERVED.contains(&k.as_str()) {
@@ -140,6 +164,7 @@ impl LobbyTxt {
     pub fn encoded_len(&self) -> usize {
         self.required_pairs()
             .iter()
+            .chain(&self.match_pairs())
             .chain(&self.extras)
             .map(|(k, v)| 1 + k.len() + 1 + v.len())
             .sum()
@@ -196,7 +221,7 @@ impl LobbyTxt {
     pub fn from_pairs<'a>(
         pairs: impl IntoIterator<Item = (&'a [u8], Option<&'a [u8]>)>,
     ) -> Result<Self, TxtError> {
-        let mut known: [Option<String>; 8] = Default::default();
+        let mut known: [Option<String>; 10] = Default::default();
         let mut extras: Vec<(String, String)> = Vec::new();
         for (key, value) in pairs {
             let key = String::from_utf8_lossy(key).to_ascii_lowercase();
@@ -216,7 +241,7 @@ impl LobbyTxt {
                 None => {}
             }
         }
-        let [txtvers, proto, game, ver, n, max, pw, mode] = known;
+        let [txtvers, proto, game, ver, n, max, pw, mode, st, free] = known;
         let txtvers = txtvers.ok_or(TxtError::Missing("txtvers"))?;
         if txtvers != TXT_VERSION {
             return Err(TxtError::UnsupportedVersion(printable(&txtvers)));
@@ -224,6 +249,14 @@ impl LobbyTxt {
         let players = parse_num("n", n)?;
         let max_players = parse_num("max", max)?;
         check_seats(players, max_players)?;
+        let stage = LobbyStage::parse(st.as_deref())?;
+        // Vacant seats mean something only in a match (and are written only
+        // then, so a parsed record encodes back to itself).
+        let vacant = match stage.in_match() {
+            true => parse_vacant(free.as_deref()),
+            false => Vec::new(),
+        };
+        check_vacant(players, max_players, vacant.len())?;
         Ok(LobbyTxt {
             proto: parse_num("proto", proto)?,
             game: game.ok_or(TxtError::Missing("game"))?,
@@ -242,6 +275,8 @@ impl LobbyTxt {
                 None => return Err(TxtError::Missing("pw")),
             },
             mode: mode.unwrap_or_default(),
+            stage,
+            vacant,
             extras,
         })
     }

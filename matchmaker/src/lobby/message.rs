@@ -13,7 +13,7 @@
 
 use std::net::SocketAddr;
 
-use nearplay_netcode::MatchPlan;
+use nearplay_netcode::{MatchKey, MatchPlan};
 use serde::{Deserialize, Serialize};
 
 /// Version of the lobby protocol spoken by this crate; carried in every frame
@@ -22,7 +22,10 @@ use serde::{Deserialize, Serialize};
 /// roster entries carry game addresses.
 /// Version 3: a member joins as a player or a spectator (`Hello::spectator`,
 /// `RosterEntry::spectator`), and plans list spectators.
-pub const PROTOCOL_VERSION: u16 = 3;
+/// Version 4: the lobby stays open during the match (seat news, key
+/// epochs, `RosterEntry::vacant`), plans carry member secrets, and a hello
+/// may ask for a vacant seat back (`Hello::rejoin`).
+pub const PROTOCOL_VERSION: u16 = 4;
 
 /// Longest player name accepted, in characters (longer names are cut).
 pub const MAX_NAME_CHARS: usize = 32;
@@ -48,6 +51,35 @@ pub struct RosterEntry {
     pub game_addr: SocketAddr,
     /// Whether the member watches (a spectator) rather than plays.
     pub spectator: bool,
+    /// The seat's member dropped out of the running match: the seat waits
+    /// for it (a rejoin with the seat's secret) or, in a late-join lobby,
+    /// for a newcomer. Always `false` before the match.
+    pub vacant: bool,
+}
+
+/// A joiner's claim on a vacant seat of the running match: the seat's
+/// player handle and a proof that it holds the seat's
+/// [`MemberSecret`](nearplay_netcode::MemberSecret), bound to this channel
+/// (see [`rejoin_proof`]): a fake host or a man in the middle who reads
+/// it cannot replay it on another channel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejoinRequest {
+    /// The seat's player handle in the running match.
+    pub handle: u16,
+    /// `rejoin_proof(secret, channel fingerprint)`.
+    pub proof: [u8; 32],
+}
+
+/// The rejoin proof of `secret` on the channel whose fingerprint is
+/// `channel`: a BLAKE3 keyed hash, so the secret itself never travels.
+pub fn rejoin_proof(
+    secret: &nearplay_netcode::MemberSecret,
+    channel: &super::secure::Fingerprint,
+) -> [u8; 32] {
+    let mut h = blake3::Hasher::new_keyed(&secret.0);
+    h.update(b"nearplay rejoin proof v1");
+    h.update(channel.as_bytes());
+    *h.finalize().as_bytes()
 }
 
 /// The first message of a client: who it is and what it runs.
@@ -65,6 +97,9 @@ pub struct Hello {
     /// [`MAX_SPECTATORS`](nearplay_netcode::MAX_SPECTATORS) per lobby) and
     /// receives the match's confirmed inputs through the relay tree.
     pub spectator: bool,
+    /// Asks for a vacant seat of the running match back (a player whose
+    /// game restarted or whose network dropped). `None`: a new member.
+    pub rejoin: Option<RejoinRequest>,
 }
 
 /// The joiner's half of the key exchange (clear).
@@ -134,8 +169,11 @@ pub enum RejectReason {
     },
     /// The name is empty or made only of control characters.
     InvalidName,
-    /// The match has already started.
+    /// The match has already started (and the lobby takes no newcomer).
     AlreadyStarted,
+    /// The rejoin claim names no vacant seat or its proof does not match
+    /// the seat's secret; it counts as a wrong guess for the address.
+    BadRejoin,
     /// The client did not say hello in time.
     HelloTimeout,
 }
@@ -178,12 +216,49 @@ pub enum HostMsg {
     },
     /// The host removed this member.
     Kicked,
-    /// The match starts: the member's copy of the plan.
+    /// The match starts: the member's copy of the plan. Also sent to a
+    /// member who rejoins, takes a free seat or comes to watch mid-match.
     Start(MatchPlan),
+    /// A seat of the running match changed hands.
+    Seat(SeatNews),
+    /// The host made a new match key (a seat was retaken or taken): only
+    /// the members connected now receive it.
+    Rekey {
+        /// The new epoch (one more than the last).
+        epoch: u32,
+        /// The new key.
+        key: MatchKey,
+    },
     /// The host closed the lobby.
     Closed,
     /// Nothing to say; keeps the idle timeout from firing.
     KeepAlive,
+}
+
+/// What happened to a seat of the running match.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SeatChange {
+    /// Its member's connection dropped (or it left): the seat is vacant.
+    Vacated,
+    /// Its member came back with the seat's secret.
+    Retaken,
+    /// A newcomer took the free seat (late join).
+    Taken,
+    /// A spectator came to watch the running match.
+    Watching,
+}
+
+/// One seat's news, as the host tells its members.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatNews {
+    /// The seat's handle in the plan.
+    pub handle: u16,
+    /// Who sits (or sat) there.
+    pub name: String,
+    /// The seat's game address now (a rejoined game may have a new port).
+    pub addr: SocketAddr,
+    /// What happened.
+    pub change: SeatChange,
 }
 
 /// Cleans a name or chat line from the network: drops control characters

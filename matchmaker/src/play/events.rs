@@ -3,9 +3,11 @@
 //! and what it hands the game at start ([`MatchStart`]).
 
 use ggrs::P2PSession;
+use std::net::SocketAddr;
+
 use nearplay_netcode::{
-    GameTransport, LinkProfile, MatchPlan, NetMonitor, NetSessionBuilder, PeerAddr, SessionError,
-    TransportError,
+    GameTransport, LinkProfile, MatchKey, MatchPlan, NetMonitor, NetSessionBuilder, PeerAddr,
+    SessionError, TransportError,
 };
 
 use crate::lobby::client::{CloseReason, JoinError};
@@ -24,7 +26,10 @@ pub enum LobbyPhase {
     Joining,
     /// In the lobby: roster, chat, ready.
     InLobby,
-    /// A match started ([`LobbyEvent::MatchStarted`] was returned).
+    /// A match started ([`LobbyEvent::MatchStarted`] was returned). On the
+    /// LAN the lobby stays open as the match's control channel (seat news,
+    /// key epochs, rejoins) until it is left or closed; then
+    /// [`MatchControl::Ended`] says so and the match goes on without it.
     InMatch,
     /// Over: failed, closed, kicked or left.
     Closed,
@@ -92,13 +97,63 @@ pub enum LobbyEvent {
     /// Something worth showing that changes nothing: wrong password
     /// guesses, refused joiners, the rendezvous server closing.
     Notice(String),
-    /// The match starts: the checked plan and its transport.
+    /// The match starts: the checked plan and its transport. Also when we
+    /// are seated in a running match (rejoin, late join, spectating late).
     MatchStarted(MatchStart),
+    /// News of the running match from its lobby: seats vacated, retaken
+    /// or taken, a new match key, the control channel's end.
+    Control(MatchControl),
     /// The lobby could not be hosted or joined (queued ready and chat are
     /// dropped with it); phase [`LobbyPhase::Closed`].
     Failed(LobbyError),
     /// The lobby ended; phase [`LobbyPhase::Closed`].
     Closed(CloseReason),
+}
+
+/// What the lobby says about the running match, host and members alike
+/// (names cleaned). The session's reaction (a new key, a restart at an
+/// agreed frame) is the game's or the netcode's; the lobby delivers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MatchControl {
+    /// A player's connection dropped (or it left): its seat is vacant and
+    /// waits for a rejoin; the others play on.
+    SeatVacated {
+        /// The seat's handle.
+        handle: usize,
+        /// Its player's name.
+        name: String,
+    },
+    /// A player proved the seat's secret and is back in it.
+    SeatRetaken {
+        /// The seat's handle.
+        handle: usize,
+        /// Its player's name.
+        name: String,
+        /// Its game address now (a restarted game has a new port).
+        addr: SocketAddr,
+    },
+    /// A newcomer took a free seat (late join), or came to watch.
+    SeatTaken {
+        /// The new seat's handle.
+        handle: usize,
+        /// The newcomer's name.
+        name: String,
+        /// Its game address.
+        addr: SocketAddr,
+        /// It watches rather than plays.
+        spectator: bool,
+    },
+    /// The host made a new match key: epoch + 1. Only members connected
+    /// now receive it (a member who left for good never does).
+    MatchRekeyed {
+        /// The key's epoch.
+        epoch: u32,
+        /// The new key.
+        key: MatchKey,
+    },
+    /// The lobby ended during the match (closed by the host, lost, left):
+    /// the match goes on peer to peer, without rejoins or new keys.
+    Ended(CloseReason),
 }
 
 /// What a match needs: the checked plan and the transport it names, over

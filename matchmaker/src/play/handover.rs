@@ -2,11 +2,14 @@
 //! the lobby keeps (the game socket on the LAN, the room's link online),
 //! and a rematch builds the next one over the same.
 
-use nearplay_netcode::{GameTransport, MatchPlan};
+use nearplay_netcode::{GameTransport, MatchPlan, PeerAddr, PlanPlayer, PlanSpectator};
 
 use super::backend::Backend;
-use super::events::{LobbyActionError, LobbyError, LobbyEvent, LobbyPhase, MatchStart};
+use super::events::{
+    LobbyActionError, LobbyError, LobbyEvent, LobbyPhase, MatchControl, MatchStart,
+};
 use super::lobby::Lobby;
+use super::ticket::RejoinTicket;
 
 impl Lobby {
     /// After a match: starts the next one with the same players, as
@@ -33,6 +36,78 @@ impl Lobby {
             Err(e) => self.fail(e),
         }
         Ok(())
+    }
+
+    /// Our seat's [`RejoinTicket`] for the running match (save it with
+    /// [`RejoinTicket::save`] at [`RejoinTicket::default_path`] so a
+    /// restarted game finds it); `None` for the host, a spectator, or
+    /// before a match.
+    pub fn rejoin_ticket(&self) -> Option<RejoinTicket> {
+        let plan = self.last_plan.as_ref()?;
+        let fingerprint = self
+            .fingerprints
+            .get(&0)
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        RejoinTicket::from_plan(plan, &self.name, &fingerprint)
+    }
+
+    /// The running match's plan as the lobby knows it now: the one the
+    /// match started with, followed through retaken and taken seats and new
+    /// key epochs (what a [`rematch`](Self::rematch) starts from). `None`
+    /// before a match.
+    pub fn current_plan(&self) -> Option<&MatchPlan> {
+        self.last_plan.as_ref()
+    }
+
+    /// Keeps [`current_plan`](Self::current_plan) in step with the match's
+    /// news (news that does not fit the plan is ignored: the host's word
+    /// changes no seat it did not announce in order).
+    pub(super) fn follow_match(&mut self, news: &MatchControl) {
+        let Some(plan) = self.last_plan.as_mut() else {
+            return;
+        };
+        match news {
+            MatchControl::SeatRetaken { handle, addr, .. } => {
+                if let Some(p) = plan.players.get_mut(*handle) {
+                    p.addr = PeerAddr::Udp(*addr);
+                }
+            }
+            MatchControl::SeatTaken {
+                handle,
+                name,
+                addr,
+                spectator: false,
+            } if *handle == plan.players.len() => {
+                for s in &mut plan.spectators {
+                    s.handle += 1;
+                    s.host_handle += 1;
+                }
+                if plan.local_handle >= *handle {
+                    plan.local_handle += usize::from(plan.local_player().is_none());
+                }
+                plan.players.push(PlanPlayer {
+                    handle: *handle,
+                    name: name.clone(),
+                    addr: PeerAddr::Udp(*addr),
+                });
+            }
+            MatchControl::SeatTaken {
+                handle,
+                name,
+                addr,
+                spectator: true,
+            } if *handle == plan.players.len() + plan.spectators.len() => {
+                let addr = PeerAddr::Udp(*addr);
+                plan.spectators
+                    .push(PlanSpectator::relayed(*handle, name.clone(), addr));
+            }
+            MatchControl::MatchRekeyed { epoch, key } if *epoch > plan.key_epoch => {
+                plan.key = key.clone();
+                plan.key_epoch = *epoch;
+            }
+            _ => {}
+        }
     }
 
     /// A transport for `plan` over the socket or link the lobby kept.

@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::lan::{BrowseEvent, Compatibility, Discovery, LobbyBrowser, LobbyInfo, printable};
+use crate::lan::{
+    BrowseEvent, Compatibility, Discovery, LobbyBrowser, LobbyInfo, LobbyStage, printable,
+};
 use crate::rendezvous::{RoomCode, RoomInfo};
 
 use super::matchmaker::MatchmakerConfig;
@@ -64,9 +66,25 @@ pub struct LobbyEntry {
     pub compatibility: Compatibility,
     /// Where it is (what [`JoinTarget`](super::JoinTarget) is made from).
     pub place: LobbyPlace,
+    /// Taking joins, or in a match (with or without seats for newcomers),
+    /// as the LAN advertisement says. Online rooms are listed while open.
+    pub stage: LobbyStage,
+    /// Names of the running match's vacant seats, waiting for their players
+    /// (cleaned, at most the lobby's seats): "in match - Bo's seat free".
+    pub vacant_seats: Vec<String>,
 }
 
 impl LobbyEntry {
+    /// Whether a new player may join it: compatible, a seat free, and
+    /// taking joins (before its match, or during it when it keeps seats
+    /// open for late joiners). A lobby in a match with vacant seats takes
+    /// only their own players back (with a [`RejoinTicket`](super::RejoinTicket)).
+    pub fn takes_newcomers(&self) -> bool {
+        self.compatibility.is_compatible()
+            && self.players < self.max_players
+            && self.stage != LobbyStage::InMatch
+    }
+
     fn from_lan(info: &LobbyInfo) -> LobbyEntry {
         LobbyEntry {
             name: info.name.clone(),
@@ -80,6 +98,12 @@ impl LobbyEntry {
                 addr: info.addr,
                 instance: info.instance.clone(),
             },
+            stage: info.txt.as_ref().map(|t| t.stage).unwrap_or_default(),
+            vacant_seats: info
+                .txt
+                .as_ref()
+                .map(|t| t.vacant.clone())
+                .unwrap_or_default(),
         }
     }
 
@@ -114,6 +138,8 @@ impl LobbyEntry {
             rtt: None,
             compatibility,
             place: LobbyPlace::Online { code: room.code },
+            stage: LobbyStage::Open,
+            vacant_seats: Vec::new(),
         }
     }
 }

@@ -84,11 +84,24 @@ pub(super) struct Core {
 /// # Leaving safely
 ///
 /// [`leave`](Self::leave) says goodbye without waiting (a host closes the
-/// lobby and every member gets [`LobbyEvent::Closed`]); the last frames go
-/// from a background thread. Dropping the handle leaves too, and then
-/// waits until those frames have left (at most about 2.5 s, instant once
-/// the match started and every member has its plan), so a program may exit
-/// right after dropping its lobby. In a match, leave the *match* safely
+/// lobby and every member gets [`LobbyEvent::Closed`], or during a match
+/// [`MatchControl::Ended`](super::MatchControl::Ended); a member leaving
+/// during a match vacates its seat); the last frames go from a background
+/// thread. Dropping the handle leaves too, and then waits until those
+/// frames have left (at most about 2.5 s), so a program may exit right
+/// after dropping its lobby.
+///
+/// # During the match (LAN)
+///
+/// The lobby stays open as the match's control channel: phase
+/// [`LobbyPhase::InMatch`], keepalives as before, and
+/// [`LobbyEvent::Control`] news (seats vacated, retaken or taken, a new
+/// match key). Keep polling it. A player saves [`rejoin_ticket`](Self::rejoin_ticket)
+/// so that a restarted game takes its seat back
+/// ([`PlayerSettings::rejoin`](super::PlayerSettings::rejoin)). Online
+/// rooms still hand their link to the match at the start.
+///
+/// In a match, leave the *match* safely
 /// too: a peer that quits as soon as its own confirmed frame reaches N can
 /// leave others without its inputs for frames before N; linger until your
 /// confirmed frame is `input_delay + max_prediction + 1` past N.

@@ -14,6 +14,7 @@ use super::events::{LobbyError, LobbyPhase};
 use super::list::LobbyList;
 use super::lobby::Lobby;
 use super::settings::{JoinTarget, LIST_REFRESH, LobbySettings, PlayerSettings, Venue};
+use super::ticket::RejoinTicket;
 
 /// How a [`Matchmaker`] is set up. Plain fields with documented defaults.
 #[derive(Clone, Debug)]
@@ -289,6 +290,7 @@ impl Matchmaker {
         let mut config = JoinConfig::new(&player.name, &c.game, &c.game_version, 0);
         config.password = player.password.clone();
         config.spectator = player.spectator;
+        config.rejoin = player.rejoin.as_ref().map(RejoinTicket::claim);
         config.timeouts = player.timeouts;
         let mut lobby = match target.into() {
             JoinTarget::Lan(addr) => self.join_lan(addr, config),

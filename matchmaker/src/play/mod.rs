@@ -18,7 +18,8 @@
 //! | `translate.rs` | the shells' events into [`LobbyEvent`]s |
 //! | `handover.rs` | the match hand-over: plan + transport, rematch over the same socket or link |
 //! | `backend.rs` | the four shells behind one shape; HTTP off the caller's thread |
-//! | `events.rs` | [`LobbyEvent`], [`LobbyPhase`], [`MatchStart`], the errors |
+//! | `events.rs` | [`LobbyEvent`], [`LobbyPhase`], [`MatchStart`], [`MatchControl`], the errors |
+//! | `ticket.rs` | [`RejoinTicket`]: a seat's secret, saved privately for a restarted game |
 //! | `list.rs`, `list_online.rs` | [`LobbyList`]: mDNS and the server's public rooms |
 
 // Without `rendezvous` the online halves of these are unused.
@@ -33,10 +34,12 @@ mod list_online;
 mod lobby;
 mod matchmaker;
 mod settings;
+mod ticket;
 mod translate;
 
-pub use events::{LobbyActionError, LobbyError, LobbyEvent, LobbyPhase, MatchStart};
+pub use events::{LobbyActionError, LobbyError, LobbyEvent, LobbyPhase, MatchControl, MatchStart};
 pub use list::{ListEvent, LobbyEntry, LobbyList, LobbyPlace};
 pub use lobby::{Lobby, MAX_QUEUED_CHAT};
 pub use matchmaker::{Matchmaker, MatchmakerConfig, MatchmakerError};
 pub use settings::{JoinTarget, LIST_REFRESH, LobbySettings, PlayerSettings, Venue};
+pub use ticket::{MAX_TICKET_BYTES, RejoinTicket, TICKET_VERSION, TicketError};

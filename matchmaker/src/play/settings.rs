@@ -11,6 +11,7 @@ use crate::lobby::host::HostConfig;
 use crate::lobby::secure::limits::{GuessLimits, Rate};
 
 use super::list::{LobbyEntry, LobbyPlace};
+use super::ticket::RejoinTicket;
 
 /// Where a hosted lobby is found.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -70,6 +71,10 @@ pub struct LobbySettings {
     pub chat_rate: Rate,
     /// Ready toggles per member: default a burst of 6, then 4 a second.
     pub ready_rate: Rate,
+    /// Keep seats open after the start (up to `max_players`): a newcomer
+    /// who passes the lobby's normal admission, password included, takes
+    /// one during the match (LAN). Default `false`.
+    pub late_join: bool,
 }
 
 impl LobbySettings {
@@ -92,7 +97,15 @@ impl LobbySettings {
             guesses: defaults.guesses,
             chat_rate: defaults.chat_rate,
             ready_rate: defaults.ready_rate,
+            late_join: defaults.late_join,
         }
+    }
+
+    /// The same lobby, keeping its free seats open to newcomers during the
+    /// match (`true`) or not.
+    pub fn late_join(mut self, late_join: bool) -> Self {
+        self.late_join = late_join;
+        self
     }
 
     /// The same lobby in a rendezvous room (listed by the server if `public`).
@@ -138,6 +151,7 @@ impl LobbySettings {
         c.guesses = self.guesses;
         c.chat_rate = self.chat_rate;
         c.ready_rate = self.ready_rate;
+        c.late_join = self.late_join;
         c
     }
 }
@@ -154,6 +168,7 @@ impl std::fmt::Debug for LobbySettings {
             .field("host_ready", &self.host_ready)
             .field("auto_ready", &self.auto_ready)
             .field("start_when_ready", &self.start_when_ready)
+            .field("late_join", &self.late_join)
             .finish_non_exhaustive()
     }
 }
@@ -172,6 +187,9 @@ pub struct PlayerSettings {
     /// plan's `spectators`, and follows the match through the relay tree of
     /// `nearplay_netcode::spectate`. Default `false`.
     pub spectator: bool,
+    /// Take our seat of a running match back (after a crash or a dropped
+    /// network) with this ticket. Default `None`.
+    pub rejoin: Option<RejoinTicket>,
     /// Lobby timers. Default [`Timeouts::default`].
     pub timeouts: Timeouts,
 }
@@ -184,8 +202,16 @@ impl PlayerSettings {
             password: None,
             auto_ready: false,
             spectator: false,
+            rejoin: None,
             timeouts: Timeouts::default(),
         }
+    }
+
+    /// The same player, asking for its seat back with `ticket` (see
+    /// [`RejoinTicket`]).
+    pub fn rejoin(mut self, ticket: RejoinTicket) -> Self {
+        self.rejoin = Some(ticket);
+        self
     }
 
     /// The same player with a password for a locked lobby.
@@ -213,6 +239,7 @@ impl std::fmt::Debug for PlayerSettings {
             .field("name", &self.name)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("auto_ready", &self.auto_ready)
+            .field("rejoin", &self.rejoin)
             .field("spectator", &self.spectator)
             .field("timeouts", &self.timeouts)
             .finish()

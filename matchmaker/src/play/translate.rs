@@ -4,9 +4,10 @@
 
 use crate::lobby::client::{ClientEvent, CloseReason};
 use crate::lobby::host::HostEvent;
+use crate::lobby::message::{SeatChange, SeatNews};
 
 use super::backend::{Backend, Raw};
-use super::events::{LobbyError, LobbyEvent, LobbyPhase};
+use super::events::{LobbyError, LobbyEvent, LobbyPhase, MatchControl};
 use super::lobby::Lobby;
 
 impl Lobby {
@@ -76,6 +77,10 @@ impl Lobby {
                 };
                 self.match_started(plan);
             }
+            HostEvent::Seat(news) => self.control(seat_control(news)),
+            HostEvent::Rekeyed { epoch, key } => {
+                self.control(MatchControl::MatchRekeyed { epoch, key });
+            }
             HostEvent::Closed => {
                 if matches!(self.phase, LobbyPhase::InLobby | LobbyPhase::Opening) {
                     self.phase = LobbyPhase::Closed;
@@ -127,13 +132,29 @@ impl Lobby {
                 self.push(LobbyEvent::Chat { from, name, text });
             }
             ClientEvent::Started(plan) => self.match_started(plan),
-            ClientEvent::LobbyClosed(reason) => {
-                if !matches!(self.phase, LobbyPhase::InMatch | LobbyPhase::Closed) {
+            ClientEvent::Seat(news) => self.control(seat_control(news)),
+            ClientEvent::Rekeyed { epoch, key } => {
+                self.control(MatchControl::MatchRekeyed { epoch, key });
+            }
+            ClientEvent::LobbyClosed(reason) => match self.phase {
+                // The match goes on without its control channel.
+                LobbyPhase::InMatch => {
+                    self.core().backend = Backend::Gone;
+                    self.push(LobbyEvent::Control(MatchControl::Ended(reason)));
+                }
+                LobbyPhase::Closed => {}
+                _ => {
                     self.phase = LobbyPhase::Closed;
                     self.push(LobbyEvent::Closed(reason));
                 }
-            }
+            },
         }
+    }
+
+    /// News of the running match: the plan follows it, the game hears it.
+    fn control(&mut self, news: MatchControl) {
+        self.follow_match(&news);
+        self.push(LobbyEvent::Control(news));
     }
 
     /// A LAN host's lobby renamed by mDNS probing (a name taken by a host
@@ -201,5 +222,20 @@ impl Lobby {
                 self.fail(e);
             }
         }
+    }
+}
+
+/// A seat's news as the game sees it.
+fn seat_control(news: SeatNews) -> MatchControl {
+    let (handle, name, addr) = (usize::from(news.handle), news.name, news.addr);
+    match news.change {
+        SeatChange::Vacated => MatchControl::SeatVacated { handle, name },
+        SeatChange::Retaken => MatchControl::SeatRetaken { handle, name, addr },
+        SeatChange::Taken | SeatChange::Watching => MatchControl::SeatTaken {
+            handle,
+            name,
+            addr,
+            spectator: news.change == SeatChange::Watching,
+        },
     }
 }

@@ -143,6 +143,8 @@ fn plan() -> MatchPlan {
             .collect(),
         spectators: Vec::new(),
         key: MatchKey([9; 32]),
+        key_epoch: 0,
+        member_secrets: Default::default(),
         settings: NetSettings::default(),
         local_handle: 0,
     }

@@ -220,3 +220,37 @@ fn garbage_never_panics_the_reader() {
         }
     }
 }
+
+#[test]
+fn a_replay_keeps_neither_the_match_key_nor_any_member_secret() {
+    use crate::{MatchId, MatchKey, MatchPlan, MemberSecret, PeerAddr, PlanPlayer};
+    let secret = [0xA7; 32];
+    let key = [0x5C; 32];
+    let plan = MatchPlan {
+        match_id: MatchId(5),
+        seed: 77,
+        players: (0..3)
+            .map(|h| PlanPlayer {
+                handle: h,
+                name: format!("P{h}"),
+                addr: PeerAddr::Sim(h as u32),
+            })
+            .collect(),
+        spectators: Vec::new(),
+        key: MatchKey(key),
+        key_epoch: 2,
+        member_secrets: [(1, MemberSecret(secret))].into_iter().collect(),
+        settings: NetSettings::default(),
+        local_handle: 1,
+    };
+    let mut recorder = InputRecorder::<u8>::new(3, 10);
+    recorder.record_frame(1, &[1, 2, 3]);
+    recorder.confirm(1);
+    let bytes = recorder
+        .finish(game(), ReplayPlan::from(&plan))
+        .encode()
+        .expect("encode");
+    let holds = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    assert!(!holds(&secret), "the member secret leaked into the replay");
+    assert!(!holds(&key), "the match key leaked into the replay");
+}

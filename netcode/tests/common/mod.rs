@@ -328,6 +328,8 @@ pub fn udp_plan(addrs: &[std::net::SocketAddr], seed: u64, local: usize) -> Matc
             .collect(),
         spectators: Vec::new(),
         key: MatchKey([seed as u8; 32]),
+        key_epoch: 0,
+        member_secrets: Default::default(),
         settings: NetSettings::default(),
         local_handle: local,
     }
@@ -356,6 +358,8 @@ pub fn sim_plan(n: usize, seed: u64) -> MatchPlan {
             .collect(),
         spectators: Vec::new(),
         key: MatchKey([seed as u8; 32]),
+        key_epoch: 0,
+        member_secrets: Default::default(),
         settings: NetSettings::default(),
         local_handle: 0,
     }

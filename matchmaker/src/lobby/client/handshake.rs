@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use super::{ClientMachine, JoinError, Phase};
 use crate::lobby::message::{
-    Answer, ClientMsg, Hello, HostMsg, MAX_NAME_CHARS, RosterEntry, sanitize,
+    Answer, ClientMsg, Hello, HostMsg, MAX_NAME_CHARS, RejoinRequest, RosterEntry, rejoin_proof,
+    sanitize,
 };
 use crate::lobby::secure::{HandshakeError, JoinerHandshake};
 
@@ -43,14 +44,20 @@ impl ClientMachine {
         };
         match handshake.finish(answer) {
             Ok(channel) => {
+                let fingerprint = channel.fingerprint();
                 self.channel = Some(channel);
                 self.phase = Phase::AwaitWelcome;
+                let rejoin = self.config.rejoin.as_ref().map(|claim| RejoinRequest {
+                    handle: claim.handle,
+                    proof: rejoin_proof(&claim.secret, &fingerprint),
+                });
                 let hello = Hello {
                     game: self.config.game.clone(),
                     game_version: self.config.game_version.clone(),
                     name: self.config.name.clone(),
                     game_port: self.config.game_port,
                     spectator: self.config.spectator,
+                    rejoin,
                 };
                 self.send(now, &ClientMsg::Hello(hello));
             }
@@ -90,6 +97,8 @@ pub(super) fn msg_name(msg: &HostMsg) -> &'static str {
         HostMsg::Chat { .. } => "chat",
         HostMsg::Kicked => "kicked",
         HostMsg::Start(_) => "start",
+        HostMsg::Seat(_) => "seat news",
+        HostMsg::Rekey { .. } => "rekey",
         HostMsg::Closed => "closed",
         HostMsg::KeepAlive => "keepalive",
     }

@@ -14,10 +14,11 @@
 //! The public types live in `types.rs`, the machine here.
 
 mod handshake;
+mod in_match;
 mod plan_check;
 mod types;
 
-pub use types::{ClientEvent, ClientTransmit, CloseReason, JoinConfig, JoinError};
+pub use types::{ClientEvent, ClientTransmit, CloseReason, JoinConfig, JoinError, RejoinClaim};
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -40,6 +41,8 @@ enum Phase {
     AwaitAnswer,
     AwaitWelcome,
     InLobby(MemberId),
+    /// Our plan arrived: the lobby is the match's control channel.
+    InMatch(MemberId),
     Done,
 }
 
@@ -59,6 +62,8 @@ pub struct ClientMachine {
     events: VecDeque<ClientEvent>,
     /// What we saw of the lobby, to validate the plan (`plan_check.rs`).
     seen: plan_check::LobbyView,
+    /// The match key epoch we hold (from the plan, then each rekey).
+    epoch: u32,
 }
 
 impl ClientMachine {
@@ -85,13 +90,14 @@ impl ClientMachine {
             out: VecDeque::new(),
             events: VecDeque::new(),
             seen: plan_check::LobbyView::default(),
+            epoch: 0,
         }
     }
 
     /// Our member id once joined.
     pub fn member_id(&self) -> Option<MemberId> {
         match self.phase {
-            Phase::InLobby(id) => Some(id),
+            Phase::InLobby(id) | Phase::InMatch(id) => Some(id),
             _ => None,
         }
     }
@@ -103,7 +109,12 @@ impl ClientMachine {
         self.channel.as_ref().map(Channel::fingerprint)
     }
 
-    /// Whether the machine reached an end (started, closed or failed).
+    /// Whether our match runs with the lobby as its control channel.
+    pub fn in_match(&self) -> bool {
+        matches!(self.phase, Phase::InMatch(_))
+    }
+
+    /// Whether the machine reached an end (closed or failed).
     pub fn is_done(&self) -> bool {
         self.phase == Phase::Done
     }
@@ -157,7 +168,9 @@ impl ClientMachine {
     pub fn handle_disconnected(&mut self) {
         match self.phase {
             Phase::Done => {}
-            Phase::InLobby(_) => self.end(ClientEvent::LobbyClosed(CloseReason::Disconnected)),
+            Phase::InLobby(_) | Phase::InMatch(_) => {
+                self.end(ClientEvent::LobbyClosed(CloseReason::Disconnected))
+            }
             _ => self.fail(JoinError::Unreachable("connection closed".to_string())),
         }
     }
@@ -171,10 +184,10 @@ impl ClientMachine {
             {
                 self.fail(JoinError::Timeout);
             }
-            Phase::InLobby(_) if now >= self.last_heard + t.idle => {
+            Phase::InLobby(_) | Phase::InMatch(_) if now >= self.last_heard + t.idle => {
                 self.end(ClientEvent::LobbyClosed(CloseReason::HostGone));
             }
-            Phase::InLobby(_) if now >= self.last_sent + t.keepalive => {
+            Phase::InLobby(_) | Phase::InMatch(_) if now >= self.last_sent + t.keepalive => {
                 self.send(now, &ClientMsg::KeepAlive);
             }
             _ => {}
@@ -188,7 +201,9 @@ impl ClientMachine {
             Phase::Connecting | Phase::AwaitGreeting | Phase::AwaitAnswer | Phase::AwaitWelcome => {
                 Some(self.join_deadline)
             }
-            Phase::InLobby(_) => Some((self.last_heard + t.idle).min(self.last_sent + t.keepalive)),
+            Phase::InLobby(_) | Phase::InMatch(_) => {
+                Some((self.last_heard + t.idle).min(self.last_sent + t.keepalive))
+            }
             Phase::Done => None,
         }
     }
@@ -269,23 +284,25 @@ impl ClientMachine {
                 self.fail(error);
             }
             (_, HostMsg::KeepAlive) => {}
-            (Phase::InLobby(_), HostMsg::Roster(roster)) => {
+            (Phase::InLobby(_) | Phase::InMatch(_), HostMsg::Roster(roster)) => {
                 let roster = handshake::clean_roster(roster);
                 self.seen.roster.clone_from(&roster);
                 self.events.push_back(ClientEvent::RosterChanged(roster));
             }
-            (Phase::InLobby(_), HostMsg::Chat { from, name, text }) => {
+            (Phase::InLobby(_) | Phase::InMatch(_), HostMsg::Chat { from, name, text }) => {
                 self.events.push_back(ClientEvent::Chat {
                     from,
                     name: sanitize(&name, MAX_NAME_CHARS + 8),
                     text: sanitize(&text, MAX_CHAT_CHARS),
                 });
             }
-            (Phase::InLobby(_), HostMsg::Start(plan)) => self.start(plan),
-            (Phase::InLobby(_), HostMsg::Kicked) => {
+            (Phase::InLobby(id), HostMsg::Start(plan)) => self.start(id, plan),
+            (Phase::InMatch(_), HostMsg::Seat(news)) => self.seat_news(news),
+            (Phase::InMatch(_), HostMsg::Rekey { epoch, key }) => self.rekeyed(epoch, key),
+            (Phase::InLobby(_) | Phase::InMatch(_), HostMsg::Kicked) => {
                 self.end(ClientEvent::LobbyClosed(CloseReason::Kicked));
             }
-            (Phase::InLobby(_), HostMsg::Closed) => {
+            (Phase::InLobby(_) | Phase::InMatch(_), HostMsg::Closed) => {
                 self.end(ClientEvent::LobbyClosed(CloseReason::HostClosed));
             }
             (_, other) => {
@@ -317,6 +334,7 @@ impl ClientMachine {
             },
             RejectReason::InvalidName => JoinError::InvalidName,
             RejectReason::AlreadyStarted => JoinError::AlreadyStarted,
+            RejectReason::BadRejoin => JoinError::BadRejoin,
             RejectReason::HelloTimeout => JoinError::Timeout,
             RejectReason::TooManyGuesses { retry_after_ms } => {
                 JoinError::TooManyGuesses { retry_after_ms }
@@ -326,9 +344,9 @@ impl ClientMachine {
 
     fn protocol_error(&mut self, error: &dyn std::fmt::Display) {
         match self.phase {
-            Phase::InLobby(_) => self.end(ClientEvent::LobbyClosed(CloseReason::Protocol(
-                error.to_string(),
-            ))),
+            Phase::InLobby(_) | Phase::InMatch(_) => self.end(ClientEvent::LobbyClosed(
+                CloseReason::Protocol(error.to_string()),
+            )),
             _ => self.fail(JoinError::Protocol(error.to_string())),
         }
     }

@@ -23,8 +23,8 @@ use std::net::{IpAddr, SocketAddr};
 
 use nearplay_netcode::{MatchPlan, PeerAddr, PlanError, PlanLimits};
 
-use super::{ClientEvent, ClientMachine, JoinError};
-use crate::lobby::message::RosterEntry;
+use super::{ClientEvent, ClientMachine, JoinError, Phase};
+use crate::lobby::message::{MemberId, RosterEntry};
 
 /// What the joiner saw of the lobby, to check the plan against.
 #[derive(Clone, Debug, Default)]
@@ -69,11 +69,16 @@ impl ClientMachine {
         self
     }
 
-    /// The host started the match: validate our copy of the plan, then
-    /// report it, or end the join with [`JoinError::BadPlan`].
-    pub(super) fn start(&mut self, plan: MatchPlan) {
+    /// The host started the match (or seated us in it): validate our copy
+    /// of the plan, then report it and stay on as the match's control
+    /// channel, or end the join with [`JoinError::BadPlan`].
+    pub(super) fn start(&mut self, id: MemberId, plan: MatchPlan) {
         match self.check_plan(&plan) {
-            Ok(()) => self.end(ClientEvent::Started(plan)),
+            Ok(()) => {
+                self.phase = Phase::InMatch(id);
+                self.epoch = plan.key_epoch;
+                self.events.push_back(ClientEvent::Started(plan));
+            }
             Err(e) => self.fail(JoinError::BadPlan(e)),
         }
     }

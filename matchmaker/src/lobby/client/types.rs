@@ -1,9 +1,9 @@
 //! Public types of the client side: configuration, events, errors.
 
-use nearplay_netcode::{MatchPlan, PlanError};
+use nearplay_netcode::{MatchKey, MatchPlan, MemberSecret, PlanError};
 
 use crate::lobby::Timeouts;
-use crate::lobby::message::{MemberId, RosterEntry};
+use crate::lobby::message::{MemberId, RosterEntry, SeatNews};
 use crate::lobby::secure::Fingerprint;
 
 /// Who joins, with what. `Debug` hides the password.
@@ -21,8 +21,31 @@ pub struct JoinConfig {
     pub game_port: u16,
     /// Join as a spectator. Default `false`.
     pub spectator: bool,
+    /// Take a vacant seat of the running match back (a rejoin). Default
+    /// `None`: join as a new member.
+    pub rejoin: Option<RejoinClaim>,
     /// Lobby timers.
     pub timeouts: Timeouts,
+}
+
+/// What a rejoin needs: the seat and its member secret (from the plan of
+/// the match, kept in a [`RejoinTicket`](crate::RejoinTicket)). The secret
+/// never travels: the hello carries a proof bound to the channel.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RejoinClaim {
+    /// The seat's player handle.
+    pub handle: u16,
+    /// The seat's secret (`Debug` redacts it).
+    pub secret: MemberSecret,
+}
+
+impl std::fmt::Debug for RejoinClaim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RejoinClaim")
+            .field("handle", &self.handle)
+            .field("secret", &self.secret)
+            .finish()
+    }
 }
 
 impl JoinConfig {
@@ -35,6 +58,7 @@ impl JoinConfig {
             password: None,
             game_port,
             spectator: false,
+            rejoin: None,
             timeouts: Timeouts::default(),
         }
     }
@@ -49,6 +73,7 @@ impl std::fmt::Debug for JoinConfig {
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("game_port", &self.game_port)
             .field("spectator", &self.spectator)
+            .field("rejoin", &self.rejoin)
             .field("timeouts", &self.timeouts)
             .finish()
     }
@@ -111,6 +136,10 @@ pub enum JoinError {
     /// The match already started.
     #[error("the match has already started")]
     AlreadyStarted,
+    /// The host refused our claim on a seat: no vacant seat of its running
+    /// match takes our secret.
+    #[error("the host did not take us back into the seat (no vacant seat with our secret)")]
+    BadRejoin,
     /// The host did not answer in time (or we were too slow to say hello).
     #[error("the host did not answer in time")]
     Timeout,
@@ -181,9 +210,19 @@ pub enum ClientEvent {
         /// The line.
         text: String,
     },
-    /// The match starts: our copy of the plan, already validated against
-    /// what we saw in the lobby (see [`ClientMachine`](super::ClientMachine)).
+    /// The match starts (or we were seated in the running one): our copy
+    /// of the plan, already validated against what we saw in the lobby
+    /// (see [`ClientMachine`](super::ClientMachine)). The lobby stays open.
     Started(MatchPlan),
+    /// A seat of our running match changed (name cleaned).
+    Seat(SeatNews),
+    /// The host made a new match key (newer epoch than ours).
+    Rekeyed {
+        /// The key's epoch.
+        epoch: u32,
+        /// The new key.
+        key: MatchKey,
+    },
     /// The lobby is over for us.
     LobbyClosed(CloseReason),
 }

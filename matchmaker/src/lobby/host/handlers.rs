@@ -1,11 +1,9 @@
-//! The host machine's message handling, membership changes and the plan.
+//! The host machine's message handling and membership changes.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Instant;
 
-use nearplay_netcode::{
-    MAX_SPECTATORS, MatchId, MatchKey, MatchPlan, PeerAddr, PlanPlayer, PlanSpectator,
-};
+use nearplay_netcode::MAX_SPECTATORS;
 
 use super::{
     ConnId, ConnState, HostEvent, HostMachine, HostTransmit, LeaveReason, Member, Phase, clean_name,
@@ -16,85 +14,7 @@ use crate::lobby::message::{
 };
 use crate::lobby::secure::limits::TokenBucket;
 
-impl Member {
-    /// The member's game address as the plan (and the roster) gives it: the
-    /// host's own, and members on the host's machine, at `host_ip`.
-    pub(super) fn plan_addr(&self, host_ip: IpAddr) -> SocketAddr {
-        let mut addr = self.game_addr;
-        if self.id == 0 || addr.ip().is_loopback() {
-            addr.set_ip(host_ip);
-        }
-        addr
-    }
-}
-
 impl HostMachine {
-    /// Each member's handle in the plan, in member order: players take
-    /// `0..P` in join order, spectators `P..` in join order.
-    pub(super) fn plan_handles(&self) -> Vec<usize> {
-        let players = self.members.iter().filter(|m| !m.spectator).count();
-        let (mut next_player, mut next_spectator) = (0, players);
-        self.members
-            .iter()
-            .map(|m| {
-                let slot = if m.spectator {
-                    &mut next_spectator
-                } else {
-                    &mut next_player
-                };
-                *slot += 1;
-                *slot - 1
-            })
-            .collect()
-    }
-
-    pub(super) fn build_plan(&mut self) -> MatchPlan {
-        let host_ip = self.host_ip();
-        let mut players = Vec::new();
-        let mut spectators = Vec::new();
-        for (handle, m) in self.plan_handles().into_iter().zip(&self.members) {
-            let addr = PeerAddr::Udp(m.plan_addr(host_ip));
-            let name = m.name.clone();
-            if m.spectator {
-                spectators.push(PlanSpectator::relayed(handle, name, addr));
-            } else {
-                players.push(PlanPlayer { handle, name, addr });
-            }
-        }
-        MatchPlan {
-            match_id: MatchId(self.rng.next_u64()),
-            seed: self.rng.next_u64(),
-            players,
-            spectators,
-            key: MatchKey(self.rng.bytes32()),
-            settings: self.config.settings.clone(),
-            local_handle: 0,
-        }
-    }
-
-    /// Members who play (not spectators).
-    pub(super) fn players(&self) -> usize {
-        self.members.iter().filter(|m| !m.spectator).count()
-    }
-
-    /// The host's address as members reach it: a non-loopback local address
-    /// of a member connection if there is one, else loopback.
-    pub(super) fn host_ip(&self) -> IpAddr {
-        let locals = self
-            .conns
-            .values()
-            .filter(|c| matches!(c.state, ConnState::Member(_)))
-            .map(|c| c.local.ip());
-        let mut best = None;
-        for ip in locals {
-            if !ip.is_loopback() {
-                return ip;
-            }
-            best.get_or_insert(ip);
-        }
-        best.unwrap_or(IpAddr::from([127, 0, 0, 1]))
-    }
-
     pub(super) fn handle_frame(&mut self, now: Instant, conn: ConnId, frame: &Frame) {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
@@ -149,7 +69,7 @@ impl HostMachine {
         let peer = self.conns.get(&conn).map(|c| c.peer);
         self.close_conn(now, conn);
         if let Some(peer) = peer {
-            self.events.push_back(HostEvent::Rejected {
+            self.push_event(HostEvent::Rejected {
                 peer,
                 reason: RejectReason::Protocol { host: ours },
             });
@@ -165,6 +85,11 @@ impl HostMachine {
             Some(RejectReason::GameVersion {
                 host: self.config.game_version.clone(),
             })
+        } else if self.phase == Phase::InMatch {
+            return self.hello_in_match(now, conn, hello);
+        } else if hello.rejoin.is_some() {
+            // No match runs: there is no seat to take back.
+            Some(RejectReason::BadRejoin)
         } else if !hello.spectator && self.players() >= usize::from(self.config.max_players) {
             Some(RejectReason::Full {
                 max: self.config.max_players,
@@ -181,9 +106,18 @@ impl HostMachine {
         if let Some(reason) = reason {
             return self.reject(now, conn, reason);
         }
-        let Some(c) = self.conns.get_mut(&conn) else {
-            return;
-        };
+        self.admit_member(now, conn, &hello);
+    }
+
+    /// Makes the joiner on `conn` a member (its hello passed admission):
+    /// welcome, event, roster. Returns its id.
+    pub(super) fn admit_member(
+        &mut self,
+        now: Instant,
+        conn: ConnId,
+        hello: &Hello,
+    ) -> Option<MemberId> {
+        let c = self.conns.get_mut(&conn)?;
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
         c.state = ConnState::Member(id);
@@ -200,23 +134,32 @@ impl HostMachine {
             fingerprint,
             chat_bucket: TokenBucket::full(),
             ready_bucket: TokenBucket::full(),
+            handle: None,
+            secret: None,
+            vacant: false,
         });
-        let welcome = HostMsg::Welcome {
-            you: id,
-            lobby_name: self.config.lobby_name.clone(),
-            name: name.clone(),
-            max_players: self.config.max_players,
-            roster: self.roster(),
-        };
-        self.send(now, conn, &welcome);
+        self.welcome(now, conn, id, &name);
         if let Some(fingerprint) = fingerprint {
-            self.events.push_back(HostEvent::MemberJoined {
+            self.push_event(HostEvent::MemberJoined {
                 id,
                 name,
                 fingerprint,
             });
         }
         self.roster_changed(now);
+        Some(id)
+    }
+
+    /// Sends the welcome to member `id` on `conn`.
+    pub(super) fn welcome(&mut self, now: Instant, conn: ConnId, id: MemberId, name: &str) {
+        let welcome = HostMsg::Welcome {
+            you: id,
+            lobby_name: self.config.lobby_name.clone(),
+            name: name.to_string(),
+            max_players: self.config.max_players,
+            roster: self.roster(),
+        };
+        self.send(now, conn, &welcome);
     }
 
     pub(super) fn handle_member_msg(
@@ -287,13 +230,13 @@ impl HostMachine {
             text: text.clone(),
         };
         self.broadcast(now, &msg);
-        self.events.push_back(HostEvent::Chat { from, name, text });
+        self.push_event(HostEvent::Chat { from, name, text });
     }
 
     pub(super) fn roster_changed(&mut self, now: Instant) {
         let roster = self.roster();
         self.broadcast(now, &HostMsg::Roster(roster.clone()));
-        self.events.push_back(HostEvent::RosterChanged(roster));
+        self.push_event(HostEvent::RosterChanged(roster));
     }
 
     pub(super) fn broadcast(&mut self, now: Instant, msg: &HostMsg) {
@@ -307,8 +250,11 @@ impl HostMachine {
         let Some(pos) = self.members.iter().position(|m| m.id == id && id != 0) else {
             return;
         };
+        if self.phase == Phase::InMatch {
+            return self.vacate_seat(now, pos, reason);
+        }
         let m = self.members.remove(pos);
-        self.events.push_back(HostEvent::MemberLeft {
+        self.push_event(HostEvent::MemberLeft {
             id,
             name: m.name,
             reason,
@@ -323,7 +269,7 @@ impl HostMachine {
         let peer = self.conns.get(&conn).map(|c| c.peer);
         self.close_conn(now, conn);
         if let Some(peer) = peer {
-            self.events.push_back(HostEvent::Rejected { peer, reason });
+            self.push_event(HostEvent::Rejected { peer, reason });
         }
     }
 
@@ -340,18 +286,6 @@ impl HostMachine {
         self.close_conn(now, conn);
         if let Some(Some(id)) = state {
             self.remove_member(now, id, LeaveReason::ProtocolError(error.to_string()));
-        }
-    }
-
-    pub(super) fn close_pending(&mut self, now: Instant) {
-        let pending: Vec<ConnId> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| c.state.is_pending())
-            .map(|(id, _)| *id)
-            .collect();
-        for conn in pending {
-            self.reject(now, conn, RejectReason::AlreadyStarted);
         }
     }
 

@@ -68,7 +68,7 @@ impl HostMachine {
             self.guesses.succeeded(peer.ip());
         } else {
             let (failures, retry_after) = self.guesses.failed(now, peer.ip());
-            self.events.push_back(HostEvent::GuessFailed {
+            self.push_event(HostEvent::GuessFailed {
                 peer,
                 failures,
                 retry_after,

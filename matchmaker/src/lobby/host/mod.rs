@@ -12,12 +12,26 @@
 //! [`GuessLimiter`]; chat lines and ready toggles are rate-limited per
 //! member. Bytes that reach a connection already closing are dropped unread.
 //!
-//! Split in four: `types.rs` (config, events, errors), this file (the
-//! machine and its public API), `handlers.rs` (message handling and the
-//! plan), `handshake.rs` (greeting, offer, guesses).
+//! The lobby stays open during the match as its control channel: member
+//! connections are kept (keepalives and idle timeouts as before), a member
+//! whose connection drops vacates its seat instead of leaving the roster,
+//! and a joiner may take a vacant seat back with the seat's member secret
+//! (then the match key changes, see `in_match.rs`).
+//!
+//! Split by job: `types.rs` (config, events, errors), this file (the
+//! machine, its inputs and outputs), `actions.rs` (the host's own actions:
+//! ready, chat, kick, start, close), `handlers.rs` (message handling and
+//! membership), `plan.rs` (handles and the plan), `state.rs` (roster,
+//! phase, counters), `handshake.rs`
+//! (greeting, offer, guesses), `in_match.rs` (seats, rejoin, late join and
+//! key epochs during the match).
 
+mod actions;
 mod handlers;
 mod handshake;
+mod in_match;
+mod plan;
+mod state;
 mod types;
 
 pub use types::{ConnId, HostConfig, HostEvent, HostTransmit, LeaveReason, StartRefused};
@@ -26,12 +40,10 @@ use std::collections::{BTreeMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
-use nearplay_netcode::MatchPlan;
+use nearplay_netcode::{MatchPlan, MemberSecret};
 
 use super::codec::FrameDecoder;
-use super::message::{
-    HostMsg, MAX_CHAT_CHARS, MAX_NAME_CHARS, MemberId, RejectReason, RosterEntry, sanitize,
-};
+use super::message::{HostMsg, MAX_NAME_CHARS, MemberId, RejectReason, sanitize};
 use super::rng::SeededRng;
 use super::secure::limits::{GuessLimiter, TokenBucket};
 use super::secure::{Channel, Fingerprint};
@@ -40,10 +52,17 @@ use super::secure::{Channel, Fingerprint};
 /// closed at once (each waits at most the hello timeout anyway).
 pub const MAX_PENDING_HELLOS: usize = 16;
 
+/// Events held for a game that does not poll (a whole match may pass
+/// without a look at the lobby): past this, notices (refusals, failed
+/// guesses, chat, roster updates) are dropped and counted; past four
+/// times this, every event is.
+pub const MAX_QUEUED_EVENTS: usize = 1024;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     Open,
-    Started,
+    /// The match runs; the lobby is its control channel.
+    InMatch,
     Closed,
 }
 
@@ -96,6 +115,13 @@ struct Member {
     fingerprint: Option<Fingerprint>,
     chat_bucket: TokenBucket,
     ready_bucket: TokenBucket,
+    /// Its handle in the running match (set at start or when it joined it).
+    handle: Option<usize>,
+    /// Its seat's secret (players of the running match; never the host's
+    /// own, which cannot drop out of its own lobby).
+    secret: Option<MemberSecret>,
+    /// Its connection is gone during the match: the seat waits for it.
+    vacant: bool,
 }
 
 /// The host's lobby state machine.
@@ -112,6 +138,10 @@ pub struct HostMachine {
     guesses: GuessLimiter,
     /// Chat lines and ready toggles dropped by the per-member rate limits.
     rate_limited: u64,
+    /// The running match's full plan (every secret; the host's copy only).
+    plan: Option<MatchPlan>,
+    /// Events dropped because the game did not poll (see [`MAX_QUEUED_EVENTS`]).
+    dropped_events: u64,
 }
 
 impl HostMachine {
@@ -130,6 +160,9 @@ impl HostMachine {
             // The host's own member never goes through the buckets.
             chat_bucket: TokenBucket::full(),
             ready_bucket: TokenBucket::full(),
+            handle: None,
+            secret: None,
+            vacant: false,
         };
         let guesses = GuessLimiter::new(config.guesses);
         HostMachine {
@@ -143,57 +176,9 @@ impl HostMachine {
             events: VecDeque::new(),
             guesses,
             rate_limited: 0,
+            plan: None,
+            dropped_events: 0,
         }
-    }
-
-    /// The fingerprint of member `id`'s channel (`None` for the host itself
-    /// or an unknown id), to compare with what that player's screen shows.
-    pub fn fingerprint(&self, id: MemberId) -> Option<Fingerprint> {
-        self.members
-            .iter()
-            .find(|m| m.id == id)
-            .and_then(|m| m.fingerprint)
-    }
-
-    /// Bytes held in connections' frame buffers, all connections together
-    /// (a closed connection holds none).
-    pub fn buffered_bytes(&self) -> usize {
-        self.conns.values().map(|c| c.decoder.buffered()).sum()
-    }
-
-    /// Wrong password guesses counted since the lobby opened.
-    pub fn failed_guesses(&self) -> u64 {
-        self.guesses.total_failures()
-    }
-
-    /// Chat lines and ready toggles dropped by the per-member rate limits.
-    pub fn rate_limited(&self) -> u64 {
-        self.rate_limited
-    }
-
-    /// The configuration the lobby runs with.
-    pub fn config(&self) -> &HostConfig {
-        &self.config
-    }
-
-    /// The current roster, host first.
-    pub fn roster(&self) -> Vec<RosterEntry> {
-        let host_ip = self.host_ip();
-        self.members
-            .iter()
-            .map(|m| RosterEntry {
-                id: m.id,
-                name: m.name.clone(),
-                ready: m.ready,
-                game_addr: m.plan_addr(host_ip),
-                spectator: m.spectator,
-            })
-            .collect()
-    }
-
-    /// Whether the lobby still takes joins.
-    pub fn is_open(&self) -> bool {
-        self.phase == Phase::Open
     }
 
     /// A TCP connection was accepted from `peer` on our `local` address.
@@ -217,7 +202,7 @@ impl HostMachine {
                 last_sent: now,
             },
         );
-        if self.phase != Phase::Open {
+        if self.phase == Phase::Closed {
             self.reject(now, conn, RejectReason::AlreadyStarted);
             return;
         }
@@ -284,25 +269,6 @@ impl HostMachine {
         }
     }
 
-    /// Whether `conn` carries a member (its hello was accepted), as opposed to
-    /// a connection still awaiting its hello or being closed. The shell's
-    /// admission control never evicts a member's connection.
-    pub fn is_member_conn(&self, conn: ConnId) -> bool {
-        self.conns
-            .get(&conn)
-            .is_some_and(|c| matches!(c.state, ConnState::Member(_)))
-    }
-
-    /// Whether `conn` is past the key exchange: its offer was answered (it
-    /// awaits its hello) or it carries a member. The shell's admission
-    /// control never evicts such a connection, so an eviction never settles
-    /// a password guess as failed.
-    pub fn conn_progressed(&self, conn: ConnId) -> bool {
-        self.conns
-            .get(&conn)
-            .is_some_and(|c| matches!(c.state, ConnState::AwaitHello { .. } | ConnState::Member(_)))
-    }
-
     /// Time passed: hello and idle timeouts, keepalives.
     pub fn handle_timeout(&mut self, now: Instant) {
         let t = self.config.timeouts;
@@ -356,90 +322,26 @@ impl HostMachine {
         self.events.pop_front()
     }
 
-    /// The host's own ready flag.
-    pub fn set_ready(&mut self, now: Instant, ready: bool) {
-        if let Some(m) = self.members.first_mut()
-            && m.ready != ready
-        {
-            m.ready = ready;
-            self.roster_changed(now);
-        }
+    /// Events dropped because the game let [`MAX_QUEUED_EVENTS`] pile up.
+    pub fn dropped_events(&self) -> u64 {
+        self.dropped_events
     }
 
-    /// The host says something in the chat.
-    pub fn chat(&mut self, now: Instant, text: &str) {
-        let name = self
-            .members
-            .first()
-            .map(|m| m.name.clone())
-            .unwrap_or_default();
-        self.broadcast_chat(now, 0, name, sanitize(text, MAX_CHAT_CHARS));
-    }
-
-    /// Removes member `id` (not the host); `false` if there is no such member.
-    pub fn kick(&mut self, now: Instant, id: MemberId) -> bool {
-        let Some(m) = self.members.iter().find(|m| m.id == id && id != 0) else {
-            return false;
-        };
-        if let Some(conn) = m.conn {
-            self.send(now, conn, &HostMsg::Kicked);
-            self.close_conn(now, conn);
-        }
-        self.remove_member(now, id, LeaveReason::Kicked);
-        true
-    }
-
-    /// Starts the match: builds the one [`MatchPlan`], sends every member its
-    /// copy and returns the host's (handle 0). Handles follow join order,
-    /// players first, then spectators (who need not be ready).
-    pub fn start(&mut self, now: Instant) -> Result<MatchPlan, StartRefused> {
-        if self.phase != Phase::Open {
-            return Err(StartRefused::NotOpen);
-        }
-        let not_ready: Vec<String> = self
-            .members
-            .iter()
-            .filter(|m| !m.ready && !m.spectator)
-            .map(|m| m.name.clone())
-            .collect();
-        if !not_ready.is_empty() {
-            return Err(StartRefused::NotReady(not_ready));
-        }
-        let plan = self.build_plan();
-        self.phase = Phase::Started;
-        let members: Vec<(usize, Option<ConnId>)> = self
-            .plan_handles()
-            .into_iter()
-            .zip(self.members.iter().map(|m| m.conn))
-            .collect();
-        for (handle, conn) in members {
-            if let Some(conn) = conn {
-                self.send(now, conn, &HostMsg::Start(plan.for_member(handle)));
-                self.close_conn(now, conn);
-            }
-        }
-        self.close_pending(now);
-        self.events.push_back(HostEvent::Started(plan.clone()));
-        Ok(plan)
-    }
-
-    /// Closes the lobby: every member gets `Closed`.
-    pub fn close(&mut self, now: Instant) {
-        if self.phase == Phase::Closed {
+    /// Queues `event` for the game, within [`MAX_QUEUED_EVENTS`].
+    fn push_event(&mut self, event: HostEvent) {
+        let notice = matches!(
+            event,
+            HostEvent::Rejected { .. }
+                | HostEvent::GuessFailed { .. }
+                | HostEvent::Chat { .. }
+                | HostEvent::RosterChanged(_)
+        );
+        let len = self.events.len();
+        if len >= MAX_QUEUED_EVENTS.saturating_mul(4) || (notice && len >= MAX_QUEUED_EVENTS) {
+            self.dropped_events = self.dropped_events.saturating_add(1);
             return;
         }
-        self.phase = Phase::Closed;
-        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
-        for conn in conns {
-            if matches!(
-                self.conns.get(&conn).map(|c| &c.state),
-                Some(ConnState::Member(_))
-            ) {
-                self.send(now, conn, &HostMsg::Closed);
-            }
-            self.close_conn(now, conn);
-        }
-        self.events.push_back(HostEvent::Closed);
+        self.events.push_back(event);
     }
 }
 

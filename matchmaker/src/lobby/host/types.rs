@@ -3,10 +3,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use nearplay_netcode::{MatchPlan, NetSettings};
+use nearplay_netcode::{MatchKey, MatchPlan, NetSettings};
 
 use crate::lobby::Timeouts;
-use crate::lobby::message::{MemberId, RejectReason, RosterEntry};
+use crate::lobby::message::{MemberId, RejectReason, RosterEntry, SeatNews};
 use crate::lobby::secure::Fingerprint;
 use crate::lobby::secure::limits::{GuessLimits, Rate};
 
@@ -41,6 +41,11 @@ pub struct HostConfig {
     pub chat_rate: Rate,
     /// Ready toggles per member: default a burst of 6, then 4 a second.
     pub ready_rate: Rate,
+    /// Keep the seats up to `max_players` open after the start: a newcomer
+    /// who passes the lobby's normal admission (password included) takes
+    /// one during the match. Default `false` (a running match takes only
+    /// its own members back, and spectators).
+    pub late_join: bool,
 }
 
 impl HostConfig {
@@ -66,6 +71,7 @@ impl HostConfig {
                 burst: 6,
                 per: Duration::from_millis(250),
             },
+            late_join: false,
         }
     }
 }
@@ -86,6 +92,7 @@ impl std::fmt::Debug for HostConfig {
             .field("guesses", &self.guesses)
             .field("chat_rate", &self.chat_rate)
             .field("ready_rate", &self.ready_rate)
+            .field("late_join", &self.late_join)
             .finish()
     }
 }
@@ -181,6 +188,18 @@ pub enum HostEvent {
     },
     /// The match started; the host's copy of the plan (handle 0).
     Started(MatchPlan),
+    /// A seat of the running match changed: vacated (its member's
+    /// connection dropped or it left), retaken (its member came back with
+    /// the seat's secret), taken by a late joiner, or a spectator came.
+    Seat(SeatNews),
+    /// A new match key (after a seat was retaken or taken): the members
+    /// connected now received it; a member who left for good did not.
+    Rekeyed {
+        /// The key's epoch (0 at the start, one more each time).
+        epoch: u32,
+        /// The new key.
+        key: MatchKey,
+    },
     /// The lobby is closed.
     Closed,
 }

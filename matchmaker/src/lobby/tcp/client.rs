@@ -2,9 +2,10 @@
 //! per joined lobby: a non-blocking connect, reads in bounded chunks, a
 //! bounded write queue, and a waker for the game's calls.
 
+use std::collections::VecDeque;
 use std::io::ErrorKind;
 use std::net::{Shutdown, SocketAddr};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,13 @@ const CLOSE_LINGER: Duration = Duration::from_millis(500);
 const CLOSE_DISCARD_LIMIT: usize = 64 * 1024;
 /// Longest sleep with no timer due (a wake-up cuts it short).
 const IDLE_WAIT: Duration = Duration::from_secs(1);
+/// Events waiting for the game's [`LobbyClient::poll`]. The lobby runs a
+/// whole match, and a game may not look at it meanwhile: when this many
+/// wait, the thread stops reading the host (which then drops us as too
+/// slow if it keeps talking) instead of growing memory.
+pub const MAX_QUEUED_CLIENT_EVENTS: usize = 256;
+/// How often a thread whose game stopped polling looks again.
+const BACKLOG_WAIT: Duration = Duration::from_millis(20);
 
 enum Input {
     SetReady(bool),
@@ -55,7 +63,7 @@ impl LobbyClient {
     /// [`LobbyInfo::addr`](crate::lan::LobbyInfo::addr)) on a background thread.
     pub fn join(host: SocketAddr, config: JoinConfig) -> LobbyClient {
         let (tx, rx) = mpsc::channel();
-        let (etx, events) = mpsc::channel();
+        let (etx, events) = mpsc::sync_channel(MAX_QUEUED_CLIENT_EVENTS);
         let machine = ClientMachine::new(config, Instant::now()).with_lobby_addr(host);
         let started = Poll::new().and_then(|poll| {
             let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
@@ -69,6 +77,7 @@ impl LobbyClient {
                 discarded: 0,
                 outbox: Outbox::default(),
                 readable: true,
+                held: VecDeque::new(),
                 buf: vec![0; READ_CHUNK],
             };
             std::thread::Builder::new()
@@ -158,11 +167,14 @@ struct Worker {
     discarded: usize,
     outbox: Outbox,
     readable: bool,
+    /// Events the game's full queue could not take yet; while any wait,
+    /// nothing more is read from the host.
+    held: VecDeque<ClientEvent>,
     buf: Vec<u8>,
 }
 
 impl Worker {
-    fn run(mut self, mut m: ClientMachine, rx: Receiver<Input>, events: Sender<ClientEvent>) {
+    fn run(mut self, mut m: ClientMachine, rx: Receiver<Input>, events: SyncSender<ClientEvent>) {
         let interest = Interest::READABLE | Interest::WRITABLE;
         if let Err(e) = self
             .poll
@@ -174,8 +186,17 @@ impl Worker {
         let mut evs = Events::with_capacity(16);
         loop {
             self.turn(&mut m, &rx);
-            while let Some(ev) = m.poll_event() {
-                let _ = events.send(ev);
+            self.held.extend(std::iter::from_fn(|| m.poll_event()));
+            while let Some(ev) = self.held.pop_front() {
+                match events.try_send(ev) {
+                    Ok(()) => {}
+                    Err(TrySendError::Full(ev)) => {
+                        self.held.push_front(ev);
+                        break;
+                    }
+                    // The handle is gone: nobody will read them.
+                    Err(TrySendError::Disconnected(_)) => self.held.clear(),
+                }
             }
             let now = Instant::now();
             if let Some(until) = self.closing
@@ -188,7 +209,10 @@ impl Worker {
                 None if m.is_done() => return,
                 None => m.poll_timeout(),
             };
-            let wait = if self.readable && self.connected {
+            let wait = if !self.held.is_empty() {
+                // The game's queue is full: look again soon, read nothing.
+                BACKLOG_WAIT
+            } else if self.readable && self.connected {
                 Duration::ZERO
             } else {
                 next.map(|t| t.saturating_duration_since(now))
@@ -239,7 +263,7 @@ impl Worker {
                 }
             }
         }
-        if self.connected && self.readable {
+        if self.connected && self.readable && self.held.is_empty() {
             let outcome = match self.closing {
                 None => read_some(&mut self.stream, &mut self.buf, |d| m.handle_data(now, d)),
                 Some(_) => {

@@ -67,10 +67,11 @@ impl Drop for EndGuard {
 ///
 /// One background thread runs the lobby's sockets, whatever the number of
 /// connections. Dropping it closes the lobby (members get `LobbyClosed`)
-/// and waits until the lobby's last frames (the plan, or the goodbye) have
-/// left, at most about 2.5 s (a member that stops reading is not waited
-/// for longer): a program may exit right after. Once every member has its
-/// plan the lobby's thread has already ended and dropping is instant.
+/// and waits until the lobby's last frames (the goodbye) have left, at
+/// most about 2.5 s (a member that stops reading is not waited for
+/// longer): a program may exit right after. The lobby does not end when
+/// the match starts: it stays open as the match's control channel (member
+/// connections, keepalives, vacant seats, rejoins) until it is closed.
 pub struct LobbyHost {
     machine: SharedMachine,
     waker: Arc<Waker>,
@@ -167,6 +168,16 @@ impl LobbyHost {
     /// The current roster, host first.
     pub fn roster(&self) -> Vec<RosterEntry> {
         lock(&self.machine).roster()
+    }
+
+    /// Whether a match runs with this lobby as its control channel.
+    pub fn in_match(&self) -> bool {
+        lock(&self.machine).in_match()
+    }
+
+    /// Names of the running match's vacant seats, in handle order.
+    pub fn vacant_seats(&self) -> Vec<String> {
+        lock(&self.machine).vacant_seats()
     }
 
     /// Sets the host player's ready flag.

@@ -29,7 +29,7 @@ mod host_loop;
 mod outbox;
 
 pub use admission::{MAX_PENDING_PER_ADDRESS, OPEN_CONNECTION_SLACK};
-pub use client::LobbyClient;
+pub use client::{LobbyClient, MAX_QUEUED_CLIENT_EVENTS};
 pub use host::{HostOptions, LobbyHost};
 pub use outbox::MAX_QUEUED_BYTES;
 

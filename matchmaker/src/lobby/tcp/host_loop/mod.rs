@@ -24,7 +24,7 @@ use super::admission::{Caps, Room, Slot, SlotKind, address_full, room};
 use super::host::{SharedMachine, lock};
 use super::outbox::{Outbox, READ_CHUNK};
 use crate::lan::liveness::answer_ping;
-use crate::lan::{Advertisement, LobbyTxt};
+use crate::lan::{Advertisement, LobbyStage, LobbyTxt};
 use crate::lobby::host::{ConnId, HostMachine, MAX_PENDING_HELLOS};
 
 /// The handle's wake-ups (a game call queued something to write).
@@ -43,7 +43,7 @@ const CLOSE_LINGER: Duration = Duration::from_secs(1);
 /// Bytes a closed connection may still send while it lingers; they are read
 /// and discarded (never buffered), and past this the socket is dropped.
 const CLOSE_DISCARD_LIMIT: usize = 64 * 1024;
-/// After the lobby ended (started or closed), how long the loop keeps
+/// After the lobby closed, how long the loop keeps
 /// delivering the last frames before it drops every socket.
 pub(super) const END_LINGER: Duration = Duration::from_secs(2);
 /// The kernel's send buffer per connection (a fixed size also stops the
@@ -83,7 +83,8 @@ pub(super) struct EventLoop {
     caps: Caps,
     advert: Option<Advertisement>,
     extras: Vec<(String, String)>,
-    advertised_players: usize,
+    /// What the TXT says now: members present, stage, vacant seats.
+    advertised: (usize, LobbyStage, Vec<String>),
     accept_ready: bool,
     /// Admission had no room at the last try: newcomers wait in the accept
     /// queue until this time (a connection turns stale) or a table change.
@@ -121,7 +122,7 @@ impl EventLoop {
             caps,
             advert,
             extras,
-            advertised_players: 1,
+            advertised: (1, LobbyStage::Open, Vec::new()),
             accept_ready: true,
             accept_full: None,
             ping_ready: true,
@@ -183,7 +184,7 @@ impl EventLoop {
             }
         }
         self.update_advert(&m);
-        if self.ended.is_none() && !m.is_open() {
+        if self.ended.is_none() && !m.is_running() {
             self.ended = Some(now);
             self.accept_ready = false;
             let _ = self.poll.registry().deregister(&mut self.listener);
@@ -338,17 +339,25 @@ impl EventLoop {
         }
     }
 
-    /// Re-announces the TXT when the player count changes (not on ready
-    /// toggles: each announcement is a multicast burst).
+    /// Re-announces the TXT when the members present, the stage or the
+    /// vacant seats change (not on ready toggles: each announcement is a
+    /// multicast burst).
     fn update_advert(&mut self, m: &HostMachine) {
         let Some(ad) = &mut self.advert else {
             return;
         };
-        let players = m.roster().len();
-        if players != self.advertised_players {
-            let txt = LobbyTxt::for_host(m.config(), players, &self.extras);
+        let vacant = m.vacant_seats();
+        let present = m.roster().len().saturating_sub(vacant.len());
+        let stage = match (m.in_match(), m.config().late_join) {
+            (false, _) => LobbyStage::Open,
+            (true, false) => LobbyStage::InMatch,
+            (true, true) => LobbyStage::LateJoin,
+        };
+        let now = (present, stage, vacant);
+        if now != self.advertised {
+            let txt = LobbyTxt::for_host(m.config(), now.0, &self.extras).in_match(now.1, &now.2);
             if ad.update(&txt).is_ok() {
-                self.advertised_players = players;
+                self.advertised = now;
             }
         }
     }

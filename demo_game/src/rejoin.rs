@@ -1,0 +1,34 @@
+//! Rejoin tickets in the demo: saved in the user's data directory when a
+//! match starts (`$XDG_DATA_HOME/nearplay/rejoin/`), and used when the
+//! player joins that lobby again while its seat is vacant, so a restarted
+//! game takes its seat back (the library checks and moves the secret; the
+//! demo only decides when).
+
+use nearplay::matchmaker::{Lobby, LobbyEntry, RejoinTicket};
+
+/// Saves our seat's ticket for the match `lobby` just started (nothing for
+/// the host or a spectator). `player` is the name we joined with, the key
+/// [`ticket_for`] looks it up by. Returns what to tell the player.
+pub fn save_ticket(lobby: &Lobby, player: &str) -> Option<String> {
+    let ticket = lobby.rejoin_ticket()?;
+    let saved = RejoinTicket::default_path(lobby.name(), player)
+        .and_then(|path| ticket.save(&path).map(|()| path));
+    Some(match saved {
+        Ok(path) => format!("rejoin ticket saved to {}", path.display()),
+        Err(e) => format!("could not save the rejoin ticket: {e}"),
+    })
+}
+
+/// Our ticket for `entry`, if we saved one and the lobby's match has our
+/// seat vacant.
+pub fn ticket_for(entry: &LobbyEntry, player: &str) -> Option<RejoinTicket> {
+    if !entry.stage.in_match() {
+        return None;
+    }
+    let path = RejoinTicket::default_path(&entry.name, player).ok()?;
+    let ticket = RejoinTicket::load(&path).ok()?;
+    entry
+        .vacant_seats
+        .contains(&ticket.player)
+        .then_some(ticket)
+}
