@@ -82,18 +82,15 @@ impl<L: DatagramLink> EpochLink<L> {
     /// Another handle on the same link, for the next key epoch's transport.
     /// It sees only datagrams received from now on.
     pub fn next_epoch(&self) -> Result<Self, TooManyEpochs> {
-        let mut shared = self.lock();
-        if shared.queues.len() >= MAX_EPOCH_HANDLES {
-            return Err(TooManyEpochs);
-        }
-        let id = shared.next_id;
-        shared.next_id += 1;
-        shared.queues.insert(id, VecDeque::new());
-        Ok(EpochLink {
+        self.share().next_epoch()
+    }
+
+    /// A way to make later handles that receives nothing itself: what a
+    /// game keeps once the first handle went into a transport.
+    pub fn share(&self) -> EpochLinkShare<L> {
+        EpochLinkShare {
             shared: Arc::clone(&self.shared),
-            id,
-            current: None,
-        })
+        }
     }
 
     /// How many handles share the link now.
@@ -103,6 +100,37 @@ impl<L: DatagramLink> EpochLink<L> {
 
     fn lock(&self) -> MutexGuard<'_, Shared<L>> {
         self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Makes handles on a shared link (see [`EpochLink::share`]); holds no
+/// queue, so keeping it costs nothing while the link runs.
+pub struct EpochLinkShare<L: DatagramLink> {
+    shared: Arc<Mutex<Shared<L>>>,
+}
+
+impl<L: DatagramLink> std::fmt::Debug for EpochLinkShare<L> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EpochLinkShare").finish_non_exhaustive()
+    }
+}
+
+impl<L: DatagramLink> EpochLinkShare<L> {
+    /// A new handle on the link, for the next key epoch's transport. It
+    /// sees only datagrams received from now on.
+    pub fn next_epoch(&self) -> Result<EpochLink<L>, TooManyEpochs> {
+        let mut guard = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        if guard.queues.len() >= MAX_EPOCH_HANDLES {
+            return Err(TooManyEpochs);
+        }
+        let id = guard.next_id;
+        guard.next_id += 1;
+        guard.queues.insert(id, VecDeque::new());
+        Ok(EpochLink {
+            shared: Arc::clone(&self.shared),
+            id,
+            current: None,
+        })
     }
 }
 

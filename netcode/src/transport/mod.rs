@@ -36,7 +36,7 @@ use crate::stats::TrafficCounters;
 
 pub use auth::{AuthTransport, MAX_RECV_PER_POLL, MAX_WAIT};
 pub use conditioner::{Conditioned, GilbertElliott, LinkConditioner, LinkProfile, SimRng};
-pub use epoch_link::{EPOCH_QUEUE, EpochLink, TooManyEpochs};
+pub use epoch_link::{EPOCH_QUEUE, EpochLink, EpochLinkShare, TooManyEpochs};
 pub use game::GameTransport;
 pub use link::DatagramLink;
 pub use sim::{SimLink, SimNetwork, SimTransport};

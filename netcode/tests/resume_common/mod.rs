@@ -1,0 +1,481 @@
+//! Members of a match that resume into a new key epoch over the simulated
+//! network (rejoin, late join): the driver of `resume_match`.
+//!
+//! A [`Member`] is one player's process: its current session (game frames
+//! through a [`FrameOffset`]), the next epoch's session while it
+//! synchronises, a [`ResumeMachine`], and what it observed. [`Control`] is
+//! the lobby's encrypted control channel as the netcode sees it: reliable,
+//! in order, after a one-way latency.
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use ggrs::{GgrsError, GgrsRequest, P2PSession, SessionState};
+use nearplay_netcode::prelude::*;
+use nearplay_netcode::resume::{FrameOffset, ResumeAction, ResumeMachine, ResumeMessage, Role};
+use nearplay_netcode::transport::{AuthTransport, EpochLink, EpochLinkShare, SimLink};
+
+use crate::common::{GameCfg, GameState, input_for};
+
+/// One game tick at 60 fps.
+pub const TICK: Duration = Duration::from_micros(16_667);
+
+/// Extra frames a newcomer simulates per tick at most while it catches up.
+pub const CATCH_UP: usize = 3;
+
+/// The lobby's control channel: reliable, in order, `latency` one way.
+pub struct Control {
+    latency: Duration,
+    queue: VecDeque<(Instant, u16, u16, Vec<u8>)>,
+}
+
+impl Control {
+    /// A channel with one-way `latency`.
+    pub fn new(latency: Duration) -> Self {
+        Control {
+            latency,
+            queue: VecDeque::new(),
+        }
+    }
+
+    /// Sends `bytes` from `from` to `to` at `now`.
+    pub fn send(&mut self, now: Instant, from: u16, to: u16, bytes: Vec<u8>) {
+        self.queue.push_back((now + self.latency, from, to, bytes));
+    }
+
+    /// What has arrived by `now`: (from, to, bytes).
+    pub fn due(&mut self, now: Instant) -> Vec<(u16, u16, Vec<u8>)> {
+        let mut out = Vec::new();
+        while self.queue.front().is_some_and(|(at, ..)| *at <= now) {
+            if let Some((_, from, to, bytes)) = self.queue.pop_front() {
+                out.push((from, to, bytes));
+            }
+        }
+        out
+    }
+}
+
+/// What the lobby hands every member for one key epoch.
+#[derive(Clone, Debug)]
+pub struct EpochPlan {
+    pub match_id: MatchId,
+    pub key: MatchKey,
+    /// The players' handles (node `h` is handle `h`).
+    pub players: Vec<usize>,
+    pub settings: NetSettings,
+}
+
+/// A monitored session of `plan` for `me` over `link`.
+pub fn epoch_session(
+    link: EpochLink<SimLink>,
+    plan: &EpochPlan,
+    me: usize,
+) -> (P2PSession<GameCfg>, NetMonitor) {
+    let peers = plan
+        .players
+        .iter()
+        .filter(|h| **h != me)
+        .map(|h| (*h, *h as u32));
+    let transport =
+        AuthTransport::<EpochLink<SimLink>>::new(link, plan.match_id, &plan.key, me, peers)
+            .expect("transport");
+    let mut b = NetSessionBuilder::<GameCfg>::new().settings(plan.settings.clone());
+    for &h in &plan.players {
+        b = if h == me {
+            b.local_player(h)
+        } else {
+            b.remote_player(h, PeerAddr::Sim(h as u32))
+        };
+    }
+    b.build_monitored(transport).expect("session builds")
+}
+
+/// The game state as bytes (what a game's serializer would write).
+pub fn encode_state(g: &GameState) -> Vec<u8> {
+    let mut out = g.frame.to_le_bytes().to_vec();
+    for ((x, y), s) in g.pos.iter().zip(g.score) {
+        out.extend_from_slice(&x.to_le_bytes());
+        out.extend_from_slice(&y.to_le_bytes());
+        out.extend_from_slice(&s.to_le_bytes());
+    }
+    out.extend_from_slice(&g.rng.to_le_bytes());
+    out
+}
+
+/// The state back from bytes; `None` unless exactly 60 bytes.
+pub fn decode_state(bytes: &[u8]) -> Option<GameState> {
+    if bytes.len() != 60 {
+        return None;
+    }
+    let word = |i: usize| -> Option<[u8; 4]> { bytes.get(i..i + 4)?.try_into().ok() };
+    let mut g = GameState {
+        frame: i32::from_le_bytes(word(0)?),
+        ..GameState::default()
+    };
+    for k in 0..4 {
+        let at = 4 + 12 * k;
+        g.pos[k] = (
+            i32::from_le_bytes(word(at)?),
+            i32::from_le_bytes(word(at + 4)?),
+        );
+        g.score[k] = u32::from_le_bytes(word(at + 8)?);
+    }
+    g.rng = u64::from_le_bytes(bytes.get(52..60)?.try_into().ok()?);
+    Some(g)
+}
+
+/// One player's process.
+pub struct Member {
+    pub handle: usize,
+    pub seed: u64,
+    /// `None` for a newcomer until it loads the state.
+    pub game: Option<GameState>,
+    pub session: Option<(P2PSession<GameCfg>, NetMonitor)>,
+    pub offset: FrameOffset,
+    pub share: EpochLinkShare<SimLink>,
+    /// The next epoch's session while it synchronises.
+    pub next: Option<(P2PSession<GameCfg>, NetMonitor)>,
+    pub resume: Option<ResumeMachine>,
+    synced_reported: bool,
+    /// Checksum of the state at the start of each game frame (latest save).
+    pub checksums: BTreeMap<i32, u128>,
+    pub events: Vec<NetEvent>,
+    pub alive: bool,
+    /// Counting stalled ticks (no game frame advanced) from now on.
+    pub measuring: bool,
+    stall_run: u32,
+    pub longest_stall: u32,
+    pub started: Instant,
+    /// When the newcomer's session first confirmed a frame.
+    pub first_confirmed: Option<Instant>,
+    pub switched_at: Option<i32>,
+}
+
+impl Member {
+    /// A member of the match's first epoch on node `handle`.
+    pub fn first(net: &SimNetwork, handle: usize, plan: &EpochPlan, seed: u64) -> Self {
+        let link = EpochLink::new(net.datagram_link(handle as u32));
+        let share = link.share();
+        let session = epoch_session(link, plan, handle);
+        let mut m = Member::empty(handle, seed, share);
+        m.session = Some(session);
+        m.game = Some(GameState::default());
+        m
+    }
+
+    /// A newcomer (restarted or late) on node `handle`: no state, a session
+    /// of the next epoch `plan`, and its resume machine.
+    pub fn newcomer(
+        net: &SimNetwork,
+        handle: usize,
+        plan: &EpochPlan,
+        machine: ResumeMachine,
+        seed: u64,
+    ) -> Self {
+        let link = EpochLink::new(net.datagram_link(handle as u32));
+        let share = link.share();
+        let mut m = Member::empty(handle, seed, share);
+        m.next = Some(epoch_session(link, plan, handle));
+        m.resume = Some(machine);
+        m
+    }
+
+    fn empty(handle: usize, seed: u64, share: EpochLinkShare<SimLink>) -> Self {
+        Member {
+            handle,
+            seed,
+            game: None,
+            session: None,
+            offset: FrameOffset(0),
+            share,
+            next: None,
+            resume: None,
+            synced_reported: false,
+            checksums: BTreeMap::new(),
+            events: Vec::new(),
+            alive: true,
+            measuring: false,
+            stall_run: 0,
+            longest_stall: 0,
+            started: Instant::now(),
+            first_confirmed: None,
+            switched_at: None,
+        }
+    }
+
+    /// A survivor starts resuming into `plan`'s epoch: its next session
+    /// synchronises over the same link while the current one plays on.
+    pub fn begin_resume(&mut self, plan: &EpochPlan, machine: ResumeMachine) {
+        let link = self.share.next_epoch().expect("a free epoch handle");
+        self.next = Some(epoch_session(link, plan, self.handle));
+        self.resume = Some(machine);
+        self.synced_reported = false;
+    }
+
+    /// The game frame this member is at (`None` before it has a state).
+    pub fn game_frame(&self) -> Option<i32> {
+        self.game.map(|g| g.frame)
+    }
+
+    /// The newest game frame whose state is confirmed and saved.
+    pub fn settled(&self) -> i32 {
+        match &self.session {
+            Some((s, _)) if self.game.is_some() => self
+                .offset
+                .game_frame(s.confirmed_frame().min(s.current_frame() - 1)),
+            _ => -1,
+        }
+    }
+
+    /// GGRS housekeeping between ticks.
+    pub fn poll(&mut self) {
+        if !self.alive {
+            return;
+        }
+        for (s, _) in self.session.iter_mut().chain(self.next.iter_mut()) {
+            s.poll_remote_clients();
+        }
+    }
+
+    /// A control message from member `from`.
+    pub fn deliver(&mut self, now: Instant, from: u16, bytes: &[u8]) {
+        if !self.alive {
+            return;
+        }
+        let message = ResumeMessage::decode(bytes).expect("control message decodes");
+        if let Some(r) = &mut self.resume {
+            r.handle(now, from, message)
+                .expect("control message accepted");
+        }
+    }
+
+    /// One game tick.
+    pub fn tick(&mut self, now: Instant, control: &mut Control) {
+        if !self.alive {
+            return;
+        }
+        let before = self.game_frame();
+        if let Some((s, m)) = &mut self.session {
+            s.poll_remote_clients();
+            self.events.extend(m.drain_events(s));
+        }
+        if let Some((s, m)) = &mut self.next {
+            s.poll_remote_clients();
+            m.drain_events(s);
+            if s.current_state() == SessionState::Running && !self.synced_reported {
+                self.synced_reported = true;
+                if let Some(r) = &mut self.resume {
+                    r.new_session_synced(now);
+                }
+            }
+        }
+        if let Some(r) = &mut self.resume {
+            if let (Role::Survivor, Some((s, _)), true) =
+                (r.role(), &self.session, self.next.is_some())
+            {
+                let current = self.offset.game_frame(s.current_frame());
+                let confirmed = self.offset.game_frame(s.confirmed_frame());
+                r.old_session_at(now, current, confirmed);
+            }
+            r.tick(now);
+        }
+        self.run_resume_actions(now, control);
+        let holding = match (&self.resume, self.game_frame()) {
+            (Some(r), Some(f)) => !r.may_advance(f) && self.next.is_some(),
+            _ => false,
+        };
+        if !holding && self.game.is_some() {
+            for _ in 0..self.steps() {
+                self.advance_once();
+            }
+        }
+        let newcomer = self
+            .resume
+            .as_ref()
+            .is_some_and(|r| r.role() == Role::Newcomer);
+        if newcomer
+            && self.first_confirmed.is_none()
+            && self.switched_at.is_some_and(|f| self.settled() >= f)
+        {
+            self.first_confirmed = Some(now);
+        }
+        if self.measuring {
+            if self.game_frame() == before {
+                self.stall_run += 1;
+                self.longest_stall = self.longest_stall.max(self.stall_run);
+            } else {
+                self.stall_run = 0;
+            }
+        }
+    }
+
+    /// Frames to simulate this tick: one, more for a newcomer behind.
+    fn steps(&self) -> usize {
+        let newcomer = self
+            .resume
+            .as_ref()
+            .is_some_and(|r| r.role() == Role::Newcomer);
+        let Some((s, _)) = &self.session else {
+            return 1;
+        };
+        if !newcomer {
+            return 1;
+        }
+        let behind = (0..3usize)
+            .filter(|h| *h != self.handle)
+            .filter_map(|h| s.network_stats(h).ok())
+            .map(|n| n.local_frames_behind)
+            .max()
+            .unwrap_or(0);
+        1 + usize::try_from(behind - 1).unwrap_or(0).min(CATCH_UP)
+    }
+
+    fn run_resume_actions(&mut self, now: Instant, control: &mut Control) {
+        let Some(mut r) = self.resume.take() else {
+            return;
+        };
+        let me = self.handle as u16;
+        while let Some(action) = r.poll() {
+            match action {
+                ResumeAction::Send { to, message } => {
+                    control.send(now, me, to, message.encode().expect("encodes"));
+                }
+                ResumeAction::SwitchAt { frame, newcomers } => {
+                    let state = self.confirmed_state_at(frame);
+                    self.game = Some(state);
+                    self.switch_to_next(frame);
+                    for to in newcomers {
+                        let msg = r.state_message(frame, encode_state(&state)).expect("state");
+                        control.send(now, me, to, msg.encode().expect("encodes"));
+                    }
+                }
+                ResumeAction::Load(point) => {
+                    let state = decode_state(&point.state).expect("state decodes");
+                    assert_eq!(state.frame, point.frame, "state is of the agreed frame");
+                    self.game = Some(state);
+                    self.switch_to_next(point.frame);
+                }
+                ResumeAction::Failed(e) => panic!("member {}: resume failed: {e}", self.handle),
+            }
+        }
+        self.resume = Some(r);
+    }
+
+    /// The old session's confirmed state at `frame`: one more advance makes
+    /// GGRS roll back and re-save every frame up to the current one, so the
+    /// last save of `frame` is confirmed; what it advanced past is dropped.
+    fn confirmed_state_at(&mut self, frame: i32) -> GameState {
+        assert_eq!(self.game_frame(), Some(frame), "held at the switch frame");
+        let requests = {
+            let Some((s, _)) = &mut self.session else {
+                panic!("a survivor has a session")
+            };
+            let input = input_for(self.seed, self.handle, frame);
+            s.add_local_input(self.handle, input).expect("local input");
+            s.advance_frame().expect("advance at the switch frame")
+        };
+        let mut snapshot = None;
+        for r in requests {
+            if let GgrsRequest::SaveGameState { frame: f, .. } = &r
+                && self.offset.game_frame(*f) == frame
+            {
+                snapshot = self.game;
+            }
+            self.handle_request(r);
+        }
+        snapshot.expect("the advance saved the switch frame")
+    }
+
+    fn switch_to_next(&mut self, frame: i32) {
+        self.session = self.next.take();
+        self.offset = FrameOffset(frame);
+        self.switched_at = Some(frame);
+    }
+
+    fn advance_once(&mut self) {
+        let Some((s, m)) = &mut self.session else {
+            return;
+        };
+        if s.current_state() != SessionState::Running {
+            return;
+        }
+        let frame = self.offset.game_frame(s.current_frame());
+        let input = input_for(self.seed, self.handle, frame);
+        s.add_local_input(self.handle, input).expect("local input");
+        match s.advance_frame() {
+            Ok(requests) => {
+                m.record_advance(&requests);
+                for r in requests {
+                    self.handle_request(r);
+                }
+            }
+            Err(GgrsError::NotSynchronized) => {}
+            Err(e) => panic!("advance_frame: {e}"),
+        }
+    }
+
+    fn handle_request(&mut self, r: GgrsRequest<GameCfg>) {
+        let Some(game) = &mut self.game else { return };
+        match r {
+            GgrsRequest::SaveGameState { cell, frame } => {
+                assert_eq!(game.frame, self.offset.game_frame(frame), "frame offset");
+                let sum = game.checksum();
+                self.checksums.insert(game.frame, sum);
+                cell.save(frame, Some(*game), Some(sum));
+            }
+            GgrsRequest::LoadGameState { cell, frame } => {
+                *game = cell.load().unwrap_or_else(|| panic!("no state at {frame}"));
+            }
+            GgrsRequest::AdvanceFrame { inputs } => game.advance(&inputs),
+        }
+    }
+}
+
+/// Runs members paced at [`TICK`] until `done`; control messages are
+/// delivered before each tick. `between` runs after each tick round.
+pub fn run(
+    members: &mut [Member],
+    control: &mut Control,
+    deadline: Duration,
+    what: &str,
+    mut between: impl FnMut(&mut [Member], Instant),
+    done: impl Fn(&[Member]) -> bool,
+) {
+    let start = Instant::now();
+    let end = start + deadline;
+    let mut next = start;
+    while !done(members) {
+        let now = Instant::now();
+        assert!(
+            now < end,
+            "deadline passed waiting for {what}; (game frame, settled): {:?}",
+            members
+                .iter()
+                .map(|m| (m.game_frame(), m.settled()))
+                .collect::<Vec<_>>()
+        );
+        if now >= next {
+            for (from, to, bytes) in control.due(now) {
+                if let Some(m) = members.iter_mut().find(|m| m.handle == usize::from(to)) {
+                    m.deliver(now, from, &bytes);
+                }
+            }
+            for m in members.iter_mut() {
+                m.tick(now, control);
+            }
+            between(members, now);
+            next += TICK;
+        } else {
+            for m in members.iter_mut() {
+                m.poll();
+            }
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// Every live member settled at least game frame `frame`.
+pub fn all_settled(frame: i32) -> impl Fn(&[Member]) -> bool {
+    move |ms| ms.iter().filter(|m| m.alive).all(|m| m.settled() >= frame)
+}
