@@ -33,10 +33,13 @@ pub const EPOCH_QUEUE: usize = 1024;
 /// and one to spare for a resume that is replaced before it finished).
 pub const MAX_EPOCH_HANDLES: usize = 3;
 
+/// Datagrams (sender, bytes) waiting for one handle.
+type Queue<P> = VecDeque<(P, Vec<u8>)>;
+
 struct Shared<L: DatagramLink> {
     link: L,
     prepared: bool,
-    queues: BTreeMap<u64, VecDeque<(L::Peer, Vec<u8>)>>,
+    queues: BTreeMap<u64, Queue<L::Peer>>,
     next_id: u64,
 }
 
