@@ -95,9 +95,27 @@ fn assert_agree_after_switch(members: &[Member]) -> i32 {
             .map(|m| m.checksums.get(&f))
             .collect();
         assert!(sums[0].is_some(), "no checksum at frame {f}");
+        if !sums.iter().all(|s| *s == sums[0]) {
+            for m in members {
+                let around: Vec<_> = (f - 3..=f).map(|g| (g, m.inputs.get(&g))).collect();
+                eprintln!("member {} inputs before {f}: {around:?}", m.handle);
+            }
+            panic!("members differ at frame {f}: {sums:?}");
+        }
+    }
+    for m in members {
+        let desyncs: Vec<&NetEvent> = m
+            .events
+            .iter()
+            .filter(|e| matches!(e, NetEvent::DesyncDetected { .. }))
+            .collect();
         assert!(
-            sums.iter().all(|s| *s == sums[0]),
-            "members differ at frame {f}: {sums:?}"
+            desyncs.is_empty(),
+            "member {} (switched at {:?}) saw {} desyncs, first {:?}",
+            m.handle,
+            m.switched_at,
+            desyncs.len(),
+            &desyncs[..desyncs.len().min(3)]
         );
     }
     switch
@@ -126,8 +144,17 @@ fn report(what: &str, members: &[Member]) {
     }
 }
 
+/// Peer 2 vanishes at frame 300 on a LAN; once both survivors have
+/// dropped it, the links take `profile` and a fresh peer 2 rejoins.
+///
+/// The vanish itself happens on a LAN link: under 60 ms of latency and
+/// 10 % loss, GGRS 0.13 can panic while the survivors drop the vanished
+/// peer ("cannot load frame outside of prediction window", seen in 1 run of
+/// 3 on a loaded machine: their views of its last frame differed by more
+/// than the window), before any resume starts. See docs/pitfalls.md.
 fn rejoin(profile: LinkProfile, control_latency: Duration, seed: u64, what: &str) -> Vec<Member> {
-    let net = SimNetwork::with_profile(seed, profile);
+    let ms = Duration::from_millis;
+    let net = SimNetwork::with_profile(seed, LinkProfile::latency(ms(1), ms(0)));
     let plan = first_plan(seed, vec![0, 1, 2]);
     let mut members: Vec<Member> = (0..3)
         .map(|h| Member::first(&net, h, &plan, seed))
@@ -144,6 +171,9 @@ fn rejoin(profile: LinkProfile, control_latency: Duration, seed: u64, what: &str
     );
     net.vanish(2);
     members[2].alive = false;
+    for m in &mut members[..2] {
+        m.measuring = true;
+    }
     let gone = NetEvent::PeerDisconnected {
         peer: PeerAddr::Sim(2),
     };
@@ -155,6 +185,14 @@ fn rejoin(profile: LinkProfile, control_latency: Duration, seed: u64, what: &str
         nothing,
         |ms| ms[..2].iter().all(|m| m.events.contains(&gone)),
     );
+    let vacated: Vec<u32> = members[..2]
+        .iter_mut()
+        .map(|m| m.take_longest_stall())
+        .collect();
+    eprintln!(
+        "{what}: while GGRS timed the vanished peer out, survivors stalled {vacated:?} ticks"
+    );
+    net.set_all_links(profile);
     start_resume(&net, &mut members, &next_plan(&plan, vec![0, 1, 2]), seed);
     run(
         &mut members,

@@ -140,6 +140,8 @@ pub struct Member {
     synced_reported: bool,
     /// Checksum of the state at the start of each game frame (latest save).
     pub checksums: BTreeMap<i32, u128>,
+    /// Inputs each game frame was last advanced with.
+    pub inputs: BTreeMap<i32, Vec<(u8, ggrs::InputStatus)>>,
     pub events: Vec<NetEvent>,
     pub alive: bool,
     /// Counting stalled ticks (no game frame advanced) from now on.
@@ -147,9 +149,12 @@ pub struct Member {
     stall_run: u32,
     pub longest_stall: u32,
     pub started: Instant,
-    /// When the newcomer's session first confirmed a frame.
+    /// When the newcomer's new session first had every member's input of a
+    /// frame (its first confirmed frame).
     pub first_confirmed: Option<Instant>,
     pub switched_at: Option<i32>,
+    /// See [`Member::settled`].
+    settled: i32,
 }
 
 impl Member {
@@ -193,6 +198,7 @@ impl Member {
             resume: None,
             synced_reported: false,
             checksums: BTreeMap::new(),
+            inputs: BTreeMap::new(),
             events: Vec::new(),
             alive: true,
             measuring: false,
@@ -201,6 +207,7 @@ impl Member {
             started: Instant::now(),
             first_confirmed: None,
             switched_at: None,
+            settled: -1,
         }
     }
 
@@ -213,18 +220,25 @@ impl Member {
         self.synced_reported = false;
     }
 
+    /// The longest stall counted so far; counting starts again.
+    pub fn take_longest_stall(&mut self) -> u32 {
+        self.stall_run = 0;
+        std::mem::take(&mut self.longest_stall)
+    }
+
     /// The game frame this member is at (`None` before it has a state).
     pub fn game_frame(&self) -> Option<i32> {
         self.game.map(|g| g.frame)
     }
 
-    /// The newest game frame whose state is confirmed and saved.
+    /// The newest game frame whose saved state is final: GGRS corrects a
+    /// misprediction only at the next `advance_frame`, so a frame counts
+    /// once an advance ran with every input before it confirmed.
     pub fn settled(&self) -> i32 {
-        match &self.session {
-            Some((s, _)) if self.game.is_some() => self
-                .offset
-                .game_frame(s.confirmed_frame().min(s.current_frame() - 1)),
-            _ => -1,
+        if self.session.is_some() && self.game.is_some() {
+            self.settled
+        } else {
+            -1
         }
     }
 
@@ -262,7 +276,7 @@ impl Member {
         }
         if let Some((s, m)) = &mut self.next {
             s.poll_remote_clients();
-            m.drain_events(s);
+            self.events.extend(m.drain_events(s));
             if s.current_state() == SessionState::Running && !self.synced_reported {
                 self.synced_reported = true;
                 if let Some(r) = &mut self.resume {
@@ -296,7 +310,11 @@ impl Member {
             .is_some_and(|r| r.role() == Role::Newcomer);
         if newcomer
             && self.first_confirmed.is_none()
-            && self.switched_at.is_some_and(|f| self.settled() >= f)
+            && self.switched_at.is_some()
+            && self
+                .session
+                .as_ref()
+                .is_some_and(|(s, _)| s.confirmed_frame() >= 0)
         {
             self.first_confirmed = Some(now);
         }
@@ -389,6 +407,7 @@ impl Member {
 
     fn switch_to_next(&mut self, frame: i32) {
         self.session = self.next.take();
+        self.settled = frame;
         self.offset = FrameOffset(frame);
         self.switched_at = Some(frame);
     }
@@ -403,8 +422,11 @@ impl Member {
         let frame = self.offset.game_frame(s.current_frame());
         let input = input_for(self.seed, self.handle, frame);
         s.add_local_input(self.handle, input).expect("local input");
+        s.poll_remote_clients();
+        let final_frame = (s.confirmed_frame() + 1).min(s.current_frame());
         match s.advance_frame() {
             Ok(requests) => {
+                self.settled = self.settled.max(self.offset.game_frame(final_frame));
                 m.record_advance(&requests);
                 for r in requests {
                     self.handle_request(r);
@@ -427,7 +449,10 @@ impl Member {
             GgrsRequest::LoadGameState { cell, frame } => {
                 *game = cell.load().unwrap_or_else(|| panic!("no state at {frame}"));
             }
-            GgrsRequest::AdvanceFrame { inputs } => game.advance(&inputs),
+            GgrsRequest::AdvanceFrame { inputs } => {
+                self.inputs.insert(game.frame, inputs.clone());
+                game.advance(&inputs);
+            }
         }
     }
 }
