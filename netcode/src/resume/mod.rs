@@ -32,6 +32,19 @@
 //! newcomer                 State                -> Load(point): start at F
 //! ```
 //!
+//! **No inputs since `F` travel**: every member, the provider included,
+//! leaves the old session exactly at `F`, so nothing after `F` was played
+//! in the old epoch; the new session carries every input from `F` on. Its
+//! first `input_delay` frames give every player the default input (as at
+//! the start of any GGRS session): every member sees the same.
+//!
+//! **Taking the state at `F`** (survivors, on [`ResumeAction::SwitchAt`]):
+//! GGRS corrects a misprediction only at the next `advance_frame`, so add
+//! the local input, advance the old session once more, keep the last state
+//! saved for `F` (a rollback re-saves it) and drop what was simulated past
+//! it; then start the new session with [`FrameOffset`] `F`. The game must
+//! count frames as `offset + session frame` (checksums, recorders, stats).
+//!
 //! The messages ([`ResumeMessage`]) travel over the lobby's encrypted control
 //! channel, which also hands every member the new epoch's key: this module
 //! never sees a key. They are still decoded as hostile bytes (size limit,
