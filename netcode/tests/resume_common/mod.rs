@@ -19,7 +19,9 @@ use nearplay_netcode::transport::{EpochLink, EpochLinkShare, SimLink};
 use crate::common::{GameCfg, GameState, input_for};
 
 mod lobby;
+mod scenario;
 pub use lobby::*;
+pub use scenario::*;
 
 /// One game tick at 60 fps.
 pub const TICK: Duration = Duration::from_micros(16_667);
@@ -57,6 +59,9 @@ pub struct Member {
     /// frame (its first confirmed frame).
     pub first_confirmed: Option<Instant>,
     pub switched_at: Option<i32>,
+    /// Build the next epoch's session only at the switch, with this plan:
+    /// the stop-the-world resume the `rejoin` bench compares against.
+    pub late_sync: Option<EpochPlan>,
     /// See [`Member::settled`].
     settled: i32,
 }
@@ -112,6 +117,7 @@ impl Member {
             started: Instant::now(),
             first_confirmed: None,
             switched_at: None,
+            late_sync: None,
             settled: -1,
         }
     }
@@ -268,6 +274,7 @@ impl Member {
                 ResumeAction::SwitchAt { frame, newcomers } => {
                     let state = self.confirmed_state_at(frame);
                     self.game = Some(state);
+                    self.rebuild_if_late();
                     self.switch_to_next(frame);
                     for to in newcomers {
                         let msg = r.state_message(frame, encode_state(&state)).expect("state");
@@ -278,6 +285,7 @@ impl Member {
                     let state = decode_state(&point.state).expect("state decodes");
                     assert_eq!(state.frame, point.frame, "state is of the agreed frame");
                     self.game = Some(state);
+                    self.rebuild_if_late();
                     self.switch_to_next(point.frame);
                 }
                 ResumeAction::Failed(e) => panic!("member {}: resume failed: {e}", self.handle),
@@ -309,6 +317,16 @@ impl Member {
             self.handle_request(r);
         }
         snapshot.expect("the advance saved the switch frame")
+    }
+
+    /// The stop-the-world variant: drop the synchronised next session and
+    /// build one now, which synchronises while this member waits.
+    fn rebuild_if_late(&mut self) {
+        if let Some(plan) = &self.late_sync {
+            self.next = None;
+            let link = self.share.next_epoch().expect("a free epoch handle");
+            self.next = Some(epoch_session(link, plan, self.handle));
+        }
     }
 
     fn switch_to_next(&mut self, frame: i32) {
