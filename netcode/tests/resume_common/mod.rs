@@ -211,6 +211,9 @@ impl Member {
             (Some(r), Some(f)) => !r.may_advance(f) && self.next.is_some(),
             _ => false,
         };
+        if holding && let Some((_, m)) = &mut self.session {
+            m.record_stall();
+        }
         if !holding && self.game.is_some() {
             for _ in 0..self.steps() {
                 self.advance_once();
