@@ -28,7 +28,9 @@ pub struct ResumePoint {
     pub epoch: u32,
     /// The game frame the state is the start of (the new session's 0).
     pub frame: i32,
-    /// The state as the game serialises it.
+    /// The state as the game serialises it. Bounded and digested here, but
+    /// still bytes from another machine: the game's reader must refuse
+    /// what does not parse, never panic on it.
     pub state: Vec<u8>,
     /// BLAKE3 of `state`: a cut or corrupted state is refused before the
     /// game reads it (the lobby channel authenticates the sender).

@@ -177,7 +177,10 @@ impl<L: DatagramLink> DatagramLink for EpochLink<L> {
 
     /// Moves what the link received into every handle's queue. Only the
     /// size is checked here: which peers are members depends on the epoch,
-    /// and each epoch's transport checks that (and the tag) itself.
+    /// and each epoch's transport checks that (and the tag) itself. (A link
+    /// with its own backlog, the WebRTC channel, therefore also queues
+    /// non-members' packets, within its own bound, until they are dropped
+    /// as `UnknownAddress` above.)
     fn begin_poll(
         &mut self,
         _admit: &dyn Fn(L::Peer, usize) -> Result<(), DropReason>,
