@@ -27,7 +27,7 @@
 //! | [`stats`] | [`NetMonitor`], [`NetStats`], [`NetEvent`], drop counters |
 //! | [`sync`] | [`SyncWatch`], [`SyncTimeout`]: a deadline on synchronisation that names the peers it could not reach |
 //! | [`forensics`] | desync reports: [`FrameRing`](forensics::FrameRing) of per-frame state, [`DesyncReport`](forensics::DesyncReport) (versioned JSON, bounded, atomic, read as hostile input, fuzzed), [`diff_reports`](forensics::diff_reports) naming field paths |
-//! | `bevy` (feature `bevy`) | plugin over bevy_ggrs: session, stats resource, messages |
+//! | `bevy` (feature `bevy`) | plugin over bevy_ggrs: session, stats resource, messages; `bevy::resume`: registered resources as resume state, the session swap with its frame offset |
 //!
 //! ## GGRS 0.13 facts this crate was built against (checked in its source and tests)
 //!
