@@ -21,12 +21,13 @@
 //! | [`transport::game`] | [`GameTransport`]: UDP or WebRTC as one type, what a lobby hands over |
 //! | [`transport::conditioner`] | [`LinkProfile`], [`Conditioned`]: seeded latency, jitter, loss, bursts, duplication, reordering |
 //! | [`replay`] | [`InputRecorder`](replay::InputRecorder) (confirmed inputs, the stream of newly confirmed frames), [`ReplayFile`](replay::ReplayFile): versioned, digested, atomic, refused in words |
+//! | [`resume`] | rejoin and late join: [`ResumeMachine`](resume::ResumeMachine) agrees on a confirmed frame, every member restarts GGRS there under a new key epoch ([`EpochLink`](transport::EpochLink) shares the socket meanwhile), the newcomer loads a [`ResumePoint`](resume::ResumePoint) |
 //! | [`session`] | [`NetSessionBuilder`]: plan (or addresses) to `ggrs::P2PSession` |
 //! | [`handshake`] | [`RedundantHandshake`](handshake::RedundantHandshake): GGRS's sync messages sent three times, so one lost datagram does not start a peer 200 ms late |
 //! | [`stats`] | [`NetMonitor`], [`NetStats`], [`NetEvent`], drop counters |
 //! | [`sync`] | [`SyncWatch`], [`SyncTimeout`]: a deadline on synchronisation that names the peers it could not reach |
 //! | [`forensics`] | desync reports: [`FrameRing`](forensics::FrameRing) of per-frame state, [`DesyncReport`](forensics::DesyncReport) (versioned JSON, bounded, atomic, read as hostile input, fuzzed), [`diff_reports`](forensics::diff_reports) naming field paths |
-//! | `bevy` (feature `bevy`) | plugin over bevy_ggrs: session, stats resource, messages |
+//! | `bevy` (feature `bevy`) | plugin over bevy_ggrs: session, stats resource, messages; `bevy::resume`: registered resources as resume state, the session swap with its frame offset |
 //!
 //! ## GGRS 0.13 facts this crate was built against (checked in its source and tests)
 //!
@@ -176,6 +177,7 @@ pub mod handshake;
 pub mod plan;
 pub mod plan_check;
 pub mod replay;
+pub mod resume;
 pub mod session;
 pub mod spectate;
 pub mod stats;

@@ -18,6 +18,9 @@
 //! prediction limit are not visible through bevy_ggrs, so
 //! [`NetStats::frames_stalled`] stays 0 here.
 //!
+//! Rejoin and late join: [`resume`] carries registered resources as a
+//! resume state and swaps to the next epoch's session at the switch frame.
+//!
 //! Start a match with [`NetCommandsExt::start_net_session`], which inserts
 //! the session as `bevy_ggrs::Session::P2P` plus the [`NetMonitor`]:
 //!
@@ -40,6 +43,8 @@ use bevy_ggrs::{
     Session,
 };
 use ggrs::{Config, P2PSession};
+
+pub mod resume;
 
 use crate::addr::PeerAddr;
 use crate::stats::{NetEvent, NetMonitor, NetStats};
@@ -189,6 +194,7 @@ impl NetCommandsExt for World {
 
 /// Bevy types of this crate, for `use nearplay_netcode::bevy::prelude::*`.
 pub mod prelude {
+    pub use super::resume::{NetFrameOffset, ResumeAppExt, SwapSessionExt};
     pub use super::{
         NearplayNetPlugin, NetCommandsExt, NetMessage, NetMonitorRes, NetStatsRes, NetSyncFailed,
     };

@@ -60,6 +60,11 @@ pub struct NetStats {
     /// Ticks that advanced no new frame because GGRS waited for confirmed
     /// input (prediction threshold reached).
     pub frames_stalled: u64,
+    /// The most ticks in a row that advanced no new frame: what a player
+    /// felt as a freeze (issue 13's "no one waits long" is measured here;
+    /// a game that holds its session, as a resume does at the switch
+    /// frame, reports those ticks with [`NetMonitor::record_stall`]).
+    pub longest_stall: u64,
     /// Dropped datagrams by reason.
     pub drops: DropCounts,
 }
@@ -73,6 +78,9 @@ pub struct NetMonitor {
     frame: i32,
     frames_advanced: u64,
     frames_stalled: u64,
+    /// Stalled ticks in a row now, and the most so far.
+    stall_run: u64,
+    longest_stall: u64,
     last_sample: Option<(Instant, BTreeMap<PeerAddr, PeerTraffic>)>,
     last_kbps: BTreeMap<PeerAddr, (f64, f64)>,
     sync: Option<SyncWatch>,
@@ -98,6 +106,8 @@ impl NetMonitor {
             frame: 0,
             frames_advanced: 0,
             frames_stalled: 0,
+            stall_run: 0,
+            longest_stall: 0,
             last_sample: None,
             last_kbps: BTreeMap::new(),
             sync: None,
@@ -175,8 +185,9 @@ impl NetMonitor {
         self.frame = frame;
         if frame > before {
             self.frames_advanced += u64::try_from(frame - before).unwrap_or(0);
+            self.stall_run = 0;
         } else {
-            self.frames_stalled += 1;
+            self.record_stall();
         }
     }
 
@@ -198,8 +209,17 @@ impl NetMonitor {
     /// Call when `advance_frame` failed with `PredictionThreshold` (older
     /// GGRS behaviour; 0.13 returns an empty advance instead, which
     /// [`record_advance`](Self::record_advance) counts already).
+    /// Also for ticks a game held its session on purpose (a resume waiting
+    /// at the switch frame).
     pub fn record_stall(&mut self) {
         self.frames_stalled += 1;
+        self.stall_run += 1;
+        self.longest_stall = self.longest_stall.max(self.stall_run);
+    }
+
+    /// The most ticks in a row that advanced no new frame so far.
+    pub fn longest_stall(&self) -> u64 {
+        self.longest_stall
     }
 
     /// The rollback histogram so far.
@@ -285,6 +305,7 @@ impl NetMonitor {
             rollbacks: self.rollbacks.clone(),
             frames_advanced: self.frames_advanced,
             frames_stalled: self.frames_stalled,
+            longest_stall: self.longest_stall,
             drops: self.traffic.drop_counts(),
         }
     }
@@ -307,5 +328,37 @@ impl NetMonitor {
             self.last_kbps.insert(*addr, (up, down));
         }
         self.last_sample = Some((now, traffic.clone()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Cfg;
+    impl Config for Cfg {
+        type Input = u8;
+        type InputPredictor = ggrs::PredictRepeatLast;
+        type State = u8;
+        type Address = PeerAddr;
+    }
+
+    #[test]
+    fn the_longest_run_of_stalled_ticks_is_kept() {
+        let mut m = NetMonitor::new(TrafficCounters::new(), []);
+        let advance = || {
+            vec![GgrsRequest::<Cfg>::AdvanceFrame {
+                inputs: vec![(0, ggrs::InputStatus::Confirmed)],
+            }]
+        };
+        for stalls in [2, 5, 1] {
+            m.record_advance(&advance());
+            for _ in 0..stalls {
+                m.record_advance::<Cfg>(&[]);
+            }
+        }
+        m.record_stall();
+        assert_eq!(m.longest_stall(), 5);
+        assert_eq!(m.frames_stalled, 9);
     }
 }

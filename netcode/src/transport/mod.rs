@@ -12,10 +12,13 @@
 //! - [`game`]: [`GameTransport`], UDP or WebRTC as one type, what a lobby
 //!   hands over with its plan.
 //! - [`backlog`]: the bounded queue of packets awaiting authentication.
+//! - [`epoch_link`]: [`EpochLink`], one link shared by the sessions of an
+//!   old and a new key epoch while a player rejoins.
 
 pub mod auth;
 pub mod backlog;
 pub mod conditioner;
+pub mod epoch_link;
 pub mod game;
 pub mod link;
 pub mod sim;
@@ -33,6 +36,7 @@ use crate::stats::TrafficCounters;
 
 pub use auth::{AuthTransport, MAX_RECV_PER_POLL, MAX_WAIT};
 pub use conditioner::{Conditioned, GilbertElliott, LinkConditioner, LinkProfile, SimRng};
+pub use epoch_link::{EPOCH_QUEUE, EpochLink, EpochLinkShare, TooManyEpochs};
 pub use game::GameTransport;
 pub use link::DatagramLink;
 pub use sim::{SimLink, SimNetwork, SimTransport};

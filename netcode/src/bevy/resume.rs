@@ -1,0 +1,173 @@
+//! The Bevy side of a resume (issue 13), for registered rollback
+//! *resources*: the game's state as [`ResumePoint`](crate::resume::ResumePoint)
+//! bytes, and the swap to the next epoch's session with its frame offset.
+//!
+//! ```ignore
+//! app.rollback_resource_with_clone::<Arena>()
+//!    .resume_resource::<Arena>();            // Arena: Serialize + DeserializeOwned
+//! // provider, at the switch frame:  let bytes = write_resume_state(world)?;
+//! // newcomer, from the ResumePoint:  read_resume_state(world, &point.state)?;
+//! // everyone, at the switch frame:   world.swap_net_session(session, monitor, FrameOffset(f));
+//! ```
+//!
+//! Not done here: rollback *components* (their entities must be recreated
+//! with the same rollback ids), and holding bevy_ggrs's session at the
+//! switch frame (see [`resume`](crate::resume) for what the game must do).
+
+use std::any::type_name;
+
+use bevy::prelude::*;
+use bevy_ggrs::{ConfirmedFrameCount, RollbackFrameCount, Session};
+use ggrs::{Config, P2PSession};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::NetCommandsExt;
+use crate::addr::PeerAddr;
+use crate::resume::{FrameOffset, MAX_STATE_BYTES, ResumeError};
+use crate::stats::NetMonitor;
+
+/// Most resources a resume state holds.
+pub const MAX_RESUME_RESOURCES: usize = 256;
+
+type Write = fn(&World) -> Option<Result<Vec<u8>, ResumeError>>;
+type Read = fn(&mut World, &[u8]) -> Result<(), ResumeError>;
+
+/// The resources a resume carries, registered with
+/// [`ResumeAppExt::resume_resource`].
+#[derive(Resource, Default)]
+pub struct ResumeRegistry {
+    entries: Vec<(&'static str, Write, Read)>,
+}
+
+/// The game frame at which the running session's frame 0 lies: bevy_ggrs's
+/// [`RollbackFrameCount`] counts from 0 in every session, so the game's
+/// frame is `offset + RollbackFrameCount`.
+#[derive(Resource, Debug, Clone, Copy, Default, PartialEq, Eq, Deref)]
+pub struct NetFrameOffset(pub FrameOffset);
+
+/// Registering what a resume carries.
+pub trait ResumeAppExt {
+    /// Carries resource `T` in resume states (serde, postcard).
+    fn resume_resource<T: Resource + Serialize + DeserializeOwned>(&mut self) -> &mut Self;
+}
+
+impl ResumeAppExt for App {
+    fn resume_resource<T: Resource + Serialize + DeserializeOwned>(&mut self) -> &mut Self {
+        let mut registry = self
+            .world_mut()
+            .get_resource_or_insert_with(ResumeRegistry::default);
+        let name = type_name::<T>();
+        if !registry.entries.iter().any(|(n, ..)| *n == name) {
+            registry.entries.push((name, write_one::<T>, read_one::<T>));
+        }
+        self
+    }
+}
+
+fn write_one<T: Resource + Serialize>(world: &World) -> Option<Result<Vec<u8>, ResumeError>> {
+    let value = world.get_resource::<T>()?;
+    Some(postcard::to_allocvec(value).map_err(|_| ResumeError::Malformed))
+}
+
+fn read_one<T: Resource + DeserializeOwned>(
+    world: &mut World,
+    bytes: &[u8],
+) -> Result<(), ResumeError> {
+    let value: T = postcard::from_bytes(bytes).map_err(|_| ResumeError::Malformed)?;
+    world.insert_resource(value);
+    Ok(())
+}
+
+/// The registered resources present in `world`, as resume state bytes (at
+/// most [`MAX_STATE_BYTES`]).
+pub fn write_resume_state(world: &World) -> Result<Vec<u8>, ResumeError> {
+    let Some(registry) = world.get_resource::<ResumeRegistry>() else {
+        return Ok(postcard::to_allocvec(&Vec::<(&str, Vec<u8>)>::new()).unwrap_or_default());
+    };
+    let mut entries: Vec<(&str, Vec<u8>)> = Vec::new();
+    for (name, write, _) in &registry.entries {
+        if let Some(bytes) = write(world) {
+            entries.push((name, bytes?));
+        }
+    }
+    let out = postcard::to_allocvec(&entries).map_err(|_| ResumeError::Malformed)?;
+    if out.len() > MAX_STATE_BYTES {
+        return Err(ResumeError::StateTooLarge { len: out.len() });
+    }
+    Ok(out)
+}
+
+/// Reads resume state bytes (from the network: checked) into `world`. Every
+/// entry must name a registered resource, once; nothing is inserted unless
+/// every entry decodes.
+pub fn read_resume_state(world: &mut World, bytes: &[u8]) -> Result<(), ResumeError> {
+    if bytes.len() > MAX_STATE_BYTES {
+        return Err(ResumeError::TooLarge { len: bytes.len() });
+    }
+    let (entries, rest): (Vec<(String, Vec<u8>)>, &[u8]) =
+        postcard::take_from_bytes(bytes).map_err(|_| ResumeError::Malformed)?;
+    if !rest.is_empty() {
+        return Err(ResumeError::Malformed);
+    }
+    if entries.len() > MAX_RESUME_RESOURCES {
+        return Err(ResumeError::Invalid("too many resources"));
+    }
+    let readers: Vec<(Read, &[u8])> = {
+        let registry = world
+            .get_resource::<ResumeRegistry>()
+            .ok_or(ResumeError::Invalid("no resource registered"))?;
+        let mut readers = Vec::new();
+        for (i, (name, value)) in entries.iter().enumerate() {
+            if entries[..i].iter().any(|(n, _)| n == name) {
+                return Err(ResumeError::Invalid("a resource twice"));
+            }
+            let (_, _, read) = registry
+                .entries
+                .iter()
+                .find(|(n, ..)| n == name)
+                .ok_or(ResumeError::Invalid("an unregistered resource"))?;
+            readers.push((*read, value.as_slice()));
+        }
+        readers
+    };
+    // Decode everything into a scratch world first, so a bad entry leaves
+    // the game's world untouched.
+    let mut scratch = World::new();
+    for (read, value) in &readers {
+        read(&mut scratch, value)?;
+    }
+    for (read, value) in readers {
+        read(world, value)?;
+    }
+    Ok(())
+}
+
+/// Swapping to the next epoch's session at the switch frame.
+pub trait SwapSessionExt {
+    /// Replaces the running session with `session` (whose frame 0 is game
+    /// frame `offset`) and its monitor, and restarts bevy_ggrs's frame
+    /// counters at 0 (its snapshots of the old session are dropped at the
+    /// new session's first save of frame 0).
+    fn swap_net_session<C: Config<Address = PeerAddr>>(
+        &mut self,
+        session: P2PSession<C>,
+        monitor: NetMonitor,
+        offset: FrameOffset,
+    );
+}
+
+impl SwapSessionExt for World {
+    fn swap_net_session<C: Config<Address = PeerAddr>>(
+        &mut self,
+        session: P2PSession<C>,
+        monitor: NetMonitor,
+        offset: FrameOffset,
+    ) {
+        self.remove_resource::<Session<C>>();
+        self.insert_resource(RollbackFrameCount(0));
+        self.insert_resource(ConfirmedFrameCount(-1));
+        self.insert_resource(NetFrameOffset(offset));
+        self.start_net_session(session, monitor);
+    }
+}
