@@ -99,6 +99,8 @@ fn a_room_intruder_cannot_feed_or_crowd_an_online_spectator() {
         key: MatchKey([0x5a; 32]),
         settings: NetSettings::default(),
         local_handle: 0,
+        key_epoch: 0,
+        member_secrets: Default::default(),
     };
     plan.validate(&PlanLimits::default()).expect("plan");
     let shape = FrameShape::new(2, 1).expect("shape");
