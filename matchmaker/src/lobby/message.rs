@@ -246,6 +246,8 @@ pub enum SeatChange {
     Taken,
     /// A spectator came to watch the running match.
     Watching,
+    /// A spectator stopped watching (its handle is not given out again).
+    Left,
 }
 
 /// One seat's news, as the host tells its members.

@@ -143,6 +143,15 @@ pub enum MatchControl {
         /// It watches rather than plays.
         spectator: bool,
     },
+    /// A spectator stopped watching: the spectator stream stops feeding
+    /// it. Its handle stays in the plan (the relay tree keeps its shape,
+    /// so nobody else re-attaches) and is not given out again.
+    SpectatorLeft {
+        /// Its handle.
+        handle: usize,
+        /// Its name.
+        name: String,
+    },
     /// The host made a new match key: epoch + 1. Only members connected
     /// now receive it (a member who left for good never does).
     MatchRekeyed {

@@ -97,7 +97,9 @@ impl Lobby {
                 name,
                 addr,
                 spectator: true,
-            } if *handle == plan.players.len() + plan.spectators.len() => {
+            } if *handle == plan.players.len() + plan.spectators.len()
+                && plan.spectators.len() < nearplay_netcode::MAX_SPECTATORS =>
+            {
                 let addr = PeerAddr::Udp(*addr);
                 plan.spectators
                     .push(PlanSpectator::relayed(*handle, name.clone(), addr));

@@ -231,6 +231,7 @@ fn seat_control(news: SeatNews) -> MatchControl {
     match news.change {
         SeatChange::Vacated => MatchControl::SeatVacated { handle, name },
         SeatChange::Retaken => MatchControl::SeatRetaken { handle, name, addr },
+        SeatChange::Left => MatchControl::SpectatorLeft { handle, name },
         SeatChange::Taken | SeatChange::Watching => MatchControl::SeatTaken {
             handle,
             name,

@@ -96,7 +96,27 @@ impl ClientMachine {
         for s in &mut plan.spectators {
             s.addr = readdress(s.addr, &view);
         }
-        let members: BTreeSet<PeerAddr> = seen.roster.iter().map(|m| view(m.game_addr)).collect();
+        // A spectator joining a running match also finds the seats of
+        // spectators who left before it (their handles keep the relay
+        // tree's shape): relayed seats below its own, at usable addresses
+        // (`validate` checks them), that it reaches only if one is its plan
+        // parent, for one feed timeout (what seat news could name too).
+        let late_spectator = plan
+            .spectators
+            .iter()
+            .find(|s| s.handle == plan.local_handle)
+            .map(|s| s.handle);
+        let departed = |s: &nearplay_netcode::PlanSpectator| {
+            late_spectator.is_some_and(|me| s.handle < me) && s.is_relayed()
+        };
+        let mut members: BTreeSet<PeerAddr> =
+            seen.roster.iter().map(|m| view(m.game_addr)).collect();
+        members.extend(
+            plan.spectators
+                .iter()
+                .filter(|s| departed(s))
+                .map(|s| s.addr),
+        );
         let limits = PlanLimits {
             max_players: usize::from(seen.max_players),
             members: Some(members),
@@ -139,7 +159,7 @@ impl ClientMachine {
             let listed = seen.roster.iter().any(|m| {
                 view(m.game_addr) == s.addr && m.name == s.name && m.spectator && s.is_relayed()
             });
-            if !listed {
+            if !listed && !departed(s) {
                 return Err(PlanError::UnknownAddress {
                     name: s.name.clone(),
                     addr: s.addr,

@@ -29,7 +29,16 @@ impl HostMachine {
             return self.handle_rejoin(now, conn, &hello, request);
         }
         let max_players = usize::from(self.config.max_players);
-        let spectators = self.members.iter().filter(|m| m.spectator).count();
+        // Spectator seats are never reused (a handle that left stays in the
+        // relay tree, so nobody re-attaches), so the bound counts every seat
+        // the match gave out, not the spectators connected now.
+        let given = self.plan.as_ref().map_or(0, |p| p.spectators.len());
+        let spectators = self
+            .members
+            .iter()
+            .filter(|m| m.spectator)
+            .count()
+            .max(given);
         let refusal = if hello.spectator {
             (spectators >= nearplay_netcode::MAX_SPECTATORS).then_some(RejectReason::Full {
                 max: nearplay_netcode::MAX_SPECTATORS as u16,
@@ -195,9 +204,18 @@ impl HostMachine {
         };
         let (id, name, handle) = (m.id, m.name.clone(), m.handle);
         let Some(handle) = handle.filter(|_| !m.spectator) else {
+            let addr = m.plan_addr(host_ip);
             self.members.remove(pos);
-            self.events
-                .push_back(HostEvent::MemberLeft { id, name, reason });
+            self.events.push_back(HostEvent::MemberLeft {
+                id,
+                name: name.clone(),
+                reason,
+            });
+            // The stream's members stop feeding it (and its children
+            // re-attach at once rather than after the feed timeout).
+            if let Some(handle) = handle.filter(|_| self.phase == Phase::InMatch) {
+                self.seat_news(now, handle, name, addr, SeatChange::Left, None);
+            }
             return self.roster_changed(now);
         };
         m.conn = None;
