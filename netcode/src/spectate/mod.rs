@@ -39,7 +39,7 @@ pub use message::{
 };
 pub use node::{SpectateConfig, SpectateNode, SpectateStats};
 pub use port::{SPECTATE_PREFIX, SpectatePort, SpectateTap, TAP_CAPACITY};
-pub use socket::{SpectateMember, SpectateSocket, spectate_match_id};
+pub use socket::{MAX_SOCKET_MEMBERS, SpectateMember, SpectateSocket, spectate_match_id};
 pub use tree::{DEFAULT_FANOUT, MAX_SPECTATE_MEMBERS, RelayTree};
 
 /// What goes wrong in the spectator stream.

@@ -182,6 +182,37 @@ impl SpectateNode {
         }
     }
 
+    /// A spectator came while the match runs (the lobby's news, from the
+    /// host only): the tree grows by it ([`RelayTree::with_spectator`]), so
+    /// its parent accepts its requests and serves the history from the
+    /// frame it asks for (frame 0: a catch-up). Nobody else's feed changes.
+    pub fn add_spectator(&mut self, handle: u16) -> Result<(), SpectateError> {
+        self.tree = self.tree.with_spectator(handle)?;
+        Ok(())
+    }
+
+    /// A spectator stopped watching (the lobby's news): it is fed no more,
+    /// and if it fed us we follow the tree's rule to the next at once
+    /// rather than after the feed timeout. It keeps its place in the tree.
+    pub fn spectator_left(&mut self, handle: u16) {
+        if !self.tree.is_spectator(handle) || handle == self.me {
+            return;
+        }
+        self.children.remove(&handle);
+        self.busy.remove(&handle);
+        self.gone.insert(handle);
+        if self.feed == Some(handle) {
+            self.feed = self.tree.feed_for(self.me, &self.gone);
+            self.stats.reattachments += 1;
+            self.want_now = true;
+        }
+    }
+
+    /// The relay tree as this member knows it now.
+    pub fn tree(&self) -> &RelayTree {
+        &self.tree
+    }
+
     /// Player side: frame `frame` is confirmed with these inputs (by player
     /// handle). Never blocks and never waits on a spectator.
     pub fn push_confirmed(&mut self, frame: u32, inputs: &[u8]) -> Result<(), SpectateError> {

@@ -22,6 +22,11 @@ use crate::wire::{ReplayWindow, Route, WireCodec};
 /// Datagrams read per [`SpectateSocket::pump`] at most; the rest waits.
 pub const MAX_RECV_PER_PUMP: usize = 1024;
 
+/// Members one socket knows at most: every player and every spectator a
+/// match can have.
+pub const MAX_SOCKET_MEMBERS: usize =
+    crate::plan_check::MAX_PLAYERS + super::tree::MAX_SPECTATE_MEMBERS;
+
 /// The match id spectate datagrams are sealed under: the match's own id,
 /// domain-separated, so a spectate datagram never opens as a game datagram
 /// of the same match (nor the other way round).
@@ -147,6 +152,39 @@ impl SpectateSocket {
             shape,
             max_frames,
         )
+    }
+
+    /// A member who came while the match runs (the lobby's news): its
+    /// datagrams are taken from now on. Refused for our own handle, a
+    /// handle or an address already a member's, or past
+    /// [`MAX_SOCKET_MEMBERS`].
+    pub fn add_member(&mut self, member: SpectateMember) -> Result<(), SpectateError> {
+        if member.handle == self.me
+            || self.addrs.contains_key(&member.handle)
+            || self.peers.contains_key(&member.addr)
+        {
+            return Err(SpectateError::BadRoster(
+                "a member already at that handle or address",
+            ));
+        }
+        if self.peers.len() >= MAX_SOCKET_MEMBERS {
+            return Err(SpectateError::BadRoster("too many members"));
+        }
+        let peer = Peer {
+            handle: member.handle,
+            next_seq: 0,
+            window: ReplayWindow::new(),
+        };
+        self.peers.insert(member.addr, peer);
+        self.addrs.insert(member.handle, member.addr);
+        Ok(())
+    }
+
+    /// A member who left: nothing more is taken from or sent to it.
+    pub fn remove_member(&mut self, handle: u16) {
+        if let Some(addr) = self.addrs.remove(&handle) {
+            self.peers.remove(&addr);
+        }
     }
 
     /// The port's local address (a socket's, or our WebRTC id).

@@ -79,6 +79,27 @@ impl RelayTree {
         Self::new(&players, &spectators, fanout)
     }
 
+    /// This tree with one more spectator, `handle`, who came while the
+    /// match runs: it must be above every handle in the tree, so it takes
+    /// the last place and every member keeps its place (and its parent):
+    /// nobody re-attaches. Refused past [`MAX_SPECTATE_MEMBERS`] or for a
+    /// handle not above the others (a plan's late spectators get the next
+    /// handle, and a handle that left is never given out again).
+    pub fn with_spectator(&self, handle: u16) -> Result<Self, SpectateError> {
+        let last = self.players.iter().chain(&self.spectators).max();
+        if last.is_some_and(|last| handle <= *last) {
+            return Err(SpectateError::BadRoster(
+                "a late spectator's handle must follow every other",
+            ));
+        }
+        if self.spectators.len() >= MAX_SPECTATE_MEMBERS {
+            return Err(SpectateError::BadRoster("too many spectators"));
+        }
+        let mut tree = self.clone();
+        tree.spectators.push(handle);
+        Ok(tree)
+    }
+
     /// The fanout `k`.
     pub fn fanout(&self) -> usize {
         self.fanout
@@ -205,6 +226,26 @@ mod tests {
         assert_eq!(tree.feed_for(2, &player), Some(1));
         assert_eq!(tree.feed_for(4, &player), Some(2));
         assert_eq!(tree.feed_for(0, &player), None);
+    }
+
+    #[test]
+    fn a_late_spectator_takes_the_last_place_and_nobody_moves() {
+        let mut tree = RelayTree::new(&[0, 1], &[2, 3, 4, 5, 6], 2).unwrap();
+        for late in 7..(2 + MAX_SPECTATE_MEMBERS as u16) {
+            let grown = tree.with_spectator(late).unwrap();
+            for s in tree.spectators() {
+                assert_eq!(grown.parent(*s), tree.parent(*s), "spectator {s} moved");
+            }
+            let expected = RelayTree::new(&[0, 1], grown.spectators(), 2).unwrap();
+            assert_eq!(grown, expected, "the same tree as the plan's");
+            assert!(grown.parent(late).is_some());
+            tree = grown;
+        }
+        assert!(tree.with_spectator(200).is_err(), "past the bound");
+        let small = RelayTree::new(&[0, 1], &[2, 5], 2).unwrap();
+        for taken_or_below in [0, 1, 2, 4, 5] {
+            assert!(small.with_spectator(taken_or_below).is_err());
+        }
     }
 
     #[test]
