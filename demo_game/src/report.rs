@@ -24,6 +24,7 @@ use crate::overlay::seat_name;
 use crate::rollback::ChecksumLog;
 use crate::screen::Screen;
 use crate::sim::ArenaState;
+use crate::watch::CatchUp;
 
 /// Headless runs print a progress line every this many confirmed frames.
 const PROGRESS_EVERY: u32 = 300;
@@ -85,6 +86,13 @@ pub struct Report {
     pub spectate_bytes_sent: u64,
     /// Spectators only: times the feed went silent and another took over.
     pub spectate_reattachments: u32,
+    /// Spectators only: milliseconds from the start of watching until the
+    /// simulation had replayed every frame held and followed live (a
+    /// spectator who came to a running match replays it from frame 0).
+    pub catch_up_ms: Option<u64>,
+    /// Spectators only: the frame it had reached when it caught up (about
+    /// where the match was when it came).
+    pub catch_up_frame: Option<u32>,
 }
 
 /// Tracks the match towards its goal and writes the report.
@@ -144,7 +152,11 @@ fn track_match(
     info: Option<Res<MatchInfo>>,
     confirmed: Option<Res<ConfirmedFrameCount>>,
     log: Option<Res<ChecksumLog>>,
-    watched: (Option<Res<SpectateStream>>, Option<Res<ArenaState>>),
+    watched: (
+        Option<Res<SpectateStream>>,
+        Option<Res<ArenaState>>,
+        Option<Res<CatchUp>>,
+    ),
     stats: Option<Res<NetStatsRes>>,
     mut events: MessageReader<NetMessage>,
     mut next: ResMut<NextState<Screen>>,
@@ -170,15 +182,25 @@ fn track_match(
     }
     // Frames simulated with all inputs confirmed: confirmed frame index + 1
     // (a spectator simulates confirmed frames only).
-    let (stream, state) = watched;
+    let (stream, state, catch_up) = watched;
     let spectator = stream.as_ref().is_some_and(|s| s.is_spectator());
     let done = match (&state, spectator) {
         (Some(state), true) => state.frame,
         _ => confirmed.map(|c| (c.0 + 1).max(0) as u32).unwrap_or(0),
     };
     if goal.exit_when_done && done >= tracking.progress + PROGRESS_EVERY {
-        tracking.progress = done - done % PROGRESS_EVERY;
-        println!("match: frame {} confirmed", tracking.progress);
+        // With the checksum (a spectator who watches part of a longer match
+        // compares its own with it): the confirmed count can run a little
+        // ahead of the simulation, so the line waits for it a little.
+        let frame = done - done % PROGRESS_EVERY;
+        let sum = log.as_ref().and_then(|l| l.0.get(&frame).copied());
+        if let Some(sum) = sum {
+            tracking.progress = frame;
+            println!("match: frame {frame} confirmed, checksum {sum:016x}");
+        } else if done >= frame + PROGRESS_EVERY / 2 {
+            tracking.progress = frame;
+            println!("match: frame {frame} confirmed");
+        }
     }
     let Some(target) = goal.frames else { return };
     if !tracking.captured && done >= target {
@@ -198,6 +220,14 @@ fn track_match(
         }
         tracking.report.match_seconds = tracking.started.elapsed().as_secs_f64();
         tracking.report.spectator = spectator;
+        if let Some((after, frame)) = catch_up.and_then(|c| c.caught_up).filter(|_| spectator) {
+            tracking.report.catch_up_ms = Some(after.as_millis() as u64);
+            tracking.report.catch_up_frame = Some(frame);
+            println!(
+                "match: caught up with the match at frame {frame} after {} ms",
+                after.as_millis()
+            );
+        }
     }
     if let Some(stream) = stream.as_deref() {
         tracking.report.spectate_bytes_sent = stream.bytes_sent();

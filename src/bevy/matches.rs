@@ -37,7 +37,12 @@ impl<C: Config<Address = PeerAddr>> Plugin for MatchPlugin<C> {
             .insert_resource(MatchTeardown(teardown::<C>))
             .add_systems(
                 Update,
-                (start_match::<C>, unreachable_match, spectate::pump_stream)
+                (
+                    start_match::<C>,
+                    unreachable_match,
+                    spectate::follow_spectators,
+                    spectate::pump_stream,
+                )
                     .chain()
                     .in_set(NearplaySystems::Match),
             )
@@ -114,9 +119,8 @@ fn start_match<C: Config<Address = PeerAddr>>(
         }
         return;
     }
-    if !plan.spectators.is_empty()
-        && let Some(Ok(port)) = start.transport.spectate_port()
-    {
+    // Always: a spectator may come while the match runs.
+    if let Some(Ok(port)) = start.transport.spectate_port() {
         match SpectateStream::open(
             &plan,
             port,

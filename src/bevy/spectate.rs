@@ -13,11 +13,14 @@ use std::time::Instant;
 use bevy::prelude::*;
 use bevy_ggrs::ggrs::Config;
 use bevy_ggrs::{ConfirmedFrameCount, PlayerInputs, RollbackFrameCount};
-use nearplay_netcode::MatchPlan;
+use nearplay_matchmaker::MatchControl;
 use nearplay_netcode::spectate::{
     ConfirmedHistory, FrameShape, InputFeed, RelayTree, SpectateConfig, SpectateError,
-    SpectateNode, SpectatePort, SpectateSocket,
+    SpectateMember, SpectateNode, SpectatePort, SpectateSocket,
 };
+use nearplay_netcode::{MatchPlan, PeerAddr};
+
+use super::messages::MatchControlReceived;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -30,6 +33,9 @@ pub struct SpectateStream {
     feed: Option<InputFeed>,
     input_size: usize,
     players: usize,
+    /// Members are at UDP addresses (the LAN): the lobby's news of a late
+    /// spectator names one.
+    udp: bool,
 }
 
 impl SpectateStream {
@@ -55,6 +61,10 @@ impl SpectateStream {
             feed: plan.local_player().map(|_| InputFeed::new(shape)),
             input_size,
             players: plan.players.len(),
+            udp: plan
+                .players
+                .iter()
+                .all(|p| matches!(p.addr, PeerAddr::Udp(_))),
         })
     }
 
@@ -105,6 +115,30 @@ impl SpectateStream {
         }
     }
 
+    /// A spectator came while the match runs (the lobby's news, which only
+    /// the host can give): the relay tree grows by it, so its parent
+    /// serves it from frame 0 and nobody else re-attaches. Refused (nothing
+    /// changes) for a handle that is not the next one, an address already
+    /// a member's, or past the bound of spectators.
+    pub fn add_spectator(&mut self, handle: usize, addr: PeerAddr) -> Result<(), SpectateError> {
+        if !self.udp || !matches!(addr, PeerAddr::Udp(_)) {
+            return Err(SpectateError::BadRoster("late spectators are LAN only"));
+        }
+        let handle = u16::try_from(handle).map_err(|_| SpectateError::BadRoster("handle"))?;
+        // Checked before either changes, so both stay in step.
+        self.node.tree().with_spectator(handle)?;
+        self.socket.add_member(SpectateMember { handle, addr })?;
+        self.node.add_spectator(handle)
+    }
+
+    /// A spectator stopped watching (the lobby's news): fed no more.
+    pub fn spectator_left(&mut self, handle: usize) {
+        if let Ok(handle) = u16::try_from(handle) {
+            self.node.spectator_left(handle);
+            self.socket.remove_member(handle);
+        }
+    }
+
     /// Players: the match ended after `frames` frames (spectators get `End`).
     pub fn end(&mut self, frames: u32) {
         self.node.end(frames);
@@ -142,4 +176,31 @@ pub(crate) fn pump_stream(
         warn_once!("nearplay: spectate stream: {e}");
     }
     stream.socket.pump(&mut stream.node, Instant::now());
+}
+
+/// Every update, before the pump: spectators who came or left during the
+/// match (the lobby's news) join or leave the stream.
+pub(crate) fn follow_spectators(
+    stream: Option<ResMut<SpectateStream>>,
+    mut news: MessageReader<MatchControlReceived>,
+) {
+    let Some(mut stream) = stream else {
+        news.clear();
+        return;
+    };
+    for MatchControlReceived(control) in news.read() {
+        match control {
+            MatchControl::SeatTaken {
+                handle,
+                name,
+                addr,
+                spectator: true,
+            } => match stream.add_spectator(*handle, PeerAddr::Udp(*addr)) {
+                Ok(()) => info!("nearplay: {name} watches the match (handle {handle})"),
+                Err(e) => warn!("nearplay: spectator {name} not in the stream: {e}"),
+            },
+            MatchControl::SpectatorLeft { handle, .. } => stream.spectator_left(*handle),
+            _ => {}
+        }
+    }
 }
