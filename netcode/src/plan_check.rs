@@ -27,10 +27,13 @@
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
 
-use thiserror::Error;
+mod error;
+mod settings;
 
 use crate::addr::PeerAddr;
-use crate::plan::{MatchPlan, NetSettings};
+use crate::plan::MatchPlan;
+
+pub use error::PlanError;
 
 /// Most players in a match: GGRS has no hard limit, but every player is a
 /// peer every member sends to each frame, and lobbies seat at most 16.
@@ -56,163 +59,6 @@ pub const MAX_TIMEOUT_MS: u64 = 60_000;
 pub const MAX_DESYNC_INTERVAL: u32 = 3600;
 /// Longest display name in a plan, in bytes (lobbies cut names to 32 chars).
 pub const MAX_PLAN_NAME_BYTES: usize = 128;
-
-/// Why a plan (or its settings) was refused. Every variant reads as words a
-/// player can be shown.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
-pub enum PlanError {
-    /// Fewer players than a match needs.
-    #[error("the plan seats {count} player(s); a match needs at least {min}")]
-    TooFewPlayers {
-        /// Players in the plan.
-        count: usize,
-        /// The least accepted.
-        min: usize,
-    },
-    /// More players than allowed (by nearplay or the lobby).
-    #[error("the plan seats {count} players; at most {max} are allowed")]
-    TooManyPlayers {
-        /// Players in the plan.
-        count: usize,
-        /// The most accepted.
-        max: usize,
-    },
-    /// More spectators than allowed.
-    #[error("the plan has {count} spectators; at most {max} are allowed")]
-    TooManySpectators {
-        /// Spectators in the plan.
-        count: usize,
-        /// The most accepted.
-        max: usize,
-    },
-    /// Player handles are not `0..n` in order.
-    #[error("player {index} of the plan has handle {handle} (handles must be 0..n in order)")]
-    PlayerHandle {
-        /// Position in the player list.
-        index: usize,
-        /// The handle found there.
-        handle: usize,
-    },
-    /// A spectator handle is below the player count or used twice.
-    #[error("spectator handle {handle} is invalid (must be unique and at least the player count)")]
-    SpectatorHandle {
-        /// The handle.
-        handle: usize,
-    },
-    /// A spectator's host handle names no player.
-    #[error("spectator {handle} is hosted by {host}, which is not a player")]
-    SpectatorHost {
-        /// The spectator handle.
-        handle: usize,
-        /// Its host handle.
-        host: usize,
-    },
-    /// The holder's own handle is not a seat of the plan.
-    #[error("the plan has no seat for you (handle {handle})")]
-    LocalMissing {
-        /// The plan's local handle.
-        handle: usize,
-    },
-    /// The holder's seat does not carry the holder's own game address.
-    #[error("your seat in the plan points at {got}, not at your game port {port}")]
-    LocalAddress {
-        /// Our game port.
-        port: u16,
-        /// The address the plan gives our seat.
-        got: PeerAddr,
-    },
-    /// A name is empty, too long or holds control characters.
-    #[error("member {handle} has an invalid name")]
-    BadName {
-        /// The member's handle.
-        handle: usize,
-    },
-    /// Two members have the same name.
-    #[error("two members are called {name:?}")]
-    DuplicateName {
-        /// The shared name.
-        name: String,
-    },
-    /// An address no game socket can be: unspecified, port 0, multicast or broadcast.
-    #[error("{name} has an unusable address {addr} ({why})")]
-    BadAddress {
-        /// The member's name.
-        name: String,
-        /// The address.
-        addr: PeerAddr,
-        /// What is wrong with it.
-        why: &'static str,
-    },
-    /// Two members share one address.
-    #[error("two members share the address {addr}")]
-    DuplicateAddress {
-        /// The shared address.
-        addr: PeerAddr,
-    },
-    /// A member's address is not one of the lobby's members: the host
-    /// pointed us at a third party.
-    #[error("{name} is at {addr}, which is not the address of any lobby member")]
-    UnknownAddress {
-        /// The member's name.
-        name: String,
-        /// The address.
-        addr: PeerAddr,
-    },
-    /// `max_prediction` beyond what is accepted.
-    #[error("max_prediction {value} is above the limit of {max} frames")]
-    MaxPrediction {
-        /// The plan's value.
-        value: usize,
-        /// The limit.
-        max: usize,
-    },
-    /// `input_delay` above `max_prediction` (or above the limit in lockstep).
-    #[error("input_delay {delay} exceeds max_prediction {max}")]
-    InputDelay {
-        /// The plan's input delay.
-        delay: usize,
-        /// The bound it broke.
-        max: usize,
-    },
-    /// Frame rate out of range.
-    #[error("fps {fps} is outside {MIN_FPS}..={MAX_FPS}")]
-    Fps {
-        /// The plan's value.
-        fps: usize,
-    },
-    /// Disconnect timeout out of range.
-    #[error("disconnect timeout {ms} ms is outside {MIN_TIMEOUT_MS}..={MAX_TIMEOUT_MS} ms")]
-    DisconnectTimeout {
-        /// The plan's value.
-        ms: u64,
-    },
-    /// The disconnect notice would come after the disconnect itself.
-    #[error("disconnect notice after {notify_ms} ms comes after the {timeout_ms} ms timeout")]
-    DisconnectNotify {
-        /// The notice delay.
-        notify_ms: u64,
-        /// The timeout.
-        timeout_ms: u64,
-    },
-    /// Desync-check interval out of range.
-    #[error("desync interval {interval} is above {MAX_DESYNC_INTERVAL} frames")]
-    DesyncInterval {
-        /// The plan's value.
-        interval: u32,
-    },
-    /// A member secret is keyed by a handle that is no player's seat.
-    #[error("a member secret names handle {handle}, which is no player's seat")]
-    SecretSeat {
-        /// The handle.
-        handle: usize,
-    },
-    /// Spectator fanout out of range.
-    #[error("spectate fanout {fanout} is not in 1..={MAX_SPECTATORS}")]
-    SpectateFanout {
-        /// The plan's value.
-        fanout: u16,
-    },
-}
 
 /// What the holder of a plan knows independently of it, to check it against.
 ///
@@ -242,55 +88,6 @@ impl Default for PlanLimits {
             members: None,
             local_port: None,
         }
-    }
-}
-
-impl NetSettings {
-    /// Checks every setting against what GGRS accepts without panicking or
-    /// stalling, and what a game can play with (see the module's bounds).
-    pub fn validate(&self) -> Result<(), PlanError> {
-        if self.max_prediction > MAX_PREDICTION {
-            return Err(PlanError::MaxPrediction {
-                value: self.max_prediction,
-                max: MAX_PREDICTION,
-            });
-        }
-        // Lockstep (max_prediction 0) still bounds the delay by the limit.
-        let delay_max = match self.max_prediction {
-            0 => MAX_PREDICTION,
-            n => n,
-        };
-        if self.input_delay > delay_max {
-            return Err(PlanError::InputDelay {
-                delay: self.input_delay,
-                max: delay_max,
-            });
-        }
-        if !(MIN_FPS..=MAX_FPS).contains(&self.fps) {
-            return Err(PlanError::Fps { fps: self.fps });
-        }
-        if !(MIN_TIMEOUT_MS..=MAX_TIMEOUT_MS).contains(&self.disconnect_timeout_ms) {
-            return Err(PlanError::DisconnectTimeout {
-                ms: self.disconnect_timeout_ms,
-            });
-        }
-        if self.disconnect_notify_start_ms > self.disconnect_timeout_ms {
-            return Err(PlanError::DisconnectNotify {
-                notify_ms: self.disconnect_notify_start_ms,
-                timeout_ms: self.disconnect_timeout_ms,
-            });
-        }
-        if self.desync_interval > MAX_DESYNC_INTERVAL {
-            return Err(PlanError::DesyncInterval {
-                interval: self.desync_interval,
-            });
-        }
-        if self.spectate_fanout == 0 || usize::from(self.spectate_fanout) > MAX_SPECTATORS {
-            return Err(PlanError::SpectateFanout {
-                fanout: self.spectate_fanout,
-            });
-        }
-        Ok(())
     }
 }
 

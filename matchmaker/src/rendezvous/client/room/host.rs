@@ -1,0 +1,200 @@
+//! [`OnlineHost`]: the host's shell of a lobby in a rendezvous room (see
+//! the parent module for the design).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use nearplay_netcode::transport::webrtc::{
+    LinkExit, PeerChange, RELIABLE_CHANNEL, WebRtcConfig, WebRtcLink, WebRtcTransport,
+};
+use nearplay_netcode::{MatchPlan, TransportError};
+
+use super::{ONLINE_HELLO_TIMEOUT, POKE, ServerGone, id_addr, room_request, seed, to_webrtc_plan};
+use crate::lobby::host::{ConnId, HostConfig, HostEvent, HostMachine, HostTransmit, StartRefused};
+use crate::lobby::message::{MemberId, RosterEntry};
+use crate::rendezvous::client::{RendezvousClient, RendezvousError};
+use crate::rendezvous::code::RoomCode;
+
+/// A lobby hosted in a rendezvous room: call [`poll`](Self::poll) every frame.
+#[derive(Debug)]
+pub struct OnlineHost {
+    code: RoomCode,
+    link: WebRtcLink,
+    machine: HostMachine,
+    me: Option<u128>,
+    conns: BTreeMap<u128, ConnId>,
+    peers: BTreeMap<ConnId, u128>,
+    closed: BTreeSet<ConnId>,
+    /// Peers matchbox reports connected (we may send to them).
+    connected: BTreeSet<u128>,
+    /// Peers that poked (they can hear us).
+    poked: BTreeSet<u128>,
+    next_conn: u64,
+    /// The server let go of us (see [`OnlineHost::take_server_gone`]).
+    server_gone: ServerGone,
+}
+
+impl OnlineHost {
+    /// Creates a room on the server (listed in `GET /lobbies` when `public`)
+    /// and opens its link. `config.game_port` is ignored (WebRTC has no port).
+    pub fn open(
+        client: &RendezvousClient,
+        config: HostConfig,
+        public: bool,
+        webrtc: &WebRtcConfig,
+    ) -> Result<Self, RendezvousError> {
+        let code = client.create_room(&room_request(&config, public))?;
+        Self::host_room(client, code, config, webrtc)
+    }
+
+    /// Hosts a room that already exists (one a quick match created for us).
+    pub fn host_room(
+        client: &RendezvousClient,
+        code: RoomCode,
+        mut config: HostConfig,
+        webrtc: &WebRtcConfig,
+    ) -> Result<Self, RendezvousError> {
+        let link = WebRtcLink::connect(&client.room_url(code), webrtc)
+            .map_err(|e| RendezvousError::Link(e.to_string()))?;
+        config.game_port = 1;
+        config.timeouts.hello = config.timeouts.hello.max(ONLINE_HELLO_TIMEOUT);
+        Ok(OnlineHost {
+            code,
+            link,
+            machine: HostMachine::new(config, seed()),
+            me: None,
+            conns: BTreeMap::new(),
+            peers: BTreeMap::new(),
+            closed: BTreeSet::new(),
+            connected: BTreeSet::new(),
+            poked: BTreeSet::new(),
+            next_conn: 1,
+            server_gone: ServerGone::default(),
+        })
+    }
+
+    /// The room's code, to show and share.
+    pub fn code(&self) -> RoomCode {
+        self.code
+    }
+
+    /// Moves bytes and time, then returns the next lobby event.
+    pub fn poll(&mut self) -> Option<HostEvent> {
+        self.pump(Instant::now());
+        self.machine.poll_event()
+    }
+
+    /// How the link ended, if it did (then the lobby is gone).
+    pub fn link_exit(&self) -> Option<LinkExit> {
+        self.link.exit()
+    }
+
+    /// True once, when the rendezvous server has let go of this room
+    /// (shutting down: "server closing"): nobody new can join, while the
+    /// members already connected, and the match, go on peer to peer.
+    pub fn take_server_gone(&mut self) -> bool {
+        self.server_gone.take()
+    }
+
+    /// The roster, host first.
+    pub fn roster(&self) -> Vec<RosterEntry> {
+        self.machine.roster()
+    }
+
+    /// Marks the host ready or not.
+    pub fn set_ready(&mut self, ready: bool) {
+        self.machine.set_ready(Instant::now(), ready);
+        self.flush();
+    }
+
+    /// Sends a chat line.
+    pub fn chat(&mut self, text: &str) {
+        self.machine.chat(Instant::now(), text);
+        self.flush();
+    }
+
+    /// Kicks a member.
+    pub fn kick(&mut self, id: MemberId) -> bool {
+        let kicked = self.machine.kick(Instant::now(), id);
+        self.flush();
+        kicked
+    }
+
+    /// Starts the match: every member gets its plan; returns the host's,
+    /// with WebRTC addresses.
+    pub fn start(&mut self) -> Result<MatchPlan, StartRefused> {
+        let plan = self.machine.start(Instant::now())?;
+        self.flush();
+        Ok(to_webrtc_plan(plan))
+    }
+
+    /// The game transport for `plan` over this room's link.
+    pub fn into_transport(self, plan: &MatchPlan) -> Result<WebRtcTransport, TransportError> {
+        WebRtcTransport::from_plan(self.link, plan)
+    }
+
+    fn pump(&mut self, now: Instant) {
+        if self.me.is_none() {
+            self.me = self.link.id();
+        }
+        for change in self.link.poll_peers() {
+            match change {
+                PeerChange::Disconnected(p) if Some(p) == self.me => self.server_gone.note(),
+                PeerChange::Connected(p) => {
+                    self.connected.insert(p);
+                }
+                PeerChange::Disconnected(p) => {
+                    self.connected.remove(&p);
+                    self.poked.remove(&p);
+                    if let Some(c) = self.conns.get(&p) {
+                        self.machine.handle_disconnect(now, *c);
+                    }
+                }
+            }
+        }
+        for (peer, bytes) in self.link.receive(RELIABLE_CHANNEL) {
+            if &bytes[..] == POKE {
+                self.poked.insert(peer);
+                continue;
+            }
+            match self.conns.get(&peer) {
+                Some(c) if !self.closed.contains(c) => self.machine.handle_data(now, *c, &bytes),
+                _ => {}
+            }
+        }
+        if let Some(me) = self.me {
+            let ready: Vec<u128> = self
+                .poked
+                .iter()
+                .filter(|p| self.connected.contains(*p) && !self.conns.contains_key(*p))
+                .copied()
+                .collect();
+            for p in ready {
+                let c = ConnId(self.next_conn);
+                self.next_conn += 1;
+                self.conns.insert(p, c);
+                self.peers.insert(c, p);
+                self.machine.handle_connect(now, c, id_addr(p), id_addr(me));
+            }
+        }
+        if self.machine.poll_timeout().is_some_and(|t| t <= now) {
+            self.machine.handle_timeout(now);
+        }
+        self.flush();
+    }
+
+    fn flush(&mut self) {
+        while let Some(t) = self.machine.poll_transmit() {
+            match t {
+                HostTransmit::Send { conn, frame } => {
+                    if let Some(p) = self.peers.get(&conn) {
+                        self.link.send(RELIABLE_CHANNEL, *p, &frame);
+                    }
+                }
+                HostTransmit::Close { conn } => {
+                    self.closed.insert(conn);
+                }
+            }
+        }
+    }
+}
