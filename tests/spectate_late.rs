@@ -1,12 +1,14 @@
-//! Issue 14, a spectator who comes to a running match (LAN): headless
+//! Issue 14, spectators who come to a running match (LAN): headless
 //! `nearplay-demo` processes on loopback (mDNS confined to
 //! `--interface lo`). 2 bot players start a match of 3000 frames; once
 //! they passed frame 300 a `spectate` process joins the lobby, catches up
-//! from frame 0 at high speed through its parent in the relay tree (a
-//! player, who had no spectator at the start), then follows live; at frame
-//! 1200 its checksum is the players' (their progress line at 1200), its
-//! report says where and how fast it caught up, and its `--record` replay
-//! verifies to the same checksum.
+//! from frame 0 at high speed through its parent in the relay tree (the
+//! host's player, who had no spectator at the start), then follows live;
+//! at frame 1200 its checksum is the players' (their progress line at
+//! 1200), its report says where and how fast it caught up, and its
+//! `--record` replay verifies to the same checksum. A second one comes
+//! after it: its parent is the other player, who heard of it through the
+//! lobby as a member (not as the host).
 
 mod common;
 
@@ -49,14 +51,13 @@ fn a_spectator_joining_at_frame_300_catches_up_and_ends_on_the_players_checksum(
     let mut player = Demo::start("bot1", &join_args);
     host.wait_for_line("match: frame 300 confirmed", DEADLINE);
 
-    let mut watcher = Demo::start(
-        "late",
-        &[
+    let late = |name: &str, report: &str, record: Option<&str>| {
+        let mut args = vec![
             "spectate",
             "--lobby",
             &lobby,
             "--name",
-            "late",
+            name,
             "--headless",
             "--interface",
             "lo",
@@ -65,17 +66,25 @@ fn a_spectator_joining_at_frame_300_catches_up_and_ends_on_the_players_checksum(
             "--speed",
             "4",
             "--report",
-            &report_arg,
-            "--record",
-            &replay_arg,
-        ],
+            report,
+        ];
+        args.extend(record.map(|r| ["--record", r]).into_iter().flatten());
+        args.into_iter().map(str::to_string).collect::<Vec<_>>()
+    };
+    let start = |name: &str, args: Vec<String>| {
+        Demo::start(name, &args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let mut watcher = start("late", late("late", &report_arg, Some(&replay_arg)));
+    watcher.wait_for_line("lobby: joined", DEADLINE);
+    let second_report = dir.join("late2.json");
+    let mut second = start(
+        "late2",
+        late("late2", &second_report.to_string_lossy(), None),
     );
-    let ok = watcher.wait_exit(DEADLINE);
-    assert!(
-        ok,
-        "the late spectator failed:\n{}",
-        watcher.seen.join("\n")
-    );
+    for demo in [&mut watcher, &mut second] {
+        let ok = demo.wait_exit(DEADLINE);
+        assert!(ok, "{} failed:\n{}", demo.label, demo.seen.join("\n"));
+    }
     for demo in [&mut host, &mut player] {
         let ok = demo.wait_exit(DEADLINE);
         assert!(ok, "{} failed:\n{}", demo.label, demo.seen.join("\n"));
@@ -94,6 +103,16 @@ fn a_spectator_joining_at_frame_300_catches_up_and_ends_on_the_players_checksum(
         caught_up_at >= 300,
         "it came at frame {caught_up_at}: not late, or it did not replay from frame 0"
     );
+
+    let second = read_report(&second_report);
+    assert_eq!(second["frames"], Value::from(1200));
+    assert_eq!(second["checksum"], Value::from(checksum.clone()), "late2");
+    assert!(second["catch_up_frame"].as_u64() >= Some(300));
+    // Each was served by its plan parent (the host's player, then the
+    // other player): neither had to look for another feed.
+    for report in [&watched, &second] {
+        assert_eq!(report["spectate_reattachments"], Value::from(0), "{report}");
+    }
 
     let out = Command::new(demo_bin())
         .args(["replay", "--headless", "--verify"])
