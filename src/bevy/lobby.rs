@@ -221,6 +221,10 @@ fn poll_lobby(
             LobbyEvent::Control(news) => {
                 out.control.write(MatchControlReceived(news));
             }
+            LobbyEvent::Resume(step) => {
+                // Not driven by the plugin yet: the old session plays on.
+                warn!("nearplay: a resume step the plugin does not drive yet: {step:?}");
+            }
             LobbyEvent::MatchStarted(start) => {
                 views.pending.0 = Some(start);
                 break;
