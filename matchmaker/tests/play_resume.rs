@@ -180,3 +180,65 @@ fn a_dropped_player_rejoins_and_all_three_agree_at_frame_1200() {
         "the others stalled {stalls:?} ticks (goal <= {MAX_STALL_TICKS})"
     );
 }
+
+#[test]
+fn a_late_joiner_takes_a_free_seat_and_all_three_agree_at_frame_1200() {
+    let mm = matchmaker();
+    let settings = LobbySettings::new(&unique("Late"), "Hana")
+        .max_players(3)
+        .late_join(true);
+    let mut host = mm.host(settings);
+    let addr = wait_for("open", LIMIT, || match host.poll()? {
+        LobbyEvent::Opened { .. } => host.lobby_addr(),
+        _ => None,
+    });
+    let mut ann = mm.join(addr, PlayerSettings::new("Ann").auto_ready(true));
+    let t0 = Instant::now();
+    let mut starts = start(&mut host, &mut [&mut ann]).into_iter();
+    let mut hana = Player::new("Hana", host, starts.next().expect("start"), t0);
+    let mut ann = Player::new("Ann", ann, starts.next().expect("start"), t0);
+    run(
+        &mut [&mut hana, &mut ann],
+        "frame 300",
+        Duration::from_secs(60),
+        |p| p.iter().all(|p| p.frame() >= Some(300)),
+    );
+    let asked = Instant::now();
+    let mut lobby = Some(mm.join(addr, PlayerSettings::new("Cy")));
+    let mut cy: Option<Player> = None;
+    run(&mut [&mut hana, &mut ann], "Cy seated", LIMIT, |_| {
+        let l = lobby.as_mut().expect("Cy's lobby");
+        while let Some(e) = l.poll() {
+            match e {
+                LobbyEvent::MatchStarted(start) => {
+                    cy = Some(Player::new(
+                        "Cy",
+                        lobby.take().expect("lobby"),
+                        start,
+                        asked,
+                    ));
+                    return true;
+                }
+                LobbyEvent::Failed(e) => panic!("late join failed: {e}"),
+                _ => {}
+            }
+        }
+        false
+    });
+    let mut cy = cy.expect("Cy seated");
+    assert!(cy.newcomer);
+    assert_eq!(cy.handle, 2, "a new seat after the others");
+    run(
+        &mut [&mut hana, &mut ann, &mut cy],
+        "frame 1200",
+        Duration::from_secs(90),
+        |p| p.iter().all(|p| p.settled() >= END),
+    );
+    agree_at_end(&[&mut hana, &mut ann, &mut cy]);
+    let joined = cy.first_confirmed.expect("Cy confirmed a frame") - asked;
+    let stalls = [hana.longest_stall, ann.longest_stall];
+    println!(
+        "late join: Cy's first confirmed frame {joined:?} after it asked; others' longest stall {stalls:?} ticks"
+    );
+    assert!(stalls.iter().all(|s| *s <= MAX_STALL_TICKS), "{stalls:?}");
+}
