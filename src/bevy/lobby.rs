@@ -150,6 +150,7 @@ struct LobbyViews<'w> {
     roster: ResMut<'w, Roster>,
     chat: ResMut<'w, ChatLog>,
     pending: ResMut<'w, PendingMatch>,
+    resume: ResMut<'w, super::resume::PendingResume>,
 }
 
 /// Drains the lobby's events (at most one match start per frame) into the
@@ -221,10 +222,7 @@ fn poll_lobby(
             LobbyEvent::Control(news) => {
                 out.control.write(MatchControlReceived(news));
             }
-            LobbyEvent::Resume(step) => {
-                // Not driven by the plugin yet: the old session plays on.
-                warn!("nearplay: a resume step the plugin does not drive yet: {step:?}");
-            }
+            LobbyEvent::Resume(step) => views.resume.0.push_back(step),
             LobbyEvent::MatchStarted(start) => {
                 views.pending.0 = Some(start);
                 break;
