@@ -9,10 +9,13 @@
 //! - bevy_ggrs's driver is held (its [`RunGgrsSystems`] set does not run)
 //!   while the old session is at the agreed frame `F`. At
 //!   [`ResumeStep::SwitchAt`] it runs for at least one more step (GGRS
-//!   corrects a misprediction only at the next advance), then the plugin
-//!   loads bevy_ggrs's snapshot of `F` (`LoadWorld`), hands it to the
-//!   lobby if it coordinates, and swaps to the new session with frame
-//!   offset `F` ([`NetFrameOffset`]).
+//!   corrects a misprediction only at the next advance; the last state
+//!   saved for `F` in that step is kept), then the plugin puts that state
+//!   of the registered resume resources back (every member, the newcomer
+//!   included, plays on from exactly those bytes), hands it to the lobby
+//!   if it coordinates, and swaps to the new session with frame offset `F`
+//!   ([`NetFrameOffset`]). Rollback state that is not registered for
+//!   resumes is not carried (nor restored to `F` on survivors).
 //! - A newcomer (a start with [`MatchStart::is_resume`]) builds its session
 //!   but no `Session` runs until [`ResumeStep::Load`]: then the state is
 //!   read into the world ([`read_resume_state`], checked) and the session
@@ -24,7 +27,7 @@ use std::time::Instant;
 
 use bevy::prelude::*;
 use bevy_ggrs::ggrs::{Config, P2PSession};
-use bevy_ggrs::{LoadWorld, RollbackFrameCount, RunGgrsSystems, Session};
+use bevy_ggrs::{RollbackFrameCount, RunGgrsSystems, SaveWorld, Session};
 use nearplay_matchmaker::{MatchStart, ResumeStep};
 use nearplay_netcode::bevy::NetMonitorRes;
 use nearplay_netcode::bevy::resume::{
@@ -129,7 +132,32 @@ impl<C: Config<Address = PeerAddr>> Plugin for ResumePlugin<C> {
             .add_message::<MatchResumed>()
             .add_message::<ResumeFailed>()
             .configure_sets(PreUpdate, RunGgrsSystems.run_if(not_held))
-            .add_systems(PreUpdate, drive_resume::<C>.before(RunGgrsSystems));
+            .add_systems(PreUpdate, drive_resume::<C>.before(RunGgrsSystems))
+            .add_systems(SaveWorld, capture_switch_state);
+    }
+}
+
+/// The resume state as last saved for the switch frame (bevy_ggrs may
+/// drop its own snapshot of that frame once it is confirmed).
+#[derive(Resource)]
+struct CapturedState {
+    frame: i32,
+    state: Vec<u8>,
+}
+
+/// Runs in `SaveWorld`: at the switch frame, keeps the registered resume
+/// resources as saved (a rollback during the extra step saves it again,
+/// corrected; the last save wins).
+fn capture_switch_state(world: &mut World) {
+    let Some((frame, _)) = world.get_resource::<ResumeHold>().and_then(|h| h.switch) else {
+        return;
+    };
+    if game_frame(world) != frame {
+        return;
+    }
+    match write_resume_state(world) {
+        Ok(state) => world.insert_resource(CapturedState { frame, state }),
+        Err(e) => warn!("nearplay: the state at the switch frame could not be written: {e}"),
     }
 }
 
@@ -244,19 +272,28 @@ fn build_next<C: Config<Address = PeerAddr>>(world: &mut World, start: MatchStar
 }
 
 /// The old session went at least one step past `frame` with `frame - 1`
-/// confirmed: bevy_ggrs's snapshot of `frame` is final. Load it, hand it
-/// on if we coordinate, and play the next session from there.
+/// confirmed: the last state saved for `frame` (captured in `SaveWorld`)
+/// is final. Every member, this one included, plays the next session from
+/// exactly that state (the registered resume resources); hand it on if we
+/// coordinate.
 fn switch_survivor<C: Config<Address = PeerAddr>>(world: &mut World, frame: i32, send: bool) {
-    let offset = world.get_resource::<NetFrameOffset>().map_or(0, |o| o.0.0);
-    world.insert_resource(RollbackFrameCount(frame - offset));
-    world.run_schedule(LoadWorld);
+    let captured = world
+        .remove_resource::<CapturedState>()
+        .filter(|c| c.frame == frame);
+    let Some(CapturedState { state, .. }) = captured else {
+        return fail::<C>(
+            world,
+            ResumeError::Invalid("no state saved at the switch frame"),
+        );
+    };
+    if let Err(e) = read_resume_state(world, &state) {
+        return fail::<C>(world, e);
+    }
     if send {
-        let sent = write_resume_state(world).and_then(|state| {
-            let mut lobby = world
-                .get_resource_mut::<LobbyHandle>()
-                .ok_or(ResumeError::Invalid("no lobby"))?;
-            lobby.resume_state(frame, state)
-        });
+        let sent = match world.get_resource_mut::<LobbyHandle>() {
+            Some(mut lobby) => lobby.resume_state(frame, state),
+            None => Err(ResumeError::Invalid("no lobby")),
+        };
         if let Err(e) = sent {
             warn!("nearplay: the resume state could not be sent: {e}");
         }
