@@ -28,7 +28,7 @@ use std::time::Instant;
 use bevy::prelude::*;
 use bevy_ggrs::ggrs::{Config, P2PSession};
 use bevy_ggrs::{RollbackFrameCount, RunGgrsSystems, SaveWorld, Session};
-use nearplay_matchmaker::{MatchStart, ResumeStep};
+use nearplay_matchmaker::{MatchControl, MatchStart, ResumeStep};
 use nearplay_netcode::bevy::NetMonitorRes;
 use nearplay_netcode::bevy::resume::{
     NetFrameOffset, SwapSessionExt, read_resume_state, write_resume_state,
@@ -119,8 +119,14 @@ impl ResumeHooksExt for App {
 pub struct ResumeHold {
     /// bevy_ggrs's driver does not run this frame.
     pub held: bool,
-    /// Survivor: the switch frame, once agreed (and whether to send the state).
-    switch: Option<(i32, bool)>,
+    /// Survivor: the switch frame, once agreed (and whether to send the
+    /// state), and the game frame when that was known: the switch waits
+    /// for one bevy_ggrs step past it.
+    switch: Option<(i32, bool, i32)>,
+    /// Survivor: states saved while the resume runs, by game frame.
+    saved: std::collections::BTreeMap<i32, Vec<u8>>,
+    /// Survivor: a next session exists, so saves are kept.
+    capturing: bool,
     began: Option<Instant>,
 }
 
@@ -133,31 +139,97 @@ impl<C: Config<Address = PeerAddr>> Plugin for ResumePlugin<C> {
             .add_message::<ResumeFailed>()
             .configure_sets(PreUpdate, RunGgrsSystems.run_if(not_held))
             .add_systems(PreUpdate, drive_resume::<C>.before(RunGgrsSystems))
-            .add_systems(SaveWorld, capture_switch_state);
+            .init_resource::<VacatedSeats>()
+            .add_systems(SaveWorld, capture_switch_state)
+            .add_systems(
+                Update,
+                note_vacated_seats.after(super::NearplaySystems::Lobby),
+            );
     }
 }
 
-/// The resume state as last saved for the switch frame (bevy_ggrs may
-/// drop its own snapshot of that frame once it is confirmed).
-#[derive(Resource)]
-struct CapturedState {
-    frame: i32,
-    state: Vec<u8>,
+/// Seats the lobby reported vacant that the session still waits for.
+#[derive(Resource, Default)]
+struct VacatedSeats(std::collections::BTreeSet<usize>);
+
+fn note_vacated_seats(
+    mut news: MessageReader<super::messages::MatchControlReceived>,
+    mut vacated: ResMut<VacatedSeats>,
+) {
+    for super::messages::MatchControlReceived(n) in news.read() {
+        match n {
+            MatchControl::SeatVacated { handle, .. } => {
+                vacated.0.insert(*handle);
+            }
+            MatchControl::SeatRetaken { handle, .. } => {
+                vacated.0.remove(handle);
+            }
+            _ => {}
+        }
+    }
 }
 
-/// Runs in `SaveWorld`: at the switch frame, keeps the registered resume
-/// resources as saved (a rollback during the extra step saves it again,
-/// corrected; the last save wins).
-fn capture_switch_state(world: &mut World) {
-    let Some((frame, _)) = world.get_resource::<ResumeHold>().and_then(|h| h.switch) else {
+/// The lobby saw a player's connection drop: stop waiting for its input
+/// now rather than after GGRS's disconnect timeout (2 s of stall by
+/// default). Only once the session stalls at its prediction limit: GGRS
+/// 0.13 panics ("must load frame in the past") when a player whose input
+/// reached `current - 1` is disconnected, and at the limit the vanished
+/// player's last input is `max_prediction` frames old.
+fn drop_vacated_seats<C: Config<Address = PeerAddr>>(world: &mut World) {
+    let Some(handles) = world
+        .get_resource::<VacatedSeats>()
+        .map(|v| v.0.iter().copied().collect::<Vec<_>>())
+    else {
         return;
     };
-    if game_frame(world) != frame {
+    let Some(mut session) = world.get_resource_mut::<Session<C>>() else {
+        return;
+    };
+    let Session::P2P(p2p) = &mut *session else {
+        return;
+    };
+    let limit = i32::try_from(p2p.max_prediction()).unwrap_or(i32::MAX);
+    if p2p.current_frame() - p2p.confirmed_frame() < limit {
         return;
     }
+    let mut dropped = Vec::new();
+    for h in handles {
+        if !p2p.local_player_handles().contains(&h) && p2p.disconnect_player(h).is_ok() {
+            info!("nearplay: seat {h} is vacant: playing on without it");
+        }
+        dropped.push(h);
+    }
+    if let Some(mut v) = world.get_resource_mut::<VacatedSeats>() {
+        for h in dropped {
+            v.0.remove(&h);
+        }
+    }
+}
+
+/// States kept at most while a resume runs (bevy_ggrs may drop its own
+/// snapshot of the switch frame once confirmed, and may step past it).
+const SAVED_STATES: usize = 64;
+
+/// Runs in `SaveWorld` while a survivor resumes: keeps the registered
+/// resume resources as saved for each frame (a rollback saves a frame
+/// again, corrected; the last save wins).
+fn capture_switch_state(world: &mut World) {
+    if !world
+        .get_resource::<ResumeHold>()
+        .is_some_and(|h| h.capturing)
+    {
+        return;
+    }
+    let frame = game_frame(world);
     match write_resume_state(world) {
-        Ok(state) => world.insert_resource(CapturedState { frame, state }),
-        Err(e) => warn!("nearplay: the state at the switch frame could not be written: {e}"),
+        Ok(state) => {
+            let mut hold = world.resource_mut::<ResumeHold>();
+            hold.saved.insert(frame, state);
+            while hold.saved.len() > SAVED_STATES {
+                hold.saved.pop_first();
+            }
+        }
+        Err(e) => warn!("nearplay: the state of frame {frame} could not be written: {e}"),
     }
 }
 
@@ -177,16 +249,17 @@ fn game_frame(world: &World) -> i32 {
 /// One frame of the resume: take the lobby's steps, switch when due, poll
 /// the next session, report progress, decide whether bevy_ggrs runs.
 fn drive_resume<C: Config<Address = PeerAddr>>(world: &mut World) {
+    drop_vacated_seats::<C>(world);
     let steps: Vec<ResumeStep> = world.resource_mut::<PendingResume>().0.drain(..).collect();
     for step in steps {
         apply_step::<C>(world, step);
     }
     if let Some(start) = world.resource_mut::<PendingNewcomer>().0.take() {
-        build_next::<C>(world, start);
+        build_next::<C>(world, start, false);
     }
     let switch = world.resource::<ResumeHold>().switch;
-    if let Some((frame, send_state)) = switch
-        && game_frame(world) > frame
+    if let Some((frame, send_state, known_at)) = switch
+        && game_frame(world) > known_at
     {
         switch_survivor::<C>(world, frame, send_state);
     }
@@ -213,8 +286,8 @@ fn drive_resume<C: Config<Address = PeerAddr>>(world: &mut World) {
         Some(mut lobby) => {
             lobby.resume_progress(current, confirmed, next_running);
             match switch {
-                // One more step past F, then the switch (next frame).
-                Some((f, _)) => frame > f,
+                // One more step, then the switch (next frame).
+                Some((_, _, known_at)) => frame > known_at,
                 None => !lobby.resume_may_advance(frame),
             }
         }
@@ -232,9 +305,10 @@ fn apply_step<C: Config<Address = PeerAddr>>(world: &mut World, step: ResumeStep
         .began
         .get_or_insert_with(Instant::now);
     match step {
-        ResumeStep::NextSession(start) => build_next::<C>(world, start),
+        ResumeStep::NextSession(start) => build_next::<C>(world, start, true),
         ResumeStep::SwitchAt { frame, send_state } => {
-            world.resource_mut::<ResumeHold>().switch = Some((frame, send_state));
+            let known_at = game_frame(world);
+            world.resource_mut::<ResumeHold>().switch = Some((frame, send_state, known_at));
         }
         ResumeStep::Load(point) => {
             let Some(next) = world.remove_resource::<NextNetSession<C>>() else {
@@ -250,17 +324,24 @@ fn apply_step<C: Config<Address = PeerAddr>>(world: &mut World, step: ResumeStep
     }
 }
 
-fn build_next<C: Config<Address = PeerAddr>>(world: &mut World, start: MatchStart) {
+fn build_next<C: Config<Address = PeerAddr>>(
+    world: &mut World,
+    start: MatchStart,
+    start_survivor: bool,
+) {
     let impairment = world
         .get_resource::<MatchOptions>()
         .and_then(|o| o.impairment);
     let plan = start.plan.clone();
     match start.into_session::<C>(impairment) {
-        Ok((session, monitor)) => world.insert_resource(NextNetSession {
-            session,
-            monitor,
-            plan,
-        }),
+        Ok((session, monitor)) => {
+            world.resource_mut::<ResumeHold>().capturing = start_survivor;
+            world.insert_resource(NextNetSession {
+                session,
+                monitor,
+                plan,
+            });
+        }
         Err(e) => {
             warn!("nearplay: the next epoch's session could not be built: {e}");
             fail::<C>(
@@ -277,10 +358,8 @@ fn build_next<C: Config<Address = PeerAddr>>(world: &mut World, start: MatchStar
 /// exactly that state (the registered resume resources); hand it on if we
 /// coordinate.
 fn switch_survivor<C: Config<Address = PeerAddr>>(world: &mut World, frame: i32, send: bool) {
-    let captured = world
-        .remove_resource::<CapturedState>()
-        .filter(|c| c.frame == frame);
-    let Some(CapturedState { state, .. }) = captured else {
+    let captured = world.resource_mut::<ResumeHold>().saved.remove(&frame);
+    let Some(state) = captured else {
         return fail::<C>(
             world,
             ResumeError::Invalid("no state saved at the switch frame"),
