@@ -9,7 +9,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::{Demo, bot_args, read_report, scratch_dir, unique};
@@ -31,7 +31,7 @@ fn field<'a>(report: &'a Value, key: &str) -> &'a Value {
 }
 
 /// A bot: `command` (host or join args), the bot flags, its report.
-fn bot(lobby: &str, name: &str, command: &[&str], report: &PathBuf, extra: &[&str]) -> Demo {
+fn bot(lobby: &str, name: &str, command: &[&str], report: &Path, extra: &[&str]) -> Demo {
     let report_arg = report.to_string_lossy().into_owned();
     let mut args: Vec<&str> = command.to_vec();
     let speed = if extra.is_empty() { SPEED } else { "1" };
