@@ -78,6 +78,14 @@ pub struct HostArgs {
     /// LAN; friends join with the room code it prints.
     #[arg(long, value_name = "URL")]
     pub online: Option<String>,
+    /// Keep the free seats open after the start: a player who joins the
+    /// running match takes one (late join, LAN).
+    #[arg(long)]
+    pub late_join: bool,
+    /// Start when this many players are ready (default: `--players`); with
+    /// `--late-join` the other seats stay open for later.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(2..=4))]
+    pub start_with: Option<u8>,
 }
 
 /// `join` flags.

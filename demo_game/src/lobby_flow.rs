@@ -92,10 +92,17 @@ pub fn join_lobby(
     let password = password.filter(|_| entry.password);
     let mut player = player_settings(prefs, password).spectator(spectator);
     // Our seat of this lobby's running match is vacant: take it back.
-    if let Some(ticket) = crate::rejoin::ticket_for(entry, &prefs.name).filter(|_| !spectator) {
+    let ticket = crate::rejoin::ticket_for(entry, &prefs.name).filter(|_| !spectator);
+    let rejoining = ticket.is_some();
+    if let Some(ticket) = ticket {
         player = player.rejoin(ticket);
     }
-    lobby.join(entry, player);
+    lobby.join(entry, player.clone());
+    lobby.commands().insert_resource(LastJoin {
+        entry: entry.clone(),
+        player,
+        rejoining,
+    });
     let mut log = LobbyLog::default();
     log.note(format!("Joining \"{}\"...", entry.name));
     lobby.commands().insert_resource(log);
@@ -233,16 +240,39 @@ fn start_match(
 }
 
 /// The lobby failed or closed outside a match: say why, back to the menu.
+/// The last lobby joined (a refused join may be retried with our ticket).
+#[derive(Resource)]
+pub struct LastJoin {
+    entry: LobbyEntry,
+    player: PlayerSettings,
+    rejoining: bool,
+}
+
 fn leave_ended_lobby(
     mut failed: MessageReader<LobbyFailed>,
     mut closed: MessageReader<LobbyClosed>,
     screen: Res<State<Screen>>,
-    mut next: ResMut<NextState<Screen>>,
-    mut notice: ResMut<Notice>,
+    (mut next, mut notice): (ResMut<NextState<Screen>>, ResMut<Notice>),
+    (mut lobby, last, prefs): (LobbyCommands, Option<ResMut<LastJoin>>, Res<Prefs>),
 ) {
-    let failure = failed.read().last().map(|f| match f.hosting {
-        true => format!("Could not open the lobby: {}.", f.error),
-        false => format!("Could not join: {}.", f.error),
+    let started = failed
+        .read()
+        .last()
+        .map(|f| (f.hosting, f.error.to_string()));
+    if let (Some((false, error)), Some(mut last)) = (&started, last)
+        && error.contains("already started")
+        && !last.rejoining
+        && let Some(ticket) = crate::rejoin::saved_ticket(&last.entry.name, &prefs.name)
+    {
+        // The listing we joined from predates the match: we hold a ticket.
+        last.rejoining = true;
+        let player = last.player.clone().rejoin(ticket);
+        lobby.join(&last.entry, player);
+        return;
+    }
+    let failure = started.map(|(hosting, error)| match hosting {
+        true => format!("Could not open the lobby: {error}."),
+        false => format!("Could not join: {error}."),
     });
     let closure = closed
         .read()

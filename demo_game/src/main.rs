@@ -49,6 +49,7 @@ enum Opening {
 }
 
 fn main() -> ExitCode {
+    report::mark_process_start();
     let cli = Cli::parse();
     if let Some(Command::DesyncDiff(args)) = &cli.command {
         return match desync::run_diff(&args.a, &args.b) {
@@ -111,7 +112,8 @@ fn main() -> ExitCode {
             prefs.players = args.players;
             prefs.password = args.password.clone();
             prefs.lobby_name = args.lobby.clone();
-            options.start_at = Some(usize::from(args.players));
+            prefs.late_join = args.late_join;
+            options.start_at = Some(usize::from(args.start_with.unwrap_or(args.players)));
             options.auto = true;
             match &args.online {
                 Some(server) => Opening::HostOnline {

@@ -107,6 +107,7 @@ pub fn lobby_settings(prefs: &Prefs) -> LobbySettings {
     let mut settings = LobbySettings::new(&lobby_name, &prefs.name);
     settings.max_players = u16::from(prefs.players);
     settings.password = prefs.password.clone();
+    settings.late_join = prefs.late_join;
     settings.mode = "arena".into();
     settings.net = NetSettings {
         input_delay: prefs.input_delay,

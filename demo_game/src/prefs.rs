@@ -25,6 +25,8 @@ pub struct Prefs {
     pub lobby_name: Option<String>,
     /// The rendezvous server for online play (`host:port`).
     pub rendezvous: String,
+    /// A hosted lobby keeps its free seats open during the match.
+    pub late_join: bool,
 }
 
 impl Default for Prefs {
@@ -38,6 +40,7 @@ impl Default for Prefs {
             password: None,
             lobby_name: None,
             rendezvous: DEFAULT_SERVER.into(),
+            late_join: false,
         }
     }
 }

@@ -19,16 +19,22 @@ pub fn save_ticket(lobby: &Lobby, player: &str) -> Option<String> {
     })
 }
 
-/// Our ticket for `entry`, if we saved one and the lobby's match has our
-/// seat vacant.
+/// Our ticket for `entry`, if we saved one and the lobby is in a match.
+/// The list may not show our seat vacant yet (a game restarted at once is
+/// back before the listing changed): the host takes a seat still held by
+/// a connection back too, for the one who proves its secret.
 pub fn ticket_for(entry: &LobbyEntry, player: &str) -> Option<RejoinTicket> {
     if !entry.stage.in_match() {
         return None;
     }
-    let path = RejoinTicket::default_path(&entry.name, player).ok()?;
+    saved_ticket(&entry.name, player)
+}
+
+/// Our saved ticket for the lobby named `lobby`, whatever its listing says
+/// (a retry after "the match has already started": the listing we joined
+/// from was older than the match).
+pub fn saved_ticket(lobby: &str, player: &str) -> Option<RejoinTicket> {
+    let path = RejoinTicket::default_path(lobby, player).ok()?;
     let ticket = RejoinTicket::load(&path).ok()?;
-    entry
-        .vacant_seats
-        .contains(&ticket.player)
-        .then_some(ticket)
+    (ticket.player == player).then_some(ticket)
 }

@@ -12,9 +12,10 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
-use bevy_ggrs::ConfirmedFrameCount;
-use nearplay::bevy::SpectateStream;
+use bevy_ggrs::{ConfirmedFrameCount, RollbackFrameCount};
+use nearplay::bevy::{MatchResumed, NextNetSession, ResumeFailed, SpectateStream};
 use nearplay_netcode::NetEvent;
+use nearplay_netcode::bevy::resume::NetFrameOffset;
 use nearplay_netcode::bevy::{NetMessage, NetStatsRes};
 use serde::Serialize;
 
@@ -93,6 +94,19 @@ pub struct Report {
     /// Spectators only: the frame it had reached when it caught up (about
     /// where the match was when it came).
     pub catch_up_frame: Option<u32>,
+    /// The most frame periods in a row (game time) without a new game
+    /// frame, from the match's first frame to frame N.
+    pub longest_stall: u32,
+    /// The same from the moment a rejoin or late join began here (the next
+    /// session built) to frame N: what the players already in the match
+    /// see while someone comes (GGRS's own disconnect timeout of a vanished
+    /// peer, 2 s, is in `longest_stall`, not here).
+    pub longest_stall_resume: Option<u32>,
+    /// A rejoined or late player: milliseconds from this process's start to
+    /// its first confirmed frame in the running match.
+    pub rejoin_time_ms: Option<u64>,
+    /// Game frames at which the match resumed into a new key epoch.
+    pub resumed_at: Vec<i32>,
 }
 
 /// Tracks the match towards its goal and writes the report.
@@ -102,13 +116,23 @@ impl Plugin for ReportPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<MatchGoal>()
             .add_systems(OnEnter(Screen::Match), start_tracking)
-            .add_systems(Update, track_match.run_if(in_state(Screen::Match)));
+            .add_systems(
+                Update,
+                (track_stalls, track_match)
+                    .chain()
+                    .run_if(in_state(Screen::Match)),
+            );
     }
 }
 
 #[derive(Resource)]
 struct Tracking {
     started: Instant,
+    /// Game frame and virtual time of the last new frame.
+    last_frame: i32,
+    last_advance: Option<Duration>,
+    /// A newcomer waits for its first confirmed frame.
+    awaiting_confirmed: bool,
     /// The last progress line printed (every [`PROGRESS_EVERY`] frames).
     progress: u32,
     report: Report,
@@ -140,6 +164,9 @@ fn start_tracking(
             ..Report::default()
         },
         captured: false,
+        last_frame: 0,
+        last_advance: None,
+        awaiting_confirmed: false,
         linger_until: 0,
         progress: 0,
     });
@@ -157,7 +184,7 @@ fn track_match(
         Option<Res<ArenaState>>,
         Option<Res<CatchUp>>,
     ),
-    stats: Option<Res<NetStatsRes>>,
+    (stats, offset): (Option<Res<NetStatsRes>>, Option<Res<NetFrameOffset>>),
     mut events: MessageReader<NetMessage>,
     mut next: ResMut<NextState<Screen>>,
     mut exit: MessageWriter<AppExit>,
@@ -186,7 +213,9 @@ fn track_match(
     let spectator = stream.as_ref().is_some_and(|s| s.is_spectator());
     let done = match (&state, spectator) {
         (Some(state), true) => state.frame,
-        _ => confirmed.map(|c| (c.0 + 1).max(0) as u32).unwrap_or(0),
+        _ => confirmed
+            .map(|c| (offset.as_deref().map_or(0, |o| o.0.0) + c.0 + 1).max(0) as u32)
+            .unwrap_or(0),
     };
     if goal.exit_when_done && done >= tracking.progress + PROGRESS_EVERY {
         // With the checksum (a spectator who watches part of a longer match
@@ -243,13 +272,14 @@ fn track_match(
     if tracking.captured && lingered {
         let report = &tracking.report;
         println!(
-            "match: frame {} confirmed, checksum {}, rollback frames {} (max {}), desyncs {}, disconnects {}",
+            "match: frame {} confirmed, checksum {}, rollback frames {} (max {}), desyncs {}, disconnects {}, longest stall {}",
             report.frames,
             report.checksum,
             report.rollback_frames_total,
             report.rollback_frames_max,
             report.desyncs,
-            report.disconnects.len()
+            report.disconnects.len(),
+            report.longest_stall
         );
         if let Some(path) = &goal.report {
             match serde_json::to_string_pretty(report).map(|json| std::fs::write(path, json)) {
@@ -262,6 +292,75 @@ fn track_match(
             exit.write(AppExit::Success);
         } else {
             next.set(Screen::Results);
+        }
+    }
+}
+
+/// The process's start (set first thing in `main`), for the rejoin time.
+static PROCESS_START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
+/// Marks now as the process's start.
+pub fn mark_process_start() {
+    PROCESS_START.get_or_init(Instant::now);
+}
+
+/// Longest stall and, for a newcomer, the time to its first confirmed frame.
+fn track_stalls(
+    tracking: Option<ResMut<Tracking>>,
+    time: Res<Time<Virtual>>,
+    frame: Option<Res<RollbackFrameCount>>,
+    (offset, confirmed): (
+        Option<Res<NetFrameOffset>>,
+        Option<Res<ConfirmedFrameCount>>,
+    ),
+    (mut resumed, mut failed): (MessageReader<MatchResumed>, MessageReader<ResumeFailed>),
+    info: Option<Res<MatchInfo>>,
+    next: Option<Res<NextNetSession<crate::rollback::DemoConfig>>>,
+) {
+    let Some(mut tracking) = tracking else { return };
+    if next.is_some() && tracking.report.longest_stall_resume.is_none() {
+        tracking.report.longest_stall_resume = Some(0);
+    }
+    for ResumeFailed(e) in failed.read() {
+        println!("match: a rejoin or late join failed: {e}");
+    }
+    for r in resumed.read() {
+        // A late joiner's seat: the match's seats follow the new plan.
+        if let Some(info) = &info {
+            tracking.report.players = info.seats.iter().map(|s| s.name.clone()).collect();
+        }
+        if !r.newcomer {
+            println!("match: resumed at frame {}", r.frame);
+        }
+        tracking.report.resumed_at.push(r.frame);
+        if r.newcomer {
+            tracking.awaiting_confirmed = true;
+            println!("match: resumed at frame {} (our state loaded)", r.frame);
+        }
+    }
+    if tracking.awaiting_confirmed && confirmed.is_some_and(|c| c.0 >= 0) {
+        tracking.awaiting_confirmed = false;
+        let since = PROCESS_START.get().map_or(Duration::ZERO, |s| s.elapsed());
+        tracking.report.rejoin_time_ms = Some(since.as_millis() as u64);
+        println!(
+            "match: rejoined, first confirmed frame {} ms after the process started",
+            since.as_millis()
+        );
+    }
+    let game_frame = offset.map_or(0, |o| o.0.0) + frame.map_or(0, |f| f.0);
+    let now = time.elapsed();
+    if game_frame != tracking.last_frame {
+        tracking.last_frame = game_frame;
+        tracking.last_advance = Some(now);
+    } else if let Some(last) = tracking.last_advance
+        && !tracking.captured
+    {
+        // A stall of k frames leaves k + 1 frame periods between two frames.
+        let periods = (now.saturating_sub(last).as_secs_f64() * 60.0) as u32;
+        let stall = periods.saturating_sub(1);
+        tracking.report.longest_stall = tracking.report.longest_stall.max(stall);
+        if let Some(s) = tracking.report.longest_stall_resume.as_mut() {
+            *s = (*s).max(stall);
         }
     }
 }

@@ -8,8 +8,9 @@ use bevy::platform::collections::HashMap;
 use bevy::prelude::*;
 use bevy_ggrs::prelude::*;
 use bevy_ggrs::{ConfirmedFrameCount, LoadWorld, LocalInputs, LocalPlayers, SaveWorld};
-use nearplay::bevy::FrameChecksum;
+use nearplay::bevy::{FrameChecksum, ResumeHooksExt};
 use nearplay_netcode::PeerAddr;
+use nearplay_netcode::bevy::resume::{NetFrameOffset, ResumeAppExt};
 
 use crate::bots::bot_input;
 use crate::sim::{ArenaState, PlayerInput, step};
@@ -59,6 +60,10 @@ impl Plugin for RollbackPlugin {
             .edit_schedule(SaveWorld, single_threaded)
             .insert_resource(RollbackFrameRate(60))
             .rollback_resource_with_clone::<ArenaState>()
+            // A rejoin or late join carries the whole game in this one
+            // resource (the demo has no rollback components).
+            .resume_resource::<ArenaState>()
+            .on_resume(seat_late_players)
             .checksum_resource_with_hash::<ArenaState>()
             .init_resource::<ChecksumLog>()
             .init_resource::<FrameChecksum>()
@@ -95,9 +100,28 @@ fn advance_arena(
     checksum.0 = state.checksum();
 }
 
-fn trim_checksum_log(confirmed: Option<Res<ConfirmedFrameCount>>, mut log: ResMut<ChecksumLog>) {
+/// After a resume's switch, on every member: a seat taken late gets its
+/// disc (the state at the switch frame has one disc per old seat), and the
+/// match's seats follow the new plan.
+fn seat_late_players(world: &mut World, plan: &nearplay_netcode::MatchPlan, _frame: i32) {
+    if let Some(mut state) = world.get_resource_mut::<ArenaState>() {
+        while state.players() < plan.players.len() {
+            state.seat_late_player();
+        }
+    }
+    if world.contains_resource::<crate::match_setup::MatchInfo>() {
+        world.insert_resource(crate::match_setup::MatchInfo::from_plan(plan));
+    }
+}
+
+fn trim_checksum_log(
+    confirmed: Option<Res<ConfirmedFrameCount>>,
+    offset: Option<Res<NetFrameOffset>>,
+    mut log: ResMut<ChecksumLog>,
+) {
     let Some(confirmed) = confirmed else { return };
-    let keep_from = (confirmed.0.max(0) as u32).saturating_sub(CHECKSUM_LOG_KEEP);
+    let confirmed = offset.map_or(0, |o| o.0.0) + confirmed.0;
+    let keep_from = (confirmed.max(0) as u32).saturating_sub(CHECKSUM_LOG_KEEP);
     log.0 = log.0.split_off(&keep_from);
 }
 

@@ -185,6 +185,10 @@ fn host(
                 HostEvent::Closed => return Ok(()),
                 HostEvent::Seat(news) => say(&format!("seat {news:?}")),
                 HostEvent::Rekeyed { epoch, .. } => say(&format!("rekeyed epoch {epoch}")),
+                HostEvent::Resume { from, bytes } => say(&format!(
+                    "resume message from {from}: {} bytes",
+                    bytes.len()
+                )),
             }
         }
         std::thread::sleep(FRAME);
@@ -291,6 +295,10 @@ fn join(
                 }
                 ClientEvent::Seat(news) => say(&format!("seat {news:?}")),
                 ClientEvent::Rekeyed { epoch, .. } => say(&format!("rekeyed epoch {epoch}")),
+                ClientEvent::Resume { from, bytes } => say(&format!(
+                    "resume message from {from}: {} bytes",
+                    bytes.len()
+                )),
             }
         }
         std::thread::sleep(FRAME);

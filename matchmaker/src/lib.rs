@@ -181,7 +181,7 @@ pub use lobby::tcp::{HostOptions, LobbyClient, LobbyHost, ShellError};
 pub use play::{
     JoinTarget, ListEvent, Lobby, LobbyActionError, LobbyEntry, LobbyError, LobbyEvent, LobbyList,
     LobbyPhase, LobbyPlace, LobbySettings, MatchControl, MatchStart, Matchmaker, MatchmakerConfig,
-    MatchmakerError, PlayerSettings, RejoinTicket, TicketError, Venue,
+    MatchmakerError, PlayerSettings, RejoinTicket, ResumeStep, TicketError, Venue,
 };
 pub use rendezvous::RoomCode;
 
@@ -195,7 +195,7 @@ pub mod prelude {
     pub use crate::play::{
         JoinTarget, ListEvent, Lobby, LobbyActionError, LobbyEntry, LobbyError, LobbyEvent,
         LobbyList, LobbyPhase, LobbyPlace, LobbySettings, MatchControl, MatchStart, Matchmaker,
-        MatchmakerConfig, MatchmakerError, PlayerSettings, RejoinTicket, Venue,
+        MatchmakerConfig, MatchmakerError, PlayerSettings, RejoinTicket, ResumeStep, Venue,
     };
     pub use crate::rendezvous::RoomCode;
 }

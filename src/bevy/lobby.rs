@@ -150,6 +150,7 @@ struct LobbyViews<'w> {
     roster: ResMut<'w, Roster>,
     chat: ResMut<'w, ChatLog>,
     pending: ResMut<'w, PendingMatch>,
+    resume: ResMut<'w, super::resume::PendingResume>,
 }
 
 /// Drains the lobby's events (at most one match start per frame) into the
@@ -221,6 +222,7 @@ fn poll_lobby(
             LobbyEvent::Control(news) => {
                 out.control.write(MatchControlReceived(news));
             }
+            LobbyEvent::Resume(step) => views.resume.0.push_back(step),
             LobbyEvent::MatchStarted(start) => {
                 views.pending.0 = Some(start);
                 break;

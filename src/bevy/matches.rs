@@ -131,6 +131,20 @@ fn start_match<C: Config<Address = PeerAddr>>(
             Err(e) => warn!("nearplay: no spectator stream: {e}"),
         }
     }
+    if start.is_resume() {
+        // A rejoin or late join: the session waits for the state
+        // (`ResumePlugin` builds it and starts it at the agreed frame).
+        info!(
+            "nearplay: seated in a running match as handle {}",
+            plan.local_handle
+        );
+        commands.insert_resource(super::resume::PendingNewcomer(Some(start)));
+        commands.insert_resource(RollbackFrameRate(plan.settings.fps));
+        commands.insert_resource(CurrentMatch { plan: plan.clone() });
+        started.write(MatchStarted { plan });
+        next.set(NetState::InMatch);
+        return;
+    }
     match start.into_session::<C>(options.impairment) {
         Ok((session, monitor)) => {
             info!(

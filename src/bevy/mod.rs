@@ -2,7 +2,7 @@
 //! room code, and the rollback session they start, in bevy_ggrs's
 //! conventions.
 //!
-//! [`NearplayPlugin`] is made of four sub-plugins:
+//! [`NearplayPlugin`] is made of five sub-plugins:
 //!
 //! - [`LobbyPlugin`]: polls the lobby and the lobby list every frame (the
 //!   handles never block), keeps the resources a game reads
@@ -18,6 +18,10 @@
 //! - [`ForensicsPlugin`]: on a desync, writes this peer's report (the
 //!   registered rollback state around the frame, the inputs, the seed) and
 //!   sends [`DesyncReported`] (see [`NearplayPlugin::desync_reports`]);
+//! - [`ResumePlugin`]: rejoin and late join of the running match (LAN):
+//!   the next epoch's session beside the old one, bevy_ggrs held at the
+//!   agreed frame, the state of the registered resume resources moved,
+//!   [`MatchResumed`] once switched;
 //! - `nearplay_netcode`'s [`NearplayNetPlugin`] (bevy_ggrs, stats, GGRS
 //!   events as messages, the synchronisation deadline).
 //!
@@ -98,6 +102,7 @@ mod matches;
 mod messages;
 mod playback;
 mod replay;
+mod resume;
 mod spectate;
 
 use std::marker::PhantomData;
@@ -129,6 +134,10 @@ pub use playback::{
 pub use replay::{
     ConfirmedFrames, FrameChecksum, LastReplay, REPLAY_EXTENSION, RecordReplays, ReplayGameRes,
     ReplayPlugin, ReplayRecording, ReplaySaveFailed, ReplaySaved, prune, record_match,
+};
+pub use resume::{
+    MatchResumed, NextNetSession, ResumeFailed, ResumeHold, ResumeHook, ResumeHooks,
+    ResumeHooksExt, ResumePlugin,
 };
 pub use spectate::SpectateStream;
 
@@ -274,6 +283,7 @@ impl<C: Config<Address = PeerAddr>> Plugin for NearplayPlugin<C> {
             LobbyPlugin,
             MatchPlugin::<C>::default(),
             ForensicsPlugin::<C>::default(),
+            ResumePlugin::<C>::default(),
         ));
         if !app.is_plugin_added::<NearplayNetPlugin<C>>() {
             app.add_plugins(NearplayNetPlugin::<C>::default());
@@ -287,8 +297,9 @@ pub mod prelude {
         AvailableLobbies, ChatLine, ChatLog, ChatReceived, CurrentLobby, CurrentMatch,
         DesyncReported, ForensicsAppExt, ForensicsOptions, LobbyClosed, LobbyCommands, LobbyFailed,
         LobbyHandle, LobbyJoined, LobbyNotice, LobbyOpened, MatchFailed, MatchFailure,
-        MatchOptions, MatchStarted, MatchmakerRes, MemberJoined, MemberLeft, NearplayPlugin,
-        NearplaySystems, NetState, Roster, RosterChanged,
+        MatchOptions, MatchResumed, MatchStarted, MatchmakerRes, MemberJoined, MemberLeft,
+        NearplayPlugin, NearplaySystems, NetState, ResumeFailed, ResumeHooksExt, Roster,
+        RosterChanged,
     };
     pub use super::{
         ConfirmedFrames, FrameChecksum, LastReplay, PlaybackMode, RecordReplays,

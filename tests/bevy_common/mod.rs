@@ -21,8 +21,8 @@ use nearplay::bevy::prelude::*;
 /// The test game's GGRS config.
 pub type Cfg = GgrsConfig<u8, PeerAddr>;
 
-/// The rolled-back game state.
-#[derive(Resource, Clone, Copy, Default, Hash)]
+/// The rolled-back game state (serde: what a resume carries).
+#[derive(Resource, Clone, Copy, Default, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Score(pub u64);
 
 /// What the app was told.
@@ -90,6 +90,11 @@ fn count_match_entries(mut seen: ResMut<Seen>, mut score: ResMut<Score>) {
     *score = Score::default();
 }
 
+/// The test game's one step in `GgrsSchedule` (order other rollback
+/// systems against it).
+#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TestStep;
+
 /// A lobby name no other test run uses.
 pub fn unique(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now()
@@ -126,7 +131,7 @@ pub fn app(options: MatchOptions) -> App {
         .rollback_resource_with_copy::<Score>()
         .checksum_resource_with_hash::<Score>()
         .add_systems(ReadInputs, read_inputs)
-        .add_systems(GgrsSchedule, step)
+        .add_systems(GgrsSchedule, step.in_set(TestStep))
         .add_systems(Update, collect.after(NearplaySystems::Match))
         .add_systems(OnEnter(NetState::InMatch), count_match_entries);
     app

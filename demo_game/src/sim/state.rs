@@ -135,6 +135,22 @@ impl ArenaState {
         state
     }
 
+    /// A player who joined the running match (late join) gets a disc that
+    /// sits out the round being played (it is placed with the others at
+    /// the next round) and no score yet. Every member does this at the same
+    /// frame, so the state stays the same everywhere.
+    pub fn seat_late_player(&mut self) {
+        self.discs.push(Disc {
+            pos: (0, 0),
+            vel: (0, 0),
+            alive: false,
+            dash_cooldown: 0,
+            hit_flash: 0,
+            fallen_for: 0,
+        });
+        self.scores.push(0);
+    }
+
     /// Number of players.
     pub fn players(&self) -> usize {
         self.discs.len()

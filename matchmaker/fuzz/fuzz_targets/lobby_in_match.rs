@@ -2,8 +2,10 @@
 //! member in a running match fed host messages (seat news, new keys,
 //! plans, anything postcard decodes from the input, else the raw bytes
 //! sealed), and a host in a running match fed a member's messages and a
-//! hello with a forged rejoin claim. Errors are fine, panics are bugs; a
-//! forged claim never takes the vacant seat.
+//! hello with a forged rejoin claim. Each chunk also goes as the body of
+//! a resume message both ways (`HostMsg::Resume`, `ClientMsg::Resume`).
+//! Errors are fine, panics are bugs; a forged claim never takes the vacant
+//! seat; the host relays no resume message that does not decode.
 #![no_main]
 
 use std::net::SocketAddr;
@@ -12,12 +14,11 @@ use std::time::Instant;
 use libfuzzer_sys::fuzz_target;
 use nearplay_matchmaker::lobby::client::{ClientMachine, ClientTransmit, JoinConfig};
 use nearplay_matchmaker::lobby::codec::{FrameDecoder, encode};
-use nearplay_matchmaker::lobby::host::{ConnId, HostConfig, HostMachine, HostTransmit};
-use nearplay_matchmaker::lobby::message::{
-    ClientMsg, Hello, HostMsg, RejoinRequest, RosterEntry,
-};
+use nearplay_matchmaker::lobby::host::{ConnId, HostConfig, HostEvent, HostMachine, HostTransmit};
+use nearplay_matchmaker::lobby::message::{ClientMsg, Hello, HostMsg, RejoinRequest, RosterEntry};
 use nearplay_matchmaker::lobby::rng::SeededRng;
 use nearplay_matchmaker::lobby::secure::{Channel, JoinerHandshake, answer_offer};
+use nearplay_netcode::resume::ResumeMessage;
 use nearplay_netcode::{MatchId, MatchKey, MatchPlan, NetSettings, PeerAddr, PlanPlayer};
 
 fn roster() -> Vec<RosterEntry> {
@@ -84,7 +85,13 @@ fn member(now: Instant) -> Option<(ClientMachine, Channel)> {
 }
 
 /// A fake joiner on `conn` says `hello` to `host`; its channel.
-fn joiner(host: &mut HostMachine, now: Instant, conn: ConnId, ip: u8, hello: &Hello) -> Option<Channel> {
+fn joiner(
+    host: &mut HostMachine,
+    now: Instant,
+    conn: ConnId,
+    ip: u8,
+    hello: &Hello,
+) -> Option<Channel> {
     let peer = SocketAddr::from(([10, 0, 0, ip], 40000));
     host.handle_connect(now, conn, peer, SocketAddr::from(([10, 0, 0, 1], 7000)));
     while host.poll_transmit().is_some() {}
@@ -136,6 +143,13 @@ fuzz_target!(|data: &[u8]| {
             if let Some(frame) = seal_input::<HostMsg>(&mut host_ch, chunk) {
                 c.handle_data(now, &frame);
             }
+            let resume = HostMsg::Resume {
+                from: u16::from(chunk.first().copied().unwrap_or_default()),
+                bytes: chunk.to_vec(),
+            };
+            if let Ok(frame) = host_ch.seal(&resume) {
+                c.handle_data(now, &frame);
+            }
             while c.poll_event().is_some() {}
             while c.poll_transmit().is_some() {}
         }
@@ -160,6 +174,22 @@ fuzz_target!(|data: &[u8]| {
         }
         while host.poll_transmit().is_some() {}
         while host.poll_event().is_some() {}
+        let resume = ClientMsg::Resume {
+            to: 0,
+            bytes: chunk.to_vec(),
+        };
+        if let Ok(frame) = member_ch.seal(&resume) {
+            host.handle_data(now, ConnId(1), &frame);
+        }
+        while host.poll_transmit().is_some() {}
+        while let Some(e) = host.poll_event() {
+            if let HostEvent::Resume { bytes, .. } = e {
+                assert!(
+                    ResumeMessage::decode(&bytes).is_ok(),
+                    "relayed a bad resume message"
+                );
+            }
+        }
     }
     host.handle_disconnect(now, ConnId(1));
     let vacant = host.vacant_seats();

@@ -25,7 +25,14 @@ use serde::{Deserialize, Serialize};
 /// Version 4: the lobby stays open during the match (seat news, key
 /// epochs, `RosterEntry::vacant`), plans carry member secrets, and a hello
 /// may ask for a vacant seat back (`Hello::rejoin`).
-pub const PROTOCOL_VERSION: u16 = 4;
+/// Version 5: members exchange the netcode's resume messages through the
+/// host during the match (`ClientMsg::Resume`, `HostMsg::Resume`).
+pub const PROTOCOL_VERSION: u16 = 5;
+
+/// Longest resume message a member may send through the lobby, in bytes:
+/// one sealed frame with room for the envelope. A game whose rollback state
+/// is larger cannot be resumed over the LAN lobby (yet).
+pub const MAX_LOBBY_RESUME_BYTES: usize = 60 * 1024;
 
 /// Longest player name accepted, in characters (longer names are cut).
 pub const MAX_NAME_CHARS: usize = 32;
@@ -135,6 +142,16 @@ pub enum ClientMsg {
     Leave,
     /// Nothing to say; keeps the idle timeout from firing.
     KeepAlive,
+    /// During the match: an encoded
+    /// [`ResumeMessage`](nearplay_netcode::resume::ResumeMessage) for the
+    /// player at handle `to` (the host relays it, or takes it if `to` is
+    /// its own handle). At most [`MAX_LOBBY_RESUME_BYTES`].
+    Resume {
+        /// The receiving player's handle.
+        to: u16,
+        /// The encoded message (checked by the host and the receiver).
+        bytes: Vec<u8>,
+    },
 }
 
 /// Why the host turned a join request away.
@@ -233,6 +250,15 @@ pub enum HostMsg {
     Closed,
     /// Nothing to say; keeps the idle timeout from firing.
     KeepAlive,
+    /// During the match: an encoded
+    /// [`ResumeMessage`](nearplay_netcode::resume::ResumeMessage) from the
+    /// player at handle `from` (the host, or a member it relays).
+    Resume {
+        /// The sending player's handle, as the host knows it.
+        from: u16,
+        /// The encoded message (decoded as hostile bytes by the receiver).
+        bytes: Vec<u8>,
+    },
 }
 
 /// What happened to a seat of the running match.

@@ -151,6 +151,19 @@ impl Backend {
         }
     }
 
+    /// During a LAN match: an encoded resume message for the player at
+    /// handle `to`. Online rooms hand their link to the match and carry no
+    /// control channel: nothing is sent there.
+    pub(super) fn send_resume(&mut self, to: u16, bytes: Vec<u8>) {
+        match self {
+            Backend::LanHost(h) => {
+                h.send_resume(to, bytes);
+            }
+            Backend::LanClient(c) => c.send_resume(to, bytes),
+            _ => {}
+        }
+    }
+
     /// Host only; `false` if not a host.
     pub(super) fn kick(&mut self, id: MemberId) -> bool {
         match self {

@@ -103,6 +103,9 @@ pub enum LobbyEvent {
     /// News of the running match from its lobby: seats vacated, retaken
     /// or taken, a new match key, the control channel's end.
     Control(MatchControl),
+    /// What to do for a rejoin or late join of the running match (LAN):
+    /// see [`ResumeStep`](super::ResumeStep).
+    Resume(super::ResumeStep),
     /// The lobby could not be hosted or joined (queued ready and chat are
     /// dropped with it); phase [`LobbyPhase::Closed`].
     Failed(LobbyError),

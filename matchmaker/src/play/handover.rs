@@ -119,7 +119,7 @@ impl Lobby {
             let socket = socket
                 .try_clone()
                 .map_err(|e| LobbyError::Socket(e.to_string()))?;
-            return Ok(GameTransport::udp(socket, plan)?);
+            return self.udp_transport(socket, plan);
         }
         #[cfg(feature = "rendezvous")]
         if let Some(link) = &core.link {
@@ -137,7 +137,11 @@ impl Lobby {
             Ok(transport) => {
                 self.phase = LobbyPhase::InMatch;
                 self.last_plan = Some(plan.clone());
-                self.push(LobbyEvent::MatchStarted(MatchStart { plan, transport }));
+                let start = MatchStart { plan, transport };
+                if start.is_resume() {
+                    self.begin_newcomer(&start.plan);
+                }
+                self.push(LobbyEvent::MatchStarted(start));
             }
             Err(e) => self.fail(e),
         }
@@ -168,8 +172,24 @@ impl Lobby {
                     .ok_or(LobbyError::Stopped)?
                     .try_clone()
                     .map_err(|e| LobbyError::Socket(e.to_string()))?;
-                Ok(GameTransport::udp(socket, plan)?)
+                self.udp_transport(socket, plan)
             }
         }
+    }
+
+    /// A player's transport shares the socket between key epochs (a
+    /// rejoin or late join builds the next one beside it); a spectator's
+    /// is the plain one.
+    fn udp_transport(
+        &mut self,
+        socket: std::net::UdpSocket,
+        plan: &MatchPlan,
+    ) -> Result<GameTransport, LobbyError> {
+        if plan.local_player().is_none() {
+            return Ok(GameTransport::udp(socket, plan)?);
+        }
+        let (transport, share) = GameTransport::udp_epochs(socket, plan)?;
+        self.core().resumes.share = Some(share);
+        Ok(transport)
     }
 }

@@ -36,6 +36,8 @@ pub(super) struct Core {
     pub(super) link: Option<nearplay_netcode::transport::webrtc::WebRtcLink>,
     /// The thread that lets a left lobby's last frames go.
     pub(super) reaper: Option<JoinHandle<()>>,
+    /// Rejoins and late joins of the running match (see `resume.rs`).
+    pub(super) resumes: super::resume::Resumes,
 }
 
 /// One lobby, hosted or joined, on the LAN or by room code: the same
@@ -145,6 +147,7 @@ impl Lobby {
                 #[cfg(feature = "rendezvous")]
                 link: None,
                 reaper: None,
+                resumes: Default::default(),
             }),
             host,
             phase,

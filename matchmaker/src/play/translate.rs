@@ -81,6 +81,7 @@ impl Lobby {
             HostEvent::Rekeyed { epoch, key } => {
                 self.control(MatchControl::MatchRekeyed { epoch, key });
             }
+            HostEvent::Resume { from, bytes } => self.resume_in(from, &bytes),
             HostEvent::Closed => {
                 if matches!(self.phase, LobbyPhase::InLobby | LobbyPhase::Opening) {
                     self.phase = LobbyPhase::Closed;
@@ -136,6 +137,7 @@ impl Lobby {
             ClientEvent::Rekeyed { epoch, key } => {
                 self.control(MatchControl::MatchRekeyed { epoch, key });
             }
+            ClientEvent::Resume { from, bytes } => self.resume_in(from, &bytes),
             ClientEvent::LobbyClosed(reason) => match self.phase {
                 // The match goes on without its control channel.
                 LobbyPhase::InMatch => {
@@ -154,7 +156,8 @@ impl Lobby {
     /// News of the running match: the plan follows it, the game hears it.
     fn control(&mut self, news: MatchControl) {
         self.follow_match(&news);
-        self.push(LobbyEvent::Control(news));
+        self.push(LobbyEvent::Control(news.clone()));
+        self.resume_follow(&news);
     }
 
     /// A LAN host's lobby renamed by mDNS probing (a name taken by a host

@@ -6,6 +6,7 @@ pub mod game;
 pub mod hostile;
 pub mod isolated;
 pub mod netns;
+pub mod resume_game;
 pub mod sim;
 pub mod ws;
 

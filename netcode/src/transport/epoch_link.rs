@@ -101,6 +101,11 @@ impl<L: DatagramLink> EpochLink<L> {
         self.lock().queues.len()
     }
 
+    /// Runs `f` on the shared link itself (a UDP link's spectate tap).
+    pub(crate) fn with_link<R>(&self, f: impl FnOnce(&mut L) -> R) -> R {
+        f(&mut self.lock().link)
+    }
+
     fn lock(&self) -> MutexGuard<'_, Shared<L>> {
         self.shared.lock().unwrap_or_else(PoisonError::into_inner)
     }

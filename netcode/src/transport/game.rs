@@ -14,7 +14,9 @@ use std::net::UdpSocket;
 
 use ggrs::{Message, NonBlockingSocket};
 
-use super::{Transport, TransportError, UdpTransport};
+use super::{
+    AuthTransport, EpochLink, EpochLinkShare, Transport, TransportError, UdpLink, UdpTransport,
+};
 use crate::addr::PeerAddr;
 use crate::plan::MatchPlan;
 use crate::stats::TrafficCounters;
@@ -28,6 +30,11 @@ use super::webrtc::{WebRtcLink, WebRtcTransport};
 pub enum GameTransport {
     /// Authenticated datagrams on the lobby's game UDP socket.
     Udp(UdpTransport),
+    /// Authenticated datagrams on the lobby's game UDP socket, shared
+    /// between key epochs ([`EpochLink`]): a resume (rejoin, late join)
+    /// builds the next epoch's transport on the same socket with
+    /// [`GameTransport::udp_next_epoch`] while this one still runs.
+    UdpEpoch(AuthTransport<EpochLink<UdpLink>>),
     /// Authenticated datagrams on the room's WebRTC game channel.
     #[cfg(feature = "webrtc")]
     WebRtc(WebRtcTransport),
@@ -38,6 +45,29 @@ impl GameTransport {
     /// have a [`PeerAddr::Udp`] address); see [`UdpTransport::from_plan`].
     pub fn udp(socket: UdpSocket, plan: &MatchPlan) -> Result<Self, TransportError> {
         UdpTransport::from_plan(socket, plan).map(GameTransport::Udp)
+    }
+
+    /// The UDP transport for `plan` over `socket`, on an [`EpochLink`] whose
+    /// share makes later epochs' transports on the same socket
+    /// ([`udp_next_epoch`](Self::udp_next_epoch)).
+    pub fn udp_epochs(
+        socket: UdpSocket,
+        plan: &MatchPlan,
+    ) -> Result<(Self, EpochLinkShare<UdpLink>), TransportError> {
+        let link = EpochLink::<UdpLink>::new(socket);
+        let share = link.share();
+        let t = AuthTransport::from_plan(link, plan)?;
+        Ok((GameTransport::UdpEpoch(t), share))
+    }
+
+    /// The next key epoch's transport for `plan` on the socket behind
+    /// `share`; the previous epoch's keeps running until it is dropped.
+    pub fn udp_next_epoch(
+        share: &EpochLinkShare<UdpLink>,
+        plan: &MatchPlan,
+    ) -> Result<Self, TransportError> {
+        let link = share.next_epoch()?;
+        AuthTransport::from_plan(link, plan).map(GameTransport::UdpEpoch)
     }
 
     /// The WebRTC transport for `plan` over `link` (every remote member must
@@ -55,6 +85,7 @@ impl GameTransport {
     pub fn spectate_port(&mut self) -> Option<std::io::Result<crate::spectate::SpectatePort>> {
         match self {
             GameTransport::Udp(t) => Some(t.spectate_port()),
+            GameTransport::UdpEpoch(t) => Some(t.link.with_link(UdpLink::shared_spectate_port)),
             #[cfg(feature = "webrtc")]
             GameTransport::WebRtc(t) => Some(Ok(t.spectate_port())),
         }
@@ -65,6 +96,7 @@ impl GameTransport {
     pub fn into_spectate_port(self) -> Option<crate::spectate::SpectatePort> {
         match self {
             GameTransport::Udp(t) => Some(t.into_spectate_port()),
+            GameTransport::UdpEpoch(t) => t.link.with_link(|l| l.own_spectate_port()).ok(),
             #[cfg(feature = "webrtc")]
             GameTransport::WebRtc(t) => Some(t.into_spectate_port()),
         }
@@ -75,6 +107,7 @@ impl GameTransport {
     pub fn counters(&self) -> TrafficCounters {
         match self {
             GameTransport::Udp(t) => t.counters(),
+            GameTransport::UdpEpoch(t) => t.counters(),
             #[cfg(feature = "webrtc")]
             GameTransport::WebRtc(t) => t.counters(),
         }
@@ -104,6 +137,7 @@ impl NonBlockingSocket<PeerAddr> for GameTransport {
     fn send_to(&mut self, msg: &Message, addr: &PeerAddr) {
         match self {
             GameTransport::Udp(t) => t.send_to(msg, addr),
+            GameTransport::UdpEpoch(t) => t.send_to(msg, addr),
             #[cfg(feature = "webrtc")]
             GameTransport::WebRtc(t) => t.send_to(msg, addr),
         }
@@ -112,6 +146,7 @@ impl NonBlockingSocket<PeerAddr> for GameTransport {
     fn receive_all_messages(&mut self) -> Vec<(PeerAddr, Message)> {
         match self {
             GameTransport::Udp(t) => t.receive_all_messages(),
+            GameTransport::UdpEpoch(t) => t.receive_all_messages(),
             #[cfg(feature = "webrtc")]
             GameTransport::WebRtc(t) => t.receive_all_messages(),
         }

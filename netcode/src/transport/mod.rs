@@ -93,6 +93,9 @@ pub enum TransportError {
         /// The shared address.
         addr: SocketAddr,
     },
+    /// The shared link already carries as many epochs as it may.
+    #[error(transparent)]
+    TooManyEpochs(#[from] TooManyEpochs),
 }
 
 /// A player handle as the wire's 16-bit sender field.

@@ -52,13 +52,22 @@ impl UdpTransport {
     }
 
     fn shared_spectate_port(&mut self) -> std::io::Result<SpectatePort> {
-        let socket = self.link.socket.try_clone()?;
-        let tap = self
-            .link
-            .tap
-            .get_or_insert_with(SpectateTap::default)
-            .clone();
+        self.link.shared_spectate_port()
+    }
+}
+
+impl UdpLink {
+    /// The spectate port sharing this socket (see
+    /// [`UdpTransport::spectate_port`]).
+    pub(crate) fn shared_spectate_port(&mut self) -> std::io::Result<SpectatePort> {
+        let socket = self.socket.try_clone()?;
+        let tap = self.tap.get_or_insert_with(SpectateTap::default).clone();
         Ok(SpectatePort::Shared { socket, tap })
+    }
+
+    /// A second handle on the socket, as a spectator's own port.
+    pub(crate) fn own_spectate_port(&self) -> std::io::Result<SpectatePort> {
+        Ok(SpectatePort::Own(self.socket.try_clone()?))
     }
 }
 

@@ -101,5 +101,6 @@ pub(super) fn msg_name(msg: &HostMsg) -> &'static str {
         HostMsg::Rekey { .. } => "rekey",
         HostMsg::Closed => "closed",
         HostMsg::KeepAlive => "keepalive",
+        HostMsg::Resume { .. } => "resume",
     }
 }

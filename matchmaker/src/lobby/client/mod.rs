@@ -16,6 +16,7 @@
 mod handshake;
 mod in_match;
 mod plan_check;
+mod resume;
 mod types;
 
 pub use types::{ClientEvent, ClientTransmit, CloseReason, JoinConfig, JoinError, RejoinClaim};
@@ -299,6 +300,7 @@ impl ClientMachine {
             (Phase::InLobby(id), HostMsg::Start(plan)) => self.start(id, plan),
             (Phase::InMatch(_), HostMsg::Seat(news)) => self.seat_news(news),
             (Phase::InMatch(_), HostMsg::Rekey { epoch, key }) => self.rekeyed(epoch, key),
+            (Phase::InMatch(_), HostMsg::Resume { from, bytes }) => self.resume_in(from, bytes),
             (Phase::InLobby(_) | Phase::InMatch(_), HostMsg::Kicked) => {
                 self.end(ClientEvent::LobbyClosed(CloseReason::Kicked));
             }

@@ -223,6 +223,15 @@ pub enum ClientEvent {
         /// The new key.
         key: MatchKey,
     },
+    /// An encoded resume message from the player at handle `from`, of at
+    /// most [`MAX_LOBBY_RESUME_BYTES`](crate::lobby::message::MAX_LOBBY_RESUME_BYTES)
+    /// (still hostile: the netcode decodes and checks it).
+    Resume {
+        /// The sender's player handle, as the host named it.
+        from: u16,
+        /// The encoded message.
+        bytes: Vec<u8>,
+    },
     /// The lobby is over for us.
     LobbyClosed(CloseReason),
 }

@@ -134,6 +134,7 @@ impl HostMachine {
             fingerprint,
             chat_bucket: TokenBucket::full(),
             ready_bucket: TokenBucket::full(),
+            resume_bucket: TokenBucket::full(),
             handle: None,
             secret: None,
             vacant: false,
@@ -200,6 +201,7 @@ impl HostMachine {
                 self.remove_member(now, id, LeaveReason::Left);
             }
             ClientMsg::KeepAlive => {}
+            ClientMsg::Resume { to, bytes } => self.relay_resume(now, conn, id, to, bytes),
         }
     }
 

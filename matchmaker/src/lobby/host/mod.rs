@@ -24,16 +24,19 @@
 //! membership), `plan.rs` (handles and the plan), `state.rs` (roster,
 //! phase, counters), `handshake.rs`
 //! (greeting, offer, guesses), `in_match.rs` (seats, rejoin, late join and
-//! key epochs during the match).
+//! key epochs during the match), `resume_relay.rs` (resume messages
+//! between the match's players).
 
 mod actions;
 mod handlers;
 mod handshake;
 mod in_match;
 mod plan;
+mod resume_relay;
 mod state;
 mod types;
 
+pub use resume_relay::RESUME_RATE;
 pub use types::{ConnId, HostConfig, HostEvent, HostTransmit, LeaveReason, StartRefused};
 
 use std::collections::{BTreeMap, VecDeque};
@@ -115,6 +118,8 @@ struct Member {
     fingerprint: Option<Fingerprint>,
     chat_bucket: TokenBucket,
     ready_bucket: TokenBucket,
+    /// Resume messages it may still send (see `resume_relay.rs`).
+    resume_bucket: TokenBucket,
     /// Its handle in the running match (set at start or when it joined it).
     handle: Option<usize>,
     /// Its seat's secret (players of the running match; never the host's
@@ -160,6 +165,7 @@ impl HostMachine {
             // The host's own member never goes through the buckets.
             chat_bucket: TokenBucket::full(),
             ready_bucket: TokenBucket::full(),
+            resume_bucket: TokenBucket::full(),
             handle: None,
             secret: None,
             vacant: false,

@@ -200,6 +200,14 @@ pub enum HostEvent {
         /// The new key.
         key: MatchKey,
     },
+    /// An encoded resume message for the host's own player, from the
+    /// player at handle `from` (size checked; still hostile bytes).
+    Resume {
+        /// The sender's player handle.
+        from: u16,
+        /// The encoded message.
+        bytes: Vec<u8>,
+    },
     /// The lobby is closed.
     Closed,
 }

@@ -34,6 +34,7 @@ const BACKLOG_WAIT: Duration = Duration::from_millis(20);
 enum Input {
     SetReady(bool),
     Chat(String),
+    Resume(u16, Vec<u8>),
     Leave,
 }
 
@@ -141,6 +142,12 @@ impl LobbyClient {
     /// Says something in the chat.
     pub fn chat(&self, text: &str) {
         self.send(Input::Chat(text.to_string()));
+    }
+
+    /// During the match: sends an encoded resume message to the player at
+    /// handle `to` through the host (see [`ClientMachine::send_resume`]).
+    pub fn send_resume(&self, to: u16, bytes: Vec<u8>) {
+        self.send(Input::Resume(to, bytes));
     }
 
     /// Leaves the lobby.
@@ -254,6 +261,9 @@ impl Worker {
             match rx.try_recv() {
                 Ok(Input::SetReady(r)) => m.set_ready(now, r),
                 Ok(Input::Chat(t)) => m.chat(now, &t),
+                Ok(Input::Resume(to, bytes)) => {
+                    m.send_resume(now, to, bytes);
+                }
                 Ok(Input::Leave) => m.leave(now),
                 Err(mpsc::TryRecvError::Empty) => break,
                 // The handle is gone without a goodbye: leave.

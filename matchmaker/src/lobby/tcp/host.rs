@@ -190,6 +190,12 @@ impl LobbyHost {
         self.act(|m, now| m.chat(now, text));
     }
 
+    /// During the match: sends an encoded resume message from the host's
+    /// player to the player at handle `to` (see [`HostMachine::send_resume`]).
+    pub fn send_resume(&self, to: u16, bytes: Vec<u8>) -> bool {
+        self.act(|m, now| m.send_resume(now, to, bytes))
+    }
+
     /// Removes a member.
     pub fn kick(&self, id: MemberId) {
         self.act(|m, now| m.kick(now, id));

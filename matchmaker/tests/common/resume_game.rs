@@ -1,0 +1,304 @@
+//! A player of the small test game that follows a [`Lobby`]'s resume
+//! steps (rejoin, late join) with real UDP sessions: what a game does with
+//! the plain API, and what the `play_resume` test measures (stalls, the
+//! newcomer's time to its first confirmed frame, checksums by game frame).
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use ggrs::{GgrsError, GgrsRequest, InputStatus, P2PSession, SessionState};
+use nearplay_matchmaker::play::{Lobby, LobbyEvent, MatchStart, ResumeStep};
+use nearplay_netcode::NetMonitor;
+
+use super::game::Cfg;
+
+/// One player's process: its lobby, its session(s) and its game state.
+pub struct Player {
+    pub name: String,
+    pub lobby: Lobby,
+    pub handle: usize,
+    session: Option<(P2PSession<Cfg>, NetMonitor)>,
+    /// The next epoch's session while it synchronises.
+    next: Option<(P2PSession<Cfg>, NetMonitor)>,
+    /// The game frame of the session's frame 0.
+    offset: i32,
+    /// (hash, game frame); `None` for a newcomer before its state came.
+    state: Option<(u64, i32)>,
+    sums: BTreeMap<i32, u128>,
+    settled: i32,
+    /// Counting stalled ticks from now on.
+    pub measuring: bool,
+    stall_run: u32,
+    pub longest_stall: u32,
+    /// When the player was started (a restarted game: its new lobby).
+    pub started: Instant,
+    /// A newcomer's first confirmed frame in the resumed session.
+    pub first_confirmed: Option<Instant>,
+    pub switched_at: Option<i32>,
+    pub newcomer: bool,
+}
+
+/// The input of `handle` at game frame `frame`: the same in every epoch.
+fn input(handle: usize, frame: i32) -> u8 {
+    ((frame as u64).wrapping_mul(2_654_435_761) >> (handle * 3)) as u8
+}
+
+fn encode(state: (u64, i32)) -> Vec<u8> {
+    let mut out = state.0.to_le_bytes().to_vec();
+    out.extend_from_slice(&state.1.to_le_bytes());
+    out
+}
+
+/// The state back from bytes (hostile: exactly 12 bytes or nothing).
+fn decode(bytes: &[u8]) -> Option<(u64, i32)> {
+    let hash = u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?);
+    let frame = i32::from_le_bytes(bytes.get(8..12)?.try_into().ok()?);
+    (bytes.len() == 12).then_some((hash, frame))
+}
+
+impl Player {
+    /// A player whose match started with `start` (a newcomer if it is a
+    /// resume: it waits for its state).
+    pub fn new(name: &str, lobby: Lobby, start: MatchStart, started: Instant) -> Player {
+        let newcomer = start.is_resume();
+        let (handle, seed) = (start.plan.local_handle, start.plan.seed);
+        let session = start.into_session::<Cfg>(None).expect("session");
+        let mut p = Player {
+            name: name.to_string(),
+            lobby,
+            handle,
+            session: None,
+            next: None,
+            offset: 0,
+            state: None,
+            sums: BTreeMap::new(),
+            settled: -1,
+            measuring: false,
+            stall_run: 0,
+            longest_stall: 0,
+            started,
+            first_confirmed: None,
+            switched_at: None,
+            newcomer,
+        };
+        if newcomer {
+            p.next = Some(session);
+        } else {
+            p.session = Some(session);
+            p.state = Some((seed, 0));
+        }
+        p
+    }
+
+    /// The game frame reached, if any.
+    pub fn frame(&self) -> Option<i32> {
+        self.state.map(|s| s.1)
+    }
+
+    /// The longest stall counted so far; counting starts again.
+    pub fn take_longest_stall(&mut self) -> u32 {
+        self.stall_run = 0;
+        std::mem::take(&mut self.longest_stall)
+    }
+
+    /// The newest game frame whose saved state is final.
+    pub fn settled(&self) -> i32 {
+        self.settled
+    }
+
+    /// The checksum saved at game frame `frame`.
+    pub fn sum(&self, frame: i32) -> Option<u128> {
+        self.sums.get(&frame).copied()
+    }
+
+    /// The sessions' monitors' events since the last call.
+    pub fn drain_events(&mut self) -> Vec<nearplay_netcode::NetEvent> {
+        let mut out = Vec::new();
+        for (s, m) in self.session.iter_mut().chain(self.next.iter_mut()) {
+            out.extend(m.drain_events(s));
+        }
+        out
+    }
+
+    /// One game tick.
+    pub fn tick(&mut self) {
+        let before = self.frame();
+        for (s, _) in self.session.iter_mut().chain(self.next.iter_mut()) {
+            s.poll_remote_clients();
+        }
+        let next_running = self
+            .next
+            .as_ref()
+            .is_some_and(|(s, _)| s.current_state() == SessionState::Running);
+        let (current, confirmed) = match &self.session {
+            Some((s, _)) if !self.newcomer || self.switched_at.is_some() => (
+                self.offset + s.current_frame(),
+                self.offset + s.confirmed_frame(),
+            ),
+            _ => (0, -1),
+        };
+        self.lobby.resume_progress(current, confirmed, next_running);
+        self.follow_lobby();
+        let may = self
+            .frame()
+            .is_some_and(|f| self.lobby.resume_may_advance(f));
+        if may {
+            for _ in 0..self.steps() {
+                self.advance_once();
+            }
+        }
+        if self.newcomer
+            && self.switched_at.is_some()
+            && self.first_confirmed.is_none()
+            && self
+                .session
+                .as_ref()
+                .is_some_and(|(s, _)| s.confirmed_frame() >= 0)
+        {
+            self.first_confirmed = Some(Instant::now());
+        }
+        if self.measuring {
+            if self.frame() == before {
+                self.stall_run += 1;
+                self.longest_stall = self.longest_stall.max(self.stall_run);
+            } else {
+                self.stall_run = 0;
+            }
+        }
+    }
+
+    /// Frames to simulate this tick: a newcomer behind catches up (at most
+    /// 3 extra frames a tick).
+    fn steps(&self) -> usize {
+        let Some((s, _)) = &self.session else {
+            return 1;
+        };
+        if !self.newcomer {
+            return 1;
+        }
+        let behind = (0..8)
+            .filter(|h| *h != self.handle)
+            .filter_map(|h| s.network_stats(h).ok())
+            .map(|n| n.local_frames_behind)
+            .max()
+            .unwrap_or(0);
+        1 + usize::try_from(behind - 1).unwrap_or(0).min(3)
+    }
+
+    fn follow_lobby(&mut self) {
+        while let Some(event) = self.lobby.poll() {
+            match event {
+                LobbyEvent::Resume(ResumeStep::NextSession(start)) => {
+                    self.next = Some(start.into_session::<Cfg>(None).expect("next session"));
+                    self.measuring = true;
+                }
+                LobbyEvent::Resume(ResumeStep::SwitchAt { frame, send_state }) => {
+                    let state = self.confirmed_state_at(frame);
+                    if send_state {
+                        self.lobby
+                            .resume_state(frame, encode(state))
+                            .expect("state sent");
+                    }
+                    self.state = Some(state);
+                    self.switch(frame);
+                }
+                LobbyEvent::Resume(ResumeStep::Load(point)) => {
+                    let state = decode(&point.state).expect("state decodes");
+                    assert_eq!(state.1, point.frame, "the state of the agreed frame");
+                    self.state = Some(state);
+                    self.switch(point.frame);
+                }
+                LobbyEvent::Resume(ResumeStep::Failed(e)) => {
+                    panic!("{}: resume failed: {e}", self.name)
+                }
+                LobbyEvent::Failed(e) => panic!("{}: lobby failed: {e}", self.name),
+                _ => {}
+            }
+        }
+    }
+
+    fn switch(&mut self, frame: i32) {
+        self.session = self.next.take();
+        self.offset = frame;
+        self.settled = frame;
+        self.switched_at = Some(frame);
+    }
+
+    /// The old session's confirmed state at `frame`: one more advance
+    /// makes GGRS roll back and re-save every frame up to the current one;
+    /// the last save of `frame` is confirmed, what it advanced past is
+    /// dropped with the old session.
+    fn confirmed_state_at(&mut self, frame: i32) -> (u64, i32) {
+        assert_eq!(self.frame(), Some(frame), "held at the switch frame");
+        let requests = {
+            let (s, _) = self.session.as_mut().expect("a survivor's session");
+            s.add_local_input(self.handle, input(self.handle, frame))
+                .expect("input");
+            s.advance_frame().expect("advance at the switch frame")
+        };
+        let mut snapshot = None;
+        for r in requests {
+            if let GgrsRequest::SaveGameState { frame: f, .. } = &r
+                && self.offset + *f == frame
+            {
+                snapshot = self.state;
+            }
+            self.handle_request(r);
+        }
+        snapshot.expect("the advance saved the switch frame")
+    }
+
+    fn advance_once(&mut self) {
+        let Some((s, m)) = &mut self.session else {
+            return;
+        };
+        if s.current_state() != SessionState::Running {
+            return;
+        }
+        let frame = self.offset + s.current_frame();
+        s.add_local_input(self.handle, input(self.handle, frame))
+            .expect("input");
+        let final_frame = (s.confirmed_frame() + 1).min(s.current_frame());
+        match s.advance_frame() {
+            Ok(requests) => {
+                self.settled = self.settled.max(self.offset + final_frame);
+                m.record_advance(&requests);
+                for r in requests {
+                    self.handle_request(r);
+                }
+            }
+            Err(GgrsError::PredictionThreshold | GgrsError::NotSynchronized) => {}
+            Err(e) => panic!("{}: advance_frame: {e}", self.name),
+        }
+    }
+
+    fn handle_request(&mut self, r: ggrs::GgrsRequest<Cfg>) {
+        let Some(state) = &mut self.state else {
+            return;
+        };
+        match r {
+            GgrsRequest::SaveGameState { cell, frame } => {
+                assert_eq!(state.1, self.offset + frame, "frame offset");
+                let sum = u128::from(state.0) ^ (u128::from(state.1 as u32) << 64);
+                self.sums.insert(state.1, sum);
+                cell.save(frame, Some(*state), Some(sum));
+            }
+            GgrsRequest::LoadGameState { cell, .. } => {
+                *state = cell.load().expect("saved state");
+            }
+            GgrsRequest::AdvanceFrame { inputs } => {
+                for (i, (input, status)) in inputs.iter().enumerate() {
+                    let v = if *status == InputStatus::Disconnected {
+                        0
+                    } else {
+                        *input
+                    };
+                    state.0 = state.0.rotate_left(7).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                        ^ (u64::from(v) << (i * 8));
+                }
+                state.1 += 1;
+            }
+        }
+    }
+}
