@@ -262,11 +262,16 @@ fn track_match(
         tracking.report.spectate_bytes_sent = stream.bytes_sent();
         tracking.report.spectate_reattachments = stream.node().stats().reattachments;
     }
-    // Then our spectator children get the frames up to N (at most 3 s more).
-    let children_hold = stream
-        .as_deref()
-        .is_none_or(|s| s.node().children_hold(tracking.report.frames))
-        || tracking.started.elapsed().as_secs_f64() > tracking.report.match_seconds + 3.0;
+    // Then our spectator children get the frames up to N: we wait while
+    // they make progress (a spectator starved of CPU is slow, not gone), up
+    // to 3 s after the last and 60 s in all.
+    let children_hold = stream.as_deref().is_none_or(|s| {
+        s.node().children_hold(tracking.report.frames)
+            || s.node()
+                .children_progressed_at()
+                .is_none_or(|at| at.elapsed() > Duration::from_secs(3))
+    }) || tracking.started.elapsed().as_secs_f64()
+        > tracking.report.match_seconds + 60.0;
     let lingered = (done >= tracking.linger_until && children_hold)
         || tracking.started.elapsed() > Duration::from_secs(3600);
     if tracking.captured && lingered {

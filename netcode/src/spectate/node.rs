@@ -91,6 +91,8 @@ struct Child {
     last_heard: Instant,
     last_sent: Instant,
     last_progress: Instant,
+    /// When `acked` last grew (or the child came).
+    acked_at: Instant,
 }
 
 /// One member (player or spectator) of the spectator stream of a match.
@@ -174,6 +176,14 @@ impl SpectateNode {
         self.children.values().all(|c| c.acked >= frame)
     }
 
+    /// The last time a child acknowledged new frames (or came), `None`
+    /// without children: a player that lingers for its children after the
+    /// match waits while they make progress, however slowly (a spectator
+    /// starved of CPU), and not for one that stopped.
+    pub fn children_progressed_at(&self) -> Option<Instant> {
+        self.children.values().map(|c| c.acked_at).max()
+    }
+
     /// Counters.
     pub fn stats(&self) -> SpectateStats {
         SpectateStats {
@@ -254,6 +264,7 @@ impl SpectateNode {
         if let Some(child) = self.children.get_mut(&from) {
             if next > child.acked {
                 child.last_progress = now;
+                child.acked_at = now;
             }
             child.acked = next;
             child.sent = child.sent.max(next);
@@ -278,6 +289,7 @@ impl SpectateNode {
                 last_heard: now,
                 last_sent: now,
                 last_progress: now,
+                acked_at: now,
             },
         );
     }
