@@ -158,7 +158,9 @@
 //!         _ => None,
 //!     })
 //!     .expect("the plan");
-//! assert_eq!(mine, plan.for_member(1)); // same plan, own handle
+//! // Same plan, own handle, and only its own member secret (for a rejoin).
+//! assert_eq!(mine.without_secrets(), plan.for_member(1).without_secrets());
+//! assert!(mine.member_secret().is_some());
 //! assert_eq!(mine.players[1].addr.to_string(), "udp://10.0.0.2:40001");
 //! ```
 #![warn(missing_docs)]
