@@ -116,6 +116,8 @@ fn paced(
                 *s = (*s).max(runs[i]);
             }
         }
+        // Frame pacing of the game loop (60 fps, like a real game), not a
+        // wait: the loop itself ends at its deadline.
         next += TICK;
         std::thread::sleep(next.saturating_duration_since(Instant::now()));
     }

@@ -53,6 +53,8 @@ fn run(
         for p in players.iter_mut() {
             p.tick();
         }
+        // Frame pacing of the game loop (60 fps, like a real game), not a
+        // wait: the loop itself ends at its deadline.
         next += TICK;
         std::thread::sleep(next.saturating_duration_since(Instant::now()));
     }

@@ -27,6 +27,7 @@ pub fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>
             Instant::now() < deadline,
             "timed out after {limit:?} waiting for {what}"
         );
+        // Poll interval of a wait that has a deadline (above).
         std::thread::sleep(Duration::from_millis(2));
     }
 }
