@@ -1,5 +1,6 @@
-//! The Bevy side of a resume (issue 13): registered resources as resume
-//! state bytes (round trip, hostile bytes refused), and two headless apps
+//! The Bevy side of a resume (issue 13): registered resources and rollback
+//! entities' components as resume state bytes (round trip, bevy_ggrs's
+//! entity order kept, hostile bytes refused), and two headless apps
 //! swapping to the next epoch's session mid-match, one of them loading the
 //! other's state, then playing on without a desync.
 #![cfg(feature = "bevy")]
@@ -11,7 +12,7 @@ use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
 use bevy_ggrs::{
     ConfirmedFrameCount, GgrsSchedule, LocalInputs, LocalPlayers, PlayerInputs, ReadInputs,
-    RollbackApp, RollbackFrameCount,
+    Rollback, RollbackApp, RollbackFrameCount, RollbackId, RollbackOrdered,
 };
 use ggrs::{Config, PredictRepeatLast};
 use nearplay_netcode::bevy::prelude::*;
@@ -36,6 +37,14 @@ struct Score(u64);
 #[derive(Resource, Clone, Default, PartialEq, Debug, Serialize, Deserialize)]
 struct Trail(Vec<(i32, i32)>);
 
+/// A rollback component carried in resumes.
+#[derive(Component, Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+struct Disc(i32);
+
+/// A second one, on some entities only.
+#[derive(Component, Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+struct Spin(u8);
+
 #[derive(Resource, Default)]
 struct Polls(u8);
 
@@ -48,9 +57,12 @@ fn read_inputs(mut commands: Commands, players: Res<LocalPlayers>, mut polls: Re
     commands.insert_resource(LocalInputs::<Cfg>(inputs));
 }
 
-fn step(inputs: Res<PlayerInputs<Cfg>>, mut score: ResMut<Score>) {
+fn step(inputs: Res<PlayerInputs<Cfg>>, mut score: ResMut<Score>, mut discs: Query<&mut Disc>) {
     for (i, _) in inputs.iter() {
         score.0 = score.0.wrapping_mul(31).wrapping_add(u64::from(*i));
+        for mut d in &mut discs {
+            d.0 = d.0.wrapping_mul(3).wrapping_add(i32::from(*i)) % 10_007;
+        }
     }
 }
 
@@ -86,6 +98,11 @@ fn app() -> App {
         .checksum_resource_with_hash::<Score>()
         .resume_resource::<Score>()
         .resume_resource::<Trail>()
+        .rollback_component_with_copy::<Disc>()
+        .rollback_component_with_copy::<Spin>()
+        .checksum_component_with_hash::<Disc>()
+        .resume_component::<Disc>()
+        .resume_component::<Spin>()
         .add_systems(ReadInputs, read_inputs)
         .add_systems(GgrsSchedule, step)
         .add_systems(Update, collect);
@@ -100,6 +117,101 @@ fn run_until(apps: &mut [App], what: &str, done: impl Fn(&App) -> bool) {
             a.update();
         }
         std::thread::yield_now();
+    }
+}
+
+/// Resume state bytes with these resources and no rollback entities.
+fn state_of(resources: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    type Entities = (u64, Vec<String>, Vec<(u64, Vec<(u16, Vec<u8>)>)>);
+    postcard::to_allocvec(&(resources, Entities::default())).expect("encodes")
+}
+
+/// Live rollback entities as (bevy_ggrs order index, Disc, Spin).
+fn rollback_entities(world: &mut World) -> Vec<(u64, Option<Disc>, Option<Spin>)> {
+    let ids: Vec<RollbackId> = world.resource::<RollbackOrdered>().iter_sorted().collect();
+    let mut q = world.query::<(&RollbackId, Option<&Disc>, Option<&Spin>)>();
+    let mut out: Vec<_> = q
+        .iter(world)
+        .map(|(id, d, s)| {
+            let order = ids
+                .iter()
+                .position(|i| i == id)
+                .unwrap_or_else(|| panic!("{id:?} not in {ids:?}")) as u64;
+            (order, d.copied(), s.copied())
+        })
+        .collect();
+    out.sort_by_key(|e| e.0);
+    out
+}
+
+#[test]
+fn rollback_entities_move_with_their_order_and_hostile_entity_states_are_refused() {
+    // The provider: five discs spawned, two despawned, one spawned later
+    // with a spin, and a disc that is no rollback entity.
+    let mut a = app();
+    let w = a.world_mut();
+    let spawned: Vec<Entity> = (0..5).map(|i| w.spawn((Disc(i), Rollback)).id()).collect();
+    w.flush();
+    w.despawn(spawned[1]);
+    w.despawn(spawned[3]);
+    w.spawn((Disc(50), Spin(3), Rollback));
+    w.spawn(Disc(-1));
+    w.flush();
+    let want = rollback_entities(w);
+    assert_eq!(
+        want,
+        vec![
+            (0, Some(Disc(0)), None),
+            (2, Some(Disc(2)), None),
+            (4, Some(Disc(4)), None),
+            (5, Some(Disc(50)), Some(Spin(3))),
+        ]
+    );
+    let bytes = write_resume_state(a.world()).expect("writes");
+
+    // The newcomer spawned its own start-up entities (a spin the provider's
+    // first disc no longer has, one entity too many).
+    let mut b = app();
+    let w = b.world_mut();
+    w.spawn((Disc(100), Spin(9), Rollback));
+    w.spawn((Disc(101), Rollback));
+    w.spawn((Disc(102), Rollback));
+    w.flush();
+    let before = rollback_entities(w);
+
+    // Hostile bytes first: cut, tampered order, too many ids, an unknown
+    // component: refused, and the newcomer's entities untouched.
+    for cut in 0..bytes.len() {
+        assert!(read_resume_state(w, &bytes[..cut]).is_err(), "cut at {cut}");
+    }
+    type Entities = (u64, Vec<String>, Vec<(u64, Vec<(u16, Vec<u8>)>)>);
+    let disc = std::any::type_name::<Disc>().to_string();
+    let one = |v: i32| vec![(0u16, postcard::to_allocvec(&Disc(v)).expect("encodes"))];
+    let hostile: Vec<Entities> = vec![
+        (3, vec![disc.clone()], vec![(2, one(1)), (1, one(2))]),
+        (3, vec![disc.clone()], vec![(1, one(1)), (1, one(2))]),
+        (3, vec![disc.clone()], vec![(3, one(1))]),
+        (u64::MAX, vec![disc.clone()], vec![(0, one(1))]),
+        (3, vec!["not::Registered".into()], vec![(0, one(1))]),
+        (3, vec![disc.clone(), disc.clone()], vec![(0, one(1))]),
+        (3, vec![disc.clone()], vec![(0, vec![(1, vec![1])])]),
+        (3, vec![disc.clone()], vec![(0, vec![(0, vec![0xff; 9])])]),
+    ];
+    for h in &hostile {
+        let state = postcard::to_allocvec(&(Vec::<(String, Vec<u8>)>::new(), h)).expect("encodes");
+        assert!(read_resume_state(w, &state).is_err(), "{h:?}");
+    }
+    assert_eq!(rollback_entities(w), before, "untouched by what failed");
+
+    read_resume_state(w, &bytes).expect("reads");
+    assert_eq!(rollback_entities(w), want);
+    assert_eq!(w.resource::<RollbackOrdered>().len(), 6);
+    // The next rollback entity takes the same index on both sides.
+    for world in [a.world_mut(), b.world_mut()] {
+        world.spawn((Disc(7), Rollback));
+        world.flush();
+        let last = rollback_entities(world).pop().expect("one");
+        assert_eq!(last, (6, Some(Disc(7)), None));
     }
 }
 
@@ -127,18 +239,16 @@ fn registered_resources_round_trip_and_hostile_bytes_are_refused() {
     let mut long = bytes.clone();
     long.push(0);
     assert!(read_resume_state(c.world_mut(), &long).is_err());
-    let unknown = postcard::to_allocvec(&vec![("not::Registered", vec![1u8])]).expect("encodes");
+    let unknown = state_of(&[("not::Registered", vec![1u8])]);
     assert!(read_resume_state(c.world_mut(), &unknown).is_err());
     let name = std::any::type_name::<Score>();
-    let twice =
-        postcard::to_allocvec(&vec![(name, vec![1u8]), (name, vec![2u8])]).expect("encodes");
+    let twice = state_of(&[(name, vec![1u8]), (name, vec![2u8])]);
     assert!(read_resume_state(c.world_mut(), &twice).is_err());
     // A good entry beside a bad one: nothing is applied.
-    let mixed = postcard::to_allocvec(&vec![
+    let mixed = state_of(&[
         (name, postcard::to_allocvec(&Score(9)).expect("encodes")),
         (std::any::type_name::<Trail>(), vec![0xff, 0xff, 0xff]),
-    ])
-    .expect("encodes");
+    ]);
     assert!(read_resume_state(c.world_mut(), &mixed).is_err());
     let mut rng = 7u64;
     for len in 0..500 {
@@ -165,6 +275,9 @@ fn two_apps_swap_to_the_next_epoch_and_play_on_without_desync() {
     );
     let mut apps = [app(), app()];
     for (me, a) in apps.iter_mut().enumerate() {
+        for i in 0..3 {
+            a.world_mut().spawn((Disc(i), Rollback));
+        }
         let (s, m) = session(&net, me, 0);
         a.world_mut().start_net_session(s, m);
     }
@@ -175,7 +288,15 @@ fn two_apps_swap_to_the_next_epoch_and_play_on_without_desync() {
     // start the next epoch's session at app 0's frame.
     let frame = apps[0].world().resource::<RollbackFrameCount>().0;
     let state = write_resume_state(apps[0].world()).expect("writes");
-    read_resume_state(apps[1].world_mut(), &state).expect("reads");
+    // App 1 as a newcomer: its discs are not the match's, and it has one
+    // rollback entity too many; the state puts both right.
+    let w = apps[1].world_mut();
+    let mut discs = w.query::<&mut Disc>();
+    discs.iter_mut(w).for_each(|mut d| d.0 = 999);
+    w.spawn((Disc(5), Rollback));
+    read_resume_state(w, &state).expect("reads");
+    let mut discs = w.query::<&Disc>();
+    assert_eq!(discs.iter(w).count(), 3);
     for (me, a) in apps.iter_mut().enumerate() {
         let (s, m) = session(&net, me, 10);
         a.world_mut().swap_net_session(s, m, FrameOffset(frame));

@@ -1,8 +1,9 @@
 //! [`ResumePlugin`]: rejoin and late join in a Bevy game (issue 13). The
 //! lobby drives the resume ([`ResumeStep`]s); this plugin does the game's
 //! part with bevy_ggrs, so a game only registers what its rollback state
-//! is ([`ResumeAppExt::resume_resource`], serde) and reads
-//! [`MatchResumed`].
+//! is ([`ResumeAppExt::resume_resource`] and
+//! [`ResumeAppExt::resume_component`] for components of entities marked
+//! `Rollback`, serde) and reads [`MatchResumed`].
 //!
 //! - A survivor gets the next epoch's session built at once
 //!   ([`NextNetSession`]) and polled beside the old one, which plays on.
@@ -11,7 +12,7 @@
 //!   [`ResumeStep::SwitchAt`] it runs for at least one more step (GGRS
 //!   corrects a misprediction only at the next advance; the last state
 //!   saved for `F` in that step is kept), then the plugin puts that state
-//!   of the registered resume resources back (every member, the newcomer
+//!   of the registered resume resources and components back (every member, the newcomer
 //!   included, plays on from exactly those bytes), hands it to the lobby
 //!   if it coordinates, and swaps to the new session with frame offset `F`
 //!   ([`NetFrameOffset`]). Rollback state that is not registered for

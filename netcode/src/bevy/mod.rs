@@ -45,6 +45,7 @@ use bevy_ggrs::{
 use ggrs::{Config, P2PSession};
 
 pub mod resume;
+pub mod resume_entities;
 
 use crate::addr::PeerAddr;
 use crate::stats::{NetEvent, NetMonitor, NetStats};

@@ -1,18 +1,22 @@
 //! The Bevy side of a resume (issue 13), for registered rollback
-//! *resources*: the game's state as [`ResumePoint`](crate::resume::ResumePoint)
-//! bytes, and the swap to the next epoch's session with its frame offset.
+//! resources and components: the game's state as
+//! [`ResumePoint`](crate::resume::ResumePoint) bytes, and the swap to the
+//! next epoch's session with its frame offset.
 //!
 //! ```ignore
 //! app.rollback_resource_with_clone::<Arena>()
-//!    .resume_resource::<Arena>();            // Arena: Serialize + DeserializeOwned
+//!    .resume_resource::<Arena>()              // Arena: Serialize + DeserializeOwned
+//!    .rollback_component_with_copy::<Disc>()
+//!    .resume_component::<Disc>();             // on entities marked `Rollback`
 //! // provider, at the switch frame:  let bytes = write_resume_state(world)?;
 //! // newcomer, from the ResumePoint:  read_resume_state(world, &point.state)?;
 //! // everyone, at the switch frame:   world.swap_net_session(session, monitor, FrameOffset(f));
 //! ```
 //!
-//! Not done here: rollback *components* (their entities must be recreated
-//! with the same rollback ids), and holding bevy_ggrs's session at the
-//! switch frame (see [`resume`](crate::resume) for what the game must do).
+//! Rollback entities keep bevy_ggrs's order across the move (see
+//! [`resume_entities`](super::resume_entities)). Not done here: holding
+//! bevy_ggrs's session at the switch frame (see [`resume`](crate::resume)
+//! for what the game must do; the facade's `ResumePlugin` does it).
 
 use std::any::type_name;
 
@@ -23,6 +27,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::NetCommandsExt;
+use super::resume_entities::{
+    ComponentEntry, EntityState, apply_entities, check_entities, write_entities,
+};
 use crate::addr::PeerAddr;
 use crate::resume::{FrameOffset, MAX_STATE_BYTES, ResumeError};
 use crate::stats::NetMonitor;
@@ -33,11 +40,13 @@ pub const MAX_RESUME_RESOURCES: usize = 256;
 type Write = fn(&World) -> Option<Result<Vec<u8>, ResumeError>>;
 type Read = fn(&mut World, &[u8]) -> Result<(), ResumeError>;
 
-/// The resources a resume carries, registered with
-/// [`ResumeAppExt::resume_resource`].
+/// The resources and components a resume carries, registered with
+/// [`ResumeAppExt::resume_resource`] and
+/// [`ResumeAppExt::resume_component`].
 #[derive(Resource, Default)]
 pub struct ResumeRegistry {
     entries: Vec<(&'static str, Write, Read)>,
+    components: Vec<ComponentEntry>,
 }
 
 /// The game frame at which the running session's frame 0 lies: bevy_ggrs's
@@ -50,6 +59,12 @@ pub struct NetFrameOffset(pub FrameOffset);
 pub trait ResumeAppExt {
     /// Carries resource `T` in resume states (serde, postcard).
     fn resume_resource<T: Resource + Serialize + DeserializeOwned>(&mut self) -> &mut Self;
+
+    /// Carries component `C` of every live entity marked
+    /// [`Rollback`](bevy_ggrs::Rollback) in resume states (serde, postcard),
+    /// with the entities themselves in bevy_ggrs's order. `C` must not hold
+    /// an [`Entity`].
+    fn resume_component<C: Component + Serialize + DeserializeOwned>(&mut self) -> &mut Self;
 }
 
 impl ResumeAppExt for App {
@@ -60,6 +75,17 @@ impl ResumeAppExt for App {
         let name = type_name::<T>();
         if !registry.entries.iter().any(|(n, ..)| *n == name) {
             registry.entries.push((name, write_one::<T>, read_one::<T>));
+        }
+        self
+    }
+
+    fn resume_component<C: Component + Serialize + DeserializeOwned>(&mut self) -> &mut Self {
+        let mut registry = self
+            .world_mut()
+            .get_resource_or_insert_with(ResumeRegistry::default);
+        let entry = ComponentEntry::of::<C>();
+        if !registry.components.iter().any(|c| c.name == entry.name) {
+            registry.components.push(entry);
         }
         self
     }
@@ -79,19 +105,23 @@ fn read_one<T: Resource + DeserializeOwned>(
     Ok(())
 }
 
-/// The registered resources present in `world`, as resume state bytes (at
-/// most [`MAX_STATE_BYTES`]).
+/// The registered resources present in `world`, and the registered
+/// components of its rollback entities, as resume state bytes (at most
+/// [`MAX_STATE_BYTES`]).
 pub fn write_resume_state(world: &World) -> Result<Vec<u8>, ResumeError> {
-    let Some(registry) = world.get_resource::<ResumeRegistry>() else {
-        return Ok(postcard::to_allocvec(&Vec::<(&str, Vec<u8>)>::new()).unwrap_or_default());
-    };
-    let mut entries: Vec<(&str, Vec<u8>)> = Vec::new();
-    for (name, write, _) in &registry.entries {
-        if let Some(bytes) = write(world) {
-            entries.push((name, bytes?));
+    let mut resources: Vec<(&str, Vec<u8>)> = Vec::new();
+    let mut entities = EntityState::default();
+    if let Some(registry) = world.get_resource::<ResumeRegistry>() {
+        for (name, write, _) in &registry.entries {
+            if let Some(bytes) = write(world) {
+                resources.push((name, bytes?));
+            }
+        }
+        if !registry.components.is_empty() {
+            entities = write_entities(world, &registry.components)?;
         }
     }
-    let out = postcard::to_allocvec(&entries).map_err(|_| ResumeError::Malformed)?;
+    let out = postcard::to_allocvec(&(resources, entities)).map_err(|_| ResumeError::Malformed)?;
     if out.len() > MAX_STATE_BYTES {
         return Err(ResumeError::StateTooLarge { len: out.len() });
     }
@@ -99,13 +129,15 @@ pub fn write_resume_state(world: &World) -> Result<Vec<u8>, ResumeError> {
 }
 
 /// Reads resume state bytes (from the network: checked) into `world`. Every
-/// entry must name a registered resource, once; nothing is inserted unless
-/// every entry decodes.
+/// resource entry must name a registered resource, once, and every
+/// component a registered component; nothing is changed unless every entry
+/// decodes.
 pub fn read_resume_state(world: &mut World, bytes: &[u8]) -> Result<(), ResumeError> {
     if bytes.len() > MAX_STATE_BYTES {
         return Err(ResumeError::TooLarge { len: bytes.len() });
     }
-    let (entries, rest): (Vec<(String, Vec<u8>)>, &[u8]) =
+    type State = (Vec<(String, Vec<u8>)>, EntityState);
+    let ((entries, entities), rest): (State, &[u8]) =
         postcard::take_from_bytes(bytes).map_err(|_| ResumeError::Malformed)?;
     if !rest.is_empty() {
         return Err(ResumeError::Malformed);
@@ -113,10 +145,11 @@ pub fn read_resume_state(world: &mut World, bytes: &[u8]) -> Result<(), ResumeEr
     if entries.len() > MAX_RESUME_RESOURCES {
         return Err(ResumeError::Invalid("too many resources"));
     }
+    let empty = ResumeRegistry::default();
+    let registry = world.get_resource::<ResumeRegistry>().unwrap_or(&empty);
+    let components = registry.components.clone();
+    let named = check_entities(&entities, &components)?;
     let readers: Vec<(Read, &[u8])> = {
-        let registry = world
-            .get_resource::<ResumeRegistry>()
-            .ok_or(ResumeError::Invalid("no resource registered"))?;
         let mut readers = Vec::new();
         for (i, (name, value)) in entries.iter().enumerate() {
             if entries[..i].iter().any(|(n, _)| n == name) {
@@ -131,14 +164,18 @@ pub fn read_resume_state(world: &mut World, bytes: &[u8]) -> Result<(), ResumeEr
         }
         readers
     };
-    // Decode everything into a scratch world first, so a bad entry leaves
-    // the game's world untouched.
+    // Decode every resource into a scratch world first (components were
+    // decoded by `check_entities`), so a bad entry leaves the game's world
+    // untouched.
     let mut scratch = World::new();
     for (read, value) in &readers {
         read(&mut scratch, value)?;
     }
     for (read, value) in readers {
         read(world, value)?;
+    }
+    if !components.is_empty() {
+        apply_entities(world, &entities, &named, &components)?;
     }
     Ok(())
 }
