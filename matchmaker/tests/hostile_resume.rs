@@ -22,7 +22,9 @@ use nearplay_matchmaker::lobby::message::{
 };
 use nearplay_matchmaker::lobby::rng::SeededRng;
 use nearplay_matchmaker::lobby::secure::{Channel, JoinerHandshake, answer_offer};
-use nearplay_netcode::resume::ResumeMessage;
+use nearplay_netcode::resume::{
+    MAX_STATE_BYTES, ResumeAction, ResumeConfig, ResumeMachine, ResumeMessage,
+};
 use nearplay_netcode::{MatchId, MatchKey, MatchPlan, NetSettings, PeerAddr, PlanPlayer};
 
 fn synced() -> Vec<u8> {
@@ -246,6 +248,50 @@ fn a_resume_flood_is_cut_at_the_member_rate() {
     assert!(m.closed.is_empty());
     assert_eq!(relayed, RESUME_RATE.burst as usize);
     assert_eq!(host.rate_limited() - before, 1000 - relayed as u64);
+}
+
+#[test]
+fn the_largest_state_crosses_the_relay_in_parts_after_a_long_agreement() {
+    let now = Instant::now();
+    let (mut host, mut m) = host_in_match(now);
+    // Handle 1 coordinates, handle 2 is the newcomer.
+    let coordinator =
+        ResumeMachine::new(1, 1, [1], [2], ResumeConfig::default(), now).expect("machine");
+    let mut newcomer =
+        ResumeMachine::new(1, 2, [1], [2], ResumeConfig::default(), now).expect("machine");
+    let state: Vec<u8> = (0..MAX_STATE_BYTES).map(|i| (i % 253) as u8).collect();
+    let parts = coordinator
+        .state_messages(300, state.clone())
+        .expect("parts");
+    assert!(parts.len() > 1, "a 1 MiB state is cut");
+    // The coordinator's agreement first at its longest (8 rounds' proposals
+    // to two other survivors, two commits), then the parts.
+    let mut sent = 0;
+    let mut relayed = Vec::new();
+    for msg in std::iter::repeat_n(ResumeMessage::Synced { epoch: 1 }, 18).chain(parts) {
+        let bytes = msg.encode().expect("encodes");
+        assert!(bytes.len() <= MAX_LOBBY_RESUME_BYTES);
+        m.send(
+            &mut host,
+            now,
+            ConnId(1),
+            &ClientMsg::Resume { to: 2, bytes },
+        );
+        sent += 1;
+        relayed.extend(resumes_to(&m.pump(&mut host), ConnId(2)));
+    }
+    assert!(m.closed.is_empty());
+    assert_eq!(relayed.len(), sent, "nothing rate-limited");
+    for (from, bytes) in relayed.into_iter().skip(18) {
+        let msg = ResumeMessage::decode(&bytes).expect("decodes");
+        newcomer.handle(now, from, msg).expect("part accepted");
+    }
+    match newcomer.poll() {
+        Some(ResumeAction::Load(point)) => {
+            assert_eq!((point.frame, point.state), (300, state));
+        }
+        other => panic!("no state loaded: {other:?}"),
+    }
 }
 
 /// A member of a match started by a fake host; the fake host's channel.

@@ -133,13 +133,19 @@ impl Lobby {
         let Some(m) = r.machine.as_ref() else {
             return Err(ResumeError::Invalid("no resume"));
         };
-        let bytes = m.state_message(frame, state)?.encode()?;
-        if bytes.len() > MAX_LOBBY_RESUME_BYTES {
-            return Err(ResumeError::StateTooLarge { len: bytes.len() });
+        let mut parts = Vec::new();
+        for message in m.state_messages(frame, state)? {
+            let bytes = message.encode()?;
+            if bytes.len() > MAX_LOBBY_RESUME_BYTES {
+                return Err(ResumeError::TooLarge { len: bytes.len() });
+            }
+            parts.push(bytes);
         }
         let to: Vec<u16> = std::mem::take(&mut r.state_for);
         for h in to {
-            self.core().backend.send_resume(h, bytes.clone());
+            for bytes in &parts {
+                self.core().backend.send_resume(h, bytes.clone());
+            }
         }
         Ok(())
     }

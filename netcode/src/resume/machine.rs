@@ -7,7 +7,7 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
-use super::{ResumeError, ResumeMessage, ResumePoint};
+use super::{ResumeError, ResumeMessage, ResumePoint, StateAssembly};
 
 /// What a member is in a resume.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,6 +105,8 @@ pub struct ResumeMachine {
     committed: Option<i32>,
     /// The old session's last current frame seen (survivor).
     current: i32,
+    /// Newcomer: the state's parts received so far.
+    assembly: Option<StateAssembly>,
     out: VecDeque<ResumeAction>,
 }
 
@@ -156,6 +158,7 @@ impl ResumeMachine {
             hold: None,
             committed: None,
             current: 0,
+            assembly: None,
             out: VecDeque::new(),
         })
     }
@@ -194,12 +197,20 @@ impl ResumeMachine {
         self.out.pop_front()
     }
 
-    /// The coordinator's state message for the newcomers, from the state
-    /// the game serialised at the switch frame.
-    pub fn state_message(&self, frame: i32, state: Vec<u8>) -> Result<ResumeMessage, ResumeError> {
-        Ok(ResumeMessage::State(ResumePoint::new(
-            self.epoch, frame, state,
-        )?))
+    /// The coordinator's state messages for the newcomers (the state's
+    /// parts, in order), from the state the game serialised at the switch
+    /// frame.
+    pub fn state_messages(
+        &self,
+        frame: i32,
+        state: Vec<u8>,
+    ) -> Result<Vec<ResumeMessage>, ResumeError> {
+        let point = ResumePoint::new(self.epoch, frame, state)?;
+        Ok(point
+            .parts()
+            .into_iter()
+            .map(ResumeMessage::StatePart)
+            .collect())
     }
 
     /// This member's new session is running (synchronised with everyone).
@@ -324,9 +335,15 @@ impl ResumeMachine {
                     return Err(ResumeError::Invalid("commit of a frame not accepted"));
                 }
             }
-            ResumeMessage::State(point) if from_coordinator && self.role == Role::Newcomer => {
-                self.phase = ResumePhase::Switched;
-                self.out.push_back(ResumeAction::Load(point));
+            ResumeMessage::StatePart(part)
+                if from_coordinator
+                    && self.role == Role::Newcomer
+                    && self.phase != ResumePhase::Switched =>
+            {
+                if let Some(point) = StateAssembly::add(&mut self.assembly, part)? {
+                    self.phase = ResumePhase::Switched;
+                    self.out.push_back(ResumeAction::Load(point));
+                }
             }
             _ => return Err(ResumeError::NotAllowed { from }),
         }

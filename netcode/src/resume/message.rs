@@ -9,17 +9,18 @@
 use serde::{Deserialize, Serialize};
 
 use super::ResumeError;
+use super::assembly::{STATE_PART_BYTES, StatePart};
 
 /// Version of the resume messages; another version is refused.
-pub const RESUME_VERSION: u8 = 1;
+pub const RESUME_VERSION: u8 = 2;
 
 /// The largest game state a [`ResumePoint`] carries (1 MiB): a 2D arena's
 /// rollback state is a few kilobytes; a bound keeps a hostile sender from
 /// making a member allocate without limit.
 pub const MAX_STATE_BYTES: usize = 1 << 20;
 
-/// The largest encoded message: the state and room for the other fields.
-pub const MAX_RESUME_MESSAGE: usize = MAX_STATE_BYTES + 128;
+/// The largest encoded message: one state part and room for the other fields.
+pub const MAX_RESUME_MESSAGE: usize = STATE_PART_BYTES + 128;
 
 /// The game state at the agreed frame, for a member that has none.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,7 +66,7 @@ impl ResumePoint {
         Ok(point)
     }
 
-    fn validate(&self) -> Result<(), ResumeError> {
+    pub(super) fn validate(&self) -> Result<(), ResumeError> {
         if self.frame < 0 {
             return Err(ResumeError::Invalid("negative frame"));
         }
@@ -121,8 +122,9 @@ pub enum ResumeMessage {
         /// The game frame to switch at.
         frame: i32,
     },
-    /// The state at the switch frame, for a newcomer.
-    State(ResumePoint),
+    /// A part of the state at the switch frame, for a newcomer (a state
+    /// travels as one or more parts: [`ResumePoint::parts`]).
+    StatePart(StatePart),
 }
 
 impl ResumeMessage {
@@ -134,7 +136,7 @@ impl ResumeMessage {
             | ResumeMessage::Accept { epoch, .. }
             | ResumeMessage::Reject { epoch, .. }
             | ResumeMessage::Commit { epoch, .. } => *epoch,
-            ResumeMessage::State(p) => p.epoch,
+            ResumeMessage::StatePart(p) => p.epoch,
         }
     }
 
@@ -184,7 +186,7 @@ impl ResumeMessage {
             ResumeMessage::Reject { at, .. } if *at < 0 => {
                 Err(ResumeError::Invalid("negative frame"))
             }
-            ResumeMessage::State(p) => p.validate(),
+            ResumeMessage::StatePart(p) => p.validate(),
             _ => Ok(()),
         }
     }

@@ -8,7 +8,9 @@
 //! the same handles and a new match key (an [`Epoch`]): datagrams of the old
 //! epoch, and of a member who left for good, are refused from then on. A
 //! member without the state (the restarted or late player) receives it as a
-//! [`ResumePoint`] (the bytes the game serialises) and simulates from `F`.
+//! [`ResumePoint`] (the bytes the game serialises, up to 1 MiB, sent as
+//! [`StatePart`]s of at most 48 KiB and put back together in order) and
+//! simulates from `F`.
 //!
 //! **No one waits long.** The new session is built and synchronised while
 //! the old one still runs (both share the socket through an
@@ -28,8 +30,8 @@
 //!                          already past F       -> Reject{at}  => coordinator proposes again
 //! coordinator              all Accept           -> Commit{round,F} -> survivors
 //! survivor                 at F, F-1 confirmed, committed: SwitchAt(F)
-//! coordinator              the same, and sends State(ResumePoint at F) -> newcomers
-//! newcomer                 State                -> Load(point): start at F
+//! coordinator              the same, and sends StatePart.. (ResumePoint at F) -> newcomers
+//! newcomer                 every StatePart      -> Load(point): start at F
 //! ```
 //!
 //! **No inputs since `F` travel**: every member, the provider included,
@@ -50,9 +52,11 @@
 //! never sees a key. They are still decoded as hostile bytes (size limit,
 //! version, validation, fuzzed: `netcode/fuzz`, target `resume_decode`).
 
+mod assembly;
 mod machine;
 mod message;
 
+pub use assembly::{STATE_PART_BYTES, StateAssembly, StatePart};
 pub use machine::{ResumeAction, ResumeConfig, ResumeMachine, ResumePhase, Role};
 pub use message::{
     MAX_RESUME_MESSAGE, MAX_STATE_BYTES, RESUME_VERSION, ResumeMessage, ResumePoint,

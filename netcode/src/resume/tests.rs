@@ -71,8 +71,10 @@ impl Table {
                         ResumeAction::SwitchAt { frame, newcomers } => {
                             self.switched.insert(*me, frame);
                             for to in newcomers {
-                                let msg = m.state_message(frame, vec![7; 300]).expect("state");
-                                mail.push((*me, to, msg.encode().expect("encodes")));
+                                let parts = m.state_messages(frame, big_state()).expect("state");
+                                for msg in parts {
+                                    mail.push((*me, to, msg.encode().expect("encodes")));
+                                }
                             }
                         }
                         ResumeAction::Load(point) => {
@@ -99,6 +101,64 @@ impl Table {
     }
 }
 
+/// A state of three and a bit parts.
+fn big_state() -> Vec<u8> {
+    (0..3 * STATE_PART_BYTES + 1000)
+        .map(|i| (i % 251) as u8)
+        .collect()
+}
+
+/// A state's only part, as a message.
+fn part_of(point: &ResumePoint) -> ResumeMessage {
+    let mut parts = point.parts();
+    assert_eq!(parts.len(), 1);
+    ResumeMessage::StatePart(parts.remove(0))
+}
+
+#[test]
+fn parts_of_another_state_or_out_of_order_are_refused() {
+    let now = Instant::now();
+    let newcomer =
+        || ResumeMachine::new(3, 2, [0, 1], [2], ResumeConfig::default(), now).expect("machine");
+    let point = ResumePoint::new(3, 100, big_state()).expect("point");
+    let parts = point.parts();
+    assert_eq!(parts.len(), 4);
+    assert!(parts.iter().all(|p| p.bytes.len() <= STATE_PART_BYTES));
+    // Out of order.
+    let mut m = newcomer();
+    let second = ResumeMessage::StatePart(parts[1].clone());
+    assert!(m.handle(now, 0, second).is_err());
+    // A part of another state after the first.
+    let mut m = newcomer();
+    m.handle(now, 0, ResumeMessage::StatePart(parts[0].clone()))
+        .expect("first part");
+    let mut other = parts[1].clone();
+    other.frame = 101;
+    assert!(m.handle(now, 0, ResumeMessage::StatePart(other)).is_err());
+    // Parts whose bytes do not match the digest: refused at the end.
+    let mut m = newcomer();
+    for (i, p) in parts.iter().enumerate() {
+        let mut p = p.clone();
+        if i == 2 {
+            p.bytes[0] ^= 1;
+        }
+        let r = m.handle(now, 0, ResumeMessage::StatePart(p));
+        assert_eq!(r.is_err(), i == 3, "part {i}: {r:?}");
+    }
+    assert!(m.poll().is_none(), "nothing loaded");
+    // All of them, in order: loaded once.
+    let mut m = newcomer();
+    for p in &parts {
+        m.handle(now, 0, ResumeMessage::StatePart(p.clone()))
+            .expect("part");
+    }
+    assert!(matches!(m.poll(), Some(ResumeAction::Load(p)) if p == point));
+    // Another state after the switch loads nothing.
+    let late = ResumePoint::new(3, 100, vec![1]).expect("point");
+    let _ = m.handle(now, 0, part_of(&late));
+    assert!(m.poll().is_none());
+}
+
 #[test]
 fn survivors_switch_at_one_frame_and_the_newcomer_loads_it() {
     let mut t = Table::new(&[0, 1], &[2], &[300, 302]);
@@ -111,7 +171,7 @@ fn survivors_switch_at_one_frame_and_the_newcomer_loads_it() {
     assert_eq!(frames[0], frames[1]);
     let point = t.loaded.get(&2).expect("newcomer loaded");
     assert_eq!(point.frame, frames[0]);
-    assert_eq!(point.state, vec![7; 300]);
+    assert_eq!(point.state, big_state(), "every part, in order");
     // Nobody passed the frame in its old session.
     assert!(t.frames.values().all(|f| *f == frames[0]));
     assert!(
@@ -159,12 +219,12 @@ fn messages_from_the_wrong_member_or_epoch_are_refused() {
     let point = ResumePoint::new(3, 100, vec![1, 2, 3]).expect("point");
     // Only the coordinator (handle 0) provides the state.
     assert_eq!(
-        newcomer.handle(now, 1, ResumeMessage::State(point.clone())),
+        newcomer.handle(now, 1, part_of(&point)),
         Err(ResumeError::NotAllowed { from: 1 })
     );
     let old = ResumePoint::new(2, 100, vec![1]).expect("point");
     assert!(matches!(
-        newcomer.handle(now, 0, ResumeMessage::State(old)),
+        newcomer.handle(now, 0, part_of(&old)),
         Err(ResumeError::WrongEpoch { got: 2, want: 3 })
     ));
     assert!(newcomer.poll().is_none());
@@ -198,9 +258,7 @@ fn messages_from_the_wrong_member_or_epoch_are_refused() {
             .is_err()
     );
     assert!(survivor.may_advance(1_000));
-    newcomer
-        .handle(now, 0, ResumeMessage::State(point))
-        .expect("state");
+    newcomer.handle(now, 0, part_of(&point)).expect("state");
     assert!(matches!(newcomer.poll(), Some(ResumeAction::Load(p)) if p.frame == 100));
 }
 
@@ -242,7 +300,7 @@ fn valid_messages() -> Vec<ResumeMessage> {
             round: 2,
             frame: 420,
         },
-        ResumeMessage::State(ResumePoint::new(1, 420, (0..=255).collect()).expect("point")),
+        part_of(&ResumePoint::new(1, 420, (0..=255).collect()).expect("point")),
     ]
 }
 
@@ -288,10 +346,14 @@ fn garbage_truncations_and_bad_fields_are_refused_without_panic() {
         ResumeMessage::decode(&vec![RESUME_VERSION; MAX_RESUME_MESSAGE + 1]),
         Err(ResumeError::TooLarge { .. })
     ));
-    let mut forged = ResumePoint::new(1, 5, vec![1, 2, 3]).expect("point");
-    forged.state[0] = 9;
-    let bytes = ResumeMessage::State(forged).encode().expect("encodes");
-    assert_eq!(ResumeMessage::decode(&bytes), Err(ResumeError::BadDigest));
+    let point = ResumePoint::new(1, 5, vec![1, 2, 3]).expect("point");
+    let mut part = point.parts().remove(0);
+    part.offset = 1;
+    let bytes = ResumeMessage::StatePart(part).encode().expect("encodes");
+    assert!(
+        ResumeMessage::decode(&bytes).is_err(),
+        "a part past the end"
+    );
     let negative = ResumeMessage::Propose {
         epoch: 1,
         round: 1,

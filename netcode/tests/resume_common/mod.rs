@@ -280,8 +280,12 @@ impl Member {
                     self.rebuild_if_late();
                     self.switch_to_next(frame);
                     for to in newcomers {
-                        let msg = r.state_message(frame, encode_state(&state)).expect("state");
-                        control.send(now, me, to, msg.encode().expect("encodes"));
+                        let parts = r
+                            .state_messages(frame, encode_state(&state))
+                            .expect("state");
+                        for msg in parts {
+                            control.send(now, me, to, msg.encode().expect("encodes"));
+                        }
                     }
                 }
                 ResumeAction::Load(point) => {

@@ -19,11 +19,12 @@ use super::{ConnId, HostEvent, HostMachine, Phase};
 use crate::lobby::message::{HostMsg, MAX_LOBBY_RESUME_BYTES, MemberId};
 use crate::lobby::secure::limits::Rate;
 
-/// Resume messages per member: a burst of 32, then 10 a second. A resume
+/// Resume messages per member: a burst of 40, then 10 a second. A resume
 /// takes a handful per member (synced, accept, a proposal and a commit per
-/// survivor, the state per newcomer).
+/// round), and the coordinator sends the state as up to 22 parts
+/// (`MAX_STATE_BYTES` / `STATE_PART_BYTES`) per newcomer.
 pub const RESUME_RATE: Rate = Rate {
-    burst: 32,
+    burst: 40,
     per: Duration::from_millis(100),
 };
 
