@@ -164,6 +164,14 @@ impl Backend {
         }
     }
 
+    /// Host only: the host's game finished the running resume, so seat
+    /// changes that waited for it are announced.
+    pub(super) fn resume_settled(&mut self) {
+        if let Backend::LanHost(h) = self {
+            h.resume_settled();
+        }
+    }
+
     /// Host only; `false` if not a host.
     pub(super) fn kick(&mut self, id: MemberId) -> bool {
         match self {

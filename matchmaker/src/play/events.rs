@@ -176,22 +176,47 @@ pub struct MatchStart {
     pub plan: MatchPlan,
     /// The transport for `plan`.
     pub transport: GameTransport,
+    /// Player handles nobody holds now: a rejoin or late join while
+    /// another seat is vacant. Every member starts the resumed session
+    /// with them disconnected from its frame 0 (their input is
+    /// `InputStatus::Disconnected`, as in the old session), so nobody
+    /// waits for them to synchronise. Empty at a match's start.
+    pub vacant: Vec<usize>,
 }
 
 impl MatchStart {
+    /// A start with every seat held.
+    pub fn new(plan: MatchPlan, transport: GameTransport) -> Self {
+        MatchStart {
+            plan,
+            transport,
+            vacant: Vec::new(),
+        }
+    }
+
     /// Builds the GGRS session over the transport, through the link
     /// conditioner when `impairment` is set (seeded by the plan's seed),
-    /// with a [`NetMonitor`] for stats and the sync deadline.
+    /// with a [`NetMonitor`] for stats and the sync deadline; the
+    /// [`vacant`](Self::vacant) seats start disconnected.
     pub fn into_session<C: ggrs::Config<Address = PeerAddr>>(
         self,
         impairment: Option<LinkProfile>,
     ) -> Result<(P2PSession<C>, NetMonitor), SessionError> {
         let seed = self.plan.seed;
-        NetSessionBuilder::<C>::from_plan(&self.plan).build_impaired(
+        let (mut session, monitor) = NetSessionBuilder::<C>::from_plan(&self.plan).build_impaired(
             self.transport,
             impairment,
             seed,
-        )
+        )?;
+        for handle in self.vacant {
+            // At frame 0 nothing was simulated: no rollback follows (the
+            // vendored ggrs's fix, vendor/ggrs/PATCHES.md). A handle that is
+            // ours or out of range is refused by ggrs and ignored here.
+            if handle != self.plan.local_handle {
+                let _ = session.disconnect_player(handle);
+            }
+        }
+        Ok((session, monitor))
     }
 }
 

@@ -31,7 +31,7 @@ impl Lobby {
         match self.transport_again(&plan) {
             Ok(transport) => {
                 self.last_plan = Some(plan.clone());
-                self.push(LobbyEvent::MatchStarted(MatchStart { plan, transport }));
+                self.push(LobbyEvent::MatchStarted(MatchStart::new(plan, transport)));
             }
             Err(e) => self.fail(e),
         }
@@ -137,9 +137,9 @@ impl Lobby {
             Ok(transport) => {
                 self.phase = LobbyPhase::InMatch;
                 self.last_plan = Some(plan.clone());
-                let start = MatchStart { plan, transport };
+                let mut start = MatchStart::new(plan, transport);
                 if start.is_resume() {
-                    self.begin_newcomer(&start.plan);
+                    start.vacant = self.begin_newcomer(&start.plan);
                 }
                 self.push(LobbyEvent::MatchStarted(start));
             }

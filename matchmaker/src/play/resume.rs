@@ -26,7 +26,7 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 use nearplay_netcode::resume::{
-    ResumeConfig, ResumeError, ResumeMachine, ResumeMessage, ResumePoint, Role,
+    ResumeConfig, ResumeError, ResumeMachine, ResumeMessage, ResumePhase, ResumePoint, Role,
 };
 use nearplay_netcode::transport::{EpochLinkShare, UdpLink};
 use nearplay_netcode::{GameTransport, MatchPlan};
@@ -64,6 +64,10 @@ pub enum ResumeStep {
     Failed(ResumeError),
 }
 
+/// Resume messages of a key epoch not begun here yet, kept at most (a
+/// member still finishing the previous resume hears the next one early).
+pub const EARLY_RESUME_MESSAGES: usize = 64;
+
 /// The lobby's resume bookkeeping (kept in its core).
 #[derive(Debug, Default)]
 pub(super) struct Resumes {
@@ -78,6 +82,14 @@ pub(super) struct Resumes {
     synced: bool,
     /// Coordinator: the newcomers that wait for the state.
     state_for: Vec<u16>,
+    /// The game has a switch or a state to apply and still holds the next
+    /// session: the resume is not over for it yet.
+    awaiting_swap: bool,
+    /// A key epoch announced while a resume ran: begun once it is over.
+    pending_epoch: Option<u32>,
+    /// Messages of an epoch not begun yet (sender, bytes), replayed when it
+    /// begins; at most [`EARLY_RESUME_MESSAGES`].
+    early: Vec<(u16, Vec<u8>)>,
     /// Resume messages refused (undecodable, out of turn).
     pub(super) refused: u64,
 }
@@ -98,6 +110,13 @@ impl Lobby {
     /// `next_running` whether the next epoch's session is `Running`.
     pub fn resume_progress(&mut self, current: i32, confirmed: i32, next_running: bool) {
         let now = Instant::now();
+        let r = &mut self.core().resumes;
+        if r.awaiting_swap && !next_running {
+            // The game dropped the next session: it plays the new epoch.
+            r.awaiting_swap = false;
+            self.resume_over(true);
+            return;
+        }
         let r = &mut self.core().resumes;
         let Some(m) = r.machine.as_mut() else {
             return;
@@ -160,6 +179,14 @@ impl Lobby {
         let now = Instant::now();
         let r = &mut self.core().resumes;
         let handled = match (ResumeMessage::decode(bytes), r.machine.as_mut()) {
+            (Ok(msg), m) if m.as_ref().is_none_or(|m| msg.epoch() > m.epoch()) => {
+                // The next resume, heard before it begins here.
+                let room = r.early.len() < EARLY_RESUME_MESSAGES;
+                if room {
+                    r.early.push((from, bytes.to_vec()));
+                }
+                room
+            }
             (Ok(msg), Some(m)) => m.handle(now, from, msg).is_ok(),
             _ => false,
         };
@@ -191,7 +218,18 @@ impl Lobby {
                     r.arrived.insert(h);
                 }
             }
-            MatchControl::MatchRekeyed { epoch, .. } => self.begin_survivor(*epoch),
+            MatchControl::MatchRekeyed { epoch, .. } => {
+                let r = &mut self.core().resumes;
+                let running = r
+                    .machine
+                    .as_ref()
+                    .is_some_and(|m| m.phase() == ResumePhase::Agreeing);
+                if running || r.awaiting_swap {
+                    r.pending_epoch = Some(*epoch);
+                } else {
+                    self.begin_survivor(*epoch);
+                }
+            }
             _ => {}
         }
     }
@@ -231,7 +269,8 @@ impl Lobby {
         match (started, transport) {
             (Ok(machine), Some(Ok(transport))) => {
                 self.set_machine(machine);
-                let start = MatchStart { plan, transport };
+                let mut start = MatchStart::new(plan, transport);
+                start.vacant = vacant.iter().map(|h| usize::from(*h)).collect();
                 self.push(LobbyEvent::Resume(ResumeStep::NextSession(start)));
             }
             (Err(e), _) => self.push(LobbyEvent::Resume(ResumeStep::Failed(e))),
@@ -242,45 +281,91 @@ impl Lobby {
     }
 
     /// A start that seats us in a running match: the newcomer's resume.
-    pub(super) fn begin_newcomer(&mut self, plan: &MatchPlan) {
+    /// Returns the seats vacant now (the session starts without them).
+    pub(super) fn begin_newcomer(&mut self, plan: &MatchPlan) -> Vec<usize> {
         let Some(me) = plan
             .local_player()
             .and_then(|_| u16::try_from(plan.local_handle).ok())
         else {
-            return;
+            return Vec::new();
         };
-        let vacant_names: Vec<&str> = self
+        let vacant_names: Vec<String> = self
             .roster
             .iter()
             .filter(|m| m.vacant)
-            .map(|m| m.name.as_str())
+            .map(|m| m.name.clone())
             .collect();
+        // Seats taken in the same epoch as ours (the host announced them
+        // to us before our plan) are newcomers too.
+        let mut newcomers = std::mem::take(&mut self.core().resumes.arrived);
+        newcomers.insert(me);
         let survivors: Vec<u16> = plan
             .players
             .iter()
-            .filter(|p| !vacant_names.contains(&p.name.as_str()))
+            .filter(|p| !vacant_names.contains(&p.name))
             .filter_map(|p| u16::try_from(p.handle).ok())
-            .filter(|h| *h != me)
+            .filter(|h| !newcomers.contains(h))
+            .collect();
+        let vacant: Vec<usize> = plan
+            .players
+            .iter()
+            .filter(|p| vacant_names.contains(&p.name) && p.handle != plan.local_handle)
+            .map(|p| p.handle)
             .collect();
         let now = Instant::now();
         match ResumeMachine::new(
             plan.key_epoch,
             me,
             survivors,
-            [me],
+            newcomers,
             ResumeConfig::default(),
             now,
         ) {
             Ok(machine) => self.set_machine(machine),
             Err(e) => self.push(LobbyEvent::Resume(ResumeStep::Failed(e))),
         }
+        vacant
     }
 
     fn set_machine(&mut self, machine: ResumeMachine) {
+        let now = Instant::now();
         let r = &mut self.core().resumes;
+        let epoch = machine.epoch();
         r.machine = Some(machine);
         r.synced = false;
         r.state_for.clear();
+        r.awaiting_swap = false;
+        // What this epoch's members said before it began here.
+        let early = std::mem::take(&mut r.early);
+        for (from, bytes) in early {
+            let (r, msg) = (&mut self.core().resumes, ResumeMessage::decode(&bytes));
+            match (msg, r.machine.as_mut()) {
+                (Ok(msg), Some(m)) if msg.epoch() == epoch => {
+                    if m.handle(now, from, msg).is_err() {
+                        r.refused = r.refused.saturating_add(1);
+                    }
+                }
+                (Ok(msg), _) if msg.epoch() > epoch => r.early.push((from, bytes)),
+                _ => r.refused = r.refused.saturating_add(1),
+            }
+        }
+    }
+
+    /// The running resume is over here (`switched`, or failed): the host
+    /// announces seat changes that waited, and a key epoch that came
+    /// meanwhile begins.
+    fn resume_over(&mut self, switched: bool) {
+        let core = self.core();
+        core.backend.resume_settled();
+        let newcomer = core
+            .resumes
+            .machine
+            .as_ref()
+            .is_some_and(|m| m.role() == Role::Newcomer);
+        let pending = core.resumes.pending_epoch.take();
+        if let Some(epoch) = pending.filter(|_| switched || !newcomer) {
+            self.begin_survivor(epoch);
+        }
     }
 
     /// Sends what the machine wants sent; tells the game the rest.
@@ -300,13 +385,21 @@ impl Lobby {
                 A::SwitchAt { frame, newcomers } => {
                     let send_state = !newcomers.is_empty();
                     core.resumes.state_for = newcomers;
+                    core.resumes.awaiting_swap = true;
                     self.push(LobbyEvent::Resume(ResumeStep::SwitchAt {
                         frame,
                         send_state,
                     }));
                 }
-                A::Load(point) => self.push(LobbyEvent::Resume(ResumeStep::Load(point))),
-                A::Failed(e) => self.push(LobbyEvent::Resume(ResumeStep::Failed(e))),
+                A::Load(point) => {
+                    core.resumes.awaiting_swap = true;
+                    self.push(LobbyEvent::Resume(ResumeStep::Load(point)));
+                }
+                A::Failed(e) => {
+                    core.resumes.awaiting_swap = false;
+                    self.push(LobbyEvent::Resume(ResumeStep::Failed(e)));
+                    self.resume_over(false);
+                }
             }
         }
     }

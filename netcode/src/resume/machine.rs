@@ -163,6 +163,11 @@ impl ResumeMachine {
         })
     }
 
+    /// The key epoch this resume switches to.
+    pub fn epoch(&self) -> u32 {
+        self.epoch
+    }
+
     /// This member's role.
     pub fn role(&self) -> Role {
         self.role

@@ -298,7 +298,13 @@ impl ClientMachine {
                 });
             }
             (Phase::InLobby(id), HostMsg::Start(plan)) => self.start(id, plan),
-            (Phase::InMatch(_), HostMsg::Seat(news)) => self.seat_news(news),
+            // Seat news reach a member let back into a running match while
+            // it waits for its plan (the host seats arrivals once the
+            // resume in progress is over): other arrivals are newcomers too.
+            (Phase::InLobby(_) | Phase::InMatch(_), HostMsg::Seat(news)) => self.seat_news(news),
+            // Before our plan we hold no key and play no resume: our plan
+            // carries the key, and the next resume is ours.
+            (Phase::InLobby(_), HostMsg::Rekey { .. } | HostMsg::Resume { .. }) => {}
             (Phase::InMatch(_), HostMsg::Rekey { epoch, key }) => self.rekeyed(epoch, key),
             (Phase::InMatch(_), HostMsg::Resume { from, bytes }) => self.resume_in(from, bytes),
             (Phase::InLobby(_) | Phase::InMatch(_), HostMsg::Kicked) => {

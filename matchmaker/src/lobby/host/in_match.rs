@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use nearplay_netcode::{MatchKey, MemberSecret, PeerAddr, PlanPlayer, PlanSpectator};
 
+use super::arrivals::Arrival;
 use super::{ConnId, ConnState, HostEvent, HostMachine, LeaveReason, Phase, clean_name};
 use crate::lobby::message::{
     Hello, HostMsg, MemberId, RejectReason, RejoinRequest, SeatChange, SeatNews, rejoin_proof,
@@ -127,10 +128,16 @@ impl HostMachine {
             name: name.clone(),
             fingerprint,
         });
-        // The others hear who sits where before the key that goes with it.
-        self.seat_news(now, handle, name, addr, SeatChange::Retaken, Some(id));
-        self.rekey(now, Some(id));
-        self.send_plan(now, id);
+        // The others hear who sits where before the key that goes with it
+        // (once a resume in progress is over: `arrivals`).
+        let arrival = Arrival {
+            id,
+            handle,
+            name,
+            addr,
+            change: SeatChange::Retaken,
+        };
+        self.seat_arrived(now, arrival);
         self.roster_changed(now);
     }
 
@@ -186,11 +193,19 @@ impl HostMachine {
             true => SeatChange::Watching,
             false => SeatChange::Taken,
         };
-        self.seat_news(now, handle, name, socket, change, Some(id));
-        if !spectator {
-            self.rekey(now, Some(id));
+        if spectator {
+            self.seat_news(now, handle, name, socket, change, Some(id));
+            self.send_plan(now, id);
+        } else {
+            let arrival = Arrival {
+                id,
+                handle,
+                name,
+                addr: socket,
+                change,
+            };
+            self.seat_arrived(now, arrival);
         }
-        self.send_plan(now, id);
         self.roster_changed(now);
     }
 
@@ -235,8 +250,9 @@ impl HostMachine {
     }
 
     /// A new match key, epoch + 1, to every member connected now (the
-    /// host's game through an event); `but` gets it inside its plan.
-    fn rekey(&mut self, now: Instant, but: Option<MemberId>) {
+    /// host's game through an event); those in `but` get it inside their
+    /// plans.
+    pub(super) fn rekey(&mut self, now: Instant, but: &[MemberId]) {
         let key = MatchKey(self.rng.bytes32());
         let Some(plan) = self.plan.as_mut() else {
             return;
@@ -251,7 +267,7 @@ impl HostMachine {
         let conns: Vec<ConnId> = self
             .members
             .iter()
-            .filter(|m| Some(m.id) != but)
+            .filter(|m| !but.contains(&m.id))
             .filter_map(|m| m.conn)
             .collect();
         for conn in conns {
@@ -261,7 +277,7 @@ impl HostMachine {
     }
 
     /// Sends member `id` its copy of the running match's plan.
-    fn send_plan(&mut self, now: Instant, id: MemberId) {
+    pub(super) fn send_plan(&mut self, now: Instant, id: MemberId) {
         let Some(m) = self.members.iter().find(|m| m.id == id) else {
             return;
         };
@@ -274,7 +290,7 @@ impl HostMachine {
     }
 
     /// Tells every connected member but `but` (and the host's game) the news.
-    fn seat_news(
+    pub(super) fn seat_news(
         &mut self,
         now: Instant,
         handle: usize,

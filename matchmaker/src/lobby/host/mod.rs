@@ -28,6 +28,7 @@
 //! between the match's players).
 
 mod actions;
+mod arrivals;
 mod handlers;
 mod handshake;
 mod in_match;
@@ -36,6 +37,7 @@ mod resume_relay;
 mod state;
 mod types;
 
+pub use arrivals::RESUME_SETTLE;
 pub use resume_relay::RESUME_RATE;
 pub use types::{ConnId, HostConfig, HostEvent, HostTransmit, LeaveReason, StartRefused};
 
@@ -147,6 +149,11 @@ pub struct HostMachine {
     plan: Option<MatchPlan>,
     /// Events dropped because the game did not poll (see [`MAX_QUEUED_EVENTS`]).
     dropped_events: u64,
+    /// Player seat changes waiting for the running resume (at most one per
+    /// seat).
+    arrivals: Vec<arrivals::Arrival>,
+    /// Until when a resume may still run (the last key epoch's).
+    settle_by: Option<Instant>,
 }
 
 impl HostMachine {
@@ -184,6 +191,8 @@ impl HostMachine {
             rate_limited: 0,
             plan: None,
             dropped_events: 0,
+            arrivals: Vec::new(),
+            settle_by: None,
         }
     }
 
@@ -299,6 +308,9 @@ impl HostMachine {
                 _ => {}
             }
         }
+        if self.arrivals_due().is_some_and(|t| now >= t) {
+            self.flush_arrivals(now);
+        }
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should next be called.
@@ -315,6 +327,7 @@ impl HostMachine {
                 }
                 ConnState::Closing => None,
             })
+            .chain(self.arrivals_due())
             .min()
     }
 

@@ -196,6 +196,12 @@ impl LobbyHost {
         self.act(|m, now| m.send_resume(now, to, bytes))
     }
 
+    /// The host's game finished the running resume (see
+    /// [`HostMachine::resume_settled`]).
+    pub fn resume_settled(&self) {
+        self.act(|m, now| m.resume_settled(now));
+    }
+
     /// Removes a member.
     pub fn kick(&self, id: MemberId) {
         self.act(|m, now| m.kick(now, id));
