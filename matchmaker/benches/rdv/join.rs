@@ -134,6 +134,8 @@ fn bare_socket(url: &str) -> WebRtcSocket {
             urls: Vec::new(),
             username: None,
             credential: None,
+            // Stock matchbox_socket's pace (webrtc's 200 ms): the anchor.
+            check_interval: None,
         })
         .add_channel(ChannelConfig::reliable())
         .add_channel(ChannelConfig::unreliable())

@@ -17,6 +17,7 @@ use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use matchbox_socket::{
     ChannelConfig, Packet, PeerId, PeerState, RtcIceServerConfig, WebRtcSocket, WebRtcSocketBuilder,
@@ -34,7 +35,7 @@ pub const GAME_CHANNEL: usize = 1;
 /// a STUN server that a network without internet cannot reach). Across the
 /// internet, give a STUN server and, for peers behind strict NATs, a TURN
 /// server (see `docs/rendezvous.md`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WebRtcConfig {
     /// ICE server URLs (`stun:host:port`, `turn:host:port`). Default: none.
     pub ice_urls: Vec<String>,
@@ -42,6 +43,24 @@ pub struct WebRtcConfig {
     pub ice_username: Option<String>,
     /// TURN credential, if the TURN server wants one.
     pub ice_credential: Option<String>,
+    /// The delay between ICE connectivity checks while a peer connection
+    /// is set up. Default 25 ms (webrtc's own is 200 ms, which is most of
+    /// the time two peers take to connect: join by code took 615 ms on
+    /// loopback, 254 ms at 20 ms). A pair still gets webrtc's 1.4 s to
+    /// answer (more attempts, not a shorter wait); the checks are small
+    /// STUN packets, sent only while connecting. `None`: webrtc's pace.
+    pub ice_check_interval: Option<Duration>,
+}
+
+impl Default for WebRtcConfig {
+    fn default() -> Self {
+        WebRtcConfig {
+            ice_urls: Vec::new(),
+            ice_username: None,
+            ice_credential: None,
+            ice_check_interval: Some(Duration::from_millis(25)),
+        }
+    }
 }
 
 /// How the link's message loop ended.
@@ -172,6 +191,7 @@ impl WebRtcLink {
                 urls: config.ice_urls.clone(),
                 username: config.ice_username.clone(),
                 credential: config.ice_credential.clone(),
+                check_interval: config.ice_check_interval,
             })
             .reconnect_attempts(Some(1))
             .add_channel(ChannelConfig::reliable())
