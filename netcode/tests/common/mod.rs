@@ -172,14 +172,15 @@ pub fn run_until(
     run_paced(peers, None, deadline, what, between, done)
 }
 
-/// How long a loop waits before its next round when no peer could advance
-/// (all wait for input in flight) or no tick is due: a core stays free for
-/// the other tests, and a datagram waits at most this long to be read.
+/// How long an unpaced loop waits before its next round when no peer could
+/// advance (all wait for input in flight): a core stays free for the other
+/// tests, and a datagram waits at most this long to be read.
 const IDLE_POLL: Duration = Duration::from_millis(1);
 
 /// Like [`run_until`], with one game tick every `tick` (a real game's frame
-/// pacing). Between ticks, and after an unpaced round in which no peer
-/// advanced, the loop polls GGRS every [`IDLE_POLL`] instead of spinning.
+/// pacing; between ticks the loop busy-waits with `yield_now`, polling
+/// GGRS). Unpaced, a round in which no peer advanced is followed by a wait
+/// of [`IDLE_POLL`] instead of spinning.
 pub fn run_paced(
     peers: &mut [Peer],
     tick: Option<Duration>,
@@ -223,14 +224,10 @@ pub fn run_paced(
             true
         };
         between(peers);
-        if idle {
+        if idle && tick.is_none() {
             // Pacing of the loop, not a wait for anything: it ends on
             // `done` or at its deadline.
-            let wait = match tick {
-                Some(_) => IDLE_POLL.min(next.saturating_duration_since(Instant::now())),
-                None => IDLE_POLL,
-            };
-            std::thread::sleep(wait);
+            std::thread::sleep(IDLE_POLL);
         } else {
             std::thread::yield_now();
         }
