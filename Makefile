@@ -42,11 +42,25 @@ clippy:
 # run target/debug/nearplay-demo and nearplay-rendezvous from it), so no
 # separate `cargo build` here: that was a second, dev-profile build of the
 # whole graph. Test settings are in .config/nextest.toml.
+#
+# rustdoc compiles the doc tests on every run (15-35 s with nothing else to
+# build), so they run while nextest runs the other tests. Cargo holds the
+# target dir's lock until `cargo test --doc` ends, so nextest builds and
+# lists the test binaries first, then runs that list without calling cargo
+# again; the doc tests' output follows the suite's. They compile at a lower
+# CPU priority (`nice`), so the suite's timed matches keep their share.
 unit:
-	$(CARGO) test --workspace --doc $(FEATURES)
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
-	  $(CARGO) nextest run --workspace --no-fail-fast $(FEATURES); \
-	else $(CARGO) test --workspace --no-fail-fast $(FEATURES); fi
+	  meta=$$(mktemp -d) || exit 1; trap 'rm -rf "$$meta"' EXIT; \
+	  $(CARGO) nextest list --workspace $(FEATURES) --list-type binaries-only \
+	    --message-format json > "$$meta/binaries.json" || exit 1; \
+	  nice -n 10 $(CARGO) test --workspace --doc $(FEATURES) > "$$meta/doctests.log" 2>&1 & doc=$$!; \
+	  $(CARGO) nextest run --binaries-metadata "$$meta/binaries.json" --no-fail-fast; tests=$$?; \
+	  wait $$doc; docs=$$?; cat "$$meta/doctests.log"; \
+	  [ $$docs -eq 0 ] || echo "unit: doc tests FAILED (above)"; \
+	  [ $$tests -eq 0 ] && [ $$docs -eq 0 ]; \
+	else $(CARGO) test --workspace --doc $(FEATURES) && \
+	  $(CARGO) test --workspace --no-fail-fast $(FEATURES); fi
 
 ## fuzz-build: the cargo-fuzz targets compile (stable toolchain, see docs/pitfalls.md)
 fuzz-build:

@@ -21,6 +21,12 @@ const END: i32 = 1200;
 const MAX_STALL_TICKS: u32 = 6;
 /// One game tick at 60 fps: the loop's pacing, not a wait for anything.
 const TICK: Duration = Duration::from_micros(16_667);
+/// The apps update this many times faster than real time (like the demo's
+/// `--speed`). Each update still advances one game frame (the apps' clock
+/// steps 1/60 s an update), so frames and stalls in updates mean the same;
+/// loopback carries a datagram well within an update; wall-clock timeouts
+/// (GGRS's 2 s disconnect, the lobby's) are not scaled.
+const SPEED: u32 = 4;
 
 /// The score after each game frame (a resimulation overwrites).
 #[derive(Resource, Default)]
@@ -90,8 +96,8 @@ fn game_frame(app: &App) -> i32 {
             .map_or(0, |f| f.0)
 }
 
-/// Updates the apps at 60 fps until `done`; counts each app's longest run
-/// of updates without a new game frame.
+/// Updates the apps at `SPEED` times 60 fps until `done`; counts each
+/// app's longest run of updates without a new game frame.
 fn paced(
     apps: &mut [&mut App],
     what: &str,
@@ -116,9 +122,9 @@ fn paced(
                 *s = (*s).max(runs[i]);
             }
         }
-        // Frame pacing of the game loop (60 fps, like a real game), not a
-        // wait: the loop itself ends at its deadline.
-        next += TICK;
+        // Frame pacing of the game loop (like a real game's, `SPEED` times
+        // faster), not a wait: the loop itself ends at its deadline.
+        next += TICK / SPEED;
         std::thread::sleep(next.saturating_duration_since(Instant::now()));
     }
 }

@@ -25,6 +25,11 @@ const END: i32 = 1200;
 const MAX_STALL_TICKS: u32 = 6;
 /// One game tick at 60 fps: the loop's pacing, not a wait for anything.
 const TICK: Duration = Duration::from_micros(16_667);
+/// The loop runs this many times faster than real time (like the demo's
+/// `--speed`). A tick is still one game frame, so frames and stalls in
+/// ticks mean the same; loopback carries a datagram well within a tick;
+/// wall-clock timeouts (GGRS's 2 s disconnect, the lobby's) are not scaled.
+const SPEED: u32 = 4;
 
 fn matchmaker() -> Matchmaker {
     let mut config = MatchmakerConfig::new(GAME, "1.0.0");
@@ -32,7 +37,7 @@ fn matchmaker() -> Matchmaker {
     Matchmaker::with_discovery(config, discovery()).expect("matchmaker")
 }
 
-/// Ticks `players` at 60 fps until `done`, within `limit`.
+/// Ticks `players` at `SPEED` times 60 fps until `done`, within `limit`.
 fn run(
     players: &mut [&mut Player],
     what: &str,
@@ -53,9 +58,9 @@ fn run(
         for p in players.iter_mut() {
             p.tick();
         }
-        // Frame pacing of the game loop (60 fps, like a real game), not a
-        // wait: the loop itself ends at its deadline.
-        next += TICK;
+        // Frame pacing of the game loop (like a real game's, `SPEED` times
+        // faster), not a wait: the loop itself ends at its deadline.
+        next += TICK / SPEED;
         std::thread::sleep(next.saturating_duration_since(Instant::now()));
     }
 }

@@ -1,7 +1,8 @@
 //! Rejoin and late join (issue 13) over the simulated network: every member
 //! restarts GGRS at an agreed confirmed frame under a new key epoch, and
-//! the newcomer loads the state at that frame. Paced at 60 fps like a game.
-//! Figures (longest survivor stall, newcomer's time to its first confirmed
+//! the newcomer loads the state at that frame. Paced like a game: at 60
+//! fps over the lossy link, four times faster on the LAN links (whose
+//! latency is under a tick either way; see [`Pace`]). Figures (longest survivor stall, newcomer's time to its first confirmed
 //! frame) are printed with `--nocapture`.
 
 mod common;
@@ -93,8 +94,8 @@ fn report(what: &str, members: &[Member]) {
     }
 }
 
-fn rejoin(profile: LinkProfile, control_latency: Duration, seed: u64, what: &str) {
-    let members = rejoin_match(profile, control_latency, seed, false, what);
+fn rejoin(profile: LinkProfile, control_latency: Duration, seed: u64, pace: Pace, what: &str) {
+    let members = rejoin_match(profile, control_latency, seed, false, pace, what);
     assert_agree_after_switch(&members);
     report(what, &members);
 }
@@ -102,14 +103,17 @@ fn rejoin(profile: LinkProfile, control_latency: Duration, seed: u64, what: &str
 #[test]
 fn a_restarted_player_rejoins_on_a_lan() {
     let ms = Duration::from_millis;
-    rejoin(LinkProfile::latency(ms(1), ms(0)), ms(1), 31, "rejoin, LAN");
+    let lan = LinkProfile::latency(ms(1), ms(0));
+    rejoin(lan, ms(1), 31, Pace::faster(4), "rejoin, LAN");
 }
 
 #[test]
 fn a_restarted_player_rejoins_over_60ms_jitter_and_loss() {
     let ms = Duration::from_millis;
     let profile = LinkProfile::latency(ms(60), ms(10)).with_loss(0.10);
-    rejoin(profile, ms(60), 32, "rejoin, 60 ms +-10 ms, 10 % loss");
+    // Real time: 60 ms is 3.6 frames at 60 fps, as the test means it.
+    let what = "rejoin, 60 ms +-10 ms, 10 % loss";
+    rejoin(profile, ms(60), 32, Pace::REAL_TIME, what);
 }
 
 /// The state at `frame` of a match two players started, a third joining
@@ -145,9 +149,11 @@ fn a_friend_joins_a_running_match_in_a_free_seat() {
         .collect();
     let mut control = Control::new(ms(5));
     let nothing = |_: &mut [Member], _: Instant| {};
+    let pace = Pace::faster(4);
     run(
         &mut members,
         &mut control,
+        pace,
         DEADLINE,
         "frame 300",
         nothing,
@@ -163,6 +169,7 @@ fn a_friend_joins_a_running_match_in_a_free_seat() {
     run(
         &mut members,
         &mut control,
+        pace,
         DEADLINE,
         "frame 1200",
         nothing,

@@ -172,8 +172,15 @@ pub fn run_until(
     run_paced(peers, None, deadline, what, between, done)
 }
 
+/// How long an unpaced loop waits before its next round when no peer could
+/// advance (all wait for input in flight): a core stays free for the other
+/// tests, and a datagram waits at most this long to be read.
+const IDLE_POLL: Duration = Duration::from_millis(1);
+
 /// Like [`run_until`], with one game tick every `tick` (a real game's frame
-/// pacing; the loop busy-waits with `yield_now`, it never sleeps).
+/// pacing; between ticks the loop busy-waits with `yield_now`, polling
+/// GGRS). Unpaced, a round in which no peer advanced is followed by a wait
+/// of [`IDLE_POLL`] instead of spinning.
 pub fn run_paced(
     peers: &mut [Peer],
     tick: Option<Duration>,
@@ -185,6 +192,8 @@ pub fn run_paced(
     let start = Instant::now();
     let end = start + deadline;
     let mut next = start;
+    let frames =
+        |peers: &[Peer]| -> Vec<i32> { peers.iter().map(|p| p.session.current_frame()).collect() };
     while !done(peers) {
         let now = Instant::now();
         assert!(
@@ -195,21 +204,33 @@ pub fn run_paced(
                 .map(|p| (p.session.current_frame(), p.session.confirmed_frame()))
                 .collect::<Vec<_>>()
         );
-        if now >= next {
+        let idle = if now >= next {
+            let before = frames(peers);
             for p in peers.iter_mut() {
                 p.tick();
             }
-            if let Some(t) = tick {
-                next += t;
+            match tick {
+                Some(t) => {
+                    next += t;
+                    false
+                }
+                None => frames(peers) == before,
             }
         } else {
             // Between ticks GGRS still needs its messages handled.
             for p in peers.iter_mut().filter(|p| p.alive) {
                 p.session.poll_remote_clients();
             }
-        }
+            true
+        };
         between(peers);
-        std::thread::yield_now();
+        if idle && tick.is_none() {
+            // Pacing of the loop, not a wait for anything: it ends on
+            // `done` or at its deadline.
+            std::thread::sleep(IDLE_POLL);
+        } else {
+            std::thread::yield_now();
+        }
     }
 }
 

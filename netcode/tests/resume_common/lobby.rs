@@ -112,11 +112,52 @@ pub fn decode_state(bytes: &[u8]) -> Option<GameState> {
     Some(g)
 }
 
-/// Runs members paced at [`TICK`] until `done`; control messages are
+/// How fast the members' game loop runs against the wall clock.
+///
+/// A tick is one game frame whatever the speed: everything counted in
+/// frames or ticks (input delay, prediction window, the switch 20 frames
+/// ahead, stalls in ticks) means the same. Wall-clock timers (GGRS's
+/// disconnect timeout and 200 ms retries, the resume machine's deadlines,
+/// the links' latency) are not scaled, so a faster loop sees them as more
+/// ticks: use it where the links' latency is well under a tick.
+#[derive(Clone, Copy, Debug)]
+pub struct Pace {
+    tick: Duration,
+}
+
+impl Pace {
+    /// 60 fps, like a game (the benches and the lossy-link tests).
+    pub const REAL_TIME: Pace = Pace { tick: TICK };
+
+    /// `speed` times faster than real time (1 is real time).
+    pub fn faster(speed: u32) -> Pace {
+        Pace {
+            tick: TICK / speed.max(1),
+        }
+    }
+
+    /// The wall-clock time of one tick.
+    pub fn tick(self) -> Duration {
+        self.tick
+    }
+}
+
+/// Ticks a loop may run back to back to catch up after the thread was
+/// descheduled; beyond that the missed ticks are dropped, as a game drops
+/// frames. A burst of ticks advances every member faster than datagrams
+/// travel and would count the machine's stall as the protocol's.
+const MAX_CATCH_UP_TICKS: u32 = 2;
+
+/// How long the loop waits between polls of GGRS when no tick is due (a
+/// game polls once a frame; the tests poll more often than that).
+const POLL_INTERVAL: Duration = Duration::from_millis(1);
+
+/// Runs members paced at `pace` until `done`; control messages are
 /// delivered before each tick. `between` runs after each tick round.
 pub fn run(
     members: &mut [Member],
     control: &mut Control,
+    pace: Pace,
     deadline: Duration,
     what: &str,
     mut between: impl FnMut(&mut [Member], Instant),
@@ -145,13 +186,18 @@ pub fn run(
                 m.tick(now, control);
             }
             between(members, now);
-            next += TICK;
+            next += pace.tick;
+            if now > next + pace.tick * MAX_CATCH_UP_TICKS {
+                next = now + pace.tick;
+            }
         } else {
             for m in members.iter_mut() {
                 m.poll();
             }
+            // Frame pacing between polls, not a wait for anything: the
+            // loop ends on `done` or at its deadline.
+            std::thread::sleep(POLL_INTERVAL.min(next - now));
         }
-        std::thread::yield_now();
     }
 }
 

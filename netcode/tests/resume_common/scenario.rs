@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use nearplay_netcode::prelude::*;
 use nearplay_netcode::resume::{ResumeConfig, ResumeMachine};
 
-use super::{Control, EpochPlan, Member, all_settled, run};
+use super::{Control, EpochPlan, Member, Pace, all_settled, run};
 
 pub const DEADLINE: Duration = Duration::from_secs(60);
 pub const END: i32 = 1200;
@@ -90,7 +90,8 @@ pub fn start_resume(
 }
 
 /// Peer 2 vanishes at frame 300 on a LAN; once both survivors have
-/// dropped it, the links take `profile` and a fresh peer 2 rejoins.
+/// dropped it, the links take `profile` and a fresh peer 2 rejoins. The
+/// members' loop runs at `pace`.
 ///
 /// The vanish itself happens on a LAN link: under 60 ms of latency and
 /// 10 % loss, GGRS 0.13 can panic while the survivors drop the vanished
@@ -102,6 +103,7 @@ pub fn rejoin_match(
     control_latency: Duration,
     seed: u64,
     late_sync: bool,
+    pace: Pace,
     what: &str,
 ) -> Vec<Member> {
     let ms = Duration::from_millis;
@@ -115,6 +117,7 @@ pub fn rejoin_match(
     run(
         &mut members,
         &mut control,
+        pace,
         DEADLINE,
         "frame 300",
         nothing,
@@ -131,6 +134,7 @@ pub fn rejoin_match(
     run(
         &mut members,
         &mut control,
+        pace,
         DEADLINE,
         "the disconnect",
         nothing,
@@ -154,6 +158,7 @@ pub fn rejoin_match(
     run(
         &mut members,
         &mut control,
+        pace,
         DEADLINE,
         "frame 1200",
         nothing,
