@@ -121,6 +121,8 @@ pub struct Lobby {
     pub(super) auto_ready: bool,
     pub(super) start_when_ready: Option<usize>,
     pub(super) last_plan: Option<MatchPlan>,
+    /// LAN member: taking the seat back after a drop (`reconnect.rs`).
+    pub(super) reconnect: Option<super::reconnect::Reconnector>,
 }
 
 impl std::fmt::Debug for Lobby {
@@ -161,6 +163,7 @@ impl Lobby {
             auto_ready: false,
             start_when_ready: None,
             last_plan: None,
+            reconnect: None,
         }
     }
 
@@ -204,6 +207,7 @@ impl Lobby {
             }
             #[cfg(feature = "rendezvous")]
             self.settle_connecting();
+            self.try_reconnect_now();
             if !self.core().events.is_empty() {
                 continue;
             }
