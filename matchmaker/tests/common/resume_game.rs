@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use ggrs::{GgrsError, GgrsRequest, InputStatus, P2PSession, SessionState};
-use nearplay_matchmaker::play::{Lobby, LobbyEvent, MatchStart, ResumeStep};
+use nearplay_matchmaker::play::{Lobby, LobbyEvent, MatchControl, MatchStart, ResumeStep};
 use nearplay_netcode::NetMonitor;
 
 use super::game::Cfg;
@@ -37,6 +37,11 @@ pub struct Player {
     pub first_confirmed: Option<Instant>,
     pub switched_at: Option<i32>,
     pub newcomer: bool,
+    /// The lobby's news about our own connection (reconnecting, back,
+    /// given up, ended), as it came.
+    pub connection: Vec<(Instant, MatchControl)>,
+    /// A window that stayed open was seated again (the resumed start).
+    pub reseated: Option<Instant>,
 }
 
 /// The input of `handle` at game frame `frame`: the same in every epoch.
@@ -81,6 +86,8 @@ impl Player {
             first_confirmed: None,
             switched_at: None,
             newcomer,
+            connection: Vec::new(),
+            reseated: None,
         };
         if newcomer {
             p.next = Some(session);
@@ -209,6 +216,13 @@ impl Player {
                     self.state = Some(state);
                     self.switch(point.frame);
                 }
+                LobbyEvent::MatchStarted(start) if start.is_resume() => self.reseat(start),
+                LobbyEvent::Control(
+                    news @ (MatchControl::Reconnecting { .. }
+                    | MatchControl::Reconnected { .. }
+                    | MatchControl::ReconnectGaveUp { .. }
+                    | MatchControl::Ended(_)),
+                ) => self.connection.push((Instant::now(), news)),
                 LobbyEvent::Resume(ResumeStep::Failed(e)) => {
                     panic!("{}: resume failed: {e}", self.name)
                 }
@@ -216,6 +230,22 @@ impl Player {
                 _ => {}
             }
         }
+    }
+
+    /// Our lobby took our seat back after a drop (the window stayed
+    /// open): as a restarted game, drop the old session (and its view of
+    /// the match) and wait for the state of the agreed frame.
+    fn reseat(&mut self, start: MatchStart) {
+        assert_eq!(start.plan.local_handle, self.handle, "the same seat");
+        self.session = None;
+        self.next = Some(start.into_session::<Cfg>(None).expect("resumed session"));
+        self.newcomer = true;
+        self.state = None;
+        self.offset = 0;
+        self.settled = -1;
+        self.switched_at = None;
+        self.first_confirmed = None;
+        self.reseated = Some(Instant::now());
     }
 
     fn switch(&mut self, frame: i32) {
