@@ -101,6 +101,7 @@ mod lobby;
 mod matches;
 mod messages;
 mod playback;
+mod reconnect;
 mod replay;
 mod resume;
 mod spectate;
@@ -131,6 +132,7 @@ pub use playback::{
     ChecksumMismatch, PlaybackMode, ReplayPlaybackPlugin, ReplayPlaybackState, ReplayReset,
     SEEK_FRAMES_PER_UPDATE, VERIFY_FRAMES_PER_UPDATE, start_playback, stop_playback,
 };
+pub use reconnect::{ReconnectPlugin, Reconnecting};
 pub use replay::{
     ConfirmedFrames, FrameChecksum, LastReplay, REPLAY_EXTENSION, RecordReplays, ReplayGameRes,
     ReplayPlugin, ReplayRecording, ReplaySaveFailed, ReplaySaved, prune, record_match,
@@ -284,6 +286,7 @@ impl<C: Config<Address = PeerAddr>> Plugin for NearplayPlugin<C> {
             MatchPlugin::<C>::default(),
             ForensicsPlugin::<C>::default(),
             ResumePlugin::<C>::default(),
+            ReconnectPlugin,
         ));
         if !app.is_plugin_added::<NearplayNetPlugin<C>>() {
             app.add_plugins(NearplayNetPlugin::<C>::default());
@@ -298,8 +301,8 @@ pub mod prelude {
         DesyncReported, ForensicsAppExt, ForensicsOptions, LobbyClosed, LobbyCommands, LobbyFailed,
         LobbyHandle, LobbyJoined, LobbyNotice, LobbyOpened, MatchFailed, MatchFailure,
         MatchOptions, MatchResumed, MatchStarted, MatchmakerRes, MemberJoined, MemberLeft,
-        NearplayPlugin, NearplaySystems, NetState, ResumeFailed, ResumeHooksExt, Roster,
-        RosterChanged,
+        NearplayPlugin, NearplaySystems, NetState, Reconnecting, ResumeFailed, ResumeHooksExt,
+        Roster, RosterChanged,
     };
     pub use super::{
         ConfirmedFrames, FrameChecksum, LastReplay, PlaybackMode, RecordReplays,
