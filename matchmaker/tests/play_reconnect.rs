@@ -1,12 +1,21 @@
 //! A window that stayed open comes back by itself (issue 13), through the
 //! plain lobby API: three players with real lobbies and UDP sessions; Bo
 //! plays from a network namespace of its own, joined to the others' by a
-//! veth pair (through a bridge), and at frame 300 its link goes down for
-//! 3 s. Nobody calls anything: Bo's lobby notices the drop, reconnects to
-//! the same host with the seat's secret from its plan, the match resumes
-//! at an agreed frame, and all three agree at frame 1200.
+//! veth pair (through a bridge), and at frame 300 its network fails for
+//! 3 s while its game keeps running.
 //!
-//! Figures printed: the reconnect time (link restored -> Bo's first
+//! - Its link goes down: nobody calls anything; Bo's lobby notices the
+//!   drop, reconnects to the same host with the seat's secret from its
+//!   plan, the match resumes at an agreed frame, and all three agree at
+//!   frame 1200.
+//! - Only game traffic is lost (the lobby's TCP connection lives on, so
+//!   the lobby notices nothing): Bo's game asks its lobby to reconnect
+//!   when its session lost every other player (`Lobby::reconnect`); the
+//!   host hands the seat, still held, to the new connection.
+//! - With reconnecting off (and before this existed), Bo stays out: its
+//!   lobby ends, its seat stays vacant while the others play on.
+//!
+//! Figures printed: the reconnect time (network restored -> Bo's first
 //! confirmed frame in the resumed match) and the others' longest stall,
 //! during the cut and while Bo came back. Needs root (network
 //! namespaces); says SKIP otherwise.
@@ -88,154 +97,264 @@ fn matchmaker(ip: [u8; 4]) -> Matchmaker {
     Matchmaker::new(config).expect("matchmaker")
 }
 
-/// Ticks every player at 60 fps, each from its own namespace, until
-/// `done`, within `limit`.
-fn run(
-    players: &mut [(&mut Player, &Netns)],
-    what: &str,
-    limit: Duration,
-    mut done: impl FnMut(&mut [(&mut Player, &Netns)]) -> bool,
-) {
-    let deadline = Instant::now() + limit;
-    let mut next = Instant::now();
-    while !done(players) {
-        assert!(
-            Instant::now() < deadline,
-            "{what}: not within {limit:?}; frames {:?}",
-            players
-                .iter()
-                .map(|(p, _)| (p.name.clone(), p.frame(), p.settled()))
-                .collect::<Vec<_>>()
-        );
-        for (p, ns) in players.iter_mut() {
-            ns.enter();
-            p.tick();
+/// How Bo's network fails.
+#[derive(Clone, Copy, Debug)]
+enum Cut {
+    /// Its link goes down (everything is lost, the lobby notices).
+    Link,
+    /// UDP to and from Bo is dropped (the game's traffic), TCP lives.
+    GameTraffic,
+}
+
+/// Hana (host) and Ann in one namespace, Bo in another; the match runs.
+/// Fields drop in order: the players, then the thread goes home, then the
+/// lab is deleted.
+struct Match {
+    hana: Player,
+    ann: Player,
+    bo: Player,
+    near: Netns,
+    far: Netns,
+    _home: Home,
+    lab: Lab,
+}
+
+impl Match {
+    /// `None` (after saying why) where namespaces cannot be made.
+    /// `tag` names the lab's namespaces (unique per test in a process).
+    fn start(tag: &str, bo_settings: PlayerSettings) -> Option<Match> {
+        if let Some(why) = unavailable() {
+            println!("SKIP: {why}");
+            return None;
         }
-        // Frame pacing of the game loop (60 fps, like a real game), not a
-        // wait: the loop itself ends at its deadline.
-        next += TICK;
-        std::thread::sleep(next.saturating_duration_since(Instant::now()));
+        let lab = Lab::new(tag, 2).expect("lab");
+        let home = Home(Netns::current());
+        let (near, far) = (Netns::named(&lab.ns[0]), Netns::named(&lab.ns[1]));
+        near.enter();
+        let mm = matchmaker([10, 213, 0, 1]);
+        let mut host = mm.host(LobbySettings::new(&unique("Reconnect"), "Hana"));
+        let addr: SocketAddr = wait_for("open", LIMIT, || match host.poll()? {
+            LobbyEvent::Opened { .. } => host.lobby_addr(),
+            _ => None,
+        });
+        let mut ann = mm.join(addr, PlayerSettings::new("Ann").auto_ready(true));
+        far.enter();
+        let mut bo = matchmaker([10, 213, 0, 2]).join(addr, bo_settings.auto_ready(true));
+        near.enter();
+        wait_for("everyone ready", LIMIT, || {
+            for j in [&mut ann, &mut bo] {
+                if let Some(LobbyEvent::Failed(e)) = j.poll() {
+                    panic!("join failed: {e}");
+                }
+            }
+            match host.poll()? {
+                LobbyEvent::RosterChanged(r) if r.len() == 3 && r.iter().all(|m| m.ready) => {
+                    Some(())
+                }
+                _ => None,
+            }
+        });
+        host.start().expect("start");
+        let t0 = Instant::now();
+        let mut starts = match_started(&mut [&mut host, &mut ann, &mut bo], LIMIT).into_iter();
+        let mut m = Match {
+            hana: Player::new("Hana", host, starts.next().expect("start"), t0),
+            ann: Player::new("Ann", ann, starts.next().expect("start"), t0),
+            bo: Player::new("Bo", bo, starts.next().expect("start"), t0),
+            near,
+            far,
+            _home: home,
+            lab,
+        };
+        m.run("frame 300", Duration::from_secs(60), |m| {
+            m.bo.frame() >= Some(CUT_AT)
+        });
+        Some(m)
+    }
+
+    /// Ticks every player at 60 fps, each from its own namespace, until
+    /// `done`, within `limit`.
+    fn run(&mut self, what: &str, limit: Duration, mut done: impl FnMut(&mut Match) -> bool) {
+        let deadline = Instant::now() + limit;
+        let mut next = Instant::now();
+        while !done(self) {
+            assert!(
+                Instant::now() < deadline,
+                "{what}: not within {limit:?}; frames {:?}",
+                [&self.hana, &self.ann, &self.bo]
+                    .iter()
+                    .map(|p| (p.name.clone(), p.frame(), p.settled()))
+                    .collect::<Vec<_>>()
+            );
+            for (p, ns) in [
+                (&mut self.hana, &self.near),
+                (&mut self.ann, &self.near),
+                (&mut self.bo, &self.far),
+            ] {
+                ns.enter();
+                p.tick();
+            }
+            // Frame pacing of the game loop (60 fps, like a real game), not
+            // a wait: the loop itself ends at its deadline.
+            next += TICK;
+            std::thread::sleep(next.saturating_duration_since(Instant::now()));
+        }
+    }
+
+    /// Bo's network fails (`on`) or comes back.
+    fn cut(&self, how: Cut, on: bool) {
+        let (near, far) = (&self.lab.ns[0], &self.lab.ns[1]);
+        match (how, on) {
+            (Cut::Link, true) => ip(&["-n", far, "link", "set", LAB_IF, "down"]),
+            (Cut::Link, false) => ip(&["-n", far, "link", "set", LAB_IF, "up"]),
+            (Cut::GameTraffic, on) => {
+                let verb = if on { "add" } else { "del" };
+                // Bo's UDP out, and the others' UDP to Bo.
+                ip(&["-n", far, "rule", verb, "ipproto", "udp", "blackhole"]);
+                ip(&[
+                    "-n", near, "rule", verb, "ipproto", "udp", "to", "10.213.0.2", "blackhole",
+                ]);
+            }
+        }
+    }
+
+    /// Cuts Bo's network at frame 300 for 3 s (until `noticed` too), then
+    /// restores it; returns when, and the others' longest stalls during
+    /// the cut.
+    fn cut_for_3_s(&mut self, how: Cut, mut noticed: impl FnMut(&Player) -> bool) -> (Instant, [u32; 2]) {
+        self.cut(how, true);
+        let cut = Instant::now();
+        for p in [&mut self.hana, &mut self.ann] {
+            p.measuring = true;
+        }
+        self.run("the drop noticed, and the cut's 3 s", LIMIT, |m| {
+            noticed(&m.bo) && cut.elapsed() >= CUT
+        });
+        // With the link down the lobby cannot reach the host either (with
+        // only the game's traffic lost, it can: the seat comes back while
+        // the new sessions wait for the traffic).
+        if matches!(how, Cut::Link) {
+            assert!(self.bo.reseated.is_none(), "back in its seat with its link down");
+        }
+        let during = [self.hana.take_longest_stall(), self.ann.take_longest_stall()];
+        self.cut(how, false);
+        (Instant::now(), during)
+    }
+
+    /// Plays on until everyone settled frame 1200 after Bo came back;
+    /// checks the match agrees and prints the figures.
+    fn back_and_agree(&mut self, what: &str, restored: Instant, during: [u32; 2]) {
+        let bo_handle = self.bo.handle;
+        self.run(&format!("{what}: frame 1200 after Bo came back"), Duration::from_secs(90), |m| {
+            if let Some((_, gave_up)) = m.bo.connection.iter().find(|(_, n)| {
+                matches!(n, MatchControl::ReconnectGaveUp { .. } | MatchControl::Ended(_))
+            }) {
+                panic!("Bo did not come back: {gave_up:?}");
+            }
+            [&m.hana, &m.ann, &m.bo].iter().all(|p| p.settled() >= END)
+        });
+        let (hana, ann, bo) = (&self.hana, &self.ann, &self.bo);
+        let reseated = bo.reseated.expect("Bo seated again");
+        assert!(bo.newcomer, "a reconnect resumes as a rejoin");
+        assert_eq!(bo.handle, bo_handle, "the same seat");
+        let (back_at, attempts) = bo
+            .connection
+            .iter()
+            .find_map(|(at, n)| match n {
+                MatchControl::Reconnected { attempts, .. } => Some((*at, *attempts)),
+                _ => None,
+            })
+            .expect("Bo's lobby said it was back");
+        let sums: Vec<_> = [hana, ann, bo].iter().map(|p| p.sum(END)).collect();
+        assert!(sums[0].is_some(), "no checksum at frame {END}");
+        assert!(
+            sums.iter().all(|s| *s == sums[0]),
+            "checksums differ at {END}: {sums:?}"
+        );
+        let switch = hana.switched_at.expect("Hana switched");
+        assert_eq!(ann.switched_at, Some(switch));
+        assert_eq!(bo.switched_at, Some(switch));
+        let first = bo.first_confirmed.expect("Bo confirmed a frame");
+        let while_back = [hana.longest_stall, ann.longest_stall];
+        // Figures for the issue's closing note.
+        println!(
+            "{what}: cut at frame {CUT_AT} for {CUT:?}; network restored -> host took Bo back after {:?} \
+             (try {attempts}), seated again after {:?}, first confirmed frame in the resumed match after {:?} \
+             (switch at frame {switch}); others' longest stall: during the cut {during:?} ticks, \
+             while Bo came back {while_back:?} ticks",
+            back_at.saturating_duration_since(restored),
+            reseated.saturating_duration_since(restored),
+            first.saturating_duration_since(restored),
+        );
+        assert!(
+            while_back.iter().all(|s| *s <= MAX_STALL_TICKS),
+            "the others stalled {while_back:?} ticks while Bo came back (goal <= {MAX_STALL_TICKS})"
+        );
     }
 }
 
 #[test]
 fn a_member_whose_link_drops_for_3_s_comes_back_by_itself_and_all_three_agree_at_frame_1200() {
-    if let Some(why) = unavailable() {
-        println!("SKIP: {why}");
+    let Some(mut m) = Match::start("rcl", PlayerSettings::new("Bo")) else {
         return;
-    }
-    let lab = Lab::new("rc", 2).expect("lab");
-    let _home = Home(Netns::current());
-    let (near, far) = (Netns::named(&lab.ns[0]), Netns::named(&lab.ns[1]));
-
-    // Hana hosts and Ann plays in one namespace; Bo in the other.
-    near.enter();
-    let mm = matchmaker([10, 213, 0, 1]);
-    let mut host = mm.host(LobbySettings::new(&unique("Reconnect"), "Hana"));
-    let addr: SocketAddr = wait_for("open", LIMIT, || match host.poll()? {
-        LobbyEvent::Opened { .. } => host.lobby_addr(),
-        _ => None,
+    };
+    let (restored, during) = m.cut_for_3_s(Cut::Link, |bo| {
+        bo.connection
+            .iter()
+            .any(|(_, n)| matches!(n, MatchControl::Reconnecting { .. }))
     });
-    let mut ann = mm.join(addr, PlayerSettings::new("Ann").auto_ready(true));
-    far.enter();
-    let mut bo = matchmaker([10, 213, 0, 2]).join(addr, PlayerSettings::new("Bo").auto_ready(true));
-    near.enter();
-    wait_for("everyone ready", LIMIT, || {
-        for j in [&mut ann, &mut bo] {
-            if let Some(LobbyEvent::Failed(e)) = j.poll() {
-                panic!("join failed: {e}");
-            }
-        }
-        match host.poll()? {
-            LobbyEvent::RosterChanged(r) if r.len() == 3 && r.iter().all(|m| m.ready) => Some(()),
-            _ => None,
-        }
-    });
-    host.start().expect("start");
-    let t0 = Instant::now();
-    let mut starts = match_started(&mut [&mut host, &mut ann, &mut bo], LIMIT).into_iter();
-    let mut hana = Player::new("Hana", host, starts.next().expect("start"), t0);
-    let mut ann = Player::new("Ann", ann, starts.next().expect("start"), t0);
-    let mut bo = Player::new("Bo", bo, starts.next().expect("start"), t0);
-    let bo_handle = bo.handle;
-    run(
-        &mut [(&mut hana, &near), (&mut ann, &near), (&mut bo, &far)],
-        "frame 300",
-        Duration::from_secs(60),
-        |p| p[2].0.frame() >= Some(CUT_AT),
-    );
+    m.back_and_agree("reconnect (link down)", restored, during);
+}
 
-    // Bo's network drops: its side of the link goes down for 3 s.
-    ip(&["-n", &lab.ns[1], "link", "set", LAB_IF, "down"]);
-    let cut = Instant::now();
-    for p in [&mut hana, &mut ann] {
-        p.measuring = true;
-    }
-    run(
-        &mut [(&mut hana, &near), (&mut ann, &near), (&mut bo, &far)],
-        "the drop noticed by Bo's lobby, and the cut's 3 s",
-        LIMIT,
-        |p| {
-            let noticed = p[2].0.connection.iter().any(|(_, n)| {
-                matches!(n, MatchControl::Reconnecting { .. })
-            });
-            noticed && cut.elapsed() >= CUT
-        },
-    );
-    assert!(bo.reseated.is_none(), "back in its seat with its link down");
-    let during_cut = [hana.take_longest_stall(), ann.take_longest_stall()];
-    let tries_while_down = bo.connection.len();
-
-    // The network comes back; nobody calls anything.
-    ip(&["-n", &lab.ns[1], "link", "set", LAB_IF, "up"]);
-    let restored = Instant::now();
-    run(
-        &mut [(&mut hana, &near), (&mut ann, &near), (&mut bo, &far)],
-        "frame 1200 after Bo came back",
-        Duration::from_secs(90),
-        |p| {
-            if let Some((_, gave_up)) = p[2].0.connection.iter().find(|(_, n)| {
-                matches!(n, MatchControl::ReconnectGaveUp { .. } | MatchControl::Ended(_))
-            }) {
-                panic!("Bo did not come back: {gave_up:?}");
-            }
-            p.iter().all(|(p, _)| p.settled() >= END)
-        },
-    );
-    let reseated = bo.reseated.expect("Bo seated again");
-    assert!(bo.newcomer, "a reconnect resumes as a rejoin");
-    assert_eq!(bo.handle, bo_handle, "the same seat");
-    let (back_at, attempts) = bo
-        .connection
-        .iter()
-        .find_map(|(at, n)| match n {
-            MatchControl::Reconnected { attempts, .. } => Some((*at, *attempts)),
-            _ => None,
-        })
-        .expect("Bo's lobby said it was back");
-    let sums: Vec<_> = [&hana, &ann, &bo].iter().map(|p| p.sum(END)).collect();
-    assert!(sums[0].is_some(), "no checksum at frame {END}");
+#[test]
+fn a_member_that_lost_only_its_game_traffic_asks_its_lobby_and_comes_back() {
+    let Some(mut m) = Match::start("rcg", PlayerSettings::new("Bo")) else {
+        return;
+    };
+    m.bo.reconnect_when_cut_off = true;
+    let (restored, during) = m.cut_for_3_s(Cut::GameTraffic, |bo| bo.asked_reconnect.is_some());
     assert!(
-        sums.iter().all(|s| *s == sums[0]),
-        "checksums differ at {END}: {sums:?}"
+        !m.bo
+            .connection
+            .iter()
+            .any(|(_, n)| matches!(n, MatchControl::Ended(_))),
+        "the lobby's own connection lived through the cut"
     );
-    let switch = hana.switched_at.expect("Hana switched");
-    assert_eq!(ann.switched_at, Some(switch));
-    assert_eq!(bo.switched_at, Some(switch));
-    let first = bo.first_confirmed.expect("Bo confirmed a frame");
-    let while_back = [hana.longest_stall, ann.longest_stall];
-    // Figures for the issue's closing note.
+    m.back_and_agree("reconnect (game traffic lost)", restored, during);
+}
+
+#[test]
+fn with_reconnecting_off_a_member_whose_link_drops_stays_out() {
+    let settings = PlayerSettings::new("Bo").reconnect(ReconnectPolicy::off());
+    let Some(mut m) = Match::start("rco", settings) else {
+        return;
+    };
+    let ended = |bo: &Player| {
+        bo.connection
+            .iter()
+            .any(|(_, n)| matches!(n, MatchControl::Ended(CloseReason::HostGone)))
+    };
+    let (_, during) = m.cut_for_3_s(Cut::Link, ended);
+    // The others play on; Bo's seat stays vacant and Bo never comes back.
+    m.run("the others at frame 900", Duration::from_secs(60), |m| {
+        m.hana.settled() >= 900 && m.ann.settled() >= 900
+    });
+    assert!(m.bo.reseated.is_none(), "Bo came back with reconnecting off");
+    assert!(
+        !m.bo
+            .connection
+            .iter()
+            .any(|(_, n)| matches!(n, MatchControl::Reconnecting { .. })),
+        "{:?}",
+        m.bo.connection
+    );
+    assert!(
+        m.hana.lobby.roster().iter().any(|e| e.name == "Bo" && e.vacant),
+        "Bo's seat is vacant: {:?}",
+        m.hana.lobby.roster()
+    );
+    assert!(m.hana.switched_at.is_none(), "no resume without Bo");
     println!(
-        "reconnect: link cut at frame {CUT_AT} for {CUT:?}; {tries_while_down} tries failed while it was down; \
-         link restored -> host took Bo back after {:?} (try {attempts}), seated again after {:?}, \
-         first confirmed frame in the resumed match after {:?} (switch at frame {switch}); \
-         others' longest stall: during the cut {during_cut:?} ticks, while Bo came back {while_back:?} ticks",
-        back_at.saturating_duration_since(restored),
-        reseated.saturating_duration_since(restored),
-        first.saturating_duration_since(restored),
-    );
-    assert!(
-        while_back.iter().all(|s| *s <= MAX_STALL_TICKS),
-        "the others stalled {while_back:?} ticks while Bo came back (goal <= {MAX_STALL_TICKS})"
+        "reconnect off: Bo's lobby ended (host gone), its seat stays vacant; others' longest stall during the cut {during:?} ticks"
     );
 }

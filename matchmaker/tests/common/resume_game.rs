@@ -42,6 +42,15 @@ pub struct Player {
     pub connection: Vec<(Instant, MatchControl)>,
     /// A window that stayed open was seated again (the resumed start).
     pub reseated: Option<Instant>,
+    /// Ask the lobby to reconnect once the session lost every other
+    /// player (what a game does with the plain API; the Bevy plugin does
+    /// it by itself). Off by default: the tick then leaves the session's
+    /// events to [`drain_events`](Self::drain_events).
+    pub reconnect_when_cut_off: bool,
+    /// Players lost by the current session, and when we asked.
+    lost: usize,
+    pub asked_reconnect: Option<Instant>,
+    players: usize,
 }
 
 /// The input of `handle` at game frame `frame`: the same in every epoch.
@@ -68,6 +77,7 @@ impl Player {
     pub fn new(name: &str, lobby: Lobby, start: MatchStart, started: Instant) -> Player {
         let newcomer = start.is_resume();
         let (handle, seed) = (start.plan.local_handle, start.plan.seed);
+        let players = start.plan.players.len();
         let session = start.into_session::<Cfg>(None).expect("session");
         let mut p = Player {
             name: name.to_string(),
@@ -88,6 +98,10 @@ impl Player {
             newcomer,
             connection: Vec::new(),
             reseated: None,
+            reconnect_when_cut_off: false,
+            lost: 0,
+            asked_reconnect: None,
+            players,
         };
         if newcomer {
             p.next = Some(session);
@@ -146,6 +160,9 @@ impl Player {
             _ => (0, -1),
         };
         self.lobby.resume_progress(current, confirmed, next_running);
+        if self.reconnect_when_cut_off {
+            self.reconnect_if_cut_off();
+        }
         self.follow_lobby();
         let may = self
             .frame()
@@ -232,6 +249,23 @@ impl Player {
         }
     }
 
+    /// The session lost every other player: we are the one cut off.
+    fn reconnect_if_cut_off(&mut self) {
+        let Some((s, m)) = &mut self.session else {
+            return;
+        };
+        let lost = m
+            .drain_events(s)
+            .iter()
+            .filter(|e| matches!(e, nearplay_netcode::NetEvent::PeerDisconnected { .. }))
+            .count();
+        self.lost += lost;
+        if self.lost + 1 >= self.players && self.asked_reconnect.is_none() {
+            self.asked_reconnect = Some(Instant::now());
+            self.lobby.reconnect().expect("reconnect");
+        }
+    }
+
     /// Our lobby took our seat back after a drop (the window stayed
     /// open): as a restarted game, drop the old session (and its view of
     /// the match) and wait for the state of the agreed frame.
@@ -240,6 +274,7 @@ impl Player {
         self.session = None;
         self.next = Some(start.into_session::<Cfg>(None).expect("resumed session"));
         self.newcomer = true;
+        self.lost = 0;
         self.state = None;
         self.offset = 0;
         self.settled = -1;
