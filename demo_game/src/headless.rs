@@ -72,7 +72,9 @@ fn announce_reconnects(mut news: MessageReader<MatchControlReceived>) {
                 "match: reconnected after {} ms ({attempts} tries)",
                 after.as_millis()
             ),
-            MatchControl::ReconnectGaveUp { attempts, error, .. } => {
+            MatchControl::ReconnectGaveUp {
+                attempts, error, ..
+            } => {
                 println!("match: gave up reconnecting after {attempts} tries: {error}");
             }
             _ => {}

@@ -212,7 +212,15 @@ impl Match {
                 // Bo's UDP out, and the others' UDP to Bo.
                 ip(&["-n", far, "rule", verb, "ipproto", "udp", "blackhole"]);
                 ip(&[
-                    "-n", near, "rule", verb, "ipproto", "udp", "to", "10.213.0.2", "blackhole",
+                    "-n",
+                    near,
+                    "rule",
+                    verb,
+                    "ipproto",
+                    "udp",
+                    "to",
+                    "10.213.0.2",
+                    "blackhole",
                 ]);
             }
         }
@@ -221,7 +229,11 @@ impl Match {
     /// Cuts Bo's network at frame 300 for 3 s (until `noticed` too), then
     /// restores it; returns when, and the others' longest stalls during
     /// the cut.
-    fn cut_for_3_s(&mut self, how: Cut, mut noticed: impl FnMut(&Player) -> bool) -> (Instant, [u32; 2]) {
+    fn cut_for_3_s(
+        &mut self,
+        how: Cut,
+        mut noticed: impl FnMut(&Player) -> bool,
+    ) -> (Instant, [u32; 2]) {
         self.cut(how, true);
         let cut = Instant::now();
         for p in [&mut self.hana, &mut self.ann] {
@@ -234,9 +246,15 @@ impl Match {
         // only the game's traffic lost, it can: the seat comes back while
         // the new sessions wait for the traffic).
         if matches!(how, Cut::Link) {
-            assert!(self.bo.reseated.is_none(), "back in its seat with its link down");
+            assert!(
+                self.bo.reseated.is_none(),
+                "back in its seat with its link down"
+            );
         }
-        let during = [self.hana.take_longest_stall(), self.ann.take_longest_stall()];
+        let during = [
+            self.hana.take_longest_stall(),
+            self.ann.take_longest_stall(),
+        ];
         self.cut(how, false);
         (Instant::now(), during)
     }
@@ -245,14 +263,21 @@ impl Match {
     /// checks the match agrees and prints the figures.
     fn back_and_agree(&mut self, what: &str, restored: Instant, during: [u32; 2]) {
         let bo_handle = self.bo.handle;
-        self.run(&format!("{what}: frame 1200 after Bo came back"), Duration::from_secs(90), |m| {
-            if let Some((_, gave_up)) = m.bo.connection.iter().find(|(_, n)| {
-                matches!(n, MatchControl::ReconnectGaveUp { .. } | MatchControl::Ended(_))
-            }) {
-                panic!("Bo did not come back: {gave_up:?}");
-            }
-            [&m.hana, &m.ann, &m.bo].iter().all(|p| p.settled() >= END)
-        });
+        self.run(
+            &format!("{what}: frame 1200 after Bo came back"),
+            Duration::from_secs(90),
+            |m| {
+                if let Some((_, gave_up)) = m.bo.connection.iter().find(|(_, n)| {
+                    matches!(
+                        n,
+                        MatchControl::ReconnectGaveUp { .. } | MatchControl::Ended(_)
+                    )
+                }) {
+                    panic!("Bo did not come back: {gave_up:?}");
+                }
+                [&m.hana, &m.ann, &m.bo].iter().all(|p| p.settled() >= END)
+            },
+        );
         let (hana, ann, bo) = (&self.hana, &self.ann, &self.bo);
         let reseated = bo.reseated.expect("Bo seated again");
         assert!(bo.newcomer, "a reconnect resumes as a rejoin");
@@ -339,7 +364,10 @@ fn with_reconnecting_off_a_member_whose_link_drops_stays_out() {
     m.run("the others at frame 900", Duration::from_secs(60), |m| {
         m.hana.settled() >= 900 && m.ann.settled() >= 900
     });
-    assert!(m.bo.reseated.is_none(), "Bo came back with reconnecting off");
+    assert!(
+        m.bo.reseated.is_none(),
+        "Bo came back with reconnecting off"
+    );
     assert!(
         !m.bo
             .connection
@@ -349,7 +377,11 @@ fn with_reconnecting_off_a_member_whose_link_drops_stays_out() {
         m.bo.connection
     );
     assert!(
-        m.hana.lobby.roster().iter().any(|e| e.name == "Bo" && e.vacant),
+        m.hana
+            .lobby
+            .roster()
+            .iter()
+            .any(|e| e.name == "Bo" && e.vacant),
         "Bo's seat is vacant: {:?}",
         m.hana.lobby.roster()
     );

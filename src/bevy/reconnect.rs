@@ -84,7 +84,9 @@ fn follow_reconnect(
                 );
                 *state = Reconnecting::default();
             }
-            MatchControl::ReconnectGaveUp { attempts, error, .. } => {
+            MatchControl::ReconnectGaveUp {
+                attempts, error, ..
+            } => {
                 warn!("nearplay: gave up reconnecting after {attempts} tries: {error}");
                 *state = Reconnecting::default();
             }

@@ -100,8 +100,15 @@ pub(super) struct Core {
 /// [`LobbyEvent::Control`] news (seats vacated, retaken or taken, a new
 /// match key). Keep polling it. A player saves [`rejoin_ticket`](Self::rejoin_ticket)
 /// so that a restarted game takes its seat back
-/// ([`PlayerSettings::rejoin`](super::PlayerSettings::rejoin)). Online
-/// rooms still hand their link to the match at the start.
+/// ([`PlayerSettings::rejoin`](super::PlayerSettings::rejoin)). A player
+/// whose window stays open needs no ticket: when its connection to the
+/// host drops, the lobby takes the seat back by itself
+/// ([`ReconnectPolicy`](super::ReconnectPolicy), on by default;
+/// [`MatchControl::Reconnecting`](super::MatchControl::Reconnecting) ...
+/// `Reconnected`, then a resumed [`LobbyEvent::MatchStarted`]); a game
+/// whose session lost every other player while the lobby looks connected
+/// calls [`reconnect`](Self::reconnect). Online rooms still hand their
+/// link to the match at the start.
 ///
 /// In a match, leave the *match* safely
 /// too: a peer that quits as soon as its own confirmed frame reaches N can
@@ -122,7 +129,7 @@ pub struct Lobby {
     pub(super) start_when_ready: Option<usize>,
     pub(super) last_plan: Option<MatchPlan>,
     /// LAN member: taking the seat back after a drop (`reconnect.rs`).
-    pub(super) reconnect: Option<super::reconnect::Reconnector>,
+    pub(super) reconnect: Option<super::reconnect_schedule::Reconnector>,
 }
 
 impl std::fmt::Debug for Lobby {

@@ -312,7 +312,7 @@ impl Matchmaker {
             Err(e) => return Lobby::failed(false, name, e),
         };
         config.game_port = socket.local_addr().map(|a| a.port()).unwrap_or(0);
-        let again = super::reconnect::Reconnector::new(reconnect, addr, config.clone());
+        let again = super::reconnect_schedule::Reconnector::new(reconnect, addr, config.clone());
         let client = LobbyClient::join(addr, config);
         let mut lobby = Lobby::new(false, LobbyPhase::Joining, name, Backend::LanClient(client));
         lobby.core().socket = Some(socket);

@@ -21,191 +21,23 @@
 //! ours any more (kicked, or the match is over), and guessing on would only
 //! feed the limiter.
 //!
-//! [`Reconnector`] is the pure schedule (time comes in as an argument); the
-//! `impl Lobby` below is its thin shell over the TCP client.
+//! The schedule ([`ReconnectPolicy`](super::ReconnectPolicy), `Reconnector`) is pure, in
+//! `reconnect_schedule.rs`; the `impl Lobby` below is its thin shell over
+//! the TCP client.
 
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crate::lobby::client::{CloseReason, JoinConfig, JoinError, RejoinClaim};
+use crate::lobby::client::{CloseReason, JoinError, RejoinClaim};
 use crate::lobby::tcp::LobbyClient;
 
 use nearplay_netcode::{GameTransport, MatchPlan};
 
 use super::backend::Backend;
-use super::events::{LobbyActionError, LobbyError, LobbyEvent, LobbyPhase, MatchControl, MatchStart};
+use super::events::{
+    LobbyActionError, LobbyError, LobbyEvent, LobbyPhase, MatchControl, MatchStart,
+};
 use super::lobby::Lobby;
-
-/// How a player's lobby reconnects by itself during a LAN match. The
-/// defaults: on; first try 100 ms after the drop, then 200, 400, 800 ms
-/// and 1 s between tries (each try waits at most the hello timeout, 3 s by
-/// default, for the host); at most 40 tries, none started more than 30 s
-/// after the drop. One try a second at worst keeps the host's guess
-/// limiter quiet and finds a network that came back within a second.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ReconnectPolicy {
-    /// Reconnect at all. Default `true`.
-    pub enabled: bool,
-    /// Wait before the first try after the drop. Default 100 ms.
-    pub first_delay: Duration,
-    /// Longest wait between two tries (each doubles the one before).
-    /// Default 1 s.
-    pub max_delay: Duration,
-    /// Most tries per drop. Default 40.
-    pub max_attempts: u32,
-    /// No try starts later than this after the drop. Default 30 s.
-    pub deadline: Duration,
-}
-
-impl Default for ReconnectPolicy {
-    fn default() -> Self {
-        ReconnectPolicy {
-            enabled: true,
-            first_delay: Duration::from_millis(100),
-            max_delay: Duration::from_secs(1),
-            max_attempts: 40,
-            deadline: Duration::from_secs(30),
-        }
-    }
-}
-
-impl ReconnectPolicy {
-    /// No reconnecting: a dropped connection ends the control channel
-    /// ([`MatchControl::Ended`]) and the match goes on without it.
-    pub fn off() -> Self {
-        ReconnectPolicy {
-            enabled: false,
-            ..Self::default()
-        }
-    }
-
-    /// The wait before try `attempt` (1-based).
-    fn delay(&self, attempt: u32) -> Duration {
-        let doublings = attempt.saturating_sub(1).min(20);
-        self.first_delay
-            .saturating_mul(1 << doublings)
-            .min(self.max_delay)
-    }
-}
-
-/// What the schedule says after a failed try.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) enum AfterFailure {
-    /// Try again at this instant.
-    RetryAt(Instant),
-    /// Stop: tries or time used up, or a refusal no retry changes.
-    GiveUp,
-}
-
-/// One drop being recovered from.
-#[derive(Debug)]
-struct Run {
-    since: Instant,
-    attempts: u32,
-    /// When the next try starts; `None` while one is under way.
-    next_try: Option<Instant>,
-    /// Why the connection dropped (what `Ended` says if we give up).
-    reason: CloseReason,
-}
-
-/// The reconnect schedule of one lobby: pure, driven with `now`.
-#[derive(Debug)]
-pub(super) struct Reconnector {
-    policy: ReconnectPolicy,
-    /// The host's lobby address.
-    host: SocketAddr,
-    /// The first join's settings (password, timers, game socket port).
-    join: JoinConfig,
-    run: Option<Run>,
-    /// Taken back: the host's plan for our seat comes next.
-    awaiting_plan: bool,
-}
-
-impl Reconnector {
-    pub(super) fn new(policy: ReconnectPolicy, host: SocketAddr, join: JoinConfig) -> Self {
-        Reconnector {
-            policy,
-            host,
-            join,
-            run: None,
-            awaiting_plan: false,
-        }
-    }
-
-    /// Whether a drop is being recovered from.
-    pub(super) fn running(&self) -> bool {
-        self.run.is_some()
-    }
-
-    /// The connection dropped at `now`: starts a run if reconnecting is on
-    /// and none runs. Returns whether one started.
-    pub(super) fn lost(&mut self, now: Instant, reason: CloseReason) -> bool {
-        if !self.policy.enabled || self.run.is_some() {
-            return false;
-        }
-        self.awaiting_plan = false;
-        self.run = Some(Run {
-            since: now,
-            attempts: 0,
-            next_try: Some(now + self.policy.first_delay),
-            reason,
-        });
-        true
-    }
-
-    /// If a try is due at `now`: counts it and returns its number.
-    pub(super) fn due(&mut self, now: Instant) -> Option<u32> {
-        let run = self.run.as_mut()?;
-        if run.next_try.is_some_and(|at| now >= at) {
-            run.next_try = None;
-            run.attempts += 1;
-            return Some(run.attempts);
-        }
-        None
-    }
-
-    /// The try under way failed with `error` at `now`.
-    pub(super) fn failed(&mut self, now: Instant, error: &JoinError) -> AfterFailure {
-        let Some(run) = self.run.as_mut() else {
-            return AfterFailure::GiveUp;
-        };
-        let mut wait = self.policy.delay(run.attempts + 1);
-        let final_refusal = match error {
-            JoinError::Timeout | JoinError::Unreachable(_) | JoinError::Protocol(_) => false,
-            JoinError::TooManyGuesses { retry_after_ms } => {
-                wait = wait.max(Duration::from_millis(u64::from(*retry_after_ms)));
-                false
-            }
-            _ => true,
-        };
-        let at = now + wait;
-        if final_refusal
-            || run.attempts >= self.policy.max_attempts
-            || at > run.since + self.policy.deadline
-        {
-            return AfterFailure::GiveUp;
-        }
-        run.next_try = Some(at);
-        AfterFailure::RetryAt(at)
-    }
-
-    /// The run ends (taken back, or given up): how long it took, the tries
-    /// and why the connection had dropped.
-    pub(super) fn finish(&mut self, now: Instant) -> Option<(Duration, u32, CloseReason)> {
-        let run = self.run.take()?;
-        Some((now - run.since, run.attempts, run.reason))
-    }
-
-    /// The join of a try: the first join's settings, our seat's name and
-    /// the seat's claim.
-    fn attempt_config(&self, name: &str, claim: RejoinClaim) -> JoinConfig {
-        let mut config = self.join.clone();
-        config.name = name.to_string();
-        config.spectator = false;
-        config.rejoin = Some(claim);
-        config
-    }
-}
+use super::reconnect_schedule::{AfterFailure, Reconnector};
 
 impl Lobby {
     /// Drops the connection to the host and takes our seat back over a
@@ -231,9 +63,7 @@ impl Lobby {
         if !r.lost(now, CloseReason::Disconnected) {
             return Err(LobbyActionError::NoMatch);
         }
-        if let Some(run) = r.run.as_mut() {
-            run.next_try = Some(now);
-        }
+        r.try_now(now);
         // The old connection goes (its goodbye, if it gets through, only
         // vacates the seat we are taking back).
         self.core().backend = Backend::Gone;
@@ -324,7 +154,9 @@ impl Lobby {
         }
         let core = self.core();
         let transport = match (&core.resumes.share, &core.socket) {
-            (Some(share), _) => GameTransport::udp_next_epoch(share, plan).map_err(LobbyError::from),
+            (Some(share), _) => {
+                GameTransport::udp_next_epoch(share, plan).map_err(LobbyError::from)
+            }
             (None, Some(socket)) => socket
                 .try_clone()
                 .map_err(|e| LobbyError::Socket(e.to_string()))
@@ -379,121 +211,5 @@ impl Lobby {
             secret: plan.member_secret()?.clone(),
         };
         Some((name, claim))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn reconnector(policy: ReconnectPolicy) -> Reconnector {
-        let join = JoinConfig::new("Bo", "game", "1", 4000);
-        Reconnector::new(policy, SocketAddr::from(([10, 0, 0, 1], 7000)), join)
-    }
-
-    fn ms(n: u64) -> Duration {
-        Duration::from_millis(n)
-    }
-
-    #[test]
-    fn tries_back_off_to_the_cap_and_stop_at_the_deadline() {
-        let mut r = reconnector(ReconnectPolicy::default());
-        let t0 = Instant::now();
-        assert!(r.lost(t0, CloseReason::HostGone));
-        assert!(!r.lost(t0, CloseReason::HostGone), "one run at a time");
-        assert_eq!(r.due(t0), None, "the first try waits 100 ms");
-        let mut now = t0 + ms(100);
-        let mut waits = Vec::new();
-        loop {
-            assert!(r.due(now).is_some(), "a try is due at {:?}", now - t0);
-            match r.failed(now, &JoinError::Unreachable("down".into())) {
-                AfterFailure::RetryAt(at) => {
-                    waits.push((at - now).as_millis());
-                    now = at;
-                }
-                AfterFailure::GiveUp => break,
-            }
-        }
-        assert_eq!(waits[..5], [200, 400, 800, 1000, 1000]);
-        assert!(now - t0 <= Duration::from_secs(30), "no try after the deadline");
-        assert!(waits.len() < 40);
-        assert!(r.finish(now).is_some());
-        assert!(!r.running());
-    }
-
-    #[test]
-    fn tries_are_bounded_in_number() {
-        let policy = ReconnectPolicy {
-            max_attempts: 3,
-            ..ReconnectPolicy::default()
-        };
-        let mut r = reconnector(policy);
-        let mut now = Instant::now();
-        r.lost(now, CloseReason::Disconnected);
-        let mut tries = 0;
-        loop {
-            now += Duration::from_secs(2);
-            if r.due(now).is_none() {
-                break;
-            }
-            tries += 1;
-            if r.failed(now, &JoinError::Timeout) == AfterFailure::GiveUp {
-                break;
-            }
-        }
-        assert_eq!(tries, 3);
-    }
-
-    #[test]
-    fn a_refused_proof_ends_the_run_at_once_and_a_guess_limit_is_waited_out() {
-        let mut r = reconnector(ReconnectPolicy::default());
-        let t0 = Instant::now();
-        r.lost(t0, CloseReason::HostGone);
-        r.due(t0 + ms(100));
-        let limited = JoinError::TooManyGuesses {
-            retry_after_ms: 5000,
-        };
-        assert_eq!(
-            r.failed(t0 + ms(100), &limited),
-            AfterFailure::RetryAt(t0 + ms(5100))
-        );
-        r.due(t0 + ms(5100));
-        assert_eq!(
-            r.failed(t0 + ms(5100), &JoinError::BadRejoin),
-            AfterFailure::GiveUp
-        );
-        for refusal in [JoinError::AlreadyStarted, JoinError::WrongPassword] {
-            let mut r = reconnector(ReconnectPolicy::default());
-            r.lost(t0, CloseReason::HostGone);
-            r.due(t0 + ms(100));
-            assert_eq!(r.failed(t0 + ms(100), &refusal), AfterFailure::GiveUp);
-        }
-    }
-
-    #[test]
-    fn off_means_no_run() {
-        let mut r = reconnector(ReconnectPolicy::off());
-        assert!(!r.lost(Instant::now(), CloseReason::HostGone));
-        assert!(!r.running());
-    }
-
-    #[test]
-    fn a_try_keeps_the_first_joins_settings_and_claims_the_seat() {
-        let mut join = JoinConfig::new("Bo (typed)", "game", "1", 4000);
-        join.password = Some("pw".into());
-        let r = Reconnector::new(
-            ReconnectPolicy::default(),
-            SocketAddr::from(([10, 0, 0, 1], 7000)),
-            join,
-        );
-        let claim = RejoinClaim {
-            handle: 2,
-            secret: nearplay_netcode::MemberSecret([9; 32]),
-        };
-        let c = r.attempt_config("Bo", claim.clone());
-        assert_eq!(c.name, "Bo");
-        assert_eq!(c.password.as_deref(), Some("pw"));
-        assert_eq!(c.game_port, 4000);
-        assert_eq!(c.rejoin, Some(claim));
     }
 }

@@ -11,7 +11,7 @@ use crate::lobby::host::HostConfig;
 use crate::lobby::secure::limits::{GuessLimits, Rate};
 
 use super::list::{LobbyEntry, LobbyPlace};
-use super::reconnect::ReconnectPolicy;
+use super::reconnect_schedule::ReconnectPolicy;
 use super::ticket::RejoinTicket;
 
 /// Where a hosted lobby is found.
