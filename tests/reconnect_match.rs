@@ -13,7 +13,7 @@ mod common;
 #[path = "../matchmaker/tests/common/netns.rs"]
 mod lab;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -47,7 +47,7 @@ fn ip(args: &[&str]) {
 }
 
 /// Bot `i` of the lab: `command` (host or join), headless, its report.
-fn bot(lab: &Lab, i: usize, lobby: &str, command: &[&str], report: &PathBuf) -> Proc {
+fn bot(lab: &Lab, i: usize, lobby: &str, command: &[&str], report: &Path) -> Proc {
     let data = format!(
         "XDG_DATA_HOME={}",
         std::env::temp_dir().join("nearplay-test-data").display()
