@@ -2,7 +2,7 @@
 //! room code, and the rollback session they start, in bevy_ggrs's
 //! conventions.
 //!
-//! [`NearplayPlugin`] is made of five sub-plugins:
+//! [`NearplayPlugin`] is made of six sub-plugins:
 //!
 //! - [`LobbyPlugin`]: polls the lobby and the lobby list every frame (the
 //!   handles never block), keeps the resources a game reads
@@ -22,6 +22,10 @@
 //!   the next epoch's session beside the old one, bevy_ggrs held at the
 //!   agreed frame, the state of the registered resume resources moved,
 //!   [`MatchResumed`] once switched;
+//! - [`ReconnectPlugin`]: a window that stayed open through a network
+//!   drop takes its seat back (the lobby reconnects by itself; the plugin
+//!   asks it to when the session lost every other player) and
+//!   [`Reconnecting`] says so for a "reconnecting..." banner;
 //! - `nearplay_netcode`'s [`NearplayNetPlugin`] (bevy_ggrs, stats, GGRS
 //!   events as messages, the synchronisation deadline).
 //!

@@ -244,6 +244,10 @@ pub enum LobbyActionError {
     /// Rematch before any match.
     #[error("no match to replay yet")]
     NoMatch,
+    /// [`Lobby::reconnect`](super::Lobby::reconnect) outside what it is
+    /// for: a LAN player of a running match, reconnecting on.
+    #[error("only a LAN player in a match, with reconnecting on, can reconnect")]
+    CannotReconnect,
     /// Too many chat lines queued before the welcome.
     #[error("too many chat lines waiting for the host's welcome")]
     QueueFull,

@@ -48,20 +48,20 @@ impl Lobby {
     /// reconnecting on; a no-op while a reconnect already runs.
     pub fn reconnect(&mut self) -> Result<(), LobbyActionError> {
         if self.phase != LobbyPhase::InMatch || self.host {
-            return Err(LobbyActionError::NoMatch);
+            return Err(LobbyActionError::CannotReconnect);
         }
         if self.reconnect.as_ref().is_some_and(Reconnector::running) {
             return Ok(());
         }
         if self.seat_claim().is_none() {
-            return Err(LobbyActionError::NoMatch);
+            return Err(LobbyActionError::CannotReconnect);
         }
         let now = Instant::now();
         let Some(r) = self.reconnect.as_mut() else {
-            return Err(LobbyActionError::NoMatch);
+            return Err(LobbyActionError::CannotReconnect);
         };
         if !r.lost(now, CloseReason::Disconnected) {
-            return Err(LobbyActionError::NoMatch);
+            return Err(LobbyActionError::CannotReconnect);
         }
         r.try_now(now);
         // The old connection goes (its goodbye, if it gets through, only

@@ -12,7 +12,10 @@ use crate::lobby::client::{CloseReason, JoinConfig, JoinError, RejoinClaim};
 /// and 1 s between tries (each try waits at most the hello timeout, 3 s by
 /// default, for the host); at most 40 tries, none started more than 30 s
 /// after the drop. One try a second at worst keeps the host's guess
-/// limiter quiet and finds a network that came back within a second.
+/// limiter quiet and finds a network that came back within a second. A
+/// drop within 10 s of the last comeback waits longer before its first
+/// try (doubling up to `max_delay`), so a host that welcomes us and drops
+/// us again gets at most one connection a second.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReconnectPolicy {
     /// Reconnect at all. Default `true`.
@@ -59,6 +62,10 @@ impl ReconnectPolicy {
     }
 }
 
+/// A connection that held this long after a reconnect resets the backoff
+/// of the next drop's first try.
+const STEADY: Duration = Duration::from_secs(10);
+
 /// What the schedule says after a failed try.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum AfterFailure {
@@ -88,6 +95,11 @@ pub(super) struct Reconnector {
     /// The first join's settings (password, timers, game socket port).
     join: JoinConfig,
     run: Option<Run>,
+    /// When the last run ended, and how many runs in a row started soon
+    /// after the one before (a host that welcomes us and drops us again
+    /// must not have us reconnect ten times a second).
+    last_end: Option<Instant>,
+    streak: u32,
     /// Taken back: the host's plan for our seat comes next.
     pub(super) awaiting_plan: bool,
 }
@@ -100,6 +112,8 @@ impl Reconnector {
             join,
             run: None,
             awaiting_plan: false,
+            last_end: None,
+            streak: 0,
         }
     }
 
@@ -115,10 +129,14 @@ impl Reconnector {
             return false;
         }
         self.awaiting_plan = false;
+        self.streak = match self.last_end {
+            Some(end) if now.saturating_duration_since(end) < STEADY => self.streak + 1,
+            _ => 0,
+        };
         self.run = Some(Run {
             since: now,
             attempts: 0,
-            next_try: Some(now + self.policy.first_delay),
+            next_try: Some(now + self.policy.delay(1 + self.streak.min(20))),
             reason,
         });
         true
@@ -164,6 +182,7 @@ impl Reconnector {
     /// and why the connection had dropped.
     pub(super) fn finish(&mut self, now: Instant) -> Option<(Duration, u32, CloseReason)> {
         let run = self.run.take()?;
+        self.last_end = Some(now);
         Some((now - run.since, run.attempts, run.reason))
     }
 
@@ -274,6 +293,32 @@ mod tests {
             r.due(t0 + ms(100));
             assert_eq!(r.failed(t0 + ms(100), &refusal), AfterFailure::GiveUp);
         }
+    }
+
+    #[test]
+    fn drops_soon_after_each_comeback_back_off_across_runs() {
+        let mut r = reconnector(ReconnectPolicy::default());
+        let mut now = Instant::now();
+        let mut first_waits = Vec::new();
+        for _ in 0..6 {
+            assert!(r.lost(now, CloseReason::Disconnected));
+            let mut at = now;
+            while r.due(at).is_none() {
+                at += ms(10);
+            }
+            first_waits.push((at - now).as_millis());
+            // Welcomed, then dropped again half a second later.
+            r.finish(at);
+            now = at + ms(500);
+        }
+        assert_eq!(first_waits, [100, 200, 400, 800, 1000, 1000]);
+        // A connection that held 10 s starts from the first delay again.
+        r.lost(now, CloseReason::Disconnected);
+        r.finish(now);
+        now += Duration::from_secs(10);
+        r.lost(now, CloseReason::Disconnected);
+        assert_eq!(r.due(now + ms(99)), None);
+        assert!(r.due(now + ms(100)).is_some());
     }
 
     #[test]
