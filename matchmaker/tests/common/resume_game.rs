@@ -53,6 +53,26 @@ pub struct Player {
     players: usize,
 }
 
+/// Every player's lobby events in this process, in order (see
+/// [`Player::trace`]).
+static TRACE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Adds a line to the trace.
+pub fn trace_note(line: String) {
+    TRACE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(line);
+}
+
+/// The trace so far, one event a line.
+pub fn trace_dump() -> String {
+    TRACE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .join("\n")
+}
+
 /// The input of `handle` at game frame `frame`: the same in every epoch.
 fn input(handle: usize, frame: i32) -> u8 {
     ((frame as u64).wrapping_mul(2_654_435_761) >> (handle * 3)) as u8
@@ -212,6 +232,7 @@ impl Player {
 
     fn follow_lobby(&mut self) {
         while let Some(event) = self.lobby.poll() {
+            self.trace(&event);
             match event {
                 LobbyEvent::Resume(ResumeStep::NextSession(start)) => {
                     self.next = Some(start.into_session::<Cfg>(None).expect("next session"));
@@ -241,12 +262,46 @@ impl Player {
                     | MatchControl::Ended(_)),
                 ) => self.connection.push((Instant::now(), news)),
                 LobbyEvent::Resume(ResumeStep::Failed(e)) => {
-                    panic!("{}: resume failed: {e}", self.name)
+                    panic!("{}: resume failed: {e}\n{}", self.name, trace_dump())
                 }
                 LobbyEvent::Failed(e) => panic!("{}: lobby failed: {e}", self.name),
                 _ => {}
             }
         }
+    }
+
+    /// Notes a lobby event in the process's trace (printed when a resume
+    /// fails, so a rare failure says which step every player reached).
+    fn trace(&mut self, event: &LobbyEvent) {
+        let what = match event {
+            LobbyEvent::Control(MatchControl::MatchRekeyed { epoch, .. }) => {
+                format!("rekeyed to epoch {epoch}")
+            }
+            LobbyEvent::Control(n) => format!("{n:?}"),
+            LobbyEvent::Resume(ResumeStep::NextSession(_)) => "next session".into(),
+            LobbyEvent::Resume(ResumeStep::SwitchAt { frame, send_state }) => {
+                format!("switch at {frame} (send state: {send_state})")
+            }
+            LobbyEvent::Resume(ResumeStep::Load(p)) => format!("load frame {}", p.frame),
+            LobbyEvent::Resume(ResumeStep::Failed(e)) => format!("failed: {e}"),
+            LobbyEvent::MatchStarted(s) => format!("match started, epoch {}", s.plan.key_epoch),
+            LobbyEvent::RosterChanged(r) => format!(
+                "roster {:?}",
+                r.iter().map(|m| (&m.name, m.vacant)).collect::<Vec<_>>()
+            ),
+            other => format!("{:?}", std::mem::discriminant(other)),
+        };
+        let line = format!(
+            "{:>8.3}s {:<5} frame {:?} refused {}: {what}",
+            self.started.elapsed().as_secs_f64(),
+            self.name,
+            self.frame(),
+            self.lobby.resume_refused()
+        );
+        TRACE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(line);
     }
 
     /// The session lost every other player: we are the one cut off.
