@@ -205,6 +205,16 @@ impl Player {
         if self.measuring {
             if self.frame() == before {
                 self.stall_run += 1;
+                if self.stall_run > self.longest_stall && self.stall_run % 10 == 0 {
+                    trace_note(format!(
+                        "{:>8.3}s {:<5} frame {:?}: stalled {} ticks (confirmed {:?})",
+                        self.started.elapsed().as_secs_f64(),
+                        self.name,
+                        self.frame(),
+                        self.stall_run,
+                        self.session.as_ref().map(|(s, _)| s.confirmed_frame()),
+                    ));
+                }
                 self.longest_stall = self.longest_stall.max(self.stall_run);
             } else {
                 self.stall_run = 0;
