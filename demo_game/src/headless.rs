@@ -8,6 +8,7 @@ use bevy::app::ScheduleRunnerPlugin;
 use bevy::prelude::*;
 use bevy::state::app::StatesPlugin;
 
+use nearplay::bevy::MatchControlReceived;
 use nearplay::bevy::prelude::*;
 
 use crate::lobby_flow::{LobbyFlowPlugin, LobbyLog};
@@ -54,9 +55,31 @@ pub fn headless_app(speed: u8) -> App {
             fail_on_notice,
             finish_at_match_over,
             announce_fingerprints,
+            announce_reconnects.after(NearplaySystems::Lobby),
         ),
     );
     app
+}
+
+/// Says when our lobby takes our seat back by itself after a drop.
+fn announce_reconnects(mut news: MessageReader<MatchControlReceived>) {
+    for MatchControlReceived(n) in news.read() {
+        match n {
+            MatchControl::Reconnecting { attempt } => {
+                println!("match: connection lost, reconnecting (try {attempt})");
+            }
+            MatchControl::Reconnected { attempts, after } => println!(
+                "match: reconnected after {} ms ({attempts} tries)",
+                after.as_millis()
+            ),
+            MatchControl::ReconnectGaveUp {
+                attempts, error, ..
+            } => {
+                println!("match: gave up reconnecting after {attempts} tries: {error}");
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Says which lobby we are in, once it is open or joined.

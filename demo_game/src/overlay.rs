@@ -1,8 +1,9 @@
 //! F3 network overlay (ping, kbps, rollbacks, input delay per peer) and the
-//! banners for "X disconnected" and "desync at frame N".
+//! banners for "X disconnected", "desync at frame N" and "reconnecting".
 
 use bevy::prelude::*;
-use nearplay::bevy::DesyncReported;
+use nearplay::bevy::{DesyncReported, MatchControlReceived};
+use nearplay::matchmaker::MatchControl;
 use nearplay_netcode::bevy::{NetMessage, NetStatsRes};
 use nearplay_netcode::{NetEvent, PeerAddr};
 
@@ -155,14 +156,28 @@ fn update_overlay(
 
 fn show_banners(
     mut commands: Commands,
-    mut events: MessageReader<NetMessage>,
+    (mut events, mut news): (
+        MessageReader<NetMessage>,
+        MessageReader<MatchControlReceived>,
+    ),
     mut reports: MessageReader<DesyncReported>,
     info: Option<Res<MatchInfo>>,
     fonts: Res<Fonts>,
     list: Query<Entity, With<BannerList>>,
 ) {
     let Some(info) = info else { return };
-    let reports: Vec<String> = reports.read().map(crate::desync::describe).collect();
+    let mut reports: Vec<String> = reports.read().map(crate::desync::describe).collect();
+    // Our own connection: the lobby takes our seat back by itself.
+    reports.extend(news.read().filter_map(|MatchControlReceived(n)| match n {
+        MatchControl::Reconnecting { attempt } => {
+            Some(format!("connection lost: reconnecting... (try {attempt})"))
+        }
+        MatchControl::Reconnected { .. } => Some("reconnected: catching up".into()),
+        MatchControl::ReconnectGaveUp { error, .. } => {
+            Some(format!("could not reconnect: {error}"))
+        }
+        _ => None,
+    }));
     for text in reports {
         for parent in &list {
             commands.entity(parent).with_children(|l| {

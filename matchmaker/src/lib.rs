@@ -183,7 +183,7 @@ pub use lobby::tcp::{HostOptions, LobbyClient, LobbyHost, ShellError};
 pub use play::{
     JoinTarget, ListEvent, Lobby, LobbyActionError, LobbyEntry, LobbyError, LobbyEvent, LobbyList,
     LobbyPhase, LobbyPlace, LobbySettings, MatchControl, MatchStart, Matchmaker, MatchmakerConfig,
-    MatchmakerError, PlayerSettings, RejoinTicket, ResumeStep, TicketError, Venue,
+    MatchmakerError, PlayerSettings, ReconnectPolicy, RejoinTicket, ResumeStep, TicketError, Venue,
 };
 pub use rendezvous::RoomCode;
 
@@ -197,7 +197,8 @@ pub mod prelude {
     pub use crate::play::{
         JoinTarget, ListEvent, Lobby, LobbyActionError, LobbyEntry, LobbyError, LobbyEvent,
         LobbyList, LobbyPhase, LobbyPlace, LobbySettings, MatchControl, MatchStart, Matchmaker,
-        MatchmakerConfig, MatchmakerError, PlayerSettings, RejoinTicket, ResumeStep, Venue,
+        MatchmakerConfig, MatchmakerError, PlayerSettings, ReconnectPolicy, RejoinTicket,
+        ResumeStep, Venue,
     };
     pub use crate::rendezvous::RoomCode;
 }

@@ -368,3 +368,38 @@ fn a_host_game_that_does_not_poll_during_the_match_holds_bounded_events() {
             .any(|e| matches!(e, HostEvent::Seat(n) if n.name == "Bo"))
     );
 }
+
+#[test]
+fn a_stranger_cannot_take_over_a_seat_still_held_as_a_reconnecting_window_does() {
+    // A window that reconnects takes its seat over from its own stale
+    // connection, proving the seat's secret; a stranger who claims a seat
+    // still held (Ann is connected and playing) neither takes it nor
+    // drops Ann, and its guess is counted.
+    let (mut sim, _, plans) = started(config());
+    let ann = &plans[0];
+    let mut guess = jc("Ann", 6100);
+    guess.rejoin = Some(RejoinClaim {
+        handle: ann.local_handle as u16,
+        secret: MemberSecret([0x17; 32]),
+    });
+    sim.join(60, guess);
+    assert_eq!(join_error(&sim.take_events(60)), JoinError::BadRejoin);
+    assert_eq!(sim.host.failed_guesses(), 1);
+    assert!(!sim.client(1).is_done(), "Ann keeps her connection");
+    assert!(sim.client(1).in_match());
+    assert!(sim.host.vacant_seats().is_empty());
+    for id in [1, 2, 3] {
+        let events = sim.take_events(id);
+        assert!(rekeys(&events).is_empty(), "no new key for a refused claim");
+        assert!(seat_news(&events).is_empty(), "no seat changed hands");
+    }
+    // Bo's secret does not open Ann's held seat either.
+    let mut other = jc("Ann", 6101);
+    other.rejoin = Some(RejoinClaim {
+        handle: ann.local_handle as u16,
+        secret: plans[1].member_secret().expect("secret").clone(),
+    });
+    sim.join_from(61, Sim::peer(61), other);
+    assert_eq!(join_error(&sim.take_events(61)), JoinError::BadRejoin);
+    assert!(!sim.client(1).is_done(), "Ann keeps her connection");
+}

@@ -126,6 +126,87 @@ fn a_disconnect_noticed_by_another_peer_is_reported_too() {
     }
 }
 
+/// A peer cut off long enough to be dropped, whose game keeps running
+/// alone (a window that stayed open through a network drop), comes back
+/// on the network before it rejoins: GGRS 0.13 still takes the checksum
+/// reports of a disconnected endpoint (until its shutdown 5 s later) and
+/// compares them with ours, so the survivors saw desyncs with a state
+/// nobody plays (and the Bevy plugin wrote desync reports). A dropped
+/// peer's checksums are not a desync.
+#[test]
+fn a_dropped_peer_that_runs_on_alone_raises_no_desync_when_it_comes_back() {
+    let net = SimNetwork::with_profile(
+        11,
+        LinkProfile::latency(Duration::from_millis(5), Duration::from_millis(1)),
+    );
+    let settings = NetSettings {
+        disconnect_timeout_ms: 500,
+        disconnect_notify_start_ms: 200,
+        ..NetSettings::default()
+    };
+    let mut peers = sim_peers(3, &net, &settings, 11);
+    let tick = Some(Duration::from_micros(16_667));
+    run_paced(
+        &mut peers,
+        tick,
+        DEADLINE,
+        "frame 60",
+        |_| {},
+        all_confirmed(60),
+    );
+    let cut = |on: bool| {
+        let profile = match on {
+            true => LinkProfile::lossy(1.0),
+            false => LinkProfile::latency(Duration::from_millis(5), Duration::from_millis(1)),
+        };
+        for other in [0, 1] {
+            net.set_link(2, other, profile.clone());
+            net.set_link(other, 2, profile.clone());
+        }
+    };
+    cut(true);
+    let gone = |p: &Peer, addr: u32| {
+        p.events.contains(&NetEvent::PeerDisconnected {
+            peer: PeerAddr::Sim(addr),
+        })
+    };
+    run_paced(
+        &mut peers,
+        tick,
+        DEADLINE,
+        "the cut-off peer dropped on both sides",
+        |_| {},
+        |ps| gone(&ps[0], 2) && gone(&ps[1], 2) && gone(&ps[2], 0) && gone(&ps[2], 1),
+    );
+    // It plays on alone (its state now differs), then its link comes back.
+    let alone_from = peers[2].session.current_frame();
+    run_paced(
+        &mut peers,
+        tick,
+        DEADLINE,
+        "the lone peer 60 frames on",
+        |_| {},
+        |ps| ps[2].session.current_frame() >= alone_from + 60,
+    );
+    cut(false);
+    let back_at = peers[0].session.confirmed_frame();
+    run_paced(
+        &mut peers,
+        tick,
+        DEADLINE,
+        "the survivors 120 frames on",
+        |_| {},
+        |ps| {
+            ps[..2]
+                .iter()
+                .all(|p| p.session.confirmed_frame() >= back_at + 120)
+        },
+    );
+    for p in &peers[..2] {
+        assert_eq!(p.desyncs(), 0, "peer {}: {:?}", p.handle, p.events);
+    }
+}
+
 /// A peer vanishes mid-match: the others get the disconnect event, keep
 /// running, and still agree.
 ///

@@ -2,7 +2,7 @@
 //! room code, and the rollback session they start, in bevy_ggrs's
 //! conventions.
 //!
-//! [`NearplayPlugin`] is made of five sub-plugins:
+//! [`NearplayPlugin`] is made of six sub-plugins:
 //!
 //! - [`LobbyPlugin`]: polls the lobby and the lobby list every frame (the
 //!   handles never block), keeps the resources a game reads
@@ -22,6 +22,10 @@
 //!   the next epoch's session beside the old one, bevy_ggrs held at the
 //!   agreed frame, the state of the registered resume resources moved,
 //!   [`MatchResumed`] once switched;
+//! - [`ReconnectPlugin`]: a window that stayed open through a network
+//!   drop takes its seat back (the lobby reconnects by itself; the plugin
+//!   asks it to when the session lost every other player) and
+//!   [`Reconnecting`] says so for a "reconnecting..." banner;
 //! - `nearplay_netcode`'s [`NearplayNetPlugin`] (bevy_ggrs, stats, GGRS
 //!   events as messages, the synchronisation deadline).
 //!
@@ -101,6 +105,7 @@ mod lobby;
 mod matches;
 mod messages;
 mod playback;
+mod reconnect;
 mod replay;
 mod resume;
 mod spectate;
@@ -131,6 +136,7 @@ pub use playback::{
     ChecksumMismatch, PlaybackMode, ReplayPlaybackPlugin, ReplayPlaybackState, ReplayReset,
     SEEK_FRAMES_PER_UPDATE, VERIFY_FRAMES_PER_UPDATE, start_playback, stop_playback,
 };
+pub use reconnect::{ReconnectPlugin, Reconnecting};
 pub use replay::{
     ConfirmedFrames, FrameChecksum, LastReplay, REPLAY_EXTENSION, RecordReplays, ReplayGameRes,
     ReplayPlugin, ReplayRecording, ReplaySaveFailed, ReplaySaved, prune, record_match,
@@ -284,6 +290,7 @@ impl<C: Config<Address = PeerAddr>> Plugin for NearplayPlugin<C> {
             MatchPlugin::<C>::default(),
             ForensicsPlugin::<C>::default(),
             ResumePlugin::<C>::default(),
+            ReconnectPlugin,
         ));
         if !app.is_plugin_added::<NearplayNetPlugin<C>>() {
             app.add_plugins(NearplayNetPlugin::<C>::default());
@@ -298,8 +305,8 @@ pub mod prelude {
         DesyncReported, ForensicsAppExt, ForensicsOptions, LobbyClosed, LobbyCommands, LobbyFailed,
         LobbyHandle, LobbyJoined, LobbyNotice, LobbyOpened, MatchFailed, MatchFailure,
         MatchOptions, MatchResumed, MatchStarted, MatchmakerRes, MemberJoined, MemberLeft,
-        NearplayPlugin, NearplaySystems, NetState, ResumeFailed, ResumeHooksExt, Roster,
-        RosterChanged,
+        NearplayPlugin, NearplaySystems, NetState, Reconnecting, ResumeFailed, ResumeHooksExt,
+        Roster, RosterChanged,
     };
     pub use super::{
         ConfirmedFrames, FrameChecksum, LastReplay, PlaybackMode, RecordReplays,

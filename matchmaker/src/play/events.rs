@@ -166,6 +166,34 @@ pub enum MatchControl {
     /// The lobby ended during the match (closed by the host, lost, left):
     /// the match goes on peer to peer, without rejoins or new keys.
     Ended(CloseReason),
+    /// Our connection to the host dropped during the match and the lobby
+    /// is trying to take our seat back by itself: try number `attempt`
+    /// starts now (see [`ReconnectPolicy`](super::ReconnectPolicy)). Show
+    /// "reconnecting..."; the session may be dropped or kept meanwhile.
+    Reconnecting {
+        /// The try, from 1.
+        attempt: u32,
+    },
+    /// The host took us back into our seat: a [`LobbyEvent::MatchStarted`]
+    /// of the resumed match follows (play it as a rejoin: drop the old
+    /// session, wait for [`ResumeStep::Load`](super::ResumeStep::Load)).
+    Reconnected {
+        /// Tries it took.
+        attempts: u32,
+        /// From the drop to the host's welcome.
+        after: std::time::Duration,
+    },
+    /// The lobby stopped trying to take our seat back (tries or time used
+    /// up, or the host refused the seat's proof): [`Ended`](Self::Ended)
+    /// follows.
+    ReconnectGaveUp {
+        /// Tries made.
+        attempts: u32,
+        /// From the drop to giving up.
+        after: std::time::Duration,
+        /// The last try's failure.
+        error: JoinError,
+    },
 }
 
 /// What a match needs: the checked plan and the transport it names, over
@@ -241,6 +269,10 @@ pub enum LobbyActionError {
     /// Rematch before any match.
     #[error("no match to replay yet")]
     NoMatch,
+    /// [`Lobby::reconnect`](super::Lobby::reconnect) outside what it is
+    /// for: a LAN player of a running match, reconnecting on.
+    #[error("only a LAN player in a match, with reconnecting on, can reconnect")]
+    CannotReconnect,
     /// Too many chat lines queued before the welcome.
     #[error("too many chat lines waiting for the host's welcome")]
     QueueFull,

@@ -100,8 +100,15 @@ pub(super) struct Core {
 /// [`LobbyEvent::Control`] news (seats vacated, retaken or taken, a new
 /// match key). Keep polling it. A player saves [`rejoin_ticket`](Self::rejoin_ticket)
 /// so that a restarted game takes its seat back
-/// ([`PlayerSettings::rejoin`](super::PlayerSettings::rejoin)). Online
-/// rooms still hand their link to the match at the start.
+/// ([`PlayerSettings::rejoin`](super::PlayerSettings::rejoin)). A player
+/// whose window stays open needs no ticket: when its connection to the
+/// host drops, the lobby takes the seat back by itself
+/// ([`ReconnectPolicy`](super::ReconnectPolicy), on by default;
+/// [`MatchControl::Reconnecting`](super::MatchControl::Reconnecting) ...
+/// `Reconnected`, then a resumed [`LobbyEvent::MatchStarted`]); a game
+/// whose session lost every other player while the lobby looks connected
+/// calls [`reconnect`](Self::reconnect). Online rooms still hand their
+/// link to the match at the start.
 ///
 /// In a match, leave the *match* safely
 /// too: a peer that quits as soon as its own confirmed frame reaches N can
@@ -121,6 +128,8 @@ pub struct Lobby {
     pub(super) auto_ready: bool,
     pub(super) start_when_ready: Option<usize>,
     pub(super) last_plan: Option<MatchPlan>,
+    /// LAN member: taking the seat back after a drop (`reconnect.rs`).
+    pub(super) reconnect: Option<super::reconnect_schedule::Reconnector>,
 }
 
 impl std::fmt::Debug for Lobby {
@@ -161,6 +170,7 @@ impl Lobby {
             auto_ready: false,
             start_when_ready: None,
             last_plan: None,
+            reconnect: None,
         }
     }
 
@@ -204,6 +214,7 @@ impl Lobby {
             }
             #[cfg(feature = "rendezvous")]
             self.settle_connecting();
+            self.try_reconnect_now();
             if !self.core().events.is_empty() {
                 continue;
             }

@@ -293,23 +293,30 @@ impl Matchmaker {
         config.rejoin = player.rejoin.as_ref().map(RejoinTicket::claim);
         config.timeouts = player.timeouts;
         let mut lobby = match target.into() {
-            JoinTarget::Lan(addr) => self.join_lan(addr, config),
+            JoinTarget::Lan(addr) => self.join_lan(addr, config, player.reconnect),
             JoinTarget::Code(code) => self.join_code(code, config),
         };
         lobby.auto_ready = player.auto_ready;
         lobby
     }
 
-    fn join_lan(&self, addr: SocketAddr, mut config: JoinConfig) -> Lobby {
+    fn join_lan(
+        &self,
+        addr: SocketAddr,
+        mut config: JoinConfig,
+        reconnect: super::ReconnectPolicy,
+    ) -> Lobby {
         let name = addr.to_string();
         let socket = match bind_game_socket(self.inner.config.bind, addr.is_ipv6()) {
             Ok(s) => s,
             Err(e) => return Lobby::failed(false, name, e),
         };
         config.game_port = socket.local_addr().map(|a| a.port()).unwrap_or(0);
+        let again = super::reconnect_schedule::Reconnector::new(reconnect, addr, config.clone());
         let client = LobbyClient::join(addr, config);
         let mut lobby = Lobby::new(false, LobbyPhase::Joining, name, Backend::LanClient(client));
         lobby.core().socket = Some(socket);
+        lobby.reconnect = Some(again);
         lobby
     }
 

@@ -20,6 +20,8 @@
 //! | `backend.rs` | the four shells behind one shape; HTTP off the caller's thread |
 //! | `events.rs` | [`LobbyEvent`], [`LobbyPhase`], [`MatchStart`], [`MatchControl`], the errors |
 //! | `resume.rs` | [`ResumeStep`]: rejoin and late join driven over the control channel |
+//! | `reconnect.rs` | a window that stayed open takes its seat back by itself ([`Lobby::reconnect`]) |
+//! | `reconnect_schedule.rs` | [`ReconnectPolicy`]: when to try again, when to give up (pure) |
 //! | `ticket.rs` | [`RejoinTicket`]: a seat's secret, saved privately for a restarted game |
 //! | `list.rs`, `list_online.rs` | [`LobbyList`]: mDNS and the server's public rooms |
 
@@ -34,6 +36,8 @@ mod list;
 mod list_online;
 mod lobby;
 mod matchmaker;
+mod reconnect;
+mod reconnect_schedule;
 mod resume;
 mod settings;
 mod ticket;
@@ -43,6 +47,7 @@ pub use events::{LobbyActionError, LobbyError, LobbyEvent, LobbyPhase, MatchCont
 pub use list::{ListEvent, LobbyEntry, LobbyList, LobbyPlace};
 pub use lobby::{Lobby, MAX_QUEUED_CHAT};
 pub use matchmaker::{Matchmaker, MatchmakerConfig, MatchmakerError};
+pub use reconnect_schedule::ReconnectPolicy;
 pub use resume::ResumeStep;
 pub use settings::{JoinTarget, LIST_REFRESH, LobbySettings, PlayerSettings, Venue};
 pub use ticket::{MAX_TICKET_BYTES, RejoinTicket, TICKET_VERSION, TicketError};

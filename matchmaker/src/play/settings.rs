@@ -11,6 +11,7 @@ use crate::lobby::host::HostConfig;
 use crate::lobby::secure::limits::{GuessLimits, Rate};
 
 use super::list::{LobbyEntry, LobbyPlace};
+use super::reconnect_schedule::ReconnectPolicy;
 use super::ticket::RejoinTicket;
 
 /// Where a hosted lobby is found.
@@ -192,6 +193,10 @@ pub struct PlayerSettings {
     pub rejoin: Option<RejoinTicket>,
     /// Lobby timers. Default [`Timeouts::default`].
     pub timeouts: Timeouts,
+    /// Whether and how the lobby takes our seat back by itself when the
+    /// connection to a LAN host drops during the match (a window that
+    /// stayed open). Default [`ReconnectPolicy::default`]: on.
+    pub reconnect: ReconnectPolicy,
 }
 
 impl PlayerSettings {
@@ -204,7 +209,16 @@ impl PlayerSettings {
             spectator: false,
             rejoin: None,
             timeouts: Timeouts::default(),
+            reconnect: ReconnectPolicy::default(),
         }
+    }
+
+    /// The same player, reconnecting by itself after a drop as `policy`
+    /// says ([`ReconnectPolicy::off`] to let a drop end the match's
+    /// control channel).
+    pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
+        self.reconnect = policy;
+        self
     }
 
     /// The same player, asking for its seat back with `ticket` (see
@@ -242,6 +256,7 @@ impl std::fmt::Debug for PlayerSettings {
             .field("rejoin", &self.rejoin)
             .field("spectator", &self.spectator)
             .field("timeouts", &self.timeouts)
+            .field("reconnect", &self.reconnect)
             .finish()
     }
 }

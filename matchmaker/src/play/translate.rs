@@ -2,7 +2,7 @@
 //! joiner, LAN and online, which also keeps the [`Lobby`]'s state (phase,
 //! roster, fingerprints), sends what was queued, and hands the match over.
 
-use crate::lobby::client::{ClientEvent, CloseReason};
+use crate::lobby::client::{ClientEvent, CloseReason, JoinError};
 use crate::lobby::host::HostEvent;
 use crate::lobby::message::{SeatChange, SeatNews};
 
@@ -100,6 +100,23 @@ impl Lobby {
                 max_players,
                 roster,
                 fingerprint,
+            } if self.phase == LobbyPhase::InMatch => {
+                // Back in our seat after a drop: the same lobby goes on.
+                let _ = (name, lobby, max_players);
+                self.you = Some(you);
+                self.roster = roster.clone();
+                self.fingerprints.insert(you, fingerprint);
+                self.fingerprints.insert(0, fingerprint);
+                self.reconnected();
+                self.push(LobbyEvent::RosterChanged(roster));
+            }
+            ClientEvent::Joined {
+                you,
+                name,
+                lobby,
+                max_players,
+                roster,
+                fingerprint,
             } => {
                 self.you = Some(you);
                 self.name = lobby.clone();
@@ -123,6 +140,8 @@ impl Lobby {
             ClientEvent::JoinFailed(e) => {
                 if self.phase != LobbyPhase::InMatch {
                     self.fail(LobbyError::Join(e));
+                } else {
+                    self.reconnect_failed(&e);
                 }
             }
             ClientEvent::RosterChanged(roster) => {
@@ -132,15 +151,26 @@ impl Lobby {
             ClientEvent::Chat { from, name, text } => {
                 self.push(LobbyEvent::Chat { from, name, text });
             }
-            ClientEvent::Started(plan) => self.match_started(plan),
+            ClientEvent::Started(plan) => {
+                if !(self.phase == LobbyPhase::InMatch && self.reseated(&plan)) {
+                    self.match_started(plan);
+                }
+            }
             ClientEvent::Seat(news) => self.control(seat_control(news)),
             ClientEvent::Rekeyed { epoch, key } => {
                 self.control(MatchControl::MatchRekeyed { epoch, key });
             }
             ClientEvent::Resume { from, bytes } => self.resume_in(from, &bytes),
             ClientEvent::LobbyClosed(reason) => match self.phase {
-                // The match goes on without its control channel.
+                LobbyPhase::InMatch if self.is_reconnecting() => {
+                    self.reconnect_failed(&JoinError::Unreachable(reason.to_string()));
+                }
+                // A player's window that stayed open takes its seat back;
+                // otherwise the match goes on without its control channel.
                 LobbyPhase::InMatch => {
+                    if self.reconnect_after(&reason) {
+                        return;
+                    }
                     self.core().backend = Backend::Gone;
                     self.push(LobbyEvent::Control(MatchControl::Ended(reason)));
                 }

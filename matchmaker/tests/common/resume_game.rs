@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use ggrs::{GgrsError, GgrsRequest, InputStatus, P2PSession, SessionState};
-use nearplay_matchmaker::play::{Lobby, LobbyEvent, MatchStart, ResumeStep};
+use nearplay_matchmaker::play::{Lobby, LobbyEvent, MatchControl, MatchStart, ResumeStep};
 use nearplay_netcode::NetMonitor;
 
 use super::game::Cfg;
@@ -37,6 +37,40 @@ pub struct Player {
     pub first_confirmed: Option<Instant>,
     pub switched_at: Option<i32>,
     pub newcomer: bool,
+    /// The lobby's news about our own connection (reconnecting, back,
+    /// given up, ended), as it came.
+    pub connection: Vec<(Instant, MatchControl)>,
+    /// A window that stayed open was seated again (the resumed start).
+    pub reseated: Option<Instant>,
+    /// Ask the lobby to reconnect once the session lost every other
+    /// player (what a game does with the plain API; the Bevy plugin does
+    /// it by itself). Off by default: the tick then leaves the session's
+    /// events to [`drain_events`](Self::drain_events).
+    pub reconnect_when_cut_off: bool,
+    /// Players lost by the current session, and when we asked.
+    lost: usize,
+    pub asked_reconnect: Option<Instant>,
+    players: usize,
+}
+
+/// Every player's lobby events in this process, in order (see
+/// [`Player::trace`]).
+static TRACE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Adds a line to the trace.
+pub fn trace_note(line: String) {
+    TRACE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(line);
+}
+
+/// The trace so far, one event a line.
+pub fn trace_dump() -> String {
+    TRACE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .join("\n")
 }
 
 /// The input of `handle` at game frame `frame`: the same in every epoch.
@@ -63,6 +97,7 @@ impl Player {
     pub fn new(name: &str, lobby: Lobby, start: MatchStart, started: Instant) -> Player {
         let newcomer = start.is_resume();
         let (handle, seed) = (start.plan.local_handle, start.plan.seed);
+        let players = start.plan.players.len();
         let session = start.into_session::<Cfg>(None).expect("session");
         let mut p = Player {
             name: name.to_string(),
@@ -81,6 +116,12 @@ impl Player {
             first_confirmed: None,
             switched_at: None,
             newcomer,
+            connection: Vec::new(),
+            reseated: None,
+            reconnect_when_cut_off: false,
+            lost: 0,
+            asked_reconnect: None,
+            players,
         };
         if newcomer {
             p.next = Some(session);
@@ -139,6 +180,9 @@ impl Player {
             _ => (0, -1),
         };
         self.lobby.resume_progress(current, confirmed, next_running);
+        if self.reconnect_when_cut_off {
+            self.reconnect_if_cut_off();
+        }
         self.follow_lobby();
         let may = self
             .frame()
@@ -161,6 +205,16 @@ impl Player {
         if self.measuring {
             if self.frame() == before {
                 self.stall_run += 1;
+                if self.stall_run > self.longest_stall && self.stall_run % 10 == 0 {
+                    trace_note(format!(
+                        "{:>8.3}s {:<5} frame {:?}: stalled {} ticks (confirmed {:?})",
+                        self.started.elapsed().as_secs_f64(),
+                        self.name,
+                        self.frame(),
+                        self.stall_run,
+                        self.session.as_ref().map(|(s, _)| s.confirmed_frame()),
+                    ));
+                }
                 self.longest_stall = self.longest_stall.max(self.stall_run);
             } else {
                 self.stall_run = 0;
@@ -188,6 +242,7 @@ impl Player {
 
     fn follow_lobby(&mut self) {
         while let Some(event) = self.lobby.poll() {
+            self.trace(&event);
             match event {
                 LobbyEvent::Resume(ResumeStep::NextSession(start)) => {
                     self.next = Some(start.into_session::<Cfg>(None).expect("next session"));
@@ -209,13 +264,88 @@ impl Player {
                     self.state = Some(state);
                     self.switch(point.frame);
                 }
+                LobbyEvent::MatchStarted(start) if start.is_resume() => self.reseat(start),
+                LobbyEvent::Control(
+                    news @ (MatchControl::Reconnecting { .. }
+                    | MatchControl::Reconnected { .. }
+                    | MatchControl::ReconnectGaveUp { .. }
+                    | MatchControl::Ended(_)),
+                ) => self.connection.push((Instant::now(), news)),
                 LobbyEvent::Resume(ResumeStep::Failed(e)) => {
-                    panic!("{}: resume failed: {e}", self.name)
+                    panic!("{}: resume failed: {e}\n{}", self.name, trace_dump())
                 }
                 LobbyEvent::Failed(e) => panic!("{}: lobby failed: {e}", self.name),
                 _ => {}
             }
         }
+    }
+
+    /// Notes a lobby event in the process's trace (printed when a resume
+    /// fails, so a rare failure says which step every player reached).
+    fn trace(&mut self, event: &LobbyEvent) {
+        let what = match event {
+            LobbyEvent::Control(MatchControl::MatchRekeyed { epoch, .. }) => {
+                format!("rekeyed to epoch {epoch}")
+            }
+            LobbyEvent::Control(n) => format!("{n:?}"),
+            LobbyEvent::Resume(ResumeStep::NextSession(_)) => "next session".into(),
+            LobbyEvent::Resume(ResumeStep::SwitchAt { frame, send_state }) => {
+                format!("switch at {frame} (send state: {send_state})")
+            }
+            LobbyEvent::Resume(ResumeStep::Load(p)) => format!("load frame {}", p.frame),
+            LobbyEvent::Resume(ResumeStep::Failed(e)) => format!("failed: {e}"),
+            LobbyEvent::MatchStarted(s) => format!("match started, epoch {}", s.plan.key_epoch),
+            LobbyEvent::RosterChanged(r) => format!(
+                "roster {:?}",
+                r.iter().map(|m| (&m.name, m.vacant)).collect::<Vec<_>>()
+            ),
+            other => format!("{:?}", std::mem::discriminant(other)),
+        };
+        let line = format!(
+            "{:>8.3}s {:<5} frame {:?} refused {}: {what}",
+            self.started.elapsed().as_secs_f64(),
+            self.name,
+            self.frame(),
+            self.lobby.resume_refused()
+        );
+        TRACE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(line);
+    }
+
+    /// The session lost every other player: we are the one cut off.
+    fn reconnect_if_cut_off(&mut self) {
+        let Some((s, m)) = &mut self.session else {
+            return;
+        };
+        let lost = m
+            .drain_events(s)
+            .iter()
+            .filter(|e| matches!(e, nearplay_netcode::NetEvent::PeerDisconnected { .. }))
+            .count();
+        self.lost += lost;
+        if self.lost + 1 >= self.players && self.asked_reconnect.is_none() {
+            self.asked_reconnect = Some(Instant::now());
+            self.lobby.reconnect().expect("reconnect");
+        }
+    }
+
+    /// Our lobby took our seat back after a drop (the window stayed
+    /// open): as a restarted game, drop the old session (and its view of
+    /// the match) and wait for the state of the agreed frame.
+    fn reseat(&mut self, start: MatchStart) {
+        assert_eq!(start.plan.local_handle, self.handle, "the same seat");
+        self.session = None;
+        self.next = Some(start.into_session::<Cfg>(None).expect("resumed session"));
+        self.newcomer = true;
+        self.lost = 0;
+        self.state = None;
+        self.offset = 0;
+        self.settled = -1;
+        self.switched_at = None;
+        self.first_confirmed = None;
+        self.reseated = Some(Instant::now());
     }
 
     fn switch(&mut self, frame: i32) {

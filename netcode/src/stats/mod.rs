@@ -237,6 +237,12 @@ impl NetMonitor {
     ///   the peer it lost);
     /// - [`NetEvent::SignalingClosed`] when the rendezvous server of a WebRTC
     ///   match let go.
+    ///
+    /// and without [`NetEvent::DesyncDetected`] from a peer the session
+    /// dropped: GGRS 0.13 keeps comparing a disconnected endpoint's
+    /// checksum reports until it shuts down (5 s), and a peer that was cut
+    /// off and ran on alone (a window that stayed open through a network
+    /// drop) sends checksums of a state nobody plays.
     pub fn drain_events<C: Config<Address = PeerAddr>>(
         &mut self,
         session: &mut P2PSession<C>,
@@ -262,6 +268,9 @@ impl NetMonitor {
                 }
             }
         }
+        events.retain(
+            |e| !matches!(e, NetEvent::DesyncDetected { peer, .. } if self.gone.contains(peer)),
+        );
         events.extend(self.transport_event());
         events
     }

@@ -1,0 +1,437 @@
+//! A window that stayed open comes back by itself (issue 13), through the
+//! plain lobby API: three players with real lobbies and UDP sessions; Bo
+//! plays from a network namespace of its own, joined to the others' by a
+//! veth pair (through a bridge), and at frame 300 its network fails for
+//! 3 s while its game keeps running.
+//!
+//! - Its link goes down: nobody calls anything; Bo's lobby notices the
+//!   drop, reconnects to the same host with the seat's secret from its
+//!   plan, the match resumes at an agreed frame, and all three agree at
+//!   frame 1200.
+//! - Only game traffic is lost (the lobby's TCP connection lives on, so
+//!   the lobby notices nothing): Bo's game asks its lobby to reconnect
+//!   when its session lost every other player (`Lobby::reconnect`); the
+//!   host hands the seat, still held, to the new connection.
+//! - With reconnecting off (and before this existed), Bo stays out: its
+//!   lobby ends, its seat stays vacant while the others play on.
+//!
+//! Figures printed: the reconnect time (network restored -> Bo's first
+//! confirmed frame in the resumed match) and the others' longest stall,
+//! during the cut and while Bo came back. Needs root (network
+//! namespaces); says SKIP otherwise.
+
+mod common;
+
+use std::fs::File;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::os::fd::AsRawFd;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::game::match_started;
+use common::netns::{LAB_IF, Lab, unavailable};
+use common::resume_game::{Player, trace_dump, trace_note};
+use common::{unique, wait_for};
+use nearplay_matchmaker::lobby::Timeouts;
+use nearplay_matchmaker::prelude::*;
+
+const GAME: &str = "nearplay-reconnect-test";
+const LIMIT: Duration = Duration::from_secs(15);
+/// The frame at which Bo's link goes down, and the frame all must agree at.
+const CUT_AT: i32 = 300;
+const END: i32 = 1200;
+/// How long the link stays down: the fault itself, not a wait.
+const CUT: Duration = Duration::from_secs(3);
+/// The issue's goal for the players already in the match while someone
+/// comes back.
+const MAX_STALL_TICKS: u32 = 6;
+/// A tick slower than this is noted in the trace (see `trace_dump`).
+const SLOW_TICK: Duration = Duration::from_millis(100);
+/// One game tick at 60 fps: the loop's pacing, not a wait for anything.
+const TICK: Duration = Duration::from_micros(16_667);
+
+/// A network namespace this thread can enter (`setns`).
+struct Netns(File);
+
+impl Netns {
+    fn named(name: &str) -> Netns {
+        Netns(File::open(format!("/run/netns/{name}")).expect("namespace file"))
+    }
+
+    /// The namespace this thread is in now.
+    fn current() -> Netns {
+        Netns(File::open("/proc/thread-self/ns/net").expect("own namespace"))
+    }
+
+    /// Moves this thread into the namespace: sockets it creates from now
+    /// on (and threads it starts) live there.
+    fn enter(&self) {
+        // SAFETY: setns(2) on a namespace file we hold open; it changes
+        // only this thread's network namespace.
+        let rc = unsafe { libc::setns(self.0.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+    }
+}
+
+/// Puts the thread back where it was (before the lab is deleted).
+struct Home(Netns);
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        self.0.enter();
+    }
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("run ip");
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Lobby timers that outlast a descheduled process (idle 8 s).
+fn patient() -> Timeouts {
+    Timeouts {
+        idle: Duration::from_secs(8),
+        ..Timeouts::default()
+    }
+}
+
+/// A matchmaker whose sockets bind `ip` (no mDNS: joins by address).
+fn matchmaker(ip: [u8; 4]) -> Matchmaker {
+    let mut config = MatchmakerConfig::new(GAME, "1.0.0");
+    config.bind = Some(IpAddr::V4(Ipv4Addr::from(ip)));
+    config.lan = None;
+    Matchmaker::new(config).expect("matchmaker")
+}
+
+/// How Bo's network fails.
+#[derive(Clone, Copy, Debug)]
+enum Cut {
+    /// Its link goes down (everything is lost, the lobby notices).
+    Link,
+    /// UDP to and from Bo is dropped (the game's traffic), TCP lives.
+    GameTraffic,
+}
+
+/// Hana (host) and Ann in one namespace, Bo in another; the match runs.
+/// Fields drop in order: the players, then the thread goes home, then the
+/// lab is deleted.
+struct Match {
+    hana: Player,
+    ann: Player,
+    bo: Player,
+    near: Netns,
+    far: Netns,
+    _home: Home,
+    lab: Lab,
+}
+
+impl Match {
+    /// `None` (after saying why) where namespaces cannot be made.
+    /// `tag` names the lab's namespaces (unique per test in a process).
+    fn start(tag: &str, bo_settings: PlayerSettings) -> Option<Match> {
+        if let Some(why) = unavailable() {
+            println!("SKIP: {why}");
+            return None;
+        }
+        let lab = Lab::new(tag, 2).expect("lab");
+        let home = Home(Netns::current());
+        let (near, far) = (Netns::named(&lab.ns[0]), Netns::named(&lab.ns[1]));
+        near.enter();
+        let mm = matchmaker([10, 213, 0, 1]);
+        // Hana's and Ann's lobby timers are long: a process descheduled
+        // for the lobby's 2.5 s idle timeout on a loaded machine (seen:
+        // 2.6 s) must not drop Ann too (two newcomers in one epoch are not
+        // supported). Bo's are the defaults: its drop is what is tested.
+        let mut host = mm.host(LobbySettings {
+            timeouts: patient(),
+            ..LobbySettings::new(&unique("Reconnect"), "Hana")
+        });
+        let addr: SocketAddr = wait_for("open", LIMIT, || match host.poll()? {
+            LobbyEvent::Opened { .. } => host.lobby_addr(),
+            _ => None,
+        });
+        let ann_settings = PlayerSettings {
+            timeouts: patient(),
+            ..PlayerSettings::new("Ann").auto_ready(true)
+        };
+        let mut ann = mm.join(addr, ann_settings);
+        far.enter();
+        let mut bo = matchmaker([10, 213, 0, 2]).join(addr, bo_settings.auto_ready(true));
+        near.enter();
+        wait_for("everyone ready", LIMIT, || {
+            for j in [&mut ann, &mut bo] {
+                if let Some(LobbyEvent::Failed(e)) = j.poll() {
+                    panic!("join failed: {e}");
+                }
+            }
+            match host.poll()? {
+                LobbyEvent::RosterChanged(r) if r.len() == 3 && r.iter().all(|m| m.ready) => {
+                    Some(())
+                }
+                _ => None,
+            }
+        });
+        host.start().expect("start");
+        let t0 = Instant::now();
+        let mut starts = match_started(&mut [&mut host, &mut ann, &mut bo], LIMIT).into_iter();
+        let mut m = Match {
+            hana: Player::new("Hana", host, starts.next().expect("start"), t0),
+            ann: Player::new("Ann", ann, starts.next().expect("start"), t0),
+            bo: Player::new("Bo", bo, starts.next().expect("start"), t0),
+            near,
+            far,
+            _home: home,
+            lab,
+        };
+        m.run("frame 300", Duration::from_secs(60), |m| {
+            m.bo.frame() >= Some(CUT_AT)
+        });
+        Some(m)
+    }
+
+    /// Ticks every player at 60 fps, each from its own namespace, until
+    /// `done`, within `limit`.
+    fn run(&mut self, what: &str, limit: Duration, mut done: impl FnMut(&mut Match) -> bool) {
+        let deadline = Instant::now() + limit;
+        let mut next = Instant::now();
+        while !done(self) {
+            assert!(
+                Instant::now() < deadline,
+                "{what}: not within {limit:?}; frames {:?}",
+                [&self.hana, &self.ann, &self.bo]
+                    .iter()
+                    .map(|p| (p.name.clone(), p.frame(), p.settled()))
+                    .collect::<Vec<_>>()
+            );
+            for (p, ns) in [
+                (&mut self.hana, &self.near),
+                (&mut self.ann, &self.near),
+                (&mut self.bo, &self.far),
+            ] {
+                let began = Instant::now();
+                ns.enter();
+                p.tick();
+                if began.elapsed() > SLOW_TICK {
+                    trace_note(format!("{}: a tick took {:?}", p.name, began.elapsed()));
+                }
+            }
+            // Frame pacing of the game loop (60 fps, like a real game), not
+            // a wait: the loop itself ends at its deadline. After a stall
+            // of the process the loop does not catch up with ticks back to
+            // back: unpaced, GGRS 0.13 can panic dropping a vanished peer
+            // (docs/pitfalls.md).
+            next = (next + TICK).max(Instant::now());
+            std::thread::sleep(next.saturating_duration_since(Instant::now()));
+        }
+    }
+
+    /// Bo's network fails (`on`) or comes back.
+    fn cut(&self, how: Cut, on: bool) {
+        let (near, far) = (&self.lab.ns[0], &self.lab.ns[1]);
+        match (how, on) {
+            (Cut::Link, true) => ip(&["-n", far, "link", "set", LAB_IF, "down"]),
+            (Cut::Link, false) => ip(&["-n", far, "link", "set", LAB_IF, "up"]),
+            (Cut::GameTraffic, on) => {
+                let verb = if on { "add" } else { "del" };
+                // Bo's UDP out, and the others' UDP to Bo.
+                ip(&["-n", far, "rule", verb, "ipproto", "udp", "blackhole"]);
+                ip(&[
+                    "-n",
+                    near,
+                    "rule",
+                    verb,
+                    "ipproto",
+                    "udp",
+                    "to",
+                    "10.213.0.2",
+                    "blackhole",
+                ]);
+            }
+        }
+    }
+
+    /// Cuts Bo's network at frame 300 for 3 s (until `noticed` too), then
+    /// restores it; returns when, and the others' longest stalls during
+    /// the cut.
+    fn cut_for_3_s(
+        &mut self,
+        how: Cut,
+        mut noticed: impl FnMut(&Player) -> bool,
+    ) -> (Instant, [u32; 2]) {
+        self.cut(how, true);
+        let cut = Instant::now();
+        for p in [&mut self.hana, &mut self.ann] {
+            p.measuring = true;
+        }
+        self.run("the drop noticed, and the cut's 3 s", LIMIT, |m| {
+            noticed(&m.bo) && cut.elapsed() >= CUT
+        });
+        // With the link down the lobby cannot reach the host either (with
+        // only the game's traffic lost, it can: the seat comes back while
+        // the new sessions wait for the traffic).
+        if matches!(how, Cut::Link) {
+            assert!(
+                self.bo.reseated.is_none(),
+                "back in its seat with its link down"
+            );
+        }
+        let during = [
+            self.hana.take_longest_stall(),
+            self.ann.take_longest_stall(),
+        ];
+        self.cut(how, false);
+        (Instant::now(), during)
+    }
+
+    /// Plays on until everyone settled frame 1200 after Bo came back;
+    /// checks the match agrees and prints the figures.
+    fn back_and_agree(&mut self, what: &str, restored: Instant, during: [u32; 2]) {
+        let bo_handle = self.bo.handle;
+        self.run(
+            &format!("{what}: frame 1200 after Bo came back"),
+            Duration::from_secs(90),
+            |m| {
+                if let Some((_, gave_up)) = m.bo.connection.iter().find(|(_, n)| {
+                    matches!(
+                        n,
+                        MatchControl::ReconnectGaveUp { .. } | MatchControl::Ended(_)
+                    )
+                }) {
+                    panic!("Bo did not come back: {gave_up:?}");
+                }
+                [&m.hana, &m.ann, &m.bo].iter().all(|p| p.settled() >= END)
+            },
+        );
+        let (hana, ann, bo) = (&self.hana, &self.ann, &self.bo);
+        let reseated = bo.reseated.expect("Bo seated again");
+        assert!(bo.newcomer, "a reconnect resumes as a rejoin");
+        assert_eq!(bo.handle, bo_handle, "the same seat");
+        let (back_at, attempts) = bo
+            .connection
+            .iter()
+            .find_map(|(at, n)| match n {
+                MatchControl::Reconnected { attempts, .. } => Some((*at, *attempts)),
+                _ => None,
+            })
+            .expect("Bo's lobby said it was back");
+        let sums: Vec<_> = [hana, ann, bo].iter().map(|p| p.sum(END)).collect();
+        assert!(sums[0].is_some(), "no checksum at frame {END}");
+        assert!(
+            sums.iter().all(|s| *s == sums[0]),
+            "checksums differ at {END}: {sums:?}"
+        );
+        let switch = hana.switched_at.expect("Hana switched");
+        assert_eq!(ann.switched_at, Some(switch));
+        assert_eq!(bo.switched_at, Some(switch));
+        let first = bo.first_confirmed.expect("Bo confirmed a frame");
+        let while_back = [hana.longest_stall, ann.longest_stall];
+        // Figures for the issue's closing note.
+        println!(
+            "{what}: cut at frame {CUT_AT} for {CUT:?}; network restored -> host took Bo back after {:?} \
+             (try {attempts}), seated again after {:?}, first confirmed frame in the resumed match after {:?} \
+             (switch at frame {switch}); others' longest stall: during the cut {during:?} ticks, \
+             while Bo came back {while_back:?} ticks",
+            back_at.saturating_duration_since(restored),
+            reseated.saturating_duration_since(restored),
+            first.saturating_duration_since(restored),
+        );
+        // Not asserted: on a loaded machine a descheduled lobby thread
+        // delays the agreement (62 ticks seen once at load 9); the
+        // issue's bound of 6 is asserted by `play_resume` and measured here.
+        if while_back.iter().any(|s| *s > MAX_STALL_TICKS) {
+            println!(
+                "{what}: the others stalled more than {MAX_STALL_TICKS} ticks:\n{}",
+                trace_dump()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_member_whose_link_drops_for_3_s_comes_back_by_itself_and_all_three_agree_at_frame_1200() {
+    let Some(mut m) = Match::start("rcl", PlayerSettings::new("Bo")) else {
+        return;
+    };
+    let (restored, during) = m.cut_for_3_s(Cut::Link, |bo| {
+        bo.connection
+            .iter()
+            .any(|(_, n)| matches!(n, MatchControl::Reconnecting { .. }))
+    });
+    m.back_and_agree("reconnect (link down)", restored, during);
+}
+
+#[test]
+fn a_member_that_lost_only_its_game_traffic_asks_its_lobby_and_comes_back() {
+    let Some(mut m) = Match::start("rcg", PlayerSettings::new("Bo")) else {
+        return;
+    };
+    m.bo.reconnect_when_cut_off = true;
+    let (restored, during) = m.cut_for_3_s(Cut::GameTraffic, |bo| bo.asked_reconnect.is_some());
+    assert!(
+        !m.bo
+            .connection
+            .iter()
+            .any(|(_, n)| matches!(n, MatchControl::Ended(_))),
+        "the lobby's own connection lived through the cut"
+    );
+    m.back_and_agree("reconnect (game traffic lost)", restored, during);
+}
+
+#[test]
+fn with_reconnecting_off_a_member_whose_link_drops_stays_out() {
+    let settings = PlayerSettings::new("Bo").reconnect(ReconnectPolicy::off());
+    let Some(mut m) = Match::start("rco", settings) else {
+        return;
+    };
+    let ended = |bo: &Player| {
+        bo.connection
+            .iter()
+            .any(|(_, n)| matches!(n, MatchControl::Ended(CloseReason::HostGone)))
+    };
+    let (_, during) = m.cut_for_3_s(Cut::Link, ended);
+    // The others play on; Bo's seat is vacated (the host's idle timeout)
+    // and Bo never comes back.
+    m.run(
+        "Bo's seat vacant, the others at frame 900",
+        Duration::from_secs(60),
+        |m| {
+            let vacant = m
+                .hana
+                .lobby
+                .roster()
+                .iter()
+                .any(|e| e.name == "Bo" && e.vacant);
+            vacant && m.hana.settled() >= 900 && m.ann.settled() >= 900
+        },
+    );
+    assert!(
+        m.bo.reseated.is_none(),
+        "Bo came back with reconnecting off"
+    );
+    assert!(
+        !m.bo
+            .connection
+            .iter()
+            .any(|(_, n)| matches!(n, MatchControl::Reconnecting { .. })),
+        "{:?}",
+        m.bo.connection
+    );
+    assert!(
+        m.hana
+            .lobby
+            .roster()
+            .iter()
+            .any(|e| e.name == "Bo" && e.vacant),
+        "Bo's seat is vacant: {:?}",
+        m.hana.lobby.roster()
+    );
+    assert!(m.hana.switched_at.is_none(), "no resume without Bo");
+    println!(
+        "reconnect off: Bo's lobby ended (host gone), its seat stays vacant; others' longest stall during the cut {during:?} ticks"
+    );
+}
