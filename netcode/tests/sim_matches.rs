@@ -160,8 +160,8 @@ fn a_dropped_peer_that_runs_on_alone_raises_no_desync_when_it_comes_back() {
             false => LinkProfile::latency(Duration::from_millis(5), Duration::from_millis(1)),
         };
         for other in [0, 1] {
-            net.set_link(2, other, profile.clone());
-            net.set_link(other, 2, profile.clone());
+            net.set_link(2, other, profile);
+            net.set_link(other, 2, profile);
         }
     };
     cut(true);

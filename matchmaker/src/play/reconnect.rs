@@ -166,12 +166,9 @@ impl Lobby {
         match transport {
             Ok(transport) => {
                 self.last_plan = Some(plan.clone());
-                let start = MatchStart {
-                    plan: plan.clone(),
-                    transport,
-                };
+                let mut start = MatchStart::new(plan.clone(), transport);
                 if start.is_resume() {
-                    self.begin_newcomer(&start.plan);
+                    start.vacant = self.begin_newcomer(&start.plan);
                 }
                 self.push(LobbyEvent::MatchStarted(start));
             }
