@@ -5,7 +5,9 @@
 //! A seat retaken or taken, then a new key epoch ([`MatchControl`] news):
 //! every member already playing (a *survivor*) gets
 //! [`ResumeStep::NextSession`], the next epoch's plan and transport on the
-//! same game socket ([`GameTransport::udp_next_epoch`]), builds that
+//! same game socket or room link
+//! ([`GameTransport::udp_next_epoch`](nearplay_netcode::GameTransport::udp_next_epoch),
+//! [`webrtc_next_epoch`](nearplay_netcode::GameTransport::webrtc_next_epoch)), builds that
 //! session at once and keeps playing the old one. The member who came (a
 //! *newcomer*) gets the usual [`LobbyEvent::MatchStarted`] with a plan of a
 //! key epoch above 0 ([`MatchStart::is_resume`]): it builds that session
@@ -19,8 +21,8 @@
 //!
 //! The bytes between members are the netcode's [`ResumeMessage`]s, carried
 //! by the host (`ClientMsg::Resume`/`HostMsg::Resume`, sealed, bounded,
-//! checked by the host and decoded again here as hostile). Online rooms
-//! hand their link to the match and carry none: no resume there yet.
+//! checked by the host and decoded again here as hostile): over TCP on the
+//! LAN, over the reliable channel of the room's WebRTC link online.
 
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -28,8 +30,7 @@ use std::time::Instant;
 use nearplay_netcode::resume::{
     ResumeConfig, ResumeError, ResumeMachine, ResumeMessage, ResumePoint, Role,
 };
-use nearplay_netcode::transport::{EpochLinkShare, UdpLink};
-use nearplay_netcode::{GameTransport, MatchPlan};
+use nearplay_netcode::MatchPlan;
 
 use super::events::{LobbyEvent, MatchControl, MatchStart};
 use super::lobby::Lobby;
@@ -67,8 +68,9 @@ pub enum ResumeStep {
 /// The lobby's resume bookkeeping (kept in its core).
 #[derive(Debug, Default)]
 pub(super) struct Resumes {
-    /// Makes the next epoch's transports on the game socket (LAN players).
-    pub(super) share: Option<EpochLinkShare<UdpLink>>,
+    /// Makes the next epoch's transports on the game socket (LAN players)
+    /// or the room link's game channel (online players).
+    pub(super) share: Option<super::handover::EpochShare>,
     /// Handles vacant now.
     vacant: BTreeSet<u16>,
     /// Handles retaken or taken since the last key epoch.
@@ -213,7 +215,7 @@ impl Lobby {
             .resumes
             .share
             .as_ref()
-            .map(|s| GameTransport::udp_next_epoch(s, &plan));
+            .map(|s| s.next_epoch(&plan));
         let started = ResumeMachine::new(
             epoch,
             me,

@@ -128,9 +128,35 @@ impl OnlineHost {
         Ok(to_webrtc_plan(plan))
     }
 
-    /// The game transport for `plan` over this room's link.
+    /// Closes the lobby: members get "closed" (during the match, the end
+    /// of its control channel) while the link lives on for the game.
+    pub fn close(&mut self) {
+        self.machine.close(Instant::now());
+        self.flush();
+    }
+
+    /// The game transport for `plan` over this room's link (the lobby
+    /// ends: see [`link`](Self::link) to keep it as the match's control
+    /// channel).
     pub fn into_transport(self, plan: &MatchPlan) -> Result<WebRtcTransport, TransportError> {
         WebRtcTransport::from_plan(self.link, plan)
+    }
+
+    /// A handle on the room's link for the game transport, while this
+    /// shell keeps the lobby running over the link's reliable channel (the
+    /// match's control channel: seats vacated and retaken, late joins, new
+    /// key epochs, resume messages). One WebRTC connection per peer: the
+    /// game reads only the game channel, the lobby only the reliable one.
+    pub fn link(&self) -> WebRtcLink {
+        self.link.clone()
+    }
+
+    /// During the match: sends an encoded resume message from the host's
+    /// player to the player at handle `to` (see [`HostMachine::send_resume`]).
+    pub fn send_resume(&mut self, to: u16, bytes: Vec<u8>) -> bool {
+        let sent = self.machine.send_resume(Instant::now(), to, bytes);
+        self.flush();
+        sent
     }
 
     fn pump(&mut self, now: Instant) {
