@@ -211,7 +211,10 @@ fn a_late_joiner_by_room_code_takes_a_free_seat() {
 }
 
 /// Plays `players` on while `lobby` tries to join, until it fails: why.
-fn refused(players: &mut [&mut Player], mut lobby: Lobby, who: &str) -> LobbyError {
+/// The refused lobby is kept by the caller (its link open): a peer that
+/// leaves the room while the others' matchbox still completes its
+/// handshake with it can panic their message loop (docs/pitfalls.md).
+fn refused(players: &mut [&mut Player], lobby: &mut Lobby, who: &str) -> LobbyError {
     let mut why = None;
     run(players, &format!("{who} refused"), LIMIT, |_| {
         while let Some(e) = lobby.poll() {
@@ -253,19 +256,19 @@ fn a_stranger_in_the_room_cannot_take_the_vacant_seat() {
         secret: MemberSecret([0x42; 32]),
         ..ticket.clone()
     };
-    let stranger = join(
+    let mut forger = join(
         &matchmaker(&url),
         &code,
         PlayerSettings::new("Bo").rejoin(forged),
     );
-    let why = refused(&mut [&mut hana, &mut ann], stranger, "a forged ticket");
+    let why = refused(&mut [&mut hana, &mut ann], &mut forger, "a forged ticket");
     assert!(
         matches!(why, LobbyError::Join(JoinError::BadRejoin)),
         "a forged ticket: {why}"
     );
     // No ticket at all: the room keeps no seat open for newcomers.
-    let stranger = join(&matchmaker(&url), &code, PlayerSettings::new("Bo"));
-    let why = refused(&mut [&mut hana, &mut ann], stranger, "no ticket");
+    let mut stranger = join(&matchmaker(&url), &code, PlayerSettings::new("Bo"));
+    let why = refused(&mut [&mut hana, &mut ann], &mut stranger, "no ticket");
     assert!(
         matches!(why, LobbyError::Join(JoinError::AlreadyStarted)),
         "no ticket: {why}"
@@ -287,4 +290,5 @@ fn a_stranger_in_the_room_cannot_take_the_vacant_seat() {
     );
     let bo = seat_newcomer(&mut [&mut hana, &mut ann], back, "Bo", Instant::now(), LIMIT);
     assert_eq!(bo.handle, handle);
+    drop((forger, stranger));
 }

@@ -37,6 +37,9 @@ pub struct Player {
     pub first_confirmed: Option<Instant>,
     pub switched_at: Option<i32>,
     pub newcomer: bool,
+    /// The lobby's last notices and match news (at most 16), to explain a
+    /// failure.
+    pub news: Vec<String>,
 }
 
 /// The input of `handle` at game frame `frame`: the same in every epoch.
@@ -81,6 +84,7 @@ impl Player {
             first_confirmed: None,
             switched_at: None,
             newcomer,
+            news: Vec::new(),
         };
         if newcomer {
             p.next = Some(session);
@@ -213,9 +217,18 @@ impl Player {
                     panic!("{}: resume failed: {e}", self.name)
                 }
                 LobbyEvent::Failed(e) => panic!("{}: lobby failed: {e}", self.name),
+                LobbyEvent::Notice(n) => self.note(n),
+                LobbyEvent::Control(c) => self.note(format!("{c:?}")),
                 _ => {}
             }
         }
+    }
+
+    fn note(&mut self, what: String) {
+        if self.news.len() >= 16 {
+            self.news.remove(0);
+        }
+        self.news.push(what);
     }
 
     fn switch(&mut self, frame: i32) {

@@ -80,6 +80,8 @@ pub fn seat_newcomer(
 ) -> Player {
     let mut lobby = Some(lobby);
     let mut seated: Option<Player> = None;
+    let mut failed = None;
+    let mut own = Vec::new();
     run(players, &format!("{name} seated"), limit, |_| {
         let l = lobby.as_mut().expect("the newcomer's lobby");
         while let Some(e) = l.poll() {
@@ -89,12 +91,23 @@ pub fn seat_newcomer(
                     seated = Some(Player::new(name, l, start, since));
                     return true;
                 }
-                LobbyEvent::Failed(e) => panic!("{name}: joining the running match failed: {e}"),
+                LobbyEvent::Failed(e) => failed = Some(e.to_string()),
+                other if own.len() < 32 => own.push(format!("{other:?}")),
                 _ => {}
             }
         }
-        false
+        failed.is_some()
     });
+    if let Some(e) = failed {
+        let news: Vec<(&str, &[String])> = players
+            .iter()
+            .map(|p| (p.name.as_str(), p.news.as_slice()))
+            .collect();
+        panic!(
+            "{name}: joining the running match failed: {e}; its events: {own:?}; \
+             the others' news: {news:?}"
+        );
+    }
     seated.expect("seated")
 }
 
