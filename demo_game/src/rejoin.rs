@@ -15,8 +15,8 @@ pub fn save_ticket(lobby: &Lobby, player: &str) -> Option<String> {
         Some(code) => room_key(code.as_str()),
         None => lobby.name().to_string(),
     };
-    let saved = RejoinTicket::default_path(&key, player)
-        .and_then(|path| ticket.save(&path).map(|()| path));
+    let saved =
+        RejoinTicket::default_path(&key, player).and_then(|path| ticket.save(&path).map(|()| path));
     Some(match saved {
         Ok(path) => format!("rejoin ticket saved to {}", path.display()),
         Err(e) => format!("could not save the rejoin ticket: {e}"),

@@ -241,12 +241,7 @@ fn a_stranger_in_the_room_cannot_take_the_vacant_seat() {
     }
     let (_server, url) = server();
     let (mut hana, mut ann, ticket, handle, code) = bo_crashes(three_at_frame_300(&url));
-    let vacant = |p: &Player| {
-        p.lobby
-            .roster()
-            .iter()
-            .any(|m| m.name == "Bo" && m.vacant)
-    };
+    let vacant = |p: &Player| p.lobby.roster().iter().any(|m| m.name == "Bo" && m.vacant);
     run(&mut [&mut hana, &mut ann], "Bo's seat vacant", LIMIT, |p| {
         vacant(p[0])
     });
@@ -288,7 +283,13 @@ fn a_stranger_in_the_room_cannot_take_the_vacant_seat() {
         &code,
         PlayerSettings::new("Bo").rejoin(ticket),
     );
-    let bo = seat_newcomer(&mut [&mut hana, &mut ann], back, "Bo", Instant::now(), LIMIT);
+    let bo = seat_newcomer(
+        &mut [&mut hana, &mut ann],
+        back,
+        "Bo",
+        Instant::now(),
+        LIMIT,
+    );
     assert_eq!(bo.handle, handle);
     drop((forger, stranger));
 }

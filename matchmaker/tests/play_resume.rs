@@ -13,9 +13,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use common::resume_game::Player;
-use common::resume_run::{
-    END, MAX_STALL_TICKS, agree_at_end, run, seat_newcomer, until_dropped,
-};
+use common::resume_run::{END, MAX_STALL_TICKS, agree_at_end, run, seat_newcomer, until_dropped};
 use common::{discovery, unique, wait_for};
 use nearplay_matchmaker::prelude::*;
 use nearplay_netcode::{NetEvent, PeerAddr};

@@ -27,10 +27,10 @@
 use std::collections::BTreeSet;
 use std::time::Instant;
 
+use nearplay_netcode::MatchPlan;
 use nearplay_netcode::resume::{
     ResumeConfig, ResumeError, ResumeMachine, ResumeMessage, ResumePoint, Role,
 };
-use nearplay_netcode::MatchPlan;
 
 use super::events::{LobbyEvent, MatchControl, MatchStart};
 use super::lobby::Lobby;
