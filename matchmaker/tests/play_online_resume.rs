@@ -8,7 +8,8 @@
 //! - Bo's game goes away at frame 300 (lobby and session dropped: its link
 //!   closes), a fresh lobby joins the same code with Bo's ticket and takes
 //!   the seat back; all three agree at frame 1200.
-//! - A late joiner takes the free seat of a room hosted with `late_join`.
+//! - A late joiner takes the free seat of a room hosted with `late_join`
+//!   (and password-locked: a wrong password is refused, no seat given).
 //! - Hostile: a stranger in the room without the member secret (a forged
 //!   ticket, or none) gets the typed refusal and the seat stays vacant,
 //!   with no new key; Bo's own ticket still opens it.
@@ -168,17 +169,19 @@ fn a_player_back_by_room_code_takes_its_seat_and_all_three_agree_at_frame_1200()
 }
 
 #[test]
-fn a_late_joiner_by_room_code_takes_a_free_seat() {
-    if !in_netns("a_late_joiner_by_room_code_takes_a_free_seat") {
+fn a_late_joiner_by_room_code_takes_a_free_seat_with_the_password() {
+    if !in_netns("a_late_joiner_by_room_code_takes_a_free_seat_with_the_password") {
         return;
     }
     let (_server, url) = server();
     let mm = matchmaker(&url);
     let settings = LobbySettings::new("Den", "Hana")
         .max_players(3)
-        .late_join(true);
+        .late_join(true)
+        .password("kettle");
     let (mut host, code) = open_room(&mm, settings);
-    let mut ann = join(&mm, &code, PlayerSettings::new("Ann").auto_ready(true));
+    let ann_settings = PlayerSettings::new("Ann").password("kettle");
+    let mut ann = join(&mm, &code, ann_settings.auto_ready(true));
     let t0 = Instant::now();
     let mut starts = start(&mut host, &mut [&mut ann], LIMIT).into_iter();
     let mut hana = Player::new("Hana", host, starts.next().expect("start"), t0);
@@ -189,8 +192,22 @@ fn a_late_joiner_by_room_code_takes_a_free_seat() {
         Duration::from_secs(60),
         |p| p.iter().all(|p| p.frame() >= Some(300)),
     );
+    // A wrong password cannot take the free seat (the lobby's admission).
+    let mut eve = join(
+        &matchmaker(&url),
+        &code,
+        PlayerSettings::new("Eve").password("teapot"),
+    );
+    let why = refused(&mut [&mut hana, &mut ann], &mut eve, "a wrong password");
+    assert!(
+        matches!(why, LobbyError::Join(JoinError::WrongPassword)),
+        "a wrong password: {why}"
+    );
+    assert_eq!(hana.lobby.current_plan().map(|p| p.players.len()), Some(2));
+    assert_eq!(hana.lobby.current_plan().map(|p| p.key_epoch), Some(0));
     let asked = Instant::now();
-    let lobby = join(&matchmaker(&url), &code, PlayerSettings::new("Cy"));
+    let cy_settings = PlayerSettings::new("Cy").password("kettle");
+    let lobby = join(&matchmaker(&url), &code, cy_settings);
     let mut cy = seat_newcomer(&mut [&mut hana, &mut ann], lobby, "Cy", asked, LIMIT);
     assert!(cy.newcomer);
     assert_eq!(cy.handle, 2, "a new seat after the others");
@@ -208,6 +225,7 @@ fn a_late_joiner_by_room_code_takes_a_free_seat() {
          made; others' longest stall {stalls:?} ticks"
     );
     assert!(stalls.iter().all(|s| *s <= MAX_STALL_TICKS), "{stalls:?}");
+    drop(eve);
 }
 
 /// Plays `players` on while `lobby` tries to join, until it fails: why.
