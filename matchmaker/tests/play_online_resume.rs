@@ -157,10 +157,15 @@ fn a_player_back_by_room_code_takes_its_seat_and_all_three_agree_at_frame_1200()
     assert_eq!(bo.switched_at, Some(switch));
     assert_eq!(hana.lobby.current_plan().map(|p| p.key_epoch), Some(1));
     let stalls = [hana.longest_stall, ann.longest_stall];
+    let after = [
+        hana.longest_stall_after_switch,
+        ann.longest_stall_after_switch,
+    ];
     let rejoin = bo.first_confirmed.expect("Bo confirmed a frame") - restarted;
     println!(
         "online rejoin by code: switch at frame {switch}; from the new Lobby to Bo's first \
-         confirmed frame {rejoin:?}; longest stall of the others while Bo rejoined: {stalls:?} ticks"
+         confirmed frame {rejoin:?}; longest stall of the others while Bo rejoined: {stalls:?} \
+         ticks ({after:?} after the switch)"
     );
     assert!(
         stalls.iter().all(|s| *s <= MAX_STALL_TICKS),
@@ -220,9 +225,13 @@ fn a_late_joiner_by_room_code_takes_a_free_seat_with_the_password() {
     agree_at_end(&[&mut hana, &mut ann, &mut cy]);
     let joined = cy.first_confirmed.expect("Cy confirmed a frame") - asked;
     let stalls = [hana.longest_stall, ann.longest_stall];
+    let after = [
+        hana.longest_stall_after_switch,
+        ann.longest_stall_after_switch,
+    ];
     println!(
         "online late join by code: Cy's first confirmed frame {joined:?} after its Lobby was \
-         made; others' longest stall {stalls:?} ticks"
+         made; others' longest stall {stalls:?} ticks ({after:?} after the switch)"
     );
     assert!(stalls.iter().all(|s| *s <= MAX_STALL_TICKS), "{stalls:?}");
     drop(eve);

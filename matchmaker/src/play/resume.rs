@@ -36,6 +36,16 @@ use super::events::{LobbyEvent, MatchControl, MatchStart};
 use super::lobby::Lobby;
 use crate::lobby::message::MAX_LOBBY_RESUME_BYTES;
 
+/// Online, how far ahead of the coordinator's frame the switch is proposed
+/// (1 s at 60 fps; the LAN's is the netcode's default, 20). The proposal,
+/// the accepts and the commit cross the room link's reliable channel
+/// through the host; measured on a loaded 2-core machine (three matches of
+/// three WebRTC peers at once) that took up to about 40 frames, and the
+/// survivors waited at the switch frame for the rest (18-20 ticks with a
+/// margin of 20). A longer margin costs the newcomer that much more time
+/// before it plays, never the others a stall.
+pub const ONLINE_MARGIN_FRAMES: i32 = 60;
+
 /// What the game must do for a resume (rejoin or late join).
 #[derive(Debug)]
 // `NextSession` holds the plan and its transport, once per resume.
@@ -221,7 +231,7 @@ impl Lobby {
             me,
             survivors,
             arrived,
-            ResumeConfig::default(),
+            self.resume_config(),
             Instant::now(),
         );
         match (started, transport) {
@@ -264,12 +274,22 @@ impl Lobby {
             me,
             survivors,
             [me],
-            ResumeConfig::default(),
+            self.resume_config(),
             now,
         ) {
             Ok(machine) => self.set_machine(machine),
             Err(e) => self.push(LobbyEvent::Resume(ResumeStep::Failed(e))),
         }
+    }
+
+    /// The resume's settings: the netcode's defaults on the LAN; online a
+    /// switch frame [`ONLINE_MARGIN_FRAMES`] ahead.
+    fn resume_config(&self) -> ResumeConfig {
+        let mut config = ResumeConfig::default();
+        if self.code.is_some() {
+            config.margin_frames = config.margin_frames.max(ONLINE_MARGIN_FRAMES);
+        }
+        config
     }
 
     fn set_machine(&mut self, machine: ResumeMachine) {

@@ -31,6 +31,9 @@ pub struct Player {
     pub measuring: bool,
     stall_run: u32,
     pub longest_stall: u32,
+    /// The longest stall that ended (or runs) after the switch to the next
+    /// epoch's session (the rest were before it: held at the switch frame).
+    pub longest_stall_after_switch: u32,
     /// When the player was started (a restarted game: its new lobby).
     pub started: Instant,
     /// A newcomer's first confirmed frame in the resumed session.
@@ -80,6 +83,7 @@ impl Player {
             measuring: false,
             stall_run: 0,
             longest_stall: 0,
+            longest_stall_after_switch: 0,
             started,
             first_confirmed: None,
             switched_at: None,
@@ -166,6 +170,10 @@ impl Player {
             if self.frame() == before {
                 self.stall_run += 1;
                 self.longest_stall = self.longest_stall.max(self.stall_run);
+                if self.switched_at.is_some() {
+                    self.longest_stall_after_switch =
+                        self.longest_stall_after_switch.max(self.stall_run);
+                }
             } else {
                 self.stall_run = 0;
             }

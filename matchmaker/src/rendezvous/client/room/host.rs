@@ -172,8 +172,13 @@ impl OnlineHost {
                 PeerChange::Disconnected(p) => {
                     self.connected.remove(&p);
                     self.poked.remove(&p);
-                    if let Some(c) = self.conns.get(&p) {
-                        self.machine.handle_disconnect(now, *c);
+                    // Forgotten once told: the lobby outlives many peers
+                    // during a match (rejoins, late joiners, strangers).
+                    if let Some(c) = self.conns.remove(&p) {
+                        self.machine.handle_disconnect(now, c);
+                        self.flush();
+                        self.peers.remove(&c);
+                        self.closed.remove(&c);
                     }
                 }
             }
