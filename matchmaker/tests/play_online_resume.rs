@@ -29,6 +29,7 @@ use common::resume_run::{
 use common::wait_for;
 use nearplay_matchmaker::lobby::client::JoinError;
 use nearplay_matchmaker::prelude::*;
+use nearplay_matchmaker::rendezvous::RendezvousClient;
 use nearplay_matchmaker::rendezvous::server::{Limits, RendezvousServer};
 use nearplay_netcode::{MemberSecret, NetEvent, PeerAddr};
 
@@ -98,12 +99,30 @@ fn three_at_frame_300(url: &str) -> ThreeAtFrame300 {
         Duration::from_secs(60),
         |p| p[2].frame() >= Some(300),
     );
+    assert_server_names_the_host(url, &code, &hana);
     ThreeAtFrame300 {
         hana,
         ann,
         bo,
         code,
     }
+}
+
+/// The server names Hana's peer as the room's host (what a member joining
+/// by code pins), whoever came and went.
+fn assert_server_names_the_host(url: &str, code: &str, hana: &Player) {
+    let info = RendezvousClient::new(url)
+        .and_then(|c| c.room(code))
+        .expect("room info");
+    let plan = hana.lobby.current_plan().expect("Hana's plan");
+    let PeerAddr::WebRtc(id) = plan.players[0].addr else {
+        panic!("not a WebRTC plan: {plan:?}");
+    };
+    assert_eq!(
+        info.host_peer,
+        Some(format!("{id:032x}")),
+        "the room's host"
+    );
 }
 
 /// Bo's game goes away (lobby and session: its link closes); the others
@@ -156,6 +175,7 @@ fn a_player_back_by_room_code_takes_its_seat_and_all_three_agree_at_frame_1200()
     assert_eq!(ann.switched_at, Some(switch));
     assert_eq!(bo.switched_at, Some(switch));
     assert_eq!(hana.lobby.current_plan().map(|p| p.key_epoch), Some(1));
+    assert_server_names_the_host(&url, &code, &hana);
     let stalls = [hana.longest_stall, ann.longest_stall];
     let after = [
         hana.longest_stall_after_switch,

@@ -2,7 +2,7 @@
 //! the parent module for the design).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use nearplay_netcode::transport::webrtc::{
     LinkExit, PeerChange, RELIABLE_CHANNEL, WebRtcConfig, WebRtcLink, WebRtcTransport,
@@ -34,6 +34,39 @@ pub struct OnlineHost {
     server_gone: ServerGone,
 }
 
+/// Longest wait for the server to seat the host's own peer in its room.
+pub const HOST_SEATED_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Waits (on the caller's thread: [`OnlineHost::open`] runs off the game's)
+/// until the server has put our peer in the room, which it says by
+/// assigning our id. Only then is the room's code given out, so the host
+/// is the room's first peer, the one the server names to members
+/// (`RoomInfo::host_peer`) and members pin. Without the wait a member that
+/// got the code at once could reach the room before the host's websocket:
+/// the server then named that member as host to everyone who came later,
+/// and a late joiner or a rejoin by code poked a member, never heard from
+/// the host, and timed out ("the host did not answer in time", about one
+/// join in fifteen during a match in `play_online_resume`).
+fn in_the_room(link: &mut WebRtcLink) -> Result<(), RendezvousError> {
+    let deadline = Instant::now() + HOST_SEATED_TIMEOUT;
+    loop {
+        if link.id().is_some() {
+            return Ok(());
+        }
+        if let Some(exit) = link.exit() {
+            return Err(RendezvousError::Link(exit.to_string()));
+        }
+        if Instant::now() >= deadline {
+            return Err(RendezvousError::Link(
+                "the server did not seat us in the room".into(),
+            ));
+        }
+        // The link's own thread does the work; this is its poll interval
+        // (bounded above by the deadline), on the room-opening thread.
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 impl OnlineHost {
     /// Creates a room on the server (listed in `GET /lobbies` when `public`)
     /// and opens its link. `config.game_port` is ignored (WebRTC has no port).
@@ -54,8 +87,9 @@ impl OnlineHost {
         mut config: HostConfig,
         webrtc: &WebRtcConfig,
     ) -> Result<Self, RendezvousError> {
-        let link = WebRtcLink::connect(&client.room_url(code), webrtc)
+        let mut link = WebRtcLink::connect(&client.room_url(code), webrtc)
             .map_err(|e| RendezvousError::Link(e.to_string()))?;
+        in_the_room(&mut link)?;
         config.game_port = 1;
         config.timeouts.hello = config.timeouts.hello.max(ONLINE_HELLO_TIMEOUT);
         Ok(OnlineHost {
