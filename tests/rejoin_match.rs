@@ -14,6 +14,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use common::resume_report::{check, field};
 use common::{Demo, bot_args, read_report, scratch_dir, unique};
 use serde_json::Value;
 
@@ -21,14 +22,6 @@ const MATCH_DEADLINE: Duration = Duration::from_secs(180);
 /// 4 times faster than real time (stalls are counted in game frames).
 const SPEED: &str = "4";
 const FRAMES: &str = "1200";
-/// The goal for the players already in the match.
-const MAX_STALL: u64 = 6;
-
-fn field<'a>(report: &'a Value, key: &str) -> &'a Value {
-    report
-        .get(key)
-        .unwrap_or_else(|| panic!("report has no {key}: {report}"))
-}
 
 /// A bot: `command` (host or join args), the bot flags, its report.
 fn bot(lobby: &str, name: &str, command: &[&str], report: &Path, extra: &[&str]) -> Demo {
@@ -43,40 +36,6 @@ fn bot(lobby: &str, name: &str, command: &[&str], report: &Path, extra: &[&str])
 fn finish(demo: &mut Demo) {
     let ok = demo.wait_exit(MATCH_DEADLINE);
     assert!(ok, "{} failed:\n{}", demo.label, demo.seen.join("\n"));
-}
-
-/// Same checksum at 1200, no desync; the others' longest stall within the
-/// goal; the newcomer's rejoin time. Prints the figures.
-fn check(what: &str, reports: &[Value], newcomer: usize) {
-    for r in reports {
-        assert_eq!(field(r, "frames"), &Value::from(1200), "{r}");
-        assert_eq!(
-            field(r, "checksum"),
-            field(&reports[0], "checksum"),
-            "{reports:?}"
-        );
-        assert_eq!(field(r, "desyncs"), &Value::from(0), "{r}");
-    }
-    let stalls: Vec<u64> = reports
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != newcomer)
-        .map(|(_, r)| {
-            field(r, "longest_stall_resume")
-                .as_u64()
-                .unwrap_or(u64::MAX)
-        })
-        .collect();
-    let rejoin = field(&reports[newcomer], "rejoin_time_ms").as_u64();
-    let resumed = field(&reports[0], "resumed_at");
-    println!(
-        "{what}: resumed at frame {resumed}; newcomer's first confirmed frame {rejoin:?} ms after its process started; others' longest stall {stalls:?} frames"
-    );
-    assert!(rejoin.is_some(), "no rejoin time: {:?}", reports[newcomer]);
-    assert!(
-        stalls.iter().all(|s| *s <= MAX_STALL),
-        "{what}: stalls {stalls:?}"
-    );
 }
 
 /// Three bots; bot2 is SIGKILLed at frame 300 and started again.

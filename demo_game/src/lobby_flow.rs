@@ -254,11 +254,16 @@ fn leave_ended_lobby(
     screen: Res<State<Screen>>,
     (mut next, mut notice): (ResMut<NextState<Screen>>, ResMut<Notice>),
     (mut lobby, last, prefs): (LobbyCommands, Option<ResMut<LastJoin>>, Res<Prefs>),
+    room_rejoin: Option<Res<crate::online::RoomRejoin>>,
 ) {
-    let started = failed
-        .read()
-        .last()
-        .map(|f| (f.hosting, f.error.to_string()));
+    let failure = failed.read().last();
+    if let Some(f) = failure
+        && !f.hosting
+        && crate::online::retry_without_ticket(&f.error, &mut lobby, room_rejoin.as_deref())
+    {
+        return;
+    }
+    let started = failure.map(|f| (f.hosting, f.error.to_string()));
     if let (Some((false, error)), Some(mut last)) = (&started, last)
         && error.contains("already started")
         && !last.rejoining

@@ -11,12 +11,28 @@ use nearplay::matchmaker::{Lobby, LobbyEntry, RejoinTicket};
 /// [`ticket_for`] looks it up by. Returns what to tell the player.
 pub fn save_ticket(lobby: &Lobby, player: &str) -> Option<String> {
     let ticket = lobby.rejoin_ticket()?;
-    let saved = RejoinTicket::default_path(lobby.name(), player)
-        .and_then(|path| ticket.save(&path).map(|()| path));
+    let key = match lobby.code() {
+        Some(code) => room_key(code.as_str()),
+        None => lobby.name().to_string(),
+    };
+    let saved =
+        RejoinTicket::default_path(&key, player).and_then(|path| ticket.save(&path).map(|()| path));
     Some(match saved {
         Ok(path) => format!("rejoin ticket saved to {}", path.display()),
         Err(e) => format!("could not save the rejoin ticket: {e}"),
     })
+}
+
+/// What an online room's ticket is saved under: its code as the player
+/// types it (`join --code`), not the host's lobby name, which a joiner by
+/// code does not know before it is in.
+pub fn room_key(code: &str) -> String {
+    format!("Room {}", code.trim().to_uppercase())
+}
+
+/// Our saved ticket for the room `code` (see [`room_key`]).
+pub fn saved_room_ticket(code: &str, player: &str) -> Option<RejoinTicket> {
+    saved_ticket(&room_key(code), player)
 }
 
 /// Our ticket for `entry`, if we saved one and the lobby is in a match.

@@ -12,89 +12,28 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
-use common::game::match_started;
 use common::resume_game::Player;
+use common::resume_run::{
+    END, MAX_STALL_TICKS, agree_at_end, run, seat_newcomer, set_speed, until_dropped,
+};
 use common::{discovery, unique, wait_for};
 use nearplay_matchmaker::prelude::*;
 use nearplay_netcode::{NetEvent, PeerAddr};
 
 const GAME: &str = "nearplay-resume-test";
 const LIMIT: Duration = Duration::from_secs(15);
-const END: i32 = 1200;
-/// The goal for the players already in the match.
-const MAX_STALL_TICKS: u32 = 6;
-/// One game tick at 60 fps: the loop's pacing, not a wait for anything.
-const TICK: Duration = Duration::from_micros(16_667);
-/// The loop runs this many times faster than real time (like the demo's
-/// `--speed`). A tick is still one game frame, so frames and stalls in
-/// ticks mean the same; loopback carries a datagram well within a tick;
-/// wall-clock timeouts (GGRS's 2 s disconnect, the lobby's) are not scaled.
-const SPEED: u32 = 4;
 
+/// A matchmaker on loopback; the game loops run four times faster than
+/// real time on the LAN (`set_speed`).
 fn matchmaker() -> Matchmaker {
+    set_speed(4);
     let mut config = MatchmakerConfig::new(GAME, "1.0.0");
     config.bind = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
     Matchmaker::with_discovery(config, discovery()).expect("matchmaker")
 }
 
-/// Ticks `players` at `SPEED` times 60 fps until `done`, within `limit`.
-fn run(
-    players: &mut [&mut Player],
-    what: &str,
-    limit: Duration,
-    mut done: impl FnMut(&mut [&mut Player]) -> bool,
-) {
-    let deadline = Instant::now() + limit;
-    let mut next = Instant::now();
-    while !done(players) {
-        assert!(
-            Instant::now() < deadline,
-            "{what}: not within {limit:?}; frames {:?}",
-            players
-                .iter()
-                .map(|p| (p.frame(), p.settled()))
-                .collect::<Vec<_>>()
-        );
-        for p in players.iter_mut() {
-            p.tick();
-        }
-        // Frame pacing of the game loop (like a real game's, `SPEED` times
-        // faster), not a wait: the loop itself ends at its deadline.
-        next += TICK / SPEED;
-        std::thread::sleep(next.saturating_duration_since(Instant::now()));
-    }
-}
-
-/// The lobby's players all ready, then started: the host's first.
 fn start(host: &mut Lobby, joiners: &mut [&mut Lobby]) -> Vec<MatchStart> {
-    let want = joiners.len() + 1;
-    wait_for("everyone ready", LIMIT, || {
-        for j in joiners.iter_mut() {
-            if let Some(LobbyEvent::Failed(e)) = j.poll() {
-                panic!("join failed: {e}");
-            }
-        }
-        match host.poll()? {
-            LobbyEvent::RosterChanged(r) if r.len() == want && r.iter().all(|m| m.ready) => {
-                Some(())
-            }
-            _ => None,
-        }
-    });
-    host.start().expect("start");
-    let mut all: Vec<&mut Lobby> = vec![host];
-    all.extend(joiners.iter_mut().map(|j| &mut **j));
-    match_started(&mut all, LIMIT)
-}
-
-/// Every player's checksum at game frame `END` is the same.
-fn agree_at_end(players: &[&mut Player]) {
-    let sums: Vec<_> = players.iter().map(|p| p.sum(END)).collect();
-    assert!(sums[0].is_some(), "no checksum at frame {END}");
-    assert!(
-        sums.iter().all(|s| *s == sums[0]),
-        "checksums differ at {END}: {sums:?}"
-    );
+    common::resume_run::start(host, joiners, LIMIT)
 }
 
 #[test]
@@ -127,41 +66,13 @@ fn a_dropped_player_rejoins_and_all_three_agree_at_frame_1200() {
     let gone = NetEvent::PeerDisconnected {
         peer: PeerAddr::Udp(bo_addr),
     };
-    for p in [&mut hana, &mut ann] {
-        p.measuring = true;
-    }
-    let mut dropped = [false, false];
-    run(&mut [&mut hana, &mut ann], "Bo dropped", LIMIT, |p| {
-        for (d, p) in dropped.iter_mut().zip(p.iter_mut()) {
-            *d |= p.drain_events().contains(&gone);
-        }
-        dropped == [true, true]
-    });
-    let vanish: Vec<u32> = [&mut hana, &mut ann]
-        .map(|p| p.take_longest_stall())
-        .to_vec();
+    let vanish = until_dropped(&mut [&mut hana, &mut ann], &gone, LIMIT);
     println!("rejoin: while GGRS timed Bo out, the others stalled {vanish:?} ticks");
 
     // A restarted game: a new lobby handle with the saved ticket.
     let restarted = Instant::now();
-    let mut back = Some(mm.join(addr, PlayerSettings::new("Bo").rejoin(ticket)));
-    let mut bo: Option<Player> = None;
-    run(&mut [&mut hana, &mut ann], "Bo's seat back", LIMIT, |_| {
-        let lobby = back.as_mut().expect("Bo's lobby");
-        while let Some(e) = lobby.poll() {
-            match e {
-                LobbyEvent::MatchStarted(start) => {
-                    let lobby = back.take().expect("Bo's lobby");
-                    bo = Some(Player::new("Bo", lobby, start, restarted));
-                    return true;
-                }
-                LobbyEvent::Failed(e) => panic!("rejoin failed: {e}"),
-                _ => {}
-            }
-        }
-        false
-    });
-    let mut bo = bo.expect("Bo back");
+    let back = mm.join(addr, PlayerSettings::new("Bo").rejoin(ticket));
+    let mut bo = seat_newcomer(&mut [&mut hana, &mut ann], back, "Bo", restarted, LIMIT);
     assert!(bo.newcomer, "a rejoin is a resume");
     assert_eq!(bo.handle, bo_handle, "the same seat");
     run(
@@ -211,28 +122,8 @@ fn a_late_joiner_takes_a_free_seat_and_all_three_agree_at_frame_1200() {
         |p| p.iter().all(|p| p.frame() >= Some(300)),
     );
     let asked = Instant::now();
-    let mut lobby = Some(mm.join(addr, PlayerSettings::new("Cy")));
-    let mut cy: Option<Player> = None;
-    run(&mut [&mut hana, &mut ann], "Cy seated", LIMIT, |_| {
-        let l = lobby.as_mut().expect("Cy's lobby");
-        while let Some(e) = l.poll() {
-            match e {
-                LobbyEvent::MatchStarted(start) => {
-                    cy = Some(Player::new(
-                        "Cy",
-                        lobby.take().expect("lobby"),
-                        start,
-                        asked,
-                    ));
-                    return true;
-                }
-                LobbyEvent::Failed(e) => panic!("late join failed: {e}"),
-                _ => {}
-            }
-        }
-        false
-    });
-    let mut cy = cy.expect("Cy seated");
+    let lobby = mm.join(addr, PlayerSettings::new("Cy"));
+    let mut cy = seat_newcomer(&mut [&mut hana, &mut ann], lobby, "Cy", asked, LIMIT);
     assert!(cy.newcomer);
     assert_eq!(cy.handle, 2, "a new seat after the others");
     run(

@@ -151,15 +151,21 @@ impl Backend {
         }
     }
 
-    /// During a LAN match: an encoded resume message for the player at
-    /// handle `to`. Online rooms hand their link to the match and carry no
-    /// control channel: nothing is sent there.
+    /// During a match: an encoded resume message for the player at handle
+    /// `to`, over the lobby's control channel (TCP on the LAN, the room
+    /// link's reliable channel online).
     pub(super) fn send_resume(&mut self, to: u16, bytes: Vec<u8>) {
         match self {
             Backend::LanHost(h) => {
                 h.send_resume(to, bytes);
             }
             Backend::LanClient(c) => c.send_resume(to, bytes),
+            #[cfg(feature = "rendezvous")]
+            Backend::OnlineHost(h) => {
+                h.send_resume(to, bytes);
+            }
+            #[cfg(feature = "rendezvous")]
+            Backend::OnlineClient(c) => c.send_resume(to, bytes),
             _ => {}
         }
     }
@@ -167,8 +173,22 @@ impl Backend {
     /// Host only: the host's game finished the running resume, so seat
     /// changes that waited for it are announced.
     pub(super) fn resume_settled(&mut self) {
-        if let Backend::LanHost(h) = self {
-            h.resume_settled();
+        match self {
+            Backend::LanHost(h) => h.resume_settled(),
+            #[cfg(feature = "rendezvous")]
+            Backend::OnlineHost(h) => h.resume_settled(),
+            _ => {}
+        }
+    }
+
+    /// Online: a handle on the room's link for the game transport, the
+    /// shell keeping the lobby on it as the match's control channel.
+    #[cfg(feature = "rendezvous")]
+    pub(super) fn room_link(&self) -> Option<nearplay_netcode::transport::webrtc::WebRtcLink> {
+        match self {
+            Backend::OnlineHost(h) => Some(h.link()),
+            Backend::OnlineClient(c) => Some(c.link()),
+            _ => None,
         }
     }
 
@@ -234,7 +254,13 @@ impl Backend {
         match self {
             Backend::LanHost(h) => h.close(),
             Backend::LanClient(c) => c.leave(),
-            // Online: dropping the link tells every peer at once.
+            // Online the same words over the room link (which a match's
+            // transport may keep open); dropping the last handle of the
+            // link then tells every peer at once.
+            #[cfg(feature = "rendezvous")]
+            Backend::OnlineHost(h) => h.close(),
+            #[cfg(feature = "rendezvous")]
+            Backend::OnlineClient(c) => c.leave(),
             _ => {}
         }
     }

@@ -27,7 +27,7 @@ pub enum LobbyPhase {
     /// In the lobby: roster, chat, ready.
     InLobby,
     /// A match started ([`LobbyEvent::MatchStarted`] was returned). On the
-    /// LAN the lobby stays open as the match's control channel (seat news,
+    /// LAN and online the lobby stays open as the match's control channel (seat news,
     /// key epochs, rejoins) until it is left or closed; then
     /// [`MatchControl::Ended`] says so and the match goes on without it.
     InMatch,

@@ -2,9 +2,13 @@
 //! the lobby keeps (the game socket on the LAN, the room's link online),
 //! and a rematch builds the next one over the same.
 
-use nearplay_netcode::{GameTransport, MatchPlan, PeerAddr, PlanPlayer, PlanSpectator};
+#[cfg(feature = "rendezvous")]
+use nearplay_netcode::transport::GameChannel;
+use nearplay_netcode::transport::{EpochLinkShare, UdpLink};
+use nearplay_netcode::{
+    GameTransport, MatchPlan, PeerAddr, PlanPlayer, PlanSpectator, TransportError,
+};
 
-use super::backend::Backend;
 use super::events::{
     LobbyActionError, LobbyError, LobbyEvent, LobbyPhase, MatchControl, MatchStart,
 };
@@ -64,20 +68,26 @@ impl Lobby {
     /// news (news that does not fit the plan is ignored: the host's word
     /// changes no seat it did not announce in order).
     pub(super) fn follow_match(&mut self, news: &MatchControl) {
+        let addr = match news {
+            MatchControl::SeatRetaken { addr, .. } | MatchControl::SeatTaken { addr, .. } => {
+                self.news_addr(*addr)
+            }
+            _ => PeerAddr::Udp(std::net::SocketAddr::from(([0, 0, 0, 0], 0))),
+        };
         let Some(plan) = self.last_plan.as_mut() else {
             return;
         };
         match news {
-            MatchControl::SeatRetaken { handle, addr, .. } => {
+            MatchControl::SeatRetaken { handle, .. } => {
                 if let Some(p) = plan.players.get_mut(*handle) {
-                    p.addr = PeerAddr::Udp(*addr);
+                    p.addr = addr;
                 }
             }
             MatchControl::SeatTaken {
                 handle,
                 name,
-                addr,
                 spectator: false,
+                ..
             } if *handle == plan.players.len() => {
                 for s in &mut plan.spectators {
                     s.handle += 1;
@@ -89,18 +99,17 @@ impl Lobby {
                 plan.players.push(PlanPlayer {
                     handle: *handle,
                     name: name.clone(),
-                    addr: PeerAddr::Udp(*addr),
+                    addr,
                 });
             }
             MatchControl::SeatTaken {
                 handle,
                 name,
-                addr,
                 spectator: true,
+                ..
             } if *handle == plan.players.len() + plan.spectators.len()
                 && plan.spectators.len() < nearplay_netcode::MAX_SPECTATORS =>
             {
-                let addr = PeerAddr::Udp(*addr);
                 plan.spectators
                     .push(PlanSpectator::relayed(*handle, name.clone(), addr));
             }
@@ -122,8 +131,8 @@ impl Lobby {
             return self.udp_transport(socket, plan);
         }
         #[cfg(feature = "rendezvous")]
-        if let Some(link) = &core.link {
-            return Ok(GameTransport::webrtc(link.clone(), plan)?);
+        if let Some(link) = core.link.clone() {
+            return self.webrtc_transport(link, plan);
         }
         Err(LobbyError::Stopped)
     }
@@ -147,34 +156,24 @@ impl Lobby {
         }
     }
 
+    /// The match's first transport. The shell stays as the match's
+    /// control channel: on the LAN over its TCP connection beside the
+    /// kept game socket, online over the reliable channel of the room's
+    /// link, whose game channel the transport takes.
     fn first_transport(&mut self, plan: &MatchPlan) -> Result<GameTransport, LobbyError> {
-        let core = self.core();
-        match std::mem::replace(&mut core.backend, Backend::Gone) {
-            #[cfg(feature = "rendezvous")]
-            Backend::OnlineHost(h) => {
-                let mut t = h.into_transport(plan)?;
-                core.link = Some(t.link_mut().clone());
-                Ok(GameTransport::from(t))
-            }
-            #[cfg(feature = "rendezvous")]
-            Backend::OnlineClient(c) => {
-                let mut t = c.into_transport(plan)?;
-                core.link = Some(t.link_mut().clone());
-                Ok(GameTransport::from(t))
-            }
-            lan => {
-                // LAN: keep the shell (a host's thread ends by itself once
-                // every member has its plan) and use the kept socket.
-                core.backend = lan;
-                let socket = core
-                    .socket
-                    .as_ref()
-                    .ok_or(LobbyError::Stopped)?
-                    .try_clone()
-                    .map_err(|e| LobbyError::Socket(e.to_string()))?;
-                self.udp_transport(socket, plan)
-            }
+        #[cfg(feature = "rendezvous")]
+        if let Some(link) = self.core().backend.room_link() {
+            self.core().link = Some(link.clone());
+            return self.webrtc_transport(link, plan);
         }
+        let socket = self
+            .core()
+            .socket
+            .as_ref()
+            .ok_or(LobbyError::Stopped)?
+            .try_clone()
+            .map_err(|e| LobbyError::Socket(e.to_string()))?;
+        self.udp_transport(socket, plan)
     }
 
     /// A player's transport shares the socket between key epochs (a
@@ -189,7 +188,59 @@ impl Lobby {
             return Ok(GameTransport::udp(socket, plan)?);
         }
         let (transport, share) = GameTransport::udp_epochs(socket, plan)?;
-        self.core().resumes.share = Some(share);
+        self.core().resumes.share = Some(EpochShare::Udp(share));
         Ok(transport)
+    }
+
+    /// Online, the same: a player's transport shares the room link's game
+    /// channel between key epochs; a spectator's is the plain one.
+    #[cfg(feature = "rendezvous")]
+    fn webrtc_transport(
+        &mut self,
+        link: nearplay_netcode::transport::WebRtcLink,
+        plan: &MatchPlan,
+    ) -> Result<GameTransport, LobbyError> {
+        if plan.local_player().is_none() {
+            return Ok(GameTransport::webrtc(link, plan)?);
+        }
+        let (transport, share) = GameTransport::webrtc_epochs(link, plan)?;
+        self.core().resumes.share = Some(EpochShare::WebRtc(share));
+        Ok(transport)
+    }
+
+    /// A game address of the match's news as the plan names it: the UDP
+    /// socket on the LAN, the WebRTC peer (written by the room's shell as
+    /// an IPv6 address) online.
+    fn news_addr(&self, addr: std::net::SocketAddr) -> PeerAddr {
+        #[cfg(feature = "rendezvous")]
+        if self.code.is_some() {
+            return match addr.ip() {
+                std::net::IpAddr::V6(v6) => PeerAddr::WebRtc(u128::from(v6)),
+                std::net::IpAddr::V4(v4) => PeerAddr::WebRtc(u128::from(v4.to_ipv6_mapped())),
+            };
+        }
+        PeerAddr::Udp(addr)
+    }
+}
+
+/// Makes the next key epoch's game transports on what the match runs over
+/// (a rejoin or late join), while the running epoch's goes on.
+#[derive(Debug)]
+pub(super) enum EpochShare {
+    /// The lobby's game UDP socket (LAN).
+    Udp(EpochLinkShare<UdpLink>),
+    /// The game channel of the room's WebRTC link (online).
+    #[cfg(feature = "rendezvous")]
+    WebRtc(EpochLinkShare<GameChannel>),
+}
+
+impl EpochShare {
+    /// The next epoch's transport for `plan`.
+    pub(super) fn next_epoch(&self, plan: &MatchPlan) -> Result<GameTransport, TransportError> {
+        match self {
+            EpochShare::Udp(s) => GameTransport::udp_next_epoch(s, plan),
+            #[cfg(feature = "rendezvous")]
+            EpochShare::WebRtc(s) => GameTransport::webrtc_next_epoch(s, plan),
+        }
     }
 }

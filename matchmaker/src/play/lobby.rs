@@ -31,7 +31,8 @@ pub(super) struct Core {
     pub(super) events: VecDeque<LobbyEvent>,
     /// LAN: the game socket, bound by the library, kept for the lobby's life.
     pub(super) socket: Option<UdpSocket>,
-    /// Online: the room's link, kept after the match took a clone (rematch).
+    /// Online: the room's link, kept after the match took a clone (rematch);
+    /// the shell in `backend` keeps its own for the lobby during the match.
     #[cfg(feature = "rendezvous")]
     pub(super) link: Option<nearplay_netcode::transport::webrtc::WebRtcLink>,
     /// The thread that lets a left lobby's last frames go.
@@ -93,22 +94,24 @@ pub(super) struct Core {
 /// frames have left (at most about 2.5 s), so a program may exit right
 /// after dropping its lobby.
 ///
-/// # During the match (LAN)
+/// # During the match
 ///
-/// The lobby stays open as the match's control channel: phase
+/// The lobby stays open as the match's control channel (on the LAN over
+/// its TCP connection, online over the reliable channel of the room's
+/// WebRTC link, whose game channel the match's transport shares): phase
 /// [`LobbyPhase::InMatch`], keepalives as before, and
 /// [`LobbyEvent::Control`] news (seats vacated, retaken or taken, a new
 /// match key). Keep polling it. A player saves [`rejoin_ticket`](Self::rejoin_ticket)
 /// so that a restarted game takes its seat back
-/// ([`PlayerSettings::rejoin`](super::PlayerSettings::rejoin)). A player
-/// whose window stays open needs no ticket: when its connection to the
-/// host drops, the lobby takes the seat back by itself
+/// ([`PlayerSettings::rejoin`](super::PlayerSettings::rejoin)), by the
+/// lobby's address on the LAN or the room code online. A player
+/// whose window stays open needs no ticket (LAN): when its connection to
+/// the host drops, the lobby takes the seat back by itself
 /// ([`ReconnectPolicy`](super::ReconnectPolicy), on by default;
 /// [`MatchControl::Reconnecting`](super::MatchControl::Reconnecting) ...
 /// `Reconnected`, then a resumed [`LobbyEvent::MatchStarted`]); a game
 /// whose session lost every other player while the lobby looks connected
-/// calls [`reconnect`](Self::reconnect). Online rooms still hand their
-/// link to the match at the start.
+/// calls [`reconnect`](Self::reconnect).
 ///
 /// In a match, leave the *match* safely
 /// too: a peer that quits as soon as its own confirmed frame reaches N can

@@ -48,6 +48,6 @@ pub use list::{ListEvent, LobbyEntry, LobbyList, LobbyPlace};
 pub use lobby::{Lobby, MAX_QUEUED_CHAT};
 pub use matchmaker::{Matchmaker, MatchmakerConfig, MatchmakerError};
 pub use reconnect_schedule::ReconnectPolicy;
-pub use resume::ResumeStep;
+pub use resume::{ONLINE_MARGIN_FRAMES, ResumeStep};
 pub use settings::{JoinTarget, LIST_REFRESH, LobbySettings, PlayerSettings, Venue};
 pub use ticket::{MAX_TICKET_BYTES, RejoinTicket, TICKET_VERSION, TicketError};

@@ -154,9 +154,7 @@ impl Lobby {
         }
         let core = self.core();
         let transport = match (&core.resumes.share, &core.socket) {
-            (Some(share), _) => {
-                GameTransport::udp_next_epoch(share, plan).map_err(LobbyError::from)
-            }
+            (Some(share), _) => share.next_epoch(plan).map_err(LobbyError::from),
             (None, Some(socket)) => socket
                 .try_clone()
                 .map_err(|e| LobbyError::Socket(e.to_string()))

@@ -5,7 +5,9 @@
 //! A seat retaken or taken, then a new key epoch ([`MatchControl`] news):
 //! every member already playing (a *survivor*) gets
 //! [`ResumeStep::NextSession`], the next epoch's plan and transport on the
-//! same game socket ([`GameTransport::udp_next_epoch`]), builds that
+//! same game socket or room link
+//! ([`GameTransport::udp_next_epoch`](nearplay_netcode::GameTransport::udp_next_epoch),
+//! [`webrtc_next_epoch`](nearplay_netcode::GameTransport::webrtc_next_epoch)), builds that
 //! session at once and keeps playing the old one. The member who came (a
 //! *newcomer*) gets the usual [`LobbyEvent::MatchStarted`] with a plan of a
 //! key epoch above 0 ([`MatchStart::is_resume`]): it builds that session
@@ -19,21 +21,30 @@
 //!
 //! The bytes between members are the netcode's [`ResumeMessage`]s, carried
 //! by the host (`ClientMsg::Resume`/`HostMsg::Resume`, sealed, bounded,
-//! checked by the host and decoded again here as hostile). Online rooms
-//! hand their link to the match and carry none: no resume there yet.
+//! checked by the host and decoded again here as hostile): over TCP on the
+//! LAN, over the reliable channel of the room's WebRTC link online.
 
 use std::collections::BTreeSet;
 use std::time::Instant;
 
+use nearplay_netcode::MatchPlan;
 use nearplay_netcode::resume::{
     ResumeConfig, ResumeError, ResumeMachine, ResumeMessage, ResumePhase, ResumePoint, Role,
 };
-use nearplay_netcode::transport::{EpochLinkShare, UdpLink};
-use nearplay_netcode::{GameTransport, MatchPlan};
 
 use super::events::{LobbyEvent, MatchControl, MatchStart};
 use super::lobby::Lobby;
 use crate::lobby::message::MAX_LOBBY_RESUME_BYTES;
+
+/// Online, how far ahead of the coordinator's frame the switch is proposed
+/// (1 s at 60 fps; the LAN's is the netcode's default, 20). The proposal,
+/// the accepts and the commit cross the room link's reliable channel
+/// through the host; measured on a loaded 2-core machine (three matches of
+/// three WebRTC peers at once) that took up to about 40 frames, and the
+/// survivors waited at the switch frame for the rest (18-20 ticks with a
+/// margin of 20). A longer margin costs the newcomer that much more time
+/// before it plays, never the others a stall.
+pub const ONLINE_MARGIN_FRAMES: i32 = 60;
 
 /// What the game must do for a resume (rejoin or late join).
 #[derive(Debug)]
@@ -71,8 +82,9 @@ pub const EARLY_RESUME_MESSAGES: usize = 64;
 /// The lobby's resume bookkeeping (kept in its core).
 #[derive(Debug, Default)]
 pub(super) struct Resumes {
-    /// Makes the next epoch's transports on the game socket (LAN players).
-    pub(super) share: Option<EpochLinkShare<UdpLink>>,
+    /// Makes the next epoch's transports on the game socket (LAN players)
+    /// or the room link's game channel (online players).
+    pub(super) share: Option<super::handover::EpochShare>,
     /// Handles vacant now.
     vacant: BTreeSet<u16>,
     /// Handles retaken or taken since the last key epoch.
@@ -257,13 +269,13 @@ impl Lobby {
             .resumes
             .share
             .as_ref()
-            .map(|s| GameTransport::udp_next_epoch(s, &plan));
+            .map(|s| s.next_epoch(&plan));
         let started = ResumeMachine::new(
             epoch,
             me,
             survivors,
             arrived,
-            ResumeConfig::default(),
+            self.resume_config(),
             Instant::now(),
         );
         match (started, transport) {
@@ -318,13 +330,23 @@ impl Lobby {
             me,
             survivors,
             newcomers,
-            ResumeConfig::default(),
+            self.resume_config(),
             now,
         ) {
             Ok(machine) => self.set_machine(machine),
             Err(e) => self.push(LobbyEvent::Resume(ResumeStep::Failed(e))),
         }
         vacant
+    }
+
+    /// The resume's settings: the netcode's defaults on the LAN; online a
+    /// switch frame [`ONLINE_MARGIN_FRAMES`] ahead.
+    fn resume_config(&self) -> ResumeConfig {
+        let mut config = ResumeConfig::default();
+        if self.code.is_some() {
+            config.margin_frames = config.margin_frames.max(ONLINE_MARGIN_FRAMES);
+        }
+        config
     }
 
     fn set_machine(&mut self, machine: ResumeMachine) {

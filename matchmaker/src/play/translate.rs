@@ -18,11 +18,21 @@ impl Lobby {
             Raw::Client(e) => self.client_event(e),
             Raw::Notice(text) => self.push(LobbyEvent::Notice(text)),
             Raw::LinkEnded(why) => {
-                if matches!(self.phase, LobbyPhase::InLobby | LobbyPhase::Opening) {
-                    self.phase = LobbyPhase::Closed;
-                    self.core().backend = Backend::Gone;
-                    self.push(LobbyEvent::Notice(format!("the room's link ended: {why}")));
-                    self.push(LobbyEvent::Closed(CloseReason::Disconnected));
+                // Said once: the shell is gone with its link.
+                self.core().backend = Backend::Gone;
+                match self.phase {
+                    LobbyPhase::InLobby | LobbyPhase::Opening => {
+                        self.phase = LobbyPhase::Closed;
+                        self.push(LobbyEvent::Notice(format!("the room's link ended: {why}")));
+                        self.push(LobbyEvent::Closed(CloseReason::Disconnected));
+                    }
+                    LobbyPhase::InMatch => {
+                        self.push(LobbyEvent::Notice(format!("the room's link ended: {why}")));
+                        self.push(LobbyEvent::Control(MatchControl::Ended(
+                            CloseReason::Disconnected,
+                        )));
+                    }
+                    LobbyPhase::Joining | LobbyPhase::Closed => {}
                 }
             }
         }

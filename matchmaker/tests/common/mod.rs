@@ -7,6 +7,7 @@ pub mod hostile;
 pub mod isolated;
 pub mod netns;
 pub mod resume_game;
+pub mod resume_run;
 pub mod sim;
 pub mod ws;
 

@@ -31,12 +31,18 @@ pub struct Player {
     pub measuring: bool,
     stall_run: u32,
     pub longest_stall: u32,
+    /// The longest stall that ended (or runs) after the switch to the next
+    /// epoch's session (the rest were before it: held at the switch frame).
+    pub longest_stall_after_switch: u32,
     /// When the player was started (a restarted game: its new lobby).
     pub started: Instant,
     /// A newcomer's first confirmed frame in the resumed session.
     pub first_confirmed: Option<Instant>,
     pub switched_at: Option<i32>,
     pub newcomer: bool,
+    /// The lobby's last notices and match news (at most 16), to explain a
+    /// failure.
+    pub news: Vec<String>,
     /// The lobby's news about our own connection (reconnecting, back,
     /// given up, ended), as it came.
     pub connection: Vec<(Instant, MatchControl)>,
@@ -112,6 +118,7 @@ impl Player {
             measuring: false,
             stall_run: 0,
             longest_stall: 0,
+            longest_stall_after_switch: 0,
             started,
             first_confirmed: None,
             switched_at: None,
@@ -122,6 +129,7 @@ impl Player {
             lost: 0,
             asked_reconnect: None,
             players,
+            news: Vec::new(),
         };
         if newcomer {
             p.next = Some(session);
@@ -216,6 +224,10 @@ impl Player {
                     ));
                 }
                 self.longest_stall = self.longest_stall.max(self.stall_run);
+                if self.switched_at.is_some() {
+                    self.longest_stall_after_switch =
+                        self.longest_stall_after_switch.max(self.stall_run);
+                }
             } else {
                 self.stall_run = 0;
             }
@@ -275,9 +287,18 @@ impl Player {
                     panic!("{}: resume failed: {e}\n{}", self.name, trace_dump())
                 }
                 LobbyEvent::Failed(e) => panic!("{}: lobby failed: {e}", self.name),
+                LobbyEvent::Notice(n) => self.note(n),
+                LobbyEvent::Control(c) => self.note(format!("{c:?}")),
                 _ => {}
             }
         }
+    }
+
+    fn note(&mut self, what: String) {
+        if self.news.len() >= 16 {
+            self.news.remove(0);
+        }
+        self.news.push(what);
     }
 
     /// Notes a lobby event in the process's trace (printed when a resume

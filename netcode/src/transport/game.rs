@@ -22,7 +22,7 @@ use crate::plan::MatchPlan;
 use crate::stats::TrafficCounters;
 
 #[cfg(feature = "webrtc")]
-use super::webrtc::{WebRtcLink, WebRtcTransport};
+use super::webrtc::{GameChannel, WebRtcLink, WebRtcTransport};
 
 /// The game transport a lobby yields with its plan: UDP on the LAN, WebRTC
 /// online. Both authenticate every datagram with the plan's key.
@@ -38,6 +38,12 @@ pub enum GameTransport {
     /// Authenticated datagrams on the room's WebRTC game channel.
     #[cfg(feature = "webrtc")]
     WebRtc(WebRtcTransport),
+    /// Authenticated datagrams on the room's WebRTC game channel, shared
+    /// between key epochs ([`EpochLink`]): the online twin of
+    /// [`UdpEpoch`](Self::UdpEpoch), for a rejoin or late join by room
+    /// code ([`GameTransport::webrtc_next_epoch`]).
+    #[cfg(feature = "webrtc")]
+    WebRtcEpoch(AuthTransport<EpochLink<GameChannel>>),
 }
 
 impl GameTransport {
@@ -78,6 +84,32 @@ impl GameTransport {
         WebRtcTransport::from_plan(link, plan).map(GameTransport::WebRtc)
     }
 
+    /// The WebRTC transport for `plan` over `link`'s game channel, on an
+    /// [`EpochLink`] whose share makes later epochs' transports on the same
+    /// channel ([`webrtc_next_epoch`](Self::webrtc_next_epoch)). One WebRTC
+    /// connection per peer whatever the epoch: the room's link.
+    #[cfg(feature = "webrtc")]
+    pub fn webrtc_epochs(
+        link: WebRtcLink,
+        plan: &MatchPlan,
+    ) -> Result<(Self, EpochLinkShare<GameChannel>), TransportError> {
+        let link = EpochLink::<GameChannel>::new(link);
+        let share = link.share();
+        let t = AuthTransport::from_plan(link, plan)?;
+        Ok((GameTransport::WebRtcEpoch(t), share))
+    }
+
+    /// The next key epoch's transport for `plan` on the channel behind
+    /// `share`; the previous epoch's keeps running until it is dropped.
+    #[cfg(feature = "webrtc")]
+    pub fn webrtc_next_epoch(
+        share: &EpochLinkShare<GameChannel>,
+        plan: &MatchPlan,
+    ) -> Result<Self, TransportError> {
+        let link = share.next_epoch()?;
+        AuthTransport::from_plan(link, plan).map(GameTransport::WebRtcEpoch)
+    }
+
     /// The port of the spectator stream over the game socket or channel:
     /// see [`UdpTransport::spectate_port`] and, online,
     /// `WebRtcTransport::spectate_port`. `None` is kept for transports
@@ -88,6 +120,10 @@ impl GameTransport {
             GameTransport::UdpEpoch(t) => Some(t.link.with_link(UdpLink::shared_spectate_port)),
             #[cfg(feature = "webrtc")]
             GameTransport::WebRtc(t) => Some(Ok(t.spectate_port())),
+            #[cfg(feature = "webrtc")]
+            GameTransport::WebRtcEpoch(t) => {
+                Some(Ok(t.link.with_link(GameChannel::shared_spectate_port)))
+            }
         }
     }
 
@@ -99,6 +135,8 @@ impl GameTransport {
             GameTransport::UdpEpoch(t) => t.link.with_link(|l| l.own_spectate_port()).ok(),
             #[cfg(feature = "webrtc")]
             GameTransport::WebRtc(t) => Some(t.into_spectate_port()),
+            #[cfg(feature = "webrtc")]
+            GameTransport::WebRtcEpoch(t) => Some(t.link.with_link(|l| l.own_spectate_port())),
         }
     }
 
@@ -110,6 +148,8 @@ impl GameTransport {
             GameTransport::UdpEpoch(t) => t.counters(),
             #[cfg(feature = "webrtc")]
             GameTransport::WebRtc(t) => t.counters(),
+            #[cfg(feature = "webrtc")]
+            GameTransport::WebRtcEpoch(t) => t.counters(),
         }
     }
 }
@@ -140,6 +180,8 @@ impl NonBlockingSocket<PeerAddr> for GameTransport {
             GameTransport::UdpEpoch(t) => t.send_to(msg, addr),
             #[cfg(feature = "webrtc")]
             GameTransport::WebRtc(t) => t.send_to(msg, addr),
+            #[cfg(feature = "webrtc")]
+            GameTransport::WebRtcEpoch(t) => t.send_to(msg, addr),
         }
     }
 
@@ -149,6 +191,8 @@ impl NonBlockingSocket<PeerAddr> for GameTransport {
             GameTransport::UdpEpoch(t) => t.receive_all_messages(),
             #[cfg(feature = "webrtc")]
             GameTransport::WebRtc(t) => t.receive_all_messages(),
+            #[cfg(feature = "webrtc")]
+            GameTransport::WebRtcEpoch(t) => t.receive_all_messages(),
         }
     }
 }

@@ -10,10 +10,10 @@ use crate::lobby::message::{MAX_NAME_CHARS, SeatNews, sanitize};
 
 impl ClientMachine {
     /// A seat changed hands: the name is cleaned; a handle no match can
-    /// have, or an address no game socket can be at (unspecified,
-    /// multicast, broadcast, port 0, or loopback from a host on another
-    /// machine: a later plan would aim our traffic there), is a protocol
-    /// error.
+    /// have, or (on the LAN) an address no game socket can be at
+    /// (unspecified, multicast, broadcast, port 0, or loopback from a host
+    /// on another machine: a later plan would aim our traffic there), is a
+    /// protocol error.
     pub(super) fn seat_news(&mut self, mut news: SeatNews) {
         if usize::from(news.handle) >= MAX_PLAYERS + MAX_SPECTATORS {
             return self.protocol_error(&"seat news for an impossible handle");
@@ -26,7 +26,10 @@ impl ClientMachine {
         let broadcast = matches!(ip, IpAddr::V4(v4) if v4.is_broadcast());
         let unusable =
             ip.is_unspecified() || ip.is_multicast() || broadcast || news.addr.port() == 0;
-        if unusable || (remote_host && !self.seen.peer_ids && ip.is_loopback()) {
+        // Online, addresses are WebRTC peer ids written as IPv6 addresses
+        // (random: about one in 256 looks like multicast): none of these
+        // checks applies, and the game only ever sends to the room's peers.
+        if !self.seen.peer_ids && (unusable || (remote_host && ip.is_loopback())) {
             return self.protocol_error(&"seat news with an unusable address");
         }
         news.name = sanitize(&news.name, MAX_NAME_CHARS + 8);

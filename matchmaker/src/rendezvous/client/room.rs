@@ -12,6 +12,14 @@
 //! sees chat, names or password exchanges), stock matchbox servers could host
 //! it, and the link the lobby proves working is the one the game then uses.
 //!
+//! **During the match** the shells keep running over the link's reliable
+//! channel as the match's control channel (seat news, rejoins and late
+//! joins by room code, new key epochs, resume messages), while the game
+//! transport reads the game channel of a clone of the same link
+//! ([`OnlineHost::link`]): one WebRTC connection per peer. A restarted
+//! game joins the same code with its ticket: the server lets it into the
+//! place its old peer left, and the host's machine decides as on the LAN.
+//!
 //! **Addresses.** The machines speak of `SocketAddr`s; the shell gives each
 //! WebRTC peer the address [`id_addr`] (its 128-bit id as an IPv6 address),
 //! so the plan they build names players by id, and [`to_webrtc_plan`] turns

@@ -385,3 +385,45 @@ fn lobbies_come_in_pages() {
     sorted.dedup();
     assert_eq!(sorted, seen, "in code order, no repeats");
 }
+
+/// A match runs on in its room: a peer that dropped out frees its place
+/// for whoever comes back (a rejoin or a late joiner by code), the room
+/// stays bounded by its seats and spectator places, and the host stays
+/// the room's host for the newcomers to pin.
+#[test]
+fn a_vacated_place_is_taken_again_within_the_bound_and_the_host_stays_first() {
+    let t = Instant::now();
+    let mut rooms = Rooms::new(Limits::default());
+    let mut draw = codes();
+    let code = rooms
+        .create(request(false, 3), HOME, t, &mut draw)
+        .expect("create");
+    let r = req(code.as_str(), None);
+    for peer in 1..=3 {
+        assert!(rooms.join(peer, &r, t).is_ok(), "peer {peer}");
+    }
+    assert_eq!(rooms.join(4, &r, t), Err(Refusal::RoomFull));
+    // Bo (peer 3) drops: its place is free, and the room still says who hosts.
+    assert_eq!(rooms.leave(3), vec![1, 2]);
+    assert_eq!(rooms.info(code).map(|i| i.players), Ok(2));
+    assert_eq!(rooms.admit(&r), Ok(()));
+    // Bo's restarted game (a new peer id) is let in and hears of the others.
+    assert_eq!(rooms.join(5, &r, t), Ok(vec![1, 2]));
+    assert!(rooms.same_room(5, 1));
+    // Full again: a stranger is refused; the bound did not grow.
+    assert_eq!(rooms.join(6, &r, t), Err(Refusal::RoomFull));
+    let info = rooms.info(code).expect("info");
+    assert_eq!((info.players, info.request.capacity()), (3, 3));
+    assert_eq!(info.host_peer, Some(format!("{:032x}", 1)));
+    // The same for a member other than the last to come, several times over.
+    for round in 0..3u128 {
+        let gone = if round == 0 { 2 } else { 10 + round - 1 };
+        assert_eq!(rooms.leave(gone).len(), 2);
+        assert!(rooms.join(10 + round, &r, t).is_ok(), "round {round}");
+        assert_eq!(rooms.join(20 + round, &r, t), Err(Refusal::RoomFull));
+    }
+    assert_eq!(
+        rooms.info(code).map(|i| i.host_peer),
+        Ok(Some(format!("{:032x}", 1)))
+    );
+}

@@ -61,26 +61,13 @@ impl WebRtcTransport {
     /// [`SPECTATE_PREFIX`](crate::spectate::SPECTATE_PREFIX) go to it, not
     /// to the game. Call before the transport moves into its session.
     pub fn spectate_port(&mut self) -> SpectatePort {
-        let tap = self
-            .link
-            .tap
-            .get_or_insert_with(SpectateTap::default)
-            .clone();
-        SpectatePort::WebRtc {
-            link: self.link.link.clone(),
-            tap,
-            owned: false,
-        }
+        self.link.shared_spectate_port()
     }
 
     /// The game channel itself, as the spectate port of a member that
     /// plays no session (a spectator).
     pub fn into_spectate_port(self) -> SpectatePort {
-        SpectatePort::WebRtc {
-            link: self.link.link.clone(),
-            tap: SpectateTap::default(),
-            owned: true,
-        }
+        self.link.own_spectate_port()
     }
 }
 
@@ -118,6 +105,27 @@ impl From<WebRtcLink> for GameChannel {
 }
 
 impl GameChannel {
+    /// The spectate port sharing this channel (see
+    /// [`WebRtcTransport::spectate_port`]); also what an epoch-shared
+    /// channel gives (`GameTransport::WebRtcEpoch`).
+    pub(crate) fn shared_spectate_port(&mut self) -> SpectatePort {
+        let tap = self.tap.get_or_insert_with(SpectateTap::default).clone();
+        SpectatePort::WebRtc {
+            link: self.link.clone(),
+            tap,
+            owned: false,
+        }
+    }
+
+    /// The channel as a spectator's own port.
+    pub(crate) fn own_spectate_port(&self) -> SpectatePort {
+        SpectatePort::WebRtc {
+            link: self.link.clone(),
+            tap: SpectateTap::default(),
+            owned: true,
+        }
+    }
+
     /// Notes in the counters when the rendezvous server lets go of us: it
     /// says `PeerLeft` with our own id as it shuts down, or the signaling
     /// connection ends. Other peers' changes are GGRS's business.

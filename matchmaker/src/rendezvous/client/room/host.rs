@@ -2,7 +2,7 @@
 //! the parent module for the design).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use nearplay_netcode::transport::webrtc::{
     LinkExit, PeerChange, RELIABLE_CHANNEL, WebRtcConfig, WebRtcLink, WebRtcTransport,
@@ -34,6 +34,39 @@ pub struct OnlineHost {
     server_gone: ServerGone,
 }
 
+/// Longest wait for the server to seat the host's own peer in its room.
+pub const HOST_SEATED_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Waits (on the caller's thread: [`OnlineHost::open`] runs off the game's)
+/// until the server has put our peer in the room, which it says by
+/// assigning our id. Only then is the room's code given out, so the host
+/// is the room's first peer, the one the server names to members
+/// (`RoomInfo::host_peer`) and members pin. Without the wait a member that
+/// got the code at once could reach the room before the host's websocket:
+/// the server then named that member as host to everyone who came later,
+/// and a late joiner or a rejoin by code poked a member, never heard from
+/// the host, and timed out ("the host did not answer in time", about one
+/// join in fifteen during a match in `play_online_resume`).
+fn in_the_room(link: &mut WebRtcLink) -> Result<(), RendezvousError> {
+    let deadline = Instant::now() + HOST_SEATED_TIMEOUT;
+    loop {
+        if link.id().is_some() {
+            return Ok(());
+        }
+        if let Some(exit) = link.exit() {
+            return Err(RendezvousError::Link(exit.to_string()));
+        }
+        if Instant::now() >= deadline {
+            return Err(RendezvousError::Link(
+                "the server did not seat us in the room".into(),
+            ));
+        }
+        // The link's own thread does the work; this is its poll interval
+        // (bounded above by the deadline), on the room-opening thread.
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 impl OnlineHost {
     /// Creates a room on the server (listed in `GET /lobbies` when `public`)
     /// and opens its link. `config.game_port` is ignored (WebRTC has no port).
@@ -54,8 +87,9 @@ impl OnlineHost {
         mut config: HostConfig,
         webrtc: &WebRtcConfig,
     ) -> Result<Self, RendezvousError> {
-        let link = WebRtcLink::connect(&client.room_url(code), webrtc)
+        let mut link = WebRtcLink::connect(&client.room_url(code), webrtc)
             .map_err(|e| RendezvousError::Link(e.to_string()))?;
+        in_the_room(&mut link)?;
         config.game_port = 1;
         config.timeouts.hello = config.timeouts.hello.max(ONLINE_HELLO_TIMEOUT);
         Ok(OnlineHost {
@@ -113,6 +147,13 @@ impl OnlineHost {
         self.flush();
     }
 
+    /// The host's game finished the running resume: seat changes that
+    /// waited for it are announced (see `HostMachine::resume_settled`).
+    pub fn resume_settled(&mut self) {
+        self.machine.resume_settled(Instant::now());
+        self.flush();
+    }
+
     /// Kicks a member.
     pub fn kick(&mut self, id: MemberId) -> bool {
         let kicked = self.machine.kick(Instant::now(), id);
@@ -128,9 +169,35 @@ impl OnlineHost {
         Ok(to_webrtc_plan(plan))
     }
 
-    /// The game transport for `plan` over this room's link.
+    /// Closes the lobby: members get "closed" (during the match, the end
+    /// of its control channel) while the link lives on for the game.
+    pub fn close(&mut self) {
+        self.machine.close(Instant::now());
+        self.flush();
+    }
+
+    /// The game transport for `plan` over this room's link (the lobby
+    /// ends: see [`link`](Self::link) to keep it as the match's control
+    /// channel).
     pub fn into_transport(self, plan: &MatchPlan) -> Result<WebRtcTransport, TransportError> {
         WebRtcTransport::from_plan(self.link, plan)
+    }
+
+    /// A handle on the room's link for the game transport, while this
+    /// shell keeps the lobby running over the link's reliable channel (the
+    /// match's control channel: seats vacated and retaken, late joins, new
+    /// key epochs, resume messages). One WebRTC connection per peer: the
+    /// game reads only the game channel, the lobby only the reliable one.
+    pub fn link(&self) -> WebRtcLink {
+        self.link.clone()
+    }
+
+    /// During the match: sends an encoded resume message from the host's
+    /// player to the player at handle `to` (see [`HostMachine::send_resume`]).
+    pub fn send_resume(&mut self, to: u16, bytes: Vec<u8>) -> bool {
+        let sent = self.machine.send_resume(Instant::now(), to, bytes);
+        self.flush();
+        sent
     }
 
     fn pump(&mut self, now: Instant) {
@@ -146,8 +213,13 @@ impl OnlineHost {
                 PeerChange::Disconnected(p) => {
                     self.connected.remove(&p);
                     self.poked.remove(&p);
-                    if let Some(c) = self.conns.get(&p) {
-                        self.machine.handle_disconnect(now, *c);
+                    // Forgotten once told: the lobby outlives many peers
+                    // during a match (rejoins, late joiners, strangers).
+                    if let Some(c) = self.conns.remove(&p) {
+                        self.machine.handle_disconnect(now, c);
+                        self.flush();
+                        self.peers.remove(&c);
+                        self.closed.remove(&c);
                     }
                 }
             }

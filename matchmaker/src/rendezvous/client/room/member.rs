@@ -144,9 +144,36 @@ impl OnlineClient {
         self.flush();
     }
 
-    /// The game transport for `plan` over this room's link.
+    /// Says goodbye to the host (during the match: our seat is vacated at
+    /// once, not when the host's keepalive runs out).
+    pub fn leave(&mut self) {
+        if let Some(m) = self.machine.as_mut() {
+            m.leave(Instant::now());
+        }
+        self.flush();
+    }
+
+    /// The game transport for `plan` over this room's link (the lobby
+    /// ends: see [`link`](Self::link) to keep it as the match's control
+    /// channel).
     pub fn into_transport(self, plan: &MatchPlan) -> Result<WebRtcTransport, TransportError> {
         WebRtcTransport::from_plan(self.link, plan)
+    }
+
+    /// A handle on the room's link for the game transport, while this
+    /// shell keeps the lobby running over the link's reliable channel
+    /// (see [`OnlineHost::link`](super::OnlineHost::link)).
+    pub fn link(&self) -> WebRtcLink {
+        self.link.clone()
+    }
+
+    /// During the match: sends an encoded resume message to the player at
+    /// handle `to` through the host (see [`ClientMachine::send_resume`]).
+    pub fn send_resume(&mut self, to: u16, bytes: Vec<u8>) {
+        if let Some(m) = self.machine.as_mut() {
+            m.send_resume(Instant::now(), to, bytes);
+        }
+        self.flush();
     }
 
     fn pump(&mut self, now: Instant) {
