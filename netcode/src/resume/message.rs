@@ -9,9 +9,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::ResumeError;
+use crate::transport::seat_inputs::{KEPT_FRAMES, MAX_INPUT_BYTES};
 
 /// Version of the resume messages; another version is refused.
-pub const RESUME_VERSION: u8 = 1;
+pub const RESUME_VERSION: u8 = 2;
 
 /// The largest game state a [`ResumePoint`] carries (1 MiB): a 2D arena's
 /// rollback state is a few kilobytes; a bound keeps a hostile sender from
@@ -123,6 +124,19 @@ pub enum ResumeMessage {
     },
     /// The state at the switch frame, for a newcomer.
     State(ResumePoint),
+    /// A survivor's inputs of a player whose seat was vacated, as its
+    /// session received them (see [`VacancyAgreement`](super::VacancyAgreement)).
+    SeatInputs {
+        /// The current key epoch.
+        epoch: u32,
+        /// The vacated seat's player handle.
+        handle: u16,
+        /// The frame of the first input.
+        first_frame: i32,
+        /// GGRS's bytes of each frame's input, oldest first (at most
+        /// [`KEPT_FRAMES`], each at most [`MAX_INPUT_BYTES`]).
+        inputs: Vec<Vec<u8>>,
+    },
 }
 
 impl ResumeMessage {
@@ -135,6 +149,7 @@ impl ResumeMessage {
             | ResumeMessage::Reject { epoch, .. }
             | ResumeMessage::Commit { epoch, .. } => *epoch,
             ResumeMessage::State(p) => p.epoch,
+            ResumeMessage::SeatInputs { epoch, .. } => *epoch,
         }
     }
 
@@ -185,6 +200,19 @@ impl ResumeMessage {
                 Err(ResumeError::Invalid("negative frame"))
             }
             ResumeMessage::State(p) => p.validate(),
+            ResumeMessage::SeatInputs {
+                first_frame,
+                inputs,
+                ..
+            } => {
+                if *first_frame < 0 {
+                    return Err(ResumeError::Invalid("negative frame"));
+                }
+                if inputs.len() > KEPT_FRAMES || inputs.iter().any(|i| i.len() > MAX_INPUT_BYTES) {
+                    return Err(ResumeError::Invalid("seat inputs too large"));
+                }
+                Ok(())
+            }
             _ => Ok(()),
         }
     }

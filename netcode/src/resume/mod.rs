@@ -52,8 +52,10 @@
 
 mod machine;
 mod message;
+mod vacancy;
 
 pub use machine::{ResumeAction, ResumeConfig, ResumeMachine, ResumePhase, Role};
+pub use vacancy::{Agreed, REPORT_WAIT, VacancyAgreement};
 pub use message::{
     MAX_RESUME_MESSAGE, MAX_STATE_BYTES, RESUME_VERSION, ResumeMessage, ResumePoint,
 };
