@@ -104,6 +104,7 @@ mod playback;
 mod replay;
 mod resume;
 mod spectate;
+mod vacancy;
 
 use std::marker::PhantomData;
 
