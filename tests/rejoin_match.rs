@@ -118,7 +118,13 @@ fn rejoin(tag: &str, run: Run) {
     let lobby = unique(tag);
     let dir = scratch_dir(tag);
     let reports: Vec<PathBuf> = (0..3).map(|i| dir.join(format!("bot{i}.json"))).collect();
-    let mut host = bot(&lobby, "bot0", &["host", "--players", "3"], &reports[0], run);
+    let mut host = bot(
+        &lobby,
+        "bot0",
+        &["host", "--players", "3"],
+        &reports[0],
+        run,
+    );
     let mut one = bot(&lobby, "bot1", &["join"], &reports[1], run);
     let mut two = bot(&lobby, "bot2", &["join"], &reports[2], run);
     wait_line(

@@ -386,7 +386,9 @@ fn track_stalls(
         let periods = (now.saturating_sub(last).as_secs_f64() * 60.0) as u32;
         let stall = periods.saturating_sub(1);
         tracking.report.longest_stall = tracking.report.longest_stall.max(stall);
-        let in_window = tracking.resume_window_end.is_none_or(|end| game_frame <= end);
+        let in_window = tracking
+            .resume_window_end
+            .is_none_or(|end| game_frame <= end);
         if let Some(s) = tracking.report.longest_stall_resume.as_mut()
             && in_window
         {

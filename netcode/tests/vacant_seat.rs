@@ -69,7 +69,9 @@ impl Vacancy {
             };
             if self.filled.insert(me, true).is_none() {
                 if let Some(fill) = agreed.fill {
-                    seats.fill(seat, VANISHED, &fill).expect("the reports overlap");
+                    seats
+                        .fill(seat, VANISHED, &fill)
+                        .expect("the reports overlap");
                 }
                 continue; // the filled inputs arrive on the next poll
             }
@@ -100,7 +102,14 @@ fn survivors_that_hold_a_vanished_players_inputs_to_different_frames_agree() {
         ..NetSettings::default()
     };
     let mut peers = sim_peers(3, &net, &settings, 13);
-    run_paced(&mut peers, Some(TICK), DEADLINE, "frame 120", |_| {}, all_confirmed(120));
+    run_paced(
+        &mut peers,
+        Some(TICK),
+        DEADLINE,
+        "frame 120",
+        |_| {},
+        all_confirmed(120),
+    );
     // The vanishing player's last datagrams reach survivor 1, not 0.
     net.set_link(VANISHED as u32, 0, LinkProfile::lossy(1.0));
     let from = peers[1].session.current_frame();
@@ -122,7 +131,11 @@ fn survivors_that_hold_a_vanished_players_inputs_to_different_frames_agree() {
     });
     let views: Vec<Option<i32>> = peers[..2]
         .iter()
-        .map(|p| p.monitor.seat_inputs().last_frame(PeerAddr::Sim(VANISHED as u32)))
+        .map(|p| {
+            p.monitor
+                .seat_inputs()
+                .last_frame(PeerAddr::Sim(VANISHED as u32))
+        })
         .collect();
     run_paced(
         &mut peers,
@@ -139,4 +152,3 @@ fn survivors_that_hold_a_vanished_players_inputs_to_different_frames_agree() {
     }
     println!("views of the vanished player before the drop: {views:?}");
 }
-

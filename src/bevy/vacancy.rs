@@ -148,7 +148,11 @@ pub(crate) fn drop_vacated_seats<C: Config<Address = PeerAddr>>(world: &mut Worl
                 let held = seats.freeze(addr);
                 a.agreement.own(me, held.clone());
                 reports.push((a.agreement.others().collect::<Vec<_>>(), h16, held));
-                for (from, _, theirs) in early.extract_if(.., |(_, s, _)| *s == h16) {
+                let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(early)
+                    .into_iter()
+                    .partition(|(_, s, _)| *s == h16);
+                *early = rest;
+                for (from, _, theirs) in mine {
                     let _ = a.agreement.report(from, theirs);
                 }
             }

@@ -55,10 +55,10 @@ mod message;
 mod vacancy;
 
 pub use machine::{ResumeAction, ResumeConfig, ResumeMachine, ResumePhase, Role};
-pub use vacancy::{Agreed, REPORT_WAIT, VacancyAgreement};
 pub use message::{
     MAX_RESUME_MESSAGE, MAX_STATE_BYTES, RESUME_VERSION, ResumeMessage, ResumePoint,
 };
+pub use vacancy::{Agreed, REPORT_WAIT, VacancyAgreement};
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;

@@ -312,8 +312,8 @@ fn garbage_truncations_and_bad_fields_are_refused_without_panic() {
 #[test]
 fn a_survivor_holds_at_the_proposed_frame_only_until_it_is_committed() {
     let now = Instant::now();
-    let mut m = ResumeMachine::new(1, 1, [0, 1], [2], ResumeConfig::default(), now)
-        .expect("machine");
+    let mut m =
+        ResumeMachine::new(1, 1, [0, 1], [2], ResumeConfig::default(), now).expect("machine");
     m.old_session_at(now, 40, 39);
     let propose = ResumeMessage::Propose {
         epoch: 1,
@@ -331,7 +331,11 @@ fn a_survivor_holds_at_the_proposed_frame_only_until_it_is_committed() {
     m.handle(now, 0, commit).expect("the commit");
     assert!(m.may_advance(50) && m.may_advance(55));
     m.old_session_at(now, 55, 48);
-    assert_eq!(m.phase(), ResumePhase::Agreeing, "frame 49 not confirmed yet");
+    assert_eq!(
+        m.phase(),
+        ResumePhase::Agreeing,
+        "frame 49 not confirmed yet"
+    );
     m.old_session_at(now, 56, 49);
     assert_eq!(m.phase(), ResumePhase::Switched);
 }

@@ -132,7 +132,11 @@ mod tests {
     fn every_survivor_fills_from_the_report_reaching_furthest() {
         let now = Instant::now();
         // Survivors 0, 1, 3; seat 2 vacated. Views: 0 to 302, 1 to 305, 3 to 305.
-        let views = [(0u16, held(250, 53)), (1, held(250, 56)), (3, held(255, 51))];
+        let views = [
+            (0u16, held(250, 53)),
+            (1, held(250, 56)),
+            (3, held(255, 51)),
+        ];
         let mut fills = Vec::new();
         for (me, mine) in &views {
             let others = views.iter().map(|(h, _)| *h).filter(|h| h != me);
@@ -140,11 +144,15 @@ mod tests {
             a.own(*me, mine.clone());
             for (from, theirs) in views.iter().filter(|(h, _)| h != me) {
                 assert_eq!(a.outcome(now), None, "waits for every report");
-                a.report(*from, theirs.clone()).expect("a survivor's report");
+                a.report(*from, theirs.clone())
+                    .expect("a survivor's report");
             }
             let agreed = a.outcome(now).expect("all reported");
             assert!(agreed.complete);
-            let last = agreed.fill.as_ref().map_or(mine.last_frame(), |f| f.last_frame());
+            let last = agreed
+                .fill
+                .as_ref()
+                .map_or(mine.last_frame(), |f| f.last_frame());
             fills.push((last, agreed.fill.map(|f| f.first_frame)));
         }
         assert!(fills.iter().all(|(last, _)| *last == 305), "{fills:?}");

@@ -111,7 +111,8 @@ pub(crate) fn decode_inputs(reference: &[u8], data: &[u8]) -> Result<Vec<Vec<u8>
 }
 
 /// Most bytes an RLE-decoded input message may expand to here.
-const MAX_DECODED: usize = 4 * super::seat_inputs::KEPT_FRAMES * super::seat_inputs::MAX_INPUT_BYTES;
+const MAX_DECODED: usize =
+    4 * super::seat_inputs::KEPT_FRAMES * super::seat_inputs::MAX_INPUT_BYTES;
 
 /// `bitfield-rle`'s decoding, checked: that crate's own `decode` indexes
 /// out of bounds on some garbage (it trusts its varints), and these bytes
@@ -135,7 +136,11 @@ fn rle_decode(data: &[u8]) -> Result<Vec<u8>, ()> {
                 return Err(());
             }
         }
-        let (len, literal) = if n & 1 == 1 { (n >> 2, false) } else { (n >> 1, true) };
+        let (len, literal) = if n & 1 == 1 {
+            (n >> 2, false)
+        } else {
+            (n >> 1, true)
+        };
         let len = usize::try_from(len).map_err(|_| ())?;
         if out.len().saturating_add(len) > MAX_DECODED {
             return Err(());

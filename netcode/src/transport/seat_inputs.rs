@@ -187,7 +187,12 @@ impl SeatInputs {
     /// its own last frame, which becomes the last frame filled: GGRS takes
     /// the lowest last frame any peer reports for a player it drops, and
     /// the vanished player's own stale report would otherwise win.
-    pub fn fill(&self, peer: PeerAddr, handle: usize, other: &HeldInputs) -> Result<i32, FillError> {
+    pub fn fill(
+        &self,
+        peer: PeerAddr,
+        handle: usize,
+        other: &HeldInputs,
+    ) -> Result<i32, FillError> {
         let mut streams = self.lock();
         let Streams { by_peer, filled } = &mut *streams;
         let stream = by_peer.get_mut(&peer).ok_or(FillError::Unknown)?;
