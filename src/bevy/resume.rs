@@ -7,7 +7,8 @@
 //! - A survivor gets the next epoch's session built at once
 //!   ([`NextNetSession`]) and polled beside the old one, which plays on.
 //! - bevy_ggrs's driver is held (its [`RunGgrsSystems`] set does not run)
-//!   while the old session is at the agreed frame `F`. At
+//!   while the old session is at the accepted frame `F` and `F` is not
+//!   committed yet; after the commit it plays on past `F`. At
 //!   [`ResumeStep::SwitchAt`] it runs for at least one more step (GGRS
 //!   corrects a misprediction only at the next advance; the last state
 //!   saved for `F` in that step is kept), then the plugin puts that state
@@ -20,6 +21,10 @@
 //!   but no `Session` runs until [`ResumeStep::Load`]: then the state is
 //!   read into the world ([`read_resume_state`], checked) and the session
 //!   starts at offset `F`.
+//! - After the switch the old session is still polled for `LINGER` (the
+//!   inputs before `F` another survivor misses are resent), and a seat
+//!   vacated during the match is dropped by every survivor at one frame
+//!   (`vacancy.rs`).
 
 use std::collections::VecDeque;
 use std::marker::PhantomData;

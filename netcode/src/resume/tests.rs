@@ -339,3 +339,34 @@ fn a_survivor_holds_at_the_proposed_frame_only_until_it_is_committed() {
     m.old_session_at(now, 56, 49);
     assert_eq!(m.phase(), ResumePhase::Switched);
 }
+
+#[test]
+fn seat_inputs_round_trip_and_oversized_ones_are_refused() {
+    let ok = ResumeMessage::SeatInputs {
+        epoch: 3,
+        handle: 2,
+        first_frame: 240,
+        inputs: vec![vec![1], vec![2, 3]],
+    };
+    let bytes = ok.encode().expect("encodes");
+    assert_eq!(ResumeMessage::decode(&bytes), Ok(ok));
+    let refused = [
+        (-1, vec![vec![1]]),
+        (0, vec![vec![0]; crate::transport::seat_inputs::KEPT_FRAMES + 1]),
+        (0, vec![vec![0; crate::transport::seat_inputs::MAX_INPUT_BYTES + 1]]),
+    ];
+    for (first_frame, inputs) in refused {
+        let bytes = ResumeMessage::SeatInputs {
+            epoch: 3,
+            handle: 2,
+            first_frame,
+            inputs,
+        }
+        .encode()
+        .expect("encodes");
+        assert!(matches!(
+            ResumeMessage::decode(&bytes),
+            Err(ResumeError::Invalid(_))
+        ));
+    }
+}
