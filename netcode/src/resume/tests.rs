@@ -352,8 +352,14 @@ fn seat_inputs_round_trip_and_oversized_ones_are_refused() {
     assert_eq!(ResumeMessage::decode(&bytes), Ok(ok));
     let refused = [
         (-1, vec![vec![1]]),
-        (0, vec![vec![0]; crate::transport::seat_inputs::KEPT_FRAMES + 1]),
-        (0, vec![vec![0; crate::transport::seat_inputs::MAX_INPUT_BYTES + 1]]),
+        (
+            0,
+            vec![vec![0]; crate::transport::seat_inputs::KEPT_FRAMES + 1],
+        ),
+        (
+            0,
+            vec![vec![0; crate::transport::seat_inputs::MAX_INPUT_BYTES + 1]],
+        ),
     ];
     for (first_frame, inputs) in refused {
         let bytes = ResumeMessage::SeatInputs {
