@@ -95,12 +95,17 @@ pub struct Report {
     /// where the match was when it came).
     pub catch_up_frame: Option<u32>,
     /// The most frame periods in a row (game time) without a new game
-    /// frame, from the match's first frame to frame N.
+    /// frame while the game loop ran, from the match's first frame to
+    /// frame N. A gap in which this process did not run at all (no update
+    /// for [`STARVED`] of real time: a loaded machine) is not a stall of
+    /// the netcode and is not counted.
     pub longest_stall: u32,
-    /// The same from the moment a rejoin or late join began here (the next
-    /// session built) to frame N: what the players already in the match
-    /// see while someone comes (GGRS's own disconnect timeout of a vanished
-    /// peer, 2 s, is in `longest_stall`, not here).
+    /// The same while someone rejoins or joins late: from the moment the
+    /// resume began here (the next session built) to [`RESUME_WINDOW`]
+    /// frames after the match resumed (the newcomer catching up
+    /// included): what the players already in the match see while someone
+    /// comes (GGRS's own disconnect timeout of a vanished peer, 2 s, is in
+    /// `longest_stall`, not here).
     pub longest_stall_resume: Option<u32>,
     /// A rejoined or late player: milliseconds from this process's start to
     /// its first confirmed frame in the running match.
@@ -138,7 +143,18 @@ struct Tracking {
     report: Report,
     captured: bool,
     linger_until: u32,
+    /// The last game frame whose stalls count as the resume's.
+    resume_window_end: Option<i32>,
 }
+
+/// Frames after a resume's switch that still count as "while someone
+/// comes" (3 s at 60 fps: the newcomer simulates to the present and plays).
+pub const RESUME_WINDOW: i32 = 180;
+
+/// An update this late after the previous one means the process was not
+/// scheduled (6 frame periods at 60 fps; the headless loop updates 120
+/// times a second, the game's own stalls keep it updating).
+pub const STARVED: Duration = Duration::from_millis(100);
 
 fn start_tracking(
     mut commands: Commands,
@@ -168,6 +184,7 @@ fn start_tracking(
         last_advance: None,
         awaiting_confirmed: false,
         linger_until: 0,
+        resume_window_end: None,
         progress: 0,
     });
 }
@@ -312,7 +329,7 @@ pub fn mark_process_start() {
 /// Longest stall and, for a newcomer, the time to its first confirmed frame.
 fn track_stalls(
     tracking: Option<ResMut<Tracking>>,
-    time: Res<Time<Virtual>>,
+    (time, real): (Res<Time<Virtual>>, Res<Time<Real>>),
     frame: Option<Res<RollbackFrameCount>>,
     (offset, confirmed): (
         Option<Res<NetFrameOffset>>,
@@ -338,6 +355,7 @@ fn track_stalls(
             println!("match: resumed at frame {}", r.frame);
         }
         tracking.report.resumed_at.push(r.frame);
+        tracking.resume_window_end = Some(r.frame.saturating_add(RESUME_WINDOW));
         if r.newcomer {
             tracking.awaiting_confirmed = true;
             println!("match: resumed at frame {} (our state loaded)", r.frame);
@@ -354,6 +372,10 @@ fn track_stalls(
     }
     let game_frame = offset.map_or(0, |o| o.0.0) + frame.map_or(0, |f| f.0);
     let now = time.elapsed();
+    if real.delta() >= STARVED {
+        // This process did not run: not a stall of the match.
+        tracking.last_advance = Some(now);
+    }
     if game_frame != tracking.last_frame {
         tracking.last_frame = game_frame;
         tracking.last_advance = Some(now);
@@ -364,7 +386,12 @@ fn track_stalls(
         let periods = (now.saturating_sub(last).as_secs_f64() * 60.0) as u32;
         let stall = periods.saturating_sub(1);
         tracking.report.longest_stall = tracking.report.longest_stall.max(stall);
-        if let Some(s) = tracking.report.longest_stall_resume.as_mut() {
+        let in_window = tracking
+            .resume_window_end
+            .is_none_or(|end| game_frame <= end);
+        if let Some(s) = tracking.report.longest_stall_resume.as_mut()
+            && in_window
+        {
             *s = (*s).max(stall);
         }
     }

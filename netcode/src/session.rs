@@ -238,7 +238,9 @@ impl<C: Config<Address = PeerAddr>> NetSessionBuilder<C> {
     }
 
     /// [`build`](Self::build), plus a [`NetMonitor`] over the transport's
-    /// counters for stats, whose [`SyncWatch`] gives the session
+    /// counters for stats and the remote players' inputs
+    /// ([`InputTap`](crate::transport::InputTap), for a vacated seat), whose
+    /// [`SyncWatch`] gives the session
     /// [`sync_timeout`](Self::sync_timeout) from now to reach every peer
     /// (see [`NetMonitor::check_sync`]).
     pub fn build_monitored<T: Transport>(
@@ -254,8 +256,12 @@ impl<C: Config<Address = PeerAddr>> NetSessionBuilder<C> {
                 (name.unwrap_or_else(|| format!("player {h}")), addr)
             });
         let watch = SyncWatch::new(peers, Instant::now(), self.sync_timeout);
-        let monitor = NetMonitor::new(transport.counters(), self.remotes()).with_sync_watch(watch);
-        Ok((self.build(transport)?, monitor))
+        let seats = crate::transport::SeatInputs::default();
+        let monitor = NetMonitor::new(transport.counters(), self.remotes())
+            .with_sync_watch(watch)
+            .with_seat_inputs(seats.clone());
+        let tapped = crate::transport::InputTap::new(transport, seats);
+        Ok((self.build(tapped)?, monitor))
     }
 
     /// [`build_monitored`](Self::build_monitored) over `transport`, through

@@ -109,6 +109,7 @@ mod reconnect;
 mod replay;
 mod resume;
 mod spectate;
+mod vacancy;
 
 use std::marker::PhantomData;
 

@@ -8,7 +8,8 @@
 //! - A survivor gets the next epoch's session built at once
 //!   ([`NextNetSession`]) and polled beside the old one, which plays on.
 //! - bevy_ggrs's driver is held (its [`RunGgrsSystems`] set does not run)
-//!   while the old session is at the agreed frame `F`. At
+//!   while the old session is at the accepted frame `F` and `F` is not
+//!   committed yet; after the commit it plays on past `F`. At
 //!   [`ResumeStep::SwitchAt`] it runs for at least one more step (GGRS
 //!   corrects a misprediction only at the next advance; the last state
 //!   saved for `F` in that step is kept), then the plugin puts that state
@@ -21,6 +22,10 @@
 //!   but no `Session` runs until [`ResumeStep::Load`]: then the state is
 //!   read into the world ([`read_resume_state`], checked) and the session
 //!   starts at offset `F`.
+//! - After the switch the old session is still polled for `LINGER` (the
+//!   inputs before `F` another survivor misses are resent), and a seat
+//!   vacated during the match is dropped by every survivor at one frame
+//!   (`vacancy.rs`).
 
 use std::collections::VecDeque;
 use std::marker::PhantomData;
@@ -29,7 +34,7 @@ use std::time::Instant;
 use bevy::prelude::*;
 use bevy_ggrs::ggrs::{Config, P2PSession};
 use bevy_ggrs::{RollbackFrameCount, RunGgrsSystems, SaveWorld, Session};
-use nearplay_matchmaker::{MatchControl, MatchStart, ResumeStep};
+use nearplay_matchmaker::{MatchStart, ResumeStep};
 use nearplay_netcode::bevy::NetMonitorRes;
 use nearplay_netcode::bevy::resume::{
     NetFrameOffset, SwapSessionExt, read_resume_state, write_resume_state,
@@ -38,6 +43,7 @@ use nearplay_netcode::resume::{FrameOffset, ResumeError};
 use nearplay_netcode::{MatchPlan, NetMonitor, PeerAddr};
 
 use super::lobby::LobbyHandle;
+use super::vacancy::VacatedSeats;
 use super::{CurrentMatch, MatchOptions};
 
 /// Drives rejoins and late joins of the running match. Part of
@@ -144,66 +150,8 @@ impl<C: Config<Address = PeerAddr>> Plugin for ResumePlugin<C> {
             .add_systems(SaveWorld, capture_switch_state)
             .add_systems(
                 Update,
-                note_vacated_seats.after(super::NearplaySystems::Lobby),
+                super::vacancy::note_vacated_seats.after(super::NearplaySystems::Lobby),
             );
-    }
-}
-
-/// Seats the lobby reported vacant that the session still waits for.
-#[derive(Resource, Default)]
-struct VacatedSeats(std::collections::BTreeSet<usize>);
-
-fn note_vacated_seats(
-    mut news: MessageReader<super::messages::MatchControlReceived>,
-    mut vacated: ResMut<VacatedSeats>,
-) {
-    for super::messages::MatchControlReceived(n) in news.read() {
-        match n {
-            MatchControl::SeatVacated { handle, .. } => {
-                vacated.0.insert(*handle);
-            }
-            MatchControl::SeatRetaken { handle, .. } => {
-                vacated.0.remove(handle);
-            }
-            _ => {}
-        }
-    }
-}
-
-/// The lobby saw a player's connection drop: stop waiting for its input
-/// now rather than after GGRS's disconnect timeout (2 s of stall by
-/// default). Only once the session stalls at its prediction limit: GGRS
-/// 0.13 panics ("must load frame in the past") when a player whose input
-/// reached `current - 1` is disconnected, and at the limit the vanished
-/// player's last input is `max_prediction` frames old.
-fn drop_vacated_seats<C: Config<Address = PeerAddr>>(world: &mut World) {
-    let Some(handles) = world
-        .get_resource::<VacatedSeats>()
-        .map(|v| v.0.iter().copied().collect::<Vec<_>>())
-    else {
-        return;
-    };
-    let Some(mut session) = world.get_resource_mut::<Session<C>>() else {
-        return;
-    };
-    let Session::P2P(p2p) = &mut *session else {
-        return;
-    };
-    let limit = i32::try_from(p2p.max_prediction()).unwrap_or(i32::MAX);
-    if p2p.current_frame() - p2p.confirmed_frame() < limit {
-        return;
-    }
-    let mut dropped = Vec::new();
-    for h in handles {
-        if !p2p.local_player_handles().contains(&h) && p2p.disconnect_player(h).is_ok() {
-            info!("nearplay: seat {h} is vacant: playing on without it");
-        }
-        dropped.push(h);
-    }
-    if let Some(mut v) = world.get_resource_mut::<VacatedSeats>() {
-        for h in dropped {
-            v.0.remove(&h);
-        }
     }
 }
 
@@ -250,7 +198,8 @@ fn game_frame(world: &World) -> i32 {
 /// One frame of the resume: take the lobby's steps, switch when due, poll
 /// the next session, report progress, decide whether bevy_ggrs runs.
 fn drive_resume<C: Config<Address = PeerAddr>>(world: &mut World) {
-    drop_vacated_seats::<C>(world);
+    super::vacancy::drop_vacated_seats::<C>(world);
+    linger::<C>(world);
     let steps: Vec<ResumeStep> = world.resource_mut::<PendingResume>().0.drain(..).collect();
     for step in steps {
         apply_step::<C>(world, step);
@@ -322,6 +271,11 @@ fn apply_step<C: Config<Address = PeerAddr>>(world: &mut World, step: ResumeStep
             resumed(world, point.frame, true);
         }
         ResumeStep::Failed(e) => fail::<C>(world, e),
+        ResumeStep::SeatInputs { from, handle, held } => {
+            world
+                .resource_mut::<VacatedSeats>()
+                .report(from, handle, held);
+        }
     }
 }
 
@@ -388,6 +342,13 @@ fn switch_survivor<C: Config<Address = PeerAddr>>(world: &mut World, frame: i32,
 /// Plays `next` from game frame `frame`; the match's plan is its plan now,
 /// and the game's hooks adapt the state to it before the first step.
 fn swap<C: Config<Address = PeerAddr>>(world: &mut World, next: NextNetSession<C>, frame: i32) {
+    if let Some(Session::P2P(old)) = world.remove_resource::<Session<C>>() {
+        world.insert_resource(LingeringSession {
+            session: old,
+            until: Instant::now() + LINGER,
+        });
+    }
+    world.resource_mut::<VacatedSeats>().clear();
     world.swap_net_session(next.session, next.monitor, FrameOffset(frame));
     world.insert_resource(CurrentMatch {
         plan: next.plan.clone(),
@@ -399,6 +360,33 @@ fn swap<C: Config<Address = PeerAddr>>(world: &mut World, next: NextNetSession<C
     for hook in hooks {
         hook(world, &next.plan, frame);
     }
+}
+
+/// How long the old epoch's session is still polled after the switch.
+const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The old epoch's session after this member switched: still polled for
+/// [`LINGER`], so GGRS resends the inputs up to the switch frame that the
+/// other survivors may still miss (a lost datagram). Dropped at once, a
+/// survivor left another waiting for its last input until GGRS's
+/// disconnect timeout (2 s) dropped it there, and that one then played
+/// the frames before the switch without it: a 2 s stall and a desync.
+#[derive(Resource)]
+struct LingeringSession<C: Config> {
+    session: P2PSession<C>,
+    until: Instant,
+}
+
+fn linger<C: Config<Address = PeerAddr>>(world: &mut World) {
+    let Some(mut old) = world.get_resource_mut::<LingeringSession<C>>() else {
+        return;
+    };
+    if Instant::now() >= old.until {
+        world.remove_resource::<LingeringSession<C>>();
+        return;
+    }
+    old.session.poll_remote_clients();
+    old.session.events().for_each(drop);
 }
 
 fn resumed(world: &mut World, frame: i32, newcomer: bool) {

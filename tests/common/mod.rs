@@ -156,9 +156,21 @@ impl Demo {
 
     /// Waits until a printed line contains `needle`.
     pub fn wait_for_line(&mut self, needle: &str, within: Duration) {
+        if !self.try_wait_for_line(needle, within) {
+            panic!(
+                "{}: no line with {needle:?} within {within:?}; output:\n{}",
+                self.label,
+                self.seen.join("\n")
+            );
+        }
+    }
+
+    /// Waits until a printed line contains `needle`; whether one did
+    /// within `within`.
+    pub fn try_wait_for_line(&mut self, needle: &str, within: Duration) -> bool {
         let deadline = Instant::now() + within;
         if self.seen.iter().any(|l| l.contains(needle)) {
-            return;
+            return true;
         }
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {
             match self.lines.recv_timeout(left) {
@@ -166,17 +178,22 @@ impl Demo {
                     let hit = line.contains(needle);
                     self.seen.push(line);
                     if hit {
-                        return;
+                        return true;
                     }
                 }
                 Err(_) => break,
             }
         }
-        panic!(
-            "{}: no line with {needle:?} within {within:?}; output:\n{}",
-            self.label,
-            self.seen.join("\n")
-        );
+        false
+    }
+
+    /// Everything printed so far (what has arrived), labelled: for a
+    /// failure message that shows every process of a test.
+    pub fn output(&mut self) -> String {
+        while let Ok(line) = self.lines.try_recv() {
+            self.seen.push(line);
+        }
+        format!("--- {} ---\n{}", self.label, self.seen.join("\n"))
     }
 
     /// Waits for the process to exit and returns whether it succeeded.

@@ -31,6 +31,7 @@ use nearplay_netcode::MatchPlan;
 use nearplay_netcode::resume::{
     ResumeConfig, ResumeError, ResumeMachine, ResumeMessage, ResumePhase, ResumePoint, Role,
 };
+use nearplay_netcode::transport::HeldInputs;
 
 use super::events::{LobbyEvent, MatchControl, MatchStart};
 use super::lobby::Lobby;
@@ -73,6 +74,17 @@ pub enum ResumeStep {
     /// The resume failed: survivors play on in the old session (drop the
     /// next one); a newcomer has no match.
     Failed(ResumeError),
+    /// Survivor: member `from`'s inputs of the vacated seat `handle`, as its
+    /// session received them, for [`VacancyAgreement::report`](nearplay_netcode::resume::VacancyAgreement::report)
+    /// (sent with [`Lobby::send_seat_inputs`]).
+    SeatInputs {
+        /// The survivor that sent them.
+        from: u16,
+        /// The vacated seat.
+        handle: u16,
+        /// Its inputs.
+        held: HeldInputs,
+    },
 }
 
 /// Resume messages of a key epoch not begun here yet, kept at most (a
@@ -181,6 +193,29 @@ impl Lobby {
         Ok(())
     }
 
+    /// Vacancy: sends this member's inputs of the vacated seat `handle`
+    /// (frozen, see [`SeatInputs`](nearplay_netcode::transport::SeatInputs))
+    /// to the survivors `to`, who get them as [`ResumeStep::SeatInputs`].
+    pub fn send_seat_inputs(
+        &mut self,
+        to: impl IntoIterator<Item = u16>,
+        handle: u16,
+        held: &HeldInputs,
+    ) -> Result<(), ResumeError> {
+        let epoch = self.last_plan.as_ref().map_or(0, |p| p.key_epoch);
+        let bytes = ResumeMessage::SeatInputs {
+            epoch,
+            handle,
+            first_frame: held.first_frame,
+            inputs: held.inputs.clone(),
+        }
+        .encode()?;
+        for h in to {
+            self.core().backend.send_resume(h, bytes.clone());
+        }
+        Ok(())
+    }
+
     /// Resume messages refused so far (undecodable or out of turn).
     pub fn resume_refused(&mut self) -> u64 {
         self.core().resumes.refused
@@ -189,6 +224,27 @@ impl Lobby {
     /// A member's resume message arrived through the lobby.
     pub(super) fn resume_in(&mut self, from: u16, bytes: &[u8]) {
         let now = Instant::now();
+        let epoch = self.last_plan.as_ref().map(|p| p.key_epoch);
+        if let Ok(ResumeMessage::SeatInputs {
+            epoch: e,
+            handle,
+            first_frame,
+            inputs,
+        }) = ResumeMessage::decode(bytes)
+        {
+            if Some(e) == epoch {
+                let held = HeldInputs {
+                    first_frame,
+                    inputs,
+                };
+                let step = ResumeStep::SeatInputs { from, handle, held };
+                self.push(LobbyEvent::Resume(step));
+            } else {
+                let r = &mut self.core().resumes;
+                r.refused = r.refused.saturating_add(1);
+            }
+            return;
+        }
         let r = &mut self.core().resumes;
         let handled = match (ResumeMessage::decode(bytes), r.machine.as_mut()) {
             (Ok(msg), m) if m.as_ref().is_none_or(|m| msg.epoch() > m.epoch()) => {

@@ -26,6 +26,8 @@ pub struct Player {
     /// (hash, game frame); `None` for a newcomer before its state came.
     state: Option<(u64, i32)>,
     sums: BTreeMap<i32, u128>,
+    /// The last state saved for each recent game frame.
+    saved: BTreeMap<i32, (u64, i32)>,
     settled: i32,
     /// Counting stalled ticks from now on.
     pub measuring: bool,
@@ -114,6 +116,7 @@ impl Player {
             offset: 0,
             state: None,
             sums: BTreeMap::new(),
+            saved: BTreeMap::new(),
             settled: -1,
             measuring: false,
             stall_run: 0,
@@ -376,28 +379,27 @@ impl Player {
         self.switched_at = Some(frame);
     }
 
-    /// The old session's confirmed state at `frame`: one more advance
-    /// makes GGRS roll back and re-save every frame up to the current one;
-    /// the last save of `frame` is confirmed, what it advanced past is
-    /// dropped with the old session.
+    /// The old session's confirmed state at `frame` (frame `frame - 1` is
+    /// confirmed): GGRS corrects a misprediction only at the next advance,
+    /// so advance once more; the last state saved for `frame` is then final
+    /// (a rollback re-saved it, or the prediction was right). A committed
+    /// survivor plays on past `frame`; what it simulated past it is dropped
+    /// with the old session.
     fn confirmed_state_at(&mut self, frame: i32) -> (u64, i32) {
-        assert_eq!(self.frame(), Some(frame), "held at the switch frame");
         let requests = {
             let (s, _) = self.session.as_mut().expect("a survivor's session");
-            s.add_local_input(self.handle, input(self.handle, frame))
+            let current = self.offset + s.current_frame();
+            s.add_local_input(self.handle, input(self.handle, current))
                 .expect("input");
-            s.advance_frame().expect("advance at the switch frame")
+            s.advance_frame().expect("advance at the switch")
         };
-        let mut snapshot = None;
         for r in requests {
-            if let GgrsRequest::SaveGameState { frame: f, .. } = &r
-                && self.offset + *f == frame
-            {
-                snapshot = self.state;
-            }
             self.handle_request(r);
         }
-        snapshot.expect("the advance saved the switch frame")
+        *self
+            .saved
+            .get(&frame)
+            .expect("the state of the switch frame was saved")
     }
 
     fn advance_once(&mut self) {
@@ -433,6 +435,10 @@ impl Player {
                 assert_eq!(state.1, self.offset + frame, "frame offset");
                 let sum = u128::from(state.0) ^ (u128::from(state.1 as u32) << 64);
                 self.sums.insert(state.1, sum);
+                self.saved.insert(state.1, *state);
+                while self.saved.len() > 64 {
+                    self.saved.pop_first();
+                }
                 cell.save(frame, Some(*state), Some(sum));
             }
             GgrsRequest::LoadGameState { cell, .. } => {

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ResumeError;
 use super::assembly::{STATE_PART_BYTES, StatePart};
+use crate::transport::seat_inputs::{KEPT_FRAMES, MAX_INPUT_BYTES};
 
 /// Version of the resume messages; another version is refused.
 pub const RESUME_VERSION: u8 = 2;
@@ -125,6 +126,19 @@ pub enum ResumeMessage {
     /// A part of the state at the switch frame, for a newcomer (a state
     /// travels as one or more parts: [`ResumePoint::parts`]).
     StatePart(StatePart),
+    /// A survivor's inputs of a player whose seat was vacated, as its
+    /// session received them (see [`VacancyAgreement`](super::VacancyAgreement)).
+    SeatInputs {
+        /// The current key epoch.
+        epoch: u32,
+        /// The vacated seat's player handle.
+        handle: u16,
+        /// The frame of the first input.
+        first_frame: i32,
+        /// GGRS's bytes of each frame's input, oldest first (at most
+        /// [`KEPT_FRAMES`], each at most [`MAX_INPUT_BYTES`]).
+        inputs: Vec<Vec<u8>>,
+    },
 }
 
 impl ResumeMessage {
@@ -137,6 +151,7 @@ impl ResumeMessage {
             | ResumeMessage::Reject { epoch, .. }
             | ResumeMessage::Commit { epoch, .. } => *epoch,
             ResumeMessage::StatePart(p) => p.epoch,
+            ResumeMessage::SeatInputs { epoch, .. } => *epoch,
         }
     }
 
@@ -187,6 +202,19 @@ impl ResumeMessage {
                 Err(ResumeError::Invalid("negative frame"))
             }
             ResumeMessage::StatePart(p) => p.validate(),
+            ResumeMessage::SeatInputs {
+                first_frame,
+                inputs,
+                ..
+            } => {
+                if *first_frame < 0 {
+                    return Err(ResumeError::Invalid("negative frame"));
+                }
+                if inputs.len() > KEPT_FRAMES || inputs.iter().any(|i| i.len() > MAX_INPUT_BYTES) {
+                    return Err(ResumeError::Invalid("seat inputs too large"));
+                }
+                Ok(())
+            }
             _ => Ok(()),
         }
     }

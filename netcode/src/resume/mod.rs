@@ -16,9 +16,12 @@
 //! the old one still runs (both share the socket through an
 //! [`EpochLink`](crate::transport::EpochLink)); `F` is proposed only once
 //! every member's new session runs, a margin ahead of the coordinator's
-//! frame, so the players already in the match only wait, at `F`, for the
-//! confirmed input of frame `F - 1` (about a one-way delay), then predict
-//! the newcomer's input while its state travels.
+//! frame, so the commit normally reaches the survivors before `F`: they
+//! play on past `F` until frame `F - 1` is confirmed (a survivor held at
+//! `F` would send no new inputs, and one lost datagram would wait for
+//! GGRS's 200 ms resend), switch, then predict the newcomer's input while
+//! its state travels. The old session is still polled for a while after
+//! the switch, so the inputs another survivor still misses are resent.
 //!
 //! The protocol ([`ResumeMachine`], sans-IO, driven with `now`):
 //!
@@ -26,7 +29,7 @@
 //! every member             new session Running  -> Synced          -> coordinator
 //! coordinator (lowest      all Synced           -> Propose{round,F} -> survivors
 //!  surviving handle)
-//! survivor                 still before F       -> Accept (then never advances past F)
+//! survivor                 still before F       -> Accept (then does not pass F until the Commit)
 //!                          already past F       -> Reject{at}  => coordinator proposes again
 //! coordinator              all Accept           -> Commit{round,F} -> survivors
 //! survivor                 at F, F-1 confirmed, committed: SwitchAt(F)
@@ -55,12 +58,14 @@
 mod assembly;
 mod machine;
 mod message;
+mod vacancy;
 
 pub use assembly::{STATE_PART_BYTES, StateAssembly, StatePart};
 pub use machine::{ResumeAction, ResumeConfig, ResumeMachine, ResumePhase, Role};
 pub use message::{
     MAX_RESUME_MESSAGE, MAX_STATE_BYTES, RESUME_VERSION, ResumeMessage, ResumePoint,
 };
+pub use vacancy::{Agreed, REPORT_WAIT, VacancyAgreement};
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;

@@ -367,3 +367,74 @@ fn garbage_truncations_and_bad_fields_are_refused_without_panic() {
     huge.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f]);
     assert!(ResumeMessage::decode(&huge).is_err());
 }
+
+/// Held at the proposed frame no survivor sends new inputs, so one lost
+/// datagram waits for GGRS's 200 ms resend: once the frame is committed,
+/// the old session plays on past it until the switch.
+#[test]
+fn a_survivor_holds_at_the_proposed_frame_only_until_it_is_committed() {
+    let now = Instant::now();
+    let mut m =
+        ResumeMachine::new(1, 1, [0, 1], [2], ResumeConfig::default(), now).expect("machine");
+    m.old_session_at(now, 40, 39);
+    let propose = ResumeMessage::Propose {
+        epoch: 1,
+        round: 1,
+        frame: 50,
+    };
+    m.handle(now, 0, propose).expect("a proposal");
+    assert!(m.may_advance(49));
+    assert!(!m.may_advance(50), "held at the proposed frame");
+    let commit = ResumeMessage::Commit {
+        epoch: 1,
+        round: 1,
+        frame: 50,
+    };
+    m.handle(now, 0, commit).expect("the commit");
+    assert!(m.may_advance(50) && m.may_advance(55));
+    m.old_session_at(now, 55, 48);
+    assert_eq!(
+        m.phase(),
+        ResumePhase::Agreeing,
+        "frame 49 not confirmed yet"
+    );
+    m.old_session_at(now, 56, 49);
+    assert_eq!(m.phase(), ResumePhase::Switched);
+}
+
+#[test]
+fn seat_inputs_round_trip_and_oversized_ones_are_refused() {
+    let ok = ResumeMessage::SeatInputs {
+        epoch: 3,
+        handle: 2,
+        first_frame: 240,
+        inputs: vec![vec![1], vec![2, 3]],
+    };
+    let bytes = ok.encode().expect("encodes");
+    assert_eq!(ResumeMessage::decode(&bytes), Ok(ok));
+    let refused = [
+        (-1, vec![vec![1]]),
+        (
+            0,
+            vec![vec![0]; crate::transport::seat_inputs::KEPT_FRAMES + 1],
+        ),
+        (
+            0,
+            vec![vec![0; crate::transport::seat_inputs::MAX_INPUT_BYTES + 1]],
+        ),
+    ];
+    for (first_frame, inputs) in refused {
+        let bytes = ResumeMessage::SeatInputs {
+            epoch: 3,
+            handle: 2,
+            first_frame,
+            inputs,
+        }
+        .encode()
+        .expect("encodes");
+        assert!(matches!(
+            ResumeMessage::decode(&bytes),
+            Err(ResumeError::Invalid(_))
+        ));
+    }
+}

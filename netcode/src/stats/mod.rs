@@ -87,6 +87,7 @@ pub struct NetMonitor {
     signaling_told: bool,
     /// Peers already reported as [`NetEvent::PeerDisconnected`].
     gone: BTreeSet<PeerAddr>,
+    seats: crate::transport::SeatInputs,
 }
 
 impl NetMonitor {
@@ -113,7 +114,22 @@ impl NetMonitor {
             sync: None,
             signaling_told: false,
             gone: BTreeSet::new(),
+            seats: crate::transport::SeatInputs::default(),
         }
+    }
+
+    /// The monitor with the session's [`SeatInputs`](crate::transport::SeatInputs)
+    /// (`build_monitored` adds them).
+    pub fn with_seat_inputs(mut self, seats: crate::transport::SeatInputs) -> Self {
+        self.seats = seats;
+        self
+    }
+
+    /// The remote players' inputs as the session received them: what the
+    /// players left agree on when one vacates its seat (see
+    /// [`InputTap`](crate::transport::InputTap)).
+    pub fn seat_inputs(&self) -> &crate::transport::SeatInputs {
+        &self.seats
     }
 
     /// An event the transport raised itself rather than GGRS, each once:

@@ -20,7 +20,9 @@ pub mod backlog;
 pub mod conditioner;
 pub mod epoch_link;
 pub mod game;
+mod ggrs_mirror;
 pub mod link;
+pub mod seat_inputs;
 pub mod sim;
 pub mod udp;
 #[cfg(feature = "webrtc")]
@@ -39,6 +41,7 @@ pub use conditioner::{Conditioned, GilbertElliott, LinkConditioner, LinkProfile,
 pub use epoch_link::{EPOCH_QUEUE, EpochLink, EpochLinkShare, TooManyEpochs};
 pub use game::GameTransport;
 pub use link::DatagramLink;
+pub use seat_inputs::{FillError, HeldInputs, InputTap, SeatInputs};
 pub use sim::{SimLink, SimNetwork, SimTransport};
 pub use udp::{UdpLink, UdpTransport};
 #[cfg(feature = "webrtc")]

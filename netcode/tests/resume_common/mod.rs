@@ -64,6 +64,9 @@ pub struct Member {
     pub late_sync: Option<EpochPlan>,
     /// See [`Member::settled`].
     settled: i32,
+    /// The last state saved for each recent game frame (a rollback saves a
+    /// frame again): a committed survivor plays on past the switch frame.
+    saved: std::collections::BTreeMap<i32, GameState>,
 }
 
 impl Member {
@@ -119,6 +122,7 @@ impl Member {
             switched_at: None,
             late_sync: None,
             settled: -1,
+            saved: std::collections::BTreeMap::new(),
         }
     }
 
@@ -301,29 +305,28 @@ impl Member {
         self.resume = Some(r);
     }
 
-    /// The old session's confirmed state at `frame`: one more advance makes
-    /// GGRS roll back and re-save every frame up to the current one, so the
-    /// last save of `frame` is confirmed; what it advanced past is dropped.
+    /// The old session's confirmed state at `frame` (frame `frame - 1` is
+    /// confirmed): GGRS corrects a misprediction only at the next advance,
+    /// so advance once more; the last state saved for `frame` is then final
+    /// (a rollback re-saved it, or the prediction was right). What the old
+    /// session simulated past `frame` is dropped.
     fn confirmed_state_at(&mut self, frame: i32) -> GameState {
-        assert_eq!(self.game_frame(), Some(frame), "held at the switch frame");
         let requests = {
             let Some((s, _)) = &mut self.session else {
                 panic!("a survivor has a session")
             };
-            let input = input_for(self.seed, self.handle, frame);
+            let current = self.offset.game_frame(s.current_frame());
+            let input = input_for(self.seed, self.handle, current);
             s.add_local_input(self.handle, input).expect("local input");
-            s.advance_frame().expect("advance at the switch frame")
+            s.advance_frame().expect("advance at the switch")
         };
-        let mut snapshot = None;
         for r in requests {
-            if let GgrsRequest::SaveGameState { frame: f, .. } = &r
-                && self.offset.game_frame(*f) == frame
-            {
-                snapshot = self.game;
-            }
             self.handle_request(r);
         }
-        snapshot.expect("the advance saved the switch frame")
+        *self
+            .saved
+            .get(&frame)
+            .expect("the state of the switch frame was saved")
     }
 
     /// The stop-the-world variant: drop the synchronised next session and
@@ -375,6 +378,10 @@ impl Member {
                 assert_eq!(game.frame, self.offset.game_frame(frame), "frame offset");
                 let sum = game.checksum();
                 self.checksums.insert(game.frame, sum);
+                self.saved.insert(game.frame, *game);
+                while self.saved.len() > 64 {
+                    self.saved.pop_first();
+                }
                 cell.save(frame, Some(*game), Some(sum));
             }
             GgrsRequest::LoadGameState { cell, frame } => {

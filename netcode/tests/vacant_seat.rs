@@ -1,0 +1,154 @@
+//! A player vanishes from a 3-player match whose survivors hold its inputs
+//! up to different frames (its last datagrams reached one survivor and not
+//! the other), as a lossy link makes happen: the survivors drop its seat
+//! the way the library does (at their prediction limit, after agreeing on
+//! its inputs with [`VacancyAgreement`] and filling their sessions with
+//! [`SeatInputs`]), play on, and agree on every frame.
+//!
+//! Without the agreement (each survivor drops the seat at the limit with
+//! the inputs it holds, as the Bevy plugin did), this match panics in GGRS
+//! 0.13 every time ("cannot load frame outside of prediction window; frame
+//! to load is 123, current frame is 136", `sync_layer.rs`): the survivor
+//! that held more hears of the other's earlier frame too late; inside the
+//! window the two would disagree on the frames in between instead.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use common::*;
+use nearplay_netcode::prelude::*;
+use nearplay_netcode::resume::VacancyAgreement;
+use nearplay_netcode::transport::HeldInputs;
+
+const DEADLINE: Duration = Duration::from_secs(25);
+const TICK: Duration = Duration::from_micros(16_667);
+const VANISHED: usize = 2;
+
+/// Survivors at the prediction limit freeze the vacated seat's inputs and
+/// report them; once every report is in, each fills its session from the
+/// furthest one; stalled again at the limit, each drops the seat (or GGRS
+/// already did, told by the other survivor: at the same frame now). The
+/// seat's inputs hold the survivors' confirmed frames back until then, so
+/// settling 140 frames past the vanishing proves the seat was dropped.
+struct Vacancy {
+    agreements: BTreeMap<usize, VacancyAgreement>,
+    /// Reports "in flight" between the survivors: (to, from, inputs).
+    mail: Vec<(usize, u16, HeldInputs)>,
+    filled: BTreeMap<usize, bool>,
+    dropped: BTreeMap<usize, bool>,
+}
+
+fn at_limit(p: &Peer) -> bool {
+    p.session.current_frame() - p.session.confirmed_frame() >= 12
+}
+
+impl Vacancy {
+    fn step(&mut self, peers: &mut [Peer]) {
+        let seat = PeerAddr::Sim(VANISHED as u32);
+        for p in peers.iter_mut().filter(|p| p.alive) {
+            let me = p.handle;
+            if self.dropped.get(&me) == Some(&true) || !at_limit(p) {
+                continue;
+            }
+            let seats = p.monitor.seat_inputs().clone();
+            let agreement = self.agreements.entry(me).or_insert_with(|| {
+                let others = [0u16, 1].into_iter().filter(|h| usize::from(*h) != me);
+                VacancyAgreement::new(VANISHED as u16, others, Instant::now())
+            });
+            if !agreement.reported() {
+                let held = seats.freeze(seat);
+                agreement.own(me as u16, held.clone());
+                for to in agreement.others() {
+                    self.mail.push((usize::from(to), me as u16, held.clone()));
+                }
+            }
+            let Some(agreed) = agreement.outcome(Instant::now()) else {
+                continue;
+            };
+            if self.filled.insert(me, true).is_none() {
+                if let Some(fill) = agreed.fill {
+                    seats
+                        .fill(seat, VANISHED, &fill)
+                        .expect("the reports overlap");
+                }
+                continue; // the filled inputs arrive on the next poll
+            }
+            // (Err: GGRS dropped it already, told by the other survivor,
+            // at the same frame now.)
+            let _ = p.session.disconnect_player(VANISHED);
+            self.dropped.insert(me, true);
+        }
+        for (to, from, held) in std::mem::take(&mut self.mail) {
+            match self.agreements.get_mut(&to) {
+                Some(a) => a.report(from, held).expect("a survivor's report"),
+                None => self.mail.push((to, from, held)),
+            }
+        }
+    }
+}
+
+#[test]
+fn survivors_that_hold_a_vanished_players_inputs_to_different_frames_agree() {
+    let net = SimNetwork::with_profile(
+        13,
+        LinkProfile::latency(Duration::from_millis(20), Duration::from_millis(2)),
+    );
+    // GGRS's own timeout stays out of the way: the library drops the seat.
+    let settings = NetSettings {
+        disconnect_timeout_ms: 60_000,
+        disconnect_notify_start_ms: 30_000,
+        ..NetSettings::default()
+    };
+    let mut peers = sim_peers(3, &net, &settings, 13);
+    run_paced(
+        &mut peers,
+        Some(TICK),
+        DEADLINE,
+        "frame 120",
+        |_| {},
+        all_confirmed(120),
+    );
+    // The vanishing player's last datagrams reach survivor 1, not 0.
+    net.set_link(VANISHED as u32, 0, LinkProfile::lossy(1.0));
+    let from = peers[1].session.current_frame();
+    run_paced(
+        &mut peers,
+        Some(TICK),
+        DEADLINE,
+        "six frames",
+        |_| {},
+        |ps| ps[1].session.current_frame() >= from + 6,
+    );
+    net.vanish(VANISHED as u32);
+    peers[VANISHED].alive = false;
+    let vacancy = std::cell::RefCell::new(Vacancy {
+        agreements: BTreeMap::new(),
+        mail: Vec::new(),
+        filled: BTreeMap::new(),
+        dropped: BTreeMap::new(),
+    });
+    let views: Vec<Option<i32>> = peers[..2]
+        .iter()
+        .map(|p| {
+            p.monitor
+                .seat_inputs()
+                .last_frame(PeerAddr::Sim(VANISHED as u32))
+        })
+        .collect();
+    run_paced(
+        &mut peers,
+        Some(TICK),
+        DEADLINE,
+        "the seat dropped and 120 more frames",
+        |ps| vacancy.borrow_mut().step(ps),
+        |ps| ps[..2].iter().all(|p| settled(p) >= from + 140),
+    );
+    let (frame, _) = assert_agree(&peers);
+    assert!(frame >= from + 140);
+    for p in &peers[..2] {
+        assert_eq!(p.desyncs(), 0, "peer {} saw a desync", p.handle);
+    }
+    println!("views of the vanished player before the drop: {views:?}");
+}
