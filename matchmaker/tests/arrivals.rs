@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::sim::{Sim, config, jc};
+use common::sim::{Sim, config, jc, plan_of, rekeys};
 use nearplay_matchmaker::lobby::client::{ClientEvent, RejoinClaim};
 use nearplay_matchmaker::lobby::host::RESUME_SETTLE;
 use nearplay_matchmaker::lobby::message::SeatChange;
@@ -30,23 +30,6 @@ fn started() -> (Sim, Vec<MatchPlan>) {
         .collect();
     sim.take_host_events();
     (sim, plans)
-}
-
-fn plan_of(events: &[ClientEvent]) -> Option<MatchPlan> {
-    events.iter().find_map(|e| match e {
-        ClientEvent::Started(p) => Some(p.clone()),
-        _ => None,
-    })
-}
-
-fn rekeys(events: &[ClientEvent]) -> Vec<u32> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            ClientEvent::Rekeyed { epoch, .. } => Some(*epoch),
-            _ => None,
-        })
-        .collect()
 }
 
 /// Handles retaken in `events`' seat news.

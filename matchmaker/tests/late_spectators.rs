@@ -7,18 +7,11 @@
 
 mod common;
 
-use common::sim::{Sim, config, jc, join_error};
+use common::sim::{Sim, config, jc, join_error, plan_of};
 use nearplay_matchmaker::lobby::client::{ClientEvent, JoinError};
 use nearplay_matchmaker::lobby::message::{SeatChange, SeatNews};
 use nearplay_netcode::spectate::RelayTree;
-use nearplay_netcode::{MAX_SPECTATORS, MatchPlan, PeerAddr};
-
-fn plan_of(events: &[ClientEvent]) -> Option<MatchPlan> {
-    events.iter().find_map(|e| match e {
-        ClientEvent::Started(p) => Some(p.clone()),
-        _ => None,
-    })
-}
+use nearplay_netcode::{MAX_SPECTATORS, PeerAddr};
 
 fn seat_news(events: &[ClientEvent]) -> Vec<SeatNews> {
     events

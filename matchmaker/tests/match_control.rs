@@ -10,7 +10,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::sim::{Sim, config, jc, join_error};
+use common::sim::{Sim, config, jc, join_error, plan_of, rekeys};
 use nearplay_matchmaker::lobby::client::{ClientEvent, JoinError, RejoinClaim};
 use nearplay_matchmaker::lobby::host::{HostConfig, HostEvent, LeaveReason};
 use nearplay_matchmaker::lobby::message::{SeatChange, SeatNews};
@@ -43,28 +43,11 @@ fn started(config: HostConfig) -> (Sim, MatchPlan, Vec<MatchPlan>) {
     (sim, plan, plans)
 }
 
-fn plan_of(events: &[ClientEvent]) -> Option<MatchPlan> {
-    events.iter().find_map(|e| match e {
-        ClientEvent::Started(p) => Some(p.clone()),
-        _ => None,
-    })
-}
-
 fn seat_news(events: &[ClientEvent]) -> Vec<SeatNews> {
     events
         .iter()
         .filter_map(|e| match e {
             ClientEvent::Seat(n) => Some(n.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-fn rekeys(events: &[ClientEvent]) -> Vec<u32> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            ClientEvent::Rekeyed { epoch, .. } => Some(*epoch),
             _ => None,
         })
         .collect()

@@ -6,21 +6,14 @@
 
 mod common;
 
-use common::sim::{Sim, config, jc, join_error};
-use nearplay_matchmaker::lobby::client::{ClientEvent, JoinConfig, JoinError};
-use nearplay_netcode::{MAX_SPECTATORS, MatchPlan, PlanLimits};
+use common::sim::{Sim, config, jc, join_error, plan_of};
+use nearplay_matchmaker::lobby::client::{JoinConfig, JoinError};
+use nearplay_netcode::{MAX_SPECTATORS, PlanLimits};
 
 fn spectator(name: &str, port: u16) -> JoinConfig {
     let mut c = jc(name, port);
     c.spectator = true;
     c
-}
-
-fn plan_of(events: &[ClientEvent]) -> Option<MatchPlan> {
-    events.iter().find_map(|e| match e {
-        ClientEvent::Started(p) => Some(p.clone()),
-        _ => None,
-    })
 }
 
 #[test]

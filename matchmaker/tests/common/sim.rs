@@ -183,3 +183,22 @@ pub fn closed_reason(events: &[ClientEvent]) -> CloseReason {
         })
         .unwrap_or_else(|| panic!("no LobbyClosed in {events:?}"))
 }
+
+/// The plan a member's events carry, if its match started.
+pub fn plan_of(events: &[ClientEvent]) -> Option<nearplay_netcode::MatchPlan> {
+    events.iter().find_map(|e| match e {
+        ClientEvent::Started(p) => Some(p.clone()),
+        _ => None,
+    })
+}
+
+/// The key epochs a member's events announce, in order.
+pub fn rekeys(events: &[ClientEvent]) -> Vec<u32> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::Rekeyed { epoch, .. } => Some(*epoch),
+            _ => None,
+        })
+        .collect()
+}
