@@ -110,41 +110,29 @@ impl Lobby {
                 max_players,
                 roster,
                 fingerprint,
-            } if self.phase == LobbyPhase::InMatch => {
-                // Back in our seat after a drop: the same lobby goes on.
-                let _ = (name, lobby, max_players);
-                self.you = Some(you);
-                self.roster = roster.clone();
-                self.fingerprints.insert(you, fingerprint);
-                self.fingerprints.insert(0, fingerprint);
-                self.reconnected();
-                self.push(LobbyEvent::RosterChanged(roster));
-            }
-            ClientEvent::Joined {
-                you,
-                name,
-                lobby,
-                max_players,
-                roster,
-                fingerprint,
             } => {
                 self.you = Some(you);
-                self.name = lobby.clone();
                 self.roster = roster.clone();
                 self.fingerprints.insert(you, fingerprint);
                 self.fingerprints.insert(0, fingerprint);
-                self.phase = LobbyPhase::InLobby;
-                if self.auto_ready && self.queued_ready.is_none() {
-                    self.queued_ready = Some(true);
+                if self.phase == LobbyPhase::InMatch {
+                    // Back in our seat after a drop: the same lobby goes on.
+                    self.reconnected();
+                } else {
+                    self.name = lobby.clone();
+                    self.phase = LobbyPhase::InLobby;
+                    if self.auto_ready && self.queued_ready.is_none() {
+                        self.queued_ready = Some(true);
+                    }
+                    self.flush_queue();
+                    self.push(LobbyEvent::Joined {
+                        you,
+                        name,
+                        lobby,
+                        max_players,
+                        fingerprint,
+                    });
                 }
-                self.flush_queue();
-                self.push(LobbyEvent::Joined {
-                    you,
-                    name,
-                    lobby,
-                    max_players,
-                    fingerprint,
-                });
                 self.push(LobbyEvent::RosterChanged(roster));
             }
             ClientEvent::JoinFailed(e) => {
