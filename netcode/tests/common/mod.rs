@@ -178,9 +178,9 @@ pub fn run_until(
 const IDLE_POLL: Duration = Duration::from_millis(1);
 
 /// Like [`run_until`], with one game tick every `tick` (a real game's frame
-/// pacing; between ticks the loop busy-waits with `yield_now`, polling
-/// GGRS). Unpaced, a round in which no peer advanced is followed by a wait
-/// of [`IDLE_POLL`] instead of spinning.
+/// pacing; between ticks the loop polls GGRS every [`IDLE_POLL`] at most,
+/// so a paced match keeps no core busy). Unpaced, a round in which no peer
+/// advanced is followed by a wait of [`IDLE_POLL`] instead of spinning.
 pub fn run_paced(
     peers: &mut [Peer],
     tick: Option<Duration>,
@@ -224,10 +224,14 @@ pub fn run_paced(
             true
         };
         between(peers);
-        if idle && tick.is_none() {
+        if idle {
             // Pacing of the loop, not a wait for anything: it ends on
-            // `done` or at its deadline.
-            std::thread::sleep(IDLE_POLL);
+            // `done` or at its deadline. Paced, never past the next tick.
+            let wait = match tick {
+                Some(_) => next.saturating_duration_since(Instant::now()),
+                None => IDLE_POLL,
+            };
+            std::thread::sleep(wait.min(IDLE_POLL));
         } else {
             std::thread::yield_now();
         }
