@@ -10,6 +10,9 @@ use ggrs::{
 };
 use nearplay_netcode::prelude::*;
 
+#[cfg(feature = "webrtc")]
+pub mod webrtc_lab;
+
 /// The game's GGRS configuration.
 pub struct GameCfg;
 

@@ -147,6 +147,30 @@ struct HandshakeResult<D: PeerDataSender, M> {
     metadata: M,
 }
 
+/// A handshake that ended without a connection: what the remote peer sent
+/// could not be used (an unparsable or refused session description), or its
+/// data channels closed before they opened.
+///
+/// nearplay patch (PATCHES.md): these were `unwrap`s and a `panic!` on what
+/// another room member (or the signaling server) sends, and a panic ended
+/// the socket's message loop, so every other peer's connection too. Now
+/// only the handshake with that peer ends; its later signals are ignored.
+#[derive(Debug)]
+struct HandshakeFailed {
+    peer_id: PeerId,
+    reason: String,
+}
+
+impl HandshakeFailed {
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    fn new(peer_id: PeerId, reason: impl std::fmt::Display) -> Self {
+        Self {
+            peer_id,
+            reason: reason.to_string(),
+        }
+    }
+}
+
 #[cfg_attr(not(target_arch = "wasm32"), async_trait)]
 #[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
 trait Messenger {
@@ -159,7 +183,7 @@ trait Messenger {
         messages_from_peers_tx: Vec<UnboundedSender<(PeerId, Packet)>>,
         ice_server_config: &RtcIceServerConfig,
         channel_configs: &[ChannelConfig],
-    ) -> HandshakeResult<Self::DataChannel, Self::HandshakeMeta>;
+    ) -> Result<HandshakeResult<Self::DataChannel, Self::HandshakeMeta>, HandshakeFailed>;
 
     async fn accept_handshake(
         signal_peer: SignalPeer,
@@ -167,7 +191,7 @@ trait Messenger {
         messages_from_peers_tx: Vec<UnboundedSender<(PeerId, Packet)>>,
         ice_server_config: &RtcIceServerConfig,
         channel_configs: &[ChannelConfig],
-    ) -> HandshakeResult<Self::DataChannel, Self::HandshakeMeta>;
+    ) -> Result<HandshakeResult<Self::DataChannel, Self::HandshakeMeta>, HandshakeFailed>;
 
     /// Runs the connection to a peer until it ends, reporting the candidate pair it uses on
     /// `candidate_pair_tx` whenever it changes
@@ -297,6 +321,15 @@ async fn message_loop<M: Messenger>(
             }
 
             handshake_result = handshakes.select_next_some() => {
+                let handshake_result = match handshake_result {
+                    Ok(result) => result,
+                    Err(HandshakeFailed { peer_id, reason }) => {
+                        // Its entry in `handshake_signals` stays: the peer's
+                        // later signals go nowhere (no new handshake).
+                        warn!("handshake with peer {peer_id} failed: {reason}");
+                        continue;
+                    }
+                };
                 data_channels.insert(handshake_result.peer_id, handshake_result.data_channels);
                 if peer_state_tx.unbounded_send((handshake_result.peer_id, PeerState::Connected)).is_err() {
                     // sending can only fail on socket drop, in which case connected_peers is unavailable, ignore

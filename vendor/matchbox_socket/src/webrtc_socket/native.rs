@@ -1,5 +1,5 @@
 use super::{
-    HandshakeResult, PacketSendError, PeerDataSender, SignallerBuilder,
+    HandshakeFailed, HandshakeResult, PacketSendError, PeerDataSender, SignallerBuilder,
     messages::{PeerEvent, PeerRequest},
 };
 use crate::{
@@ -152,7 +152,7 @@ impl Messenger for NativeMessenger {
         messages_from_peers_tx: Vec<UnboundedSender<(PeerId, Packet)>>,
         ice_server_config: &RtcIceServerConfig,
         channel_configs: &[ChannelConfig],
-    ) -> HandshakeResult<Self::DataChannel, Self::HandshakeMeta> {
+    ) -> Result<HandshakeResult<Self::DataChannel, Self::HandshakeMeta>, HandshakeFailed> {
         let (to_peer_message_tx, to_peer_message_rx) = new_senders_and_receivers(channel_configs);
         let (peer_disconnected_tx, peer_disconnected_rx) = futures_channel::mpsc::channel(1);
 
@@ -178,17 +178,24 @@ impl Messenger for NativeMessenger {
         )
         .await;
 
+        let failed = |reason: &dyn std::fmt::Display| HandshakeFailed::new(signal_peer.id, reason);
         // TODO: maybe pass in options? ice restart etc.?
-        let offer = connection.create_offer(None).await.unwrap();
+        let offer = connection
+            .create_offer(None)
+            .await
+            .map_err(|e| failed(&e))?;
         let sdp = offer.sdp.clone();
-        connection.set_local_description(offer).await.unwrap();
+        connection
+            .set_local_description(offer)
+            .await
+            .map_err(|e| failed(&e))?;
         signal_peer.send(PeerSignal::Offer(sdp));
 
         let answer = loop {
             let signal = peer_signal_rx
                 .next()
                 .await
-                .expect("Signal server connection lost in the middle of a handshake");
+                .ok_or_else(|| failed(&"signaling ended in the middle of a handshake"))?;
 
             match signal {
                 PeerSignal::Answer(answer) => {
@@ -203,11 +210,12 @@ impl Messenger for NativeMessenger {
             };
         };
 
-        let remote_description = RTCSessionDescription::answer(answer).unwrap();
+        let remote_description =
+            RTCSessionDescription::answer(answer).map_err(|e| failed(&e))?;
         connection
             .set_remote_description(remote_description)
             .await
-            .unwrap();
+            .map_err(|e| failed(&e))?;
 
         let signaled = SignaledCandidates::default();
         let trickle_fut = complete_handshake(
@@ -218,9 +226,10 @@ impl Messenger for NativeMessenger {
             &mut event_forwarding,
             signaled.clone(),
         )
-        .await;
+        .await
+        .ok_or_else(|| failed(&"a data channel closed before it opened"))?;
 
-        HandshakeResult::<Self::DataChannel, Self::HandshakeMeta> {
+        Ok(HandshakeResult::<Self::DataChannel, Self::HandshakeMeta> {
             peer_id: signal_peer.id,
             data_channels: to_peer_message_tx,
             metadata: NativeHandshakeMeta {
@@ -232,7 +241,7 @@ impl Messenger for NativeMessenger {
                 connection,
                 signaled,
             },
-        }
+        })
     }
 
     async fn accept_handshake(
@@ -241,7 +250,7 @@ impl Messenger for NativeMessenger {
         messages_from_peers_tx: Vec<UnboundedSender<(PeerId, Packet)>>,
         ice_server_config: &RtcIceServerConfig,
         channel_configs: &[ChannelConfig],
-    ) -> HandshakeResult<Self::DataChannel, Self::HandshakeMeta> {
+    ) -> Result<HandshakeResult<Self::DataChannel, Self::HandshakeMeta>, HandshakeFailed> {
         let (to_peer_message_tx, to_peer_message_rx) = new_senders_and_receivers(channel_configs);
         let (peer_disconnected_tx, peer_disconnected_rx) = futures_channel::mpsc::channel(1);
 
@@ -267,8 +276,13 @@ impl Messenger for NativeMessenger {
         )
         .await;
 
+        let failed = |reason: &dyn std::fmt::Display| HandshakeFailed::new(signal_peer.id, reason);
         let offer = loop {
-            match peer_signal_rx.next().await.expect("error") {
+            let signal = peer_signal_rx
+                .next()
+                .await
+                .ok_or_else(|| failed(&"signaling ended in the middle of a handshake"))?;
+            match signal {
                 PeerSignal::Offer(offer) => {
                     break offer;
                 }
@@ -278,15 +292,21 @@ impl Messenger for NativeMessenger {
             }
         };
         debug!("received offer");
-        let remote_description = RTCSessionDescription::offer(offer).unwrap();
+        let remote_description = RTCSessionDescription::offer(offer).map_err(|e| failed(&e))?;
         connection
             .set_remote_description(remote_description)
             .await
-            .unwrap();
+            .map_err(|e| failed(&e))?;
 
-        let answer = connection.create_answer(None).await.unwrap();
+        let answer = connection
+            .create_answer(None)
+            .await
+            .map_err(|e| failed(&e))?;
         signal_peer.send(PeerSignal::Answer(answer.sdp.clone()));
-        connection.set_local_description(answer).await.unwrap();
+        connection
+            .set_local_description(answer)
+            .await
+            .map_err(|e| failed(&e))?;
 
         let signaled = SignaledCandidates::default();
         let trickle_fut = complete_handshake(
@@ -297,9 +317,10 @@ impl Messenger for NativeMessenger {
             &mut event_forwarding,
             signaled.clone(),
         )
-        .await;
+        .await
+        .ok_or_else(|| failed(&"a data channel closed before it opened"))?;
 
-        HandshakeResult::<Self::DataChannel, Self::HandshakeMeta> {
+        Ok(HandshakeResult::<Self::DataChannel, Self::HandshakeMeta> {
             peer_id: signal_peer.id,
             data_channels: to_peer_message_tx,
             metadata: NativeHandshakeMeta {
@@ -311,7 +332,7 @@ impl Messenger for NativeMessenger {
                 connection,
                 signaled,
             },
-        }
+        })
     }
 
     async fn peer_loop(
@@ -495,14 +516,16 @@ fn new_senders_and_receivers<T>(
         .unzip()
 }
 
-async fn complete_handshake<T: Future<Output = ()>>(
+/// The listener for the peer's further candidates once every data channel
+/// opened; `None` when one closed first (nearplay patch, PATCHES.md).
+async fn complete_handshake<T: Future<Output = bool>>(
     trickle: &CandidateTrickle,
     connection: &Arc<dyn PeerConnection>,
     peer_signal_rx: UnboundedReceiver<PeerSignal>,
     mut wait_for_channels: Pin<Box<Fuse<T>>>,
     event_forwarding: &mut EventForwarding,
     signaled: SignaledCandidates,
-) -> CandidateListener {
+) -> Option<CandidateListener> {
     trickle.send_pending_candidates();
     let mut trickle_fut = Box::pin(
         CandidateTrickle::listen_for_remote_candidates(
@@ -515,7 +538,10 @@ async fn complete_handshake<T: Future<Output = ()>>(
 
     loop {
         select! {
-            _ = wait_for_channels => {
+            opened = wait_for_channels => {
+                if !opened {
+                    return None;
+                }
                 break;
             },
             // The channels open through their events.
@@ -526,7 +552,7 @@ async fn complete_handshake<T: Future<Output = ()>>(
         };
     }
 
-    trickle_fut
+    Some(trickle_fut)
 }
 
 struct CandidateTrickle {

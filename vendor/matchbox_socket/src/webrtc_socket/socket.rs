@@ -817,7 +817,7 @@ pub(crate) fn create_data_channels_ready_fut(
     channel_configs: &[ChannelConfig],
 ) -> (
     Vec<futures_channel::mpsc::Sender<()>>,
-    Pin<Box<Fuse<impl Future<Output = ()> + use<>>>>,
+    Pin<Box<Fuse<impl Future<Output = bool> + use<>>>>,
 ) {
     let (senders, receivers) = (0..channel_configs.len())
         .map(|_| futures_channel::mpsc::channel(1))
@@ -826,12 +826,19 @@ pub(crate) fn create_data_channels_ready_fut(
     (senders, Box::pin(wait_for_ready(receivers).fuse()))
 }
 
-async fn wait_for_ready(channel_ready_rx: Vec<futures_channel::mpsc::Receiver<()>>) {
+/// Whether every data channel opened: `false` when one closed first (the
+/// remote peer, or its connection, went away mid-handshake).
+///
+/// nearplay patch (PATCHES.md): this panicked ("Sender closed before channel
+/// was ready"), which ended the socket's whole message loop, so every other
+/// peer's connection too.
+async fn wait_for_ready(channel_ready_rx: Vec<futures_channel::mpsc::Receiver<()>>) -> bool {
     for mut receiver in channel_ready_rx {
         if receiver.next().await.is_none() {
-            panic!("Sender closed before channel was ready");
+            return false;
         }
     }
+    true
 }
 
 /// All the channels needed for the messaging loop.
