@@ -7,9 +7,11 @@
 //!
 //! Issue 15's goal: 0 stalled ticks, rollbacks no more than the anchor.
 //! Eight seeds play side by side (one seed's count mostly measures which
-//! peer started ahead: see [`SEEDS`]), and ours plays a third time with
+//! peer started ahead: see [`SEEDS`]), ours plays a third time with
 //! GGRS's window of 8, which shows what the wider default window costs in
-//! rollbacks and saves in stalls.
+//! rollbacks and saves in stalls, and bare GGRS a second time with our
+//! window of 12: on the seeds where it starts without a stall (both peers
+//! level, as ours always are), the two differ only by the wire.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -21,16 +23,20 @@ use ggrs::{PlayerType, SessionBuilder};
 use nearplay_netcode::prelude::*;
 
 const TICK: Duration = Duration::from_micros(16_667);
+/// GGRS's default prediction window (the anchor's).
+const GGRS_WINDOW: usize = 8;
 const SEED: u64 = 0xbe7c;
 
-/// Bare GGRS sessions on `net` (node `i` = handle `i`), counted by a
-/// monitor that only tallies what the loop reports.
-fn bare_peers(n: usize, net: &SimNetwork, seed: u64) -> Vec<Peer> {
+/// Bare GGRS sessions on `net` (node `i` = handle `i`) with prediction
+/// window `window`, counted by a monitor that only tallies what the loop
+/// reports.
+fn bare_peers(n: usize, net: &SimNetwork, seed: u64, window: usize) -> Vec<Peer> {
     (0..n)
         .map(|me| {
             let mut b = SessionBuilder::<GameCfg>::new()
                 .with_num_players(n)
                 .unwrap()
+                .with_max_prediction_window(window)
                 .with_input_delay(NetSettings::default().input_delay);
             let mut remotes = Vec::new();
             for h in 0..n {
@@ -113,7 +119,7 @@ fn main() {
         let ours_net = SimNetwork::with_profile(seed, link);
         let bare_net = SimNetwork::with_profile(seed, link);
         peers.extend(sim_peers(2, &ours_net, &NetSettings::default(), seed));
-        peers.extend(bare_peers(2, &bare_net, seed));
+        peers.extend(bare_peers(2, &bare_net, seed, GGRS_WINDOW));
         // Ours again with GGRS's own prediction window: the same wire, and
         // the window the anchor stalls at.
         let narrow = NetSettings {
@@ -122,28 +128,43 @@ fn main() {
         };
         let narrow_net = SimNetwork::with_profile(seed, link);
         peers.extend(sim_peers(2, &narrow_net, &narrow, seed));
+        // Bare GGRS again with our window: where it starts without a stall
+        // (no peer behind), what remains between it and ours is the wire.
+        let wide_net = SimNetwork::with_profile(seed, link);
+        let wide = NetSettings::default().max_prediction;
+        peers.extend(bare_peers(2, &wide_net, seed, wide));
     }
     run_sim_frames(&mut peers, TICK, frames);
     println!(
         "sim 100 ms RTT + 5 % loss, 2 players, {frames} frames at 60 fps, {} seeds side by side:",
         seeds.len()
     );
-    let (mut ours, mut anchor, mut narrow) =
-        (Totals::default(), Totals::default(), Totals::default());
-    for (i, group) in peers.chunks_mut(6).enumerate() {
+    let (mut ours, mut anchor, mut narrow, mut wide) = (
+        Totals::default(),
+        Totals::default(),
+        Totals::default(),
+        Totals::default(),
+    );
+    // Seeds where bare GGRS with our window started without a stall: both
+    // of its peers at the same frame, as ours always are.
+    let (mut level_ours, mut level_wide) = (Totals::default(), Totals::default());
+    let mut level_seeds = 0;
+    for (i, group) in peers.chunks_mut(8).enumerate() {
         let verbose = i == 0;
         if verbose {
             println!(" seed {:#x}:", seeds[i]);
         }
         let (ours_peers, rest) = group.split_at_mut(2);
-        let (ggrs_peers, narrow_peers) = rest.split_at_mut(2);
-        let (o, g, n) = (
+        let (ggrs_peers, rest) = rest.split_at_mut(2);
+        let (narrow_peers, wide_peers) = rest.split_at_mut(2);
+        let (o, g, n, w) = (
             totals(ours_peers, "ours", verbose),
             totals(ggrs_peers, "ggrs", verbose),
             totals(narrow_peers, "ours, window 8", verbose),
+            totals(wide_peers, "ggrs, window 12", verbose),
         );
         println!(
-            "  seed {:#x}: rollbacks per 1000 frames (ticks stalled) ours {:.0} ({}) | ggrs {:.0} ({}) | ours, window 8 {:.0} ({})",
+            "  seed {:#x}: rollbacks per 1000 frames (ticks stalled) ours {:.0} ({}) | ggrs {:.0} ({}) | ours, window 8 {:.0} ({}) | ggrs, window 12 {:.0} ({})",
             seeds[i],
             o.per_kframe(o.rollbacks),
             o.stalled,
@@ -151,10 +172,18 @@ fn main() {
             g.stalled,
             n.per_kframe(n.rollbacks),
             n.stalled,
+            w.per_kframe(w.rollbacks),
+            w.stalled,
         );
         ours.add(&o);
         anchor.add(&g);
         narrow.add(&n);
+        wide.add(&w);
+        if w.stalled == 0 {
+            level_seeds += 1;
+            level_ours.add(&o);
+            level_wide.add(&w);
+        }
     }
     let (ours_r, ggrs_r) = (
         ours.per_kframe(ours.rollbacks),
@@ -178,5 +207,21 @@ fn main() {
         "  ours with GGRS's window of 8 (same wire, stalls allowed): rollbacks per 1000 frames {narrow_r:.0} | ratio to ggrs {:.2} ; ticks stalled {}",
         narrow_r / ggrs_r.max(1.0),
         narrow.stalled
+    );
+    let wide_r = wide.per_kframe(wide.rollbacks);
+    println!(
+        "  bare GGRS with our window of {}: rollbacks per 1000 frames {wide_r:.0} ; ours to it {:.2} ; ticks stalled {}",
+        NetSettings::default().max_prediction,
+        ours_r / wide_r.max(1.0),
+        wide.stalled
+    );
+    let (lo, lw) = (
+        level_ours.per_kframe(level_ours.rollbacks),
+        level_wide.per_kframe(level_wide.rollbacks),
+    );
+    println!(
+        "  where that GGRS started without a stall (both peers level, {level_seeds} of {} seeds): rollbacks per 1000 frames ours {lo:.0} | ggrs {lw:.0} | ratio {:.2} (where a peer started behind, it rarely predicts: the count halves and the frames resimulated do not)",
+        seeds.len(),
+        lo / lw.max(1.0),
     );
 }
