@@ -11,12 +11,12 @@ mod common;
 
 use std::time::Instant;
 
-use common::webrtc_lab::{DEADLINE, Server, connect_mesh, in_netns, webrtc_plan};
+use common::webrtc_lab::{DEADLINE, Server, connect_mesh, in_netns, peers_over, webrtc_plan};
 use common::*;
 use nearplay_netcode::prelude::*;
 use nearplay_netcode::transport::SimRng;
 use nearplay_netcode::transport::webrtc::{
-    GAME_CHANNEL, LinkExit, PeerChange, RELIABLE_CHANNEL, WebRtcConfig, WebRtcLink, WebRtcTransport,
+    GAME_CHANNEL, LinkExit, PeerChange, RELIABLE_CHANNEL, WebRtcConfig, WebRtcLink,
 };
 use nearplay_netcode::wire::{MAX_DATAGRAM, Route, WireCodec};
 
@@ -33,18 +33,7 @@ fn three_peers_600_frames_over_webrtc_with_garbage() {
     let ids = connect_mesh(&mut links);
     let mut outsider = links.pop().expect("four links");
     let plan = webrtc_plan(&ids[..3], 33);
-    let mut peers: Vec<Peer> = links
-        .into_iter()
-        .enumerate()
-        .map(|(h, link)| {
-            let plan = plan.for_member(h);
-            let transport = WebRtcTransport::from_plan(link, &plan).expect("transport");
-            let (session, monitor) = NetSessionBuilder::<GameCfg>::from_plan(&plan)
-                .build_monitored(transport)
-                .expect("session");
-            Peer::new(h, session, monitor, plan.seed)
-        })
-        .collect();
+    let mut peers = peers_over(links, &plan);
 
     // The outsider knows the match id but not the key: random bytes,
     // oversized packets and datagrams forged as player 1, all to player 0.

@@ -21,10 +21,9 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::webrtc_lab::{DEADLINE, Server, connect_mesh, in_netns, webrtc_plan};
+use common::webrtc_lab::{DEADLINE, Server, connect_mesh, in_netns, peers_over, webrtc_plan};
 use common::*;
-use nearplay_netcode::prelude::*;
-use nearplay_netcode::transport::webrtc::{WebRtcConfig, WebRtcLink, WebRtcTransport};
+use nearplay_netcode::transport::webrtc::{WebRtcConfig, WebRtcLink};
 use serde_json::{Value, json};
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
@@ -172,18 +171,7 @@ fn a_stranger_sending_garbage_signals_ends_no_players_link() {
     second.wait_sent(1, |s| matches!(s, Sent::Offer(_)));
     let ids = connect_mesh(&mut links);
     let plan = webrtc_plan(&ids, 55);
-    let mut peers: Vec<Peer> = links
-        .iter()
-        .enumerate()
-        .map(|(h, link)| {
-            let plan = plan.for_member(h);
-            let transport = WebRtcTransport::from_plan(link.clone(), &plan).expect("transport");
-            let (session, monitor) = NetSessionBuilder::<GameCfg>::from_plan(&plan)
-                .build_monitored(transport)
-                .expect("session");
-            Peer::new(h, session, monitor, plan.seed)
-        })
-        .collect();
+    let mut peers = peers_over(links.iter().cloned(), &plan);
     run_until(
         &mut peers,
         DEADLINE,

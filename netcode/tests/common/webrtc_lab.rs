@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use matchbox_signaling::SignalingServer;
 use nearplay_netcode::prelude::*;
-use nearplay_netcode::transport::webrtc::{PeerChange, WebRtcLink};
+use nearplay_netcode::transport::webrtc::{PeerChange, WebRtcLink, WebRtcTransport};
+
+use super::{GameCfg, Peer};
 
 pub const INSIDE: &str = "NEARPLAY_IN_NETNS";
 pub const DEADLINE: Duration = Duration::from_secs(30);
@@ -143,4 +145,21 @@ pub fn webrtc_plan(ids: &[u128], seed: u64) -> MatchPlan {
         settings: NetSettings::default(),
         local_handle: 0,
     }
+}
+
+/// One peer per link (handle = position), each playing `plan` over its
+/// link.
+pub fn peers_over(links: impl IntoIterator<Item = WebRtcLink>, plan: &MatchPlan) -> Vec<Peer> {
+    links
+        .into_iter()
+        .enumerate()
+        .map(|(h, link)| {
+            let plan = plan.for_member(h);
+            let transport = WebRtcTransport::from_plan(link, &plan).expect("transport");
+            let (session, monitor) = NetSessionBuilder::<GameCfg>::from_plan(&plan)
+                .build_monitored(transport)
+                .expect("session");
+            Peer::new(h, session, monitor, plan.seed)
+        })
+        .collect()
 }
