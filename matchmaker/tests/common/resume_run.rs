@@ -1,6 +1,6 @@
 //! The game loop of the resume tests (`play_resume` on the LAN,
-//! `play_online_resume` by room code): players ticked at 60 fps with a
-//! deadline, a lobby started, a newcomer seated while the others play on,
+//! `play_online_resume` by room code): players ticked at 60 fps (times
+//! [`set_speed`]) with a deadline, a lobby started, a newcomer seated while the others play on,
 //! and the checksum every player agrees on at the end.
 #![allow(dead_code)]
 
@@ -28,8 +28,11 @@ static SPEED: AtomicU32 = AtomicU32::new(1);
 /// demo's `--speed`: a tick is still one game frame, so frames and stalls
 /// in ticks mean the same; wall-clock timeouts (GGRS's 2 s disconnect, the
 /// lobby's) are not scaled. The LAN tests use 4 (loopback carries a
-/// datagram well within a tick); online ones keep real time (the
-/// agreement crosses WebRTC through the host, 60 frames ahead).
+/// datagram well within a tick), and so do the online ones by room code
+/// on loopback: the agreement crosses WebRTC through the host 60 frames
+/// ahead (`ONLINE_MARGIN_FRAMES`), 250 ms at 4x, and took well under that
+/// (the others never waited at the switch frame, also beside two busy
+/// loops and five other matches).
 pub fn set_speed(speed: u32) {
     SPEED.store(speed.max(1), Ordering::Relaxed);
 }
