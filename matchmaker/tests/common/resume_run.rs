@@ -24,6 +24,13 @@ pub const TICK: Duration = Duration::from_micros(16_667);
 /// binary sets it; one setting per test binary).
 static SPEED: AtomicU32 = AtomicU32::new(1);
 
+/// Ticks [`run`] may play back to back to catch up after the thread was
+/// descheduled; beyond that the missed ticks are dropped, as a game drops
+/// frames. A burst of ticks advances every player faster than datagrams
+/// travel and would count the machine's stall as the protocol's
+/// (docs/pitfalls.md, "Measuring stalls under load").
+const MAX_CATCH_UP_TICKS: u32 = 2;
+
 /// Runs the game loops `speed` times faster than real time, like the
 /// demo's `--speed`: a tick is still one game frame, so frames and stalls
 /// in ticks mean the same; wall-clock timeouts (GGRS's 2 s disconnect, the
@@ -61,8 +68,13 @@ pub fn run(
         }
         // Frame pacing of the game loop (60 fps like a real game's, times
         // the speed), not a wait: the loop itself ends at its deadline.
-        next += TICK / SPEED.load(Ordering::Relaxed);
-        std::thread::sleep(next.saturating_duration_since(Instant::now()));
+        let tick = TICK / SPEED.load(Ordering::Relaxed);
+        next += tick;
+        let now = Instant::now();
+        if now > next + tick * MAX_CATCH_UP_TICKS {
+            next = now;
+        }
+        std::thread::sleep(next.saturating_duration_since(now));
     }
 }
 
