@@ -16,6 +16,13 @@
 //!
 //! Before this change the room's lobby ended at match start: a join by
 //! code during the match met no host (a timeout, never a refusal or a seat).
+//!
+//! The game loops run four times faster than real time ([`SPEED`]): a
+//! tick is still a frame, so the others' stalls (at most 6 ticks) and the
+//! switch 60 frames ahead mean the same in frames; on loopback the
+//! agreement crosses WebRTC well within those 250 ms. Wall-clock timers
+//! are not scaled: GGRS's 2 s disconnect, during which the others stall,
+//! reads four times as many ticks as in a game (printed, not asserted).
 #![cfg(all(feature = "server", feature = "rendezvous"))]
 
 mod common;
@@ -24,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use common::resume_game::Player;
 use common::resume_run::{
-    END, MAX_STALL_TICKS, agree_at_end, run, seat_newcomer, start, until_dropped,
+    END, MAX_STALL_TICKS, agree_at_end, run, seat_newcomer, set_speed, start, until_dropped,
 };
 use common::wait_for;
 use nearplay_matchmaker::lobby::client::JoinError;
@@ -36,14 +43,18 @@ use nearplay_netcode::{MemberSecret, NetEvent, PeerAddr};
 const INSIDE: &str = "NEARPLAY_ONLINE_RESUME_IN_NETNS";
 /// WebRTC connections take seconds on a loaded 2-core machine.
 const LIMIT: Duration = Duration::from_secs(30);
+/// How many times faster than real time the game loops run (`set_speed`).
+const SPEED: u32 = 4;
 
 /// Re-runs `test` inside a fresh namespace (see [`common::netns::rerun_inside`]).
 fn in_netns(test: &str) -> bool {
     common::netns::rerun_inside(test, INSIDE, "np-oresume")
 }
 
-/// A rendezvous server on loopback, and its URL.
+/// A rendezvous server on loopback, and its URL; the game loops run
+/// [`SPEED`] times faster than real time from now on.
 fn server() -> (RendezvousServer, String) {
+    set_speed(SPEED);
     let server =
         RendezvousServer::start("127.0.0.1:0".parse().expect("addr"), Limits::default(), 1)
             .expect("server");
@@ -142,7 +153,10 @@ fn bo_crashes(m: ThreeAtFrame300) -> (Player, Player, RejoinTicket, usize, Strin
     drop(bo);
     let gone = NetEvent::PeerDisconnected { peer: bo_peer };
     let vanish = until_dropped(&mut [&mut hana, &mut ann], &gone, LIMIT);
-    println!("online rejoin: while GGRS timed Bo out, the others stalled {vanish:?} ticks");
+    println!(
+        "online rejoin: while GGRS timed Bo out, the others stalled {vanish:?} ticks at {SPEED}x \
+         real time"
+    );
     (hana, ann, ticket, handle, code)
 }
 

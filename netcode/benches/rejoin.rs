@@ -22,7 +22,8 @@ use resume_common::*;
 /// to its first confirmed frame in ms.
 fn measure(profile: LinkProfile, control: Duration, seed: u64, late_sync: bool) -> (u32, f64) {
     let what = if late_sync { "anchor" } else { "nearplay" };
-    let members = rejoin_match(profile, control, seed, late_sync, Pace::REAL_TIME, what);
+    let real = Pace::REAL_TIME;
+    let members = rejoin_match(profile, control, seed, late_sync, real, real, what);
     let stall = members[..2]
         .iter()
         .map(|m| m.longest_stall)

@@ -3,7 +3,9 @@
 //! Everything is deleted on drop. Needs root.
 #![allow(dead_code)]
 
+use std::fs::File;
 use std::io::{BufRead, BufReader};
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
@@ -31,7 +33,8 @@ pub fn unavailable() -> Option<String> {
     }
 }
 
-fn ip(args: &[&str]) -> Result<(), String> {
+/// Runs `ip` with `args`: its error output if it failed.
+pub fn ip(args: &[&str]) -> Result<(), String> {
     let out = Command::new("ip")
         .args(args)
         .output()
@@ -235,4 +238,37 @@ pub fn rerun_inside(test: &str, inside_var: &str, tag: &str) -> bool {
         .expect("re-run the test inside the namespace");
     assert!(status.success(), "{test} failed inside the namespace");
     false
+}
+
+/// A network namespace this thread can enter (`setns`).
+pub struct Netns(File);
+
+impl Netns {
+    /// The namespace `ip netns add` created as `name`.
+    pub fn named(name: &str) -> Netns {
+        Netns(File::open(format!("/run/netns/{name}")).expect("namespace file"))
+    }
+
+    /// The namespace this thread is in now.
+    pub fn current() -> Netns {
+        Netns(File::open("/proc/thread-self/ns/net").expect("own namespace"))
+    }
+
+    /// Moves this thread into the namespace: sockets it creates from now
+    /// on (and threads it starts) live there.
+    pub fn enter(&self) {
+        // SAFETY: setns(2) on a namespace file we hold open; it changes
+        // only this thread's network namespace.
+        let rc = unsafe { libc::setns(self.0.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+    }
+}
+
+/// Puts the thread back where it was (before the lab is deleted).
+pub struct Home(pub Netns);
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        self.0.enter();
+    }
 }

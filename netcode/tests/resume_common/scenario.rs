@@ -91,7 +91,9 @@ pub fn start_resume(
 
 /// Peer 2 vanishes at frame 300 on a LAN; once both survivors have
 /// dropped it, the links take `profile` and a fresh peer 2 rejoins. The
-/// members' loop runs at `pace`.
+/// members' loop runs at `lan_pace` until then (the LAN's latency is under
+/// a tick at four times real time too), and at `pace` from the resume's
+/// start.
 ///
 /// The vanish itself happens on a LAN link: under 60 ms of latency and
 /// 10 % loss, GGRS 0.13 can panic while the survivors drop the vanished
@@ -103,6 +105,7 @@ pub fn rejoin_match(
     control_latency: Duration,
     seed: u64,
     late_sync: bool,
+    lan_pace: Pace,
     pace: Pace,
     what: &str,
 ) -> Vec<Member> {
@@ -117,7 +120,7 @@ pub fn rejoin_match(
     run(
         &mut members,
         &mut control,
-        pace,
+        lan_pace,
         DEADLINE,
         "frame 300",
         nothing,
@@ -134,7 +137,7 @@ pub fn rejoin_match(
     run(
         &mut members,
         &mut control,
-        pace,
+        lan_pace,
         DEADLINE,
         "the disconnect",
         nothing,
@@ -145,7 +148,9 @@ pub fn rejoin_match(
         .map(|m| m.take_longest_stall())
         .collect();
     eprintln!(
-        "{what}: while GGRS timed the vanished peer out, survivors stalled {vacated:?} ticks"
+        "{what}: while GGRS timed the vanished peer out, survivors stalled {vacated:?} ticks \
+         of {:?}",
+        lan_pace.tick()
     );
     net.set_all_links(profile);
     start_resume(
