@@ -26,10 +26,8 @@ use lab::{LAB_IF, Lab, Proc, unavailable};
 use serde_json::Value;
 
 const DEADLINE: Duration = Duration::from_secs(120);
-/// Four times real time (stalls are counted in game frames). The others
-/// wait out GGRS's 2 s disconnect timeout (real time) during the cut, so
-/// the match resumes near frame 750, long before 1200.
-const SPEED: &str = "4";
+/// Twice real time (stalls are counted in game frames).
+const SPEED: &str = "2";
 /// How long the link stays down: the fault itself, not a wait.
 const CUT: Duration = Duration::from_secs(3);
 
