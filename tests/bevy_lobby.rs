@@ -125,6 +125,8 @@ fn a_host_closing_its_lobby_sends_the_member_back_to_browsing() {
 fn a_match_whose_packets_are_all_lost_fails_back_to_the_lobby() {
     let options = MatchOptions {
         impairment: Some(LinkProfile::lossy(1.0)),
+        // The default 10 s is the same wait, longer.
+        sync_timeout: Duration::from_secs(2),
         ..auto_two()
     };
     let mut apps = [app(options.clone()), app(options)];
@@ -134,7 +136,7 @@ fn a_match_whose_packets_are_all_lost_fails_back_to_the_lobby() {
     run_until(&mut apps, "the match to start", LIMIT, |a| {
         seen(a).started.len() == 1
     });
-    // The sync deadline (10 s) passes with no packet through.
+    // The sync deadline (2 s) passes with no packet through.
     run_until(&mut apps, "MatchFailed", LIMIT, |a| {
         !seen(a).match_failed.is_empty()
     });

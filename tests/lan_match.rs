@@ -104,10 +104,12 @@ fn three_bots_over_an_impaired_network_roll_back_and_agree() {
         "--sim-loss",
         "10",
     ];
-    let (mut demos, paths) = start_match("lossy3", 3, 1200, &impair);
+    // Latency-bound (14 frames of one-way delay at --speed 4): 600 frames
+    // take about 5 s and roll back all along.
+    let (mut demos, paths) = start_match("lossy3", 3, 600, &impair);
     finish_all(&mut demos);
     let reports: Vec<Value> = paths.iter().map(|p| read_report(p)).collect();
-    assert_same_state(&reports, 1200);
+    assert_same_state(&reports, 600);
     for r in &reports {
         let rolled = field(r, "rollback_frames_total").as_u64().unwrap_or(0);
         assert!(
@@ -138,11 +140,13 @@ fn a_joiner_killed_mid_match_is_reported_and_the_others_finish() {
 }
 
 /// Every game packet is lost (`--sim-loss 100`), as with a player behind a
-/// silent address: both sides give up at the sync deadline, say whom they
-/// could not reach, and exit non-zero instead of "Waiting..." forever.
+/// silent address: both sides give up at the sync deadline (`--sync-timeout
+/// 2`, the default 10 s is the same wait, longer), say whom they could not
+/// reach, and exit non-zero instead of "Waiting..." forever.
 #[test]
 fn a_match_whose_players_cannot_reach_each_other_ends_in_words() {
-    let (mut demos, _) = start_match("unreachable", 2, 600, &["--sim-loss", "100"]);
+    let lost = ["--sim-loss", "100", "--sync-timeout", "2"];
+    let (mut demos, _) = start_match("unreachable", 2, 600, &lost);
     for (demo, other) in demos.iter_mut().zip(["bot1", "bot0"]) {
         demo.wait_for_line(
             &format!("could not reach {other} (127.0.0.1:"),

@@ -1,9 +1,10 @@
 //! Online play end to end: a rendezvous server and three headless bot
 //! processes meet by room code and play over WebRTC data channels. Runs in a
 //! network namespace of its own (only `lo`, so ICE never picks a real
-//! address); skipped with a message when not root. Half way through the
-//! match the server gets SIGTERM: every player is told, and the match,
-//! peer to peer, goes on to the end.
+//! address); skipped with a message when not root. At frame 300 the
+//! server gets SIGTERM: every player is told, and the match, peer to peer,
+//! goes on to the end. The match plays at `--speed 4`; its last 600 frames
+//! (2.5 s) leave the news time to arrive before anyone leaves.
 
 mod common;
 
@@ -13,6 +14,8 @@ use common::{Demo, Netns, read_report, scratch_dir, sibling_bin};
 use serde_json::Value;
 
 const DEADLINE: Duration = Duration::from_secs(120);
+/// Four times real time.
+const SPEED: &str = "4";
 
 #[test]
 fn three_bots_meet_by_code_and_play_over_webrtc() {
@@ -36,7 +39,7 @@ fn three_bots_meet_by_code_and_play_over_webrtc() {
                 .into_owned()
         })
         .collect();
-    let common_args = ["--headless", "--bot", "--frames", "600"];
+    let common_args = ["--headless", "--bot", "--frames", "900", "--speed", SPEED];
     let mut host_args = vec![
         "host",
         "--online",
@@ -82,8 +85,10 @@ fn three_bots_meet_by_code_and_play_over_webrtc() {
         peer.wait_for_line("match: frame 300 confirmed", DEADLINE);
     }
     rendezvous.terminate();
+    let terminated = std::time::Instant::now();
     for peer in &mut peers {
         peer.wait_for_line("rendezvous server is closing", Duration::from_secs(10));
+        println!("{}: told after {:?}", peer.label, terminated.elapsed());
     }
     for peer in &mut peers {
         let ok = peer.wait_exit(DEADLINE);
@@ -94,7 +99,7 @@ fn three_bots_meet_by_code_and_play_over_webrtc() {
         .map(|p| read_report(std::path::Path::new(p)))
         .collect();
     for r in &reports {
-        assert_eq!(r["frames"], Value::from(600), "{r}");
+        assert_eq!(r["frames"], Value::from(900), "{r}");
         assert_eq!(
             r["checksum"], reports[0]["checksum"],
             "checksums differ: {reports:?}"

@@ -3,8 +3,10 @@
 //! the spectators follow the match over the room's WebRTC game channel
 //! (the spectate stream shares it with the game, as it shares the UDP game
 //! socket on the LAN). With fanout 1 each player feeds one spectator and
-//! the third hangs off the first, so the relay path runs over WebRTC too. Runs in a network
-//! namespace of its own (only `lo`); skipped with a message when not root.
+//! the third hangs off the first, so the relay path runs over WebRTC too.
+//! The match plays at `--speed 4` (frames, inputs and the stream are the
+//! same, in a quarter of the time). Runs in a network namespace of its own
+//! (only `lo`); skipped with a message when not root.
 
 mod common;
 
@@ -15,6 +17,8 @@ use serde_json::Value;
 
 const DEADLINE: Duration = Duration::from_secs(150);
 const FRAMES: &str = "600";
+/// Four times real time.
+const SPEED: &str = "4";
 
 #[test]
 fn three_spectators_by_code_reach_the_players_frame_and_checksum_over_webrtc() {
@@ -41,7 +45,15 @@ fn three_spectators_by_code_reach_the_players_frame_and_checksum_over_webrtc() {
             .to_string_lossy()
             .into_owned()
     };
-    let common_args = ["--headless", "--frames", FRAMES, "--spectate-fanout", "1"];
+    let common_args = [
+        "--headless",
+        "--frames",
+        FRAMES,
+        "--speed",
+        SPEED,
+        "--spectate-fanout",
+        "1",
+    ];
     let host_report = report("bot0");
     let mut args = vec!["host", "--online", server, "--players", "2", "--bot"];
     args.extend(["--name", "bot0", "--report", &host_report]);

@@ -66,16 +66,25 @@ fn six_spectators_k_2_get_the_players_checksum_and_a_killed_relays_children_fini
     );
     host.wait_for_line("lobby: hosting", Duration::from_secs(30));
     // Spectators join first (handles 2..7 in join order): 2..5 hang off
-    // the players, 6 and 7 off spectator 2 (the first).
+    // the players, 6 and 7 off spectator 2 (the first). They come in three
+    // waves, each in the lobby before the next starts: the relay alone,
+    // then three that hang off the players (in any order), then the
+    // relay's two children. (One at a time, each waited about a second
+    // for mDNS.)
     let mut watchers = Vec::new();
     let mut watcher_reports = Vec::new();
-    for i in 0..6 {
-        let name = format!("watcher{i}");
-        let (report, report_arg) = path(&name);
-        let mut demo = Demo::start(&name, &args(&["spectate"], &lobby, &name, &report_arg));
-        demo.wait_for_line("lobby: joined", Duration::from_secs(60));
-        watchers.push(demo);
-        watcher_reports.push(report);
+    for wave in [0..1, 1..4, 4..6] {
+        let first = watchers.len();
+        for i in wave {
+            let name = format!("watcher{i}");
+            let (report, report_arg) = path(&name);
+            let demo = Demo::start(&name, &args(&["spectate"], &lobby, &name, &report_arg));
+            watchers.push(demo);
+            watcher_reports.push(report);
+        }
+        for demo in &mut watchers[first..] {
+            demo.wait_for_line("lobby: joined", Duration::from_secs(60));
+        }
     }
     let (player_report, player_arg) = path("bot1");
     let mut player = Demo::start(

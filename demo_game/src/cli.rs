@@ -167,6 +167,11 @@ pub struct Shared {
     /// Give up on lobby discovery and joining after this many seconds.
     #[arg(long, global = true, default_value_t = 30)]
     pub timeout: u64,
+    /// Give up on a match whose players cannot all be reached (the
+    /// handshake at its start) after this many seconds; default 10.
+    #[arg(long, global = true, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub sync_timeout: Option<u64>,
     /// With --headless: play the match N times faster than real time (1 to
     /// 8), for tests. Every player of a match should use the same N; GGRS's
     /// timeouts (sync, disconnect) stay in real seconds.

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use bevy::app::ScheduleRunnerPlugin;
-use bevy::ecs::schedule::{Schedules, SingleThreadedExecutor};
+use bevy::ecs::schedule::SingleThreadedExecutor;
 use bevy::prelude::*;
 use bevy::state::app::StatesPlugin;
 
@@ -32,6 +32,8 @@ const UPDATES_PER_SECOND: f64 = 120.0;
 /// (input delay, prediction window, the `--frames` linger) is unchanged;
 /// wall-clock timeouts (GGRS's sync and disconnect, the lobby's) are not
 /// scaled.
+///
+/// Every schedule runs on one thread ([`OneThread`]).
 pub fn headless_app(speed: u8) -> App {
     let speed = f64::from(speed.max(1));
     let mut app = App::new();
@@ -43,7 +45,7 @@ pub fn headless_app(speed: u8) -> App {
     .add_systems(Startup, move |mut time: ResMut<Time<Virtual>>| {
         time.set_relative_speed_f64(speed);
     })
-    .add_plugins(StatesPlugin)
+    .add_plugins((StatesPlugin, OneThread))
     .init_state::<Screen>()
     .init_resource::<Notice>()
     .add_plugins((RollbackPlugin, LobbyFlowPlugin, ReportPlugin))
@@ -62,19 +64,23 @@ pub fn headless_app(speed: u8) -> App {
     app
 }
 
-/// Runs every schedule of `app` on the main thread; call it once every
-/// plugin is added.
+/// Runs every schedule of the app with Bevy's single-threaded executor.
 ///
-/// A headless game's systems are tiny, and handing them to Bevy's worker
-/// threads costs more than running them: a bot at `--speed 4` spent about
-/// half of its CPU time in the task pool's wake-ups and context switches
-/// (`perf`), 2.6 ms of CPU per frame. Bots, tests and servers run many at
-/// once on one machine, so they run single-threaded. (bevy_ggrs does the
-/// same for its `AdvanceWorld` schedule.)
-pub fn on_one_thread(app: &mut App) {
-    let mut schedules = app.world_mut().resource_mut::<Schedules>();
-    for (_, schedule) in schedules.iter_mut() {
-        schedule.set_executor(SingleThreadedExecutor::new());
+/// A headless game's systems are small: handing each one to the compute
+/// task pool's threads and waking them (futexes, context switches) cost more
+/// than running them, about half of a bot's CPU at `--speed 4` (measured
+/// with `perf`). Added to any app, it takes effect in
+/// [`Plugin::cleanup`], once every plugin has added its schedules.
+pub struct OneThread;
+
+impl Plugin for OneThread {
+    fn build(&self, _app: &mut App) {}
+
+    fn cleanup(&self, app: &mut App) {
+        let mut schedules = app.world_mut().resource_mut::<Schedules>();
+        for (_, schedule) in schedules.iter_mut() {
+            schedule.set_executor(SingleThreadedExecutor::new());
+        }
     }
 }
 

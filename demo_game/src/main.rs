@@ -211,9 +211,6 @@ fn main() -> ExitCode {
     if let Some(frame) = cli.shared.inject_desync {
         app.insert_resource(desync::InjectDesync(frame));
     }
-    if cli.shared.headless {
-        headless::on_one_thread(&mut app);
-    }
     run(app)
 }
 

@@ -65,6 +65,9 @@ pub struct NetOptions {
     pub auto: bool,
     /// Host: start when this many players are ready.
     pub start_at: Option<usize>,
+    /// How long a match's start may take to reach every player (`None`:
+    /// the plugin's default).
+    pub sync_timeout: Option<Duration>,
 }
 
 impl NetOptions {
@@ -83,17 +86,20 @@ impl NetOptions {
             bot: shared.bot,
             auto: shared.headless || shared.bot,
             start_at: None,
+            sync_timeout: shared.sync_timeout.map(Duration::from_secs),
         }
     }
 
     /// What the plugin does for us: ready up (and start, hosting) in auto
-    /// mode, and the simulated impairment.
+    /// mode, the simulated impairment and the sync timeout.
     pub fn match_options(&self) -> MatchOptions {
+        let defaults = MatchOptions::default();
         MatchOptions {
             auto_ready: self.auto,
             start_when_ready: self.start_at.filter(|_| self.auto),
             impairment: self.sim,
-            ..MatchOptions::default()
+            sync_timeout: self.sync_timeout.unwrap_or(defaults.sync_timeout),
+            ..defaults
         }
     }
 }

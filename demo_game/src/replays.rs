@@ -120,7 +120,7 @@ pub fn watch(world: &mut World, file: DemoReplay) {
 pub fn verify_app(file: DemoReplay) -> App {
     let mut app = App::new();
     app.add_plugins(MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(Duration::ZERO)))
-        .add_plugins(StatesPlugin)
+        .add_plugins((StatesPlugin, crate::headless::OneThread))
         .init_state::<Screen>()
         .add_plugins((RollbackPlugin, DemoReplayPlugin))
         .insert_resource(VerifyStart(Instant::now()))

@@ -37,6 +37,11 @@ impl Plugin for WatchPlugin {
 /// stream live from there), and at which frame. A spectator who came to a
 /// running match replays everything before at up to [`CATCH_UP_FRAMES`]
 /// frames per update; one there from the start catches up at once.
+///
+/// The past comes in full datagrams sent back to back: an update that
+/// simulated a whole datagram's worth of frames and ran out is between two
+/// of them (its next update had the rest; seen as "caught up at frame 146
+/// after 2 ms"), not live yet. Live, an update has a few frames.
 #[derive(Resource, Debug, Clone)]
 pub struct CatchUp {
     /// When watching started.
@@ -76,12 +81,13 @@ fn advance_watched_arena(
     // `--frames N`: the watched match (and its replay) ends at frame N,
     // whether the players stop there or play on.
     let last = goal.and_then(|g| g.frames).unwrap_or(u32::MAX);
-    for _ in 0..CATCH_UP_FRAMES {
+    let datagram = stream.node().history().shape().frames_per_datagram();
+    for simulated in 0..CATCH_UP_FRAMES as usize {
         if state.frame >= last {
             return;
         }
         let Some(inputs) = stream.inputs::<PlayerInput>(state.frame) else {
-            if catch_up.caught_up.is_none() && state.frame > 0 {
+            if catch_up.caught_up.is_none() && state.frame > 0 && simulated < datagram {
                 catch_up.caught_up = Some((catch_up.started.elapsed(), state.frame));
             }
             return;

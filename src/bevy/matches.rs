@@ -2,12 +2,14 @@
 //! session.
 
 use std::marker::PhantomData;
+use std::time::Instant;
 
 use bevy::prelude::*;
-use bevy_ggrs::ggrs::Config;
+use bevy_ggrs::ggrs::{Config, P2PSession};
 use bevy_ggrs::{GgrsSchedule, RollbackFrameRate, Session};
+use nearplay_matchmaker::MatchStart;
 use nearplay_netcode::bevy::{NetCommandsExt, NetMonitorRes, NetSyncFailed};
-use nearplay_netcode::{MatchPlan, PeerAddr};
+use nearplay_netcode::{MatchPlan, NetMonitor, PeerAddr, SessionError, SyncWatch};
 
 use super::lobby::{LobbyHandle, PendingMatch};
 use super::messages::{MatchFailed, MatchFailure, MatchStarted};
@@ -145,7 +147,7 @@ fn start_match<C: Config<Address = PeerAddr>>(
         next.set(NetState::InMatch);
         return;
     }
-    match start.into_session::<C>(options.impairment) {
+    match build_session::<C>(start, &options) {
         Ok((session, monitor)) => {
             info!(
                 "nearplay: match started, {} players, we are handle {}",
@@ -164,6 +166,26 @@ fn start_match<C: Config<Address = PeerAddr>>(
             NextState::set_if_neq(&mut next, NetState::InLobby);
         }
     }
+}
+
+/// The session of `start` with the options' impairment, and their
+/// [`sync_timeout`](MatchOptions::sync_timeout) on its handshake.
+pub(crate) fn build_session<C: Config<Address = PeerAddr>>(
+    start: MatchStart,
+    options: &MatchOptions,
+) -> Result<(P2PSession<C>, NetMonitor), SessionError> {
+    let (session, monitor) = start.into_session::<C>(options.impairment)?;
+    let Some(watch) = monitor.sync_watch() else {
+        return Ok((session, monitor));
+    };
+    // Just built: the same peers, waited for from now.
+    let peers: Vec<_> = watch
+        .waiting()
+        .iter()
+        .map(|p| (p.name.clone(), p.addr))
+        .collect();
+    let watch = SyncWatch::new(peers, Instant::now(), options.sync_timeout);
+    Ok((session, monitor.with_sync_watch(watch)))
 }
 
 /// The netcode plugin removed a session that never reached every peer:

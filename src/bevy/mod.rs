@@ -220,7 +220,8 @@ impl<C> NearplayPlugin<C> {
 }
 
 /// What the plugin does on the game's behalf. Defaults: nothing
-/// automatic, no impairment, spectators fed with fanout 4.
+/// automatic, no impairment, spectators fed with fanout 4, 10 s to reach
+/// the other players.
 #[derive(Resource, Clone, Debug)]
 pub struct MatchOptions {
     /// Ready up in every lobby opened or joined (the lobby queues it until
@@ -235,6 +236,12 @@ pub struct MatchOptions {
     /// Bytes one player's input takes in the spectator stream (postcard,
     /// zero-padded). Default 4; a game with larger inputs raises it.
     pub spectate_input_size: usize,
+    /// How long a new session may take to reach every other player (GGRS's
+    /// handshake) before the plugin ends it with [`MatchFailed`] naming who
+    /// could not be reached. Default 10 s
+    /// ([`DEFAULT_SYNC_TIMEOUT`](nearplay_netcode::DEFAULT_SYNC_TIMEOUT)):
+    /// a LAN game may give up sooner, one over slow links may wait longer.
+    pub sync_timeout: std::time::Duration,
 }
 
 impl Default for MatchOptions {
@@ -244,6 +251,7 @@ impl Default for MatchOptions {
             start_when_ready: None,
             impairment: None,
             spectate_input_size: 4,
+            sync_timeout: nearplay_netcode::DEFAULT_SYNC_TIMEOUT,
         }
     }
 }

@@ -284,11 +284,9 @@ fn build_next<C: Config<Address = PeerAddr>>(
     start: MatchStart,
     start_survivor: bool,
 ) {
-    let impairment = world
-        .get_resource::<MatchOptions>()
-        .and_then(|o| o.impairment);
+    let options = world.get_resource::<MatchOptions>().cloned();
     let plan = start.plan.clone();
-    match start.into_session::<C>(impairment) {
+    match super::matches::build_session::<C>(start, &options.unwrap_or_default()) {
         Ok((session, monitor)) => {
             world.resource_mut::<ResumeHold>().capturing = start_survivor;
             world.insert_resource(NextNetSession {
