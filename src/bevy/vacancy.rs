@@ -78,8 +78,13 @@ pub(crate) fn note_vacated_seats(
                     }
                 }
             }
+            // An agreement under way still ends in the drop: this session
+            // cannot reach the resume's switch frame without it, and its
+            // survivor hides the others' drops until then (`release`).
             MatchControl::SeatRetaken { handle, .. } => {
-                vacated.seats.remove(handle);
+                if matches!(vacated.seats.get(handle), Some(None)) {
+                    vacated.seats.remove(handle);
+                }
             }
             _ => {}
         }
@@ -145,7 +150,7 @@ pub(crate) fn drop_vacated_seats<C: Config<Address = PeerAddr>>(world: &mut Worl
                 filled: false,
             });
             if !a.agreement.reported() {
-                let held = seats.freeze(addr);
+                let held = seats.freeze(addr, handle);
                 a.agreement.own(me, held.clone());
                 reports.push((a.agreement.others().collect::<Vec<_>>(), h16, held));
                 let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(early)
@@ -166,6 +171,9 @@ pub(crate) fn drop_vacated_seats<C: Config<Address = PeerAddr>>(world: &mut Worl
                 {
                     warn!("nearplay: seat {handle}'s inputs could not be filled: {e}");
                 }
+                // From the next poll on (after the filled inputs), GGRS may
+                // hear the others' drop: at the frame this member holds now.
+                seats.release(addr);
                 if !agreed.complete {
                     warn!("nearplay: seat {handle}: not every survivor told its inputs in time");
                 }

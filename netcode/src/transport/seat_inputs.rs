@@ -24,6 +24,19 @@
 //! inputs as one more `Input` message from that player, encoded as GGRS
 //! encodes it. Inputs of a frozen player are bytes from the network: a
 //! fill only ever adds frames after the ones held, in order.
+//!
+//! **News of the drop waits for the agreement.** Each GGRS `Input` message
+//! carries its sender's connection status of every player. A survivor that
+//! dropped the seat says so in its next inputs, with the frame it dropped
+//! at, and GGRS drops the seat on hearing it, at the lowest last frame it
+//! knows of, its own included. Online the game link is faster than the
+//! lobby: a survivor that holds fewer inputs heard of the other's drop
+//! before the other's report reached it, dropped the seat at its own
+//! earlier frame, and the other, told so, had to roll back past its
+//! prediction window (GGRS panicked). So from [`SeatInputs::freeze`] until
+//! [`SeatInputs::release`] (once this survivor filled what the agreement
+//! gave), the other players' messages reach GGRS with that seat shown
+//! connected; nothing else in them changes.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -89,6 +102,9 @@ struct Stream {
     held: VecDeque<(i32, Vec<u8>)>,
     last_frame: Option<i32>,
     frozen: bool,
+    /// Its player handle while others' news of its drop is held back
+    /// (from [`SeatInputs::freeze`] to [`SeatInputs::release`]).
+    hide_drop_of: Option<usize>,
 }
 
 impl Stream {
@@ -163,14 +179,29 @@ impl SeatInputs {
         self.lock().by_peer.get(&peer).and_then(|s| s.last_frame)
     }
 
-    /// Stops handing `peer`'s messages to GGRS (it vacated its seat), so the
-    /// inputs GGRS holds of it stay what this returns: the ones to tell the
-    /// other survivors. Freezing again returns the same.
-    pub fn freeze(&self, peer: PeerAddr) -> HeldInputs {
+    /// Stops handing `peer`'s (player `handle`'s) messages to GGRS (it
+    /// vacated its seat), so the inputs GGRS holds of it stay what this
+    /// returns: the ones to tell the other survivors. Freezing again returns
+    /// the same. Until [`release`](Self::release), GGRS does not hear from
+    /// the other players that they dropped that seat (see the module docs).
+    pub fn freeze(&self, peer: PeerAddr, handle: usize) -> HeldInputs {
         let mut streams = self.lock();
         let stream = streams.by_peer.entry(peer).or_default();
-        stream.frozen = true;
+        if !stream.frozen {
+            stream.frozen = true;
+            stream.hide_drop_of = Some(handle);
+        }
         stream.held_inputs()
+    }
+
+    /// The survivors agreed on frozen `peer`'s inputs and this one
+    /// [`fill`](Self::fill)ed what it lacked (or lacked nothing, or gave up
+    /// waiting): the other players' news that they dropped the seat reaches
+    /// GGRS again, from the next receive on (after the filled inputs).
+    pub fn release(&self, peer: PeerAddr) {
+        if let Some(stream) = self.lock().by_peer.get_mut(&peer) {
+            stream.hide_drop_of = None;
+        }
     }
 
     /// Whether `peer` is frozen.
@@ -262,17 +293,51 @@ impl<T: NonBlockingSocket<PeerAddr>> NonBlockingSocket<PeerAddr> for InputTap<T>
     fn receive_all_messages(&mut self) -> Vec<(PeerAddr, Message)> {
         let received = self.inner.receive_all_messages();
         let mut streams = self.seats.lock();
+        let hidden: Vec<usize> = streams
+            .by_peer
+            .values()
+            .filter_map(|s| s.hide_drop_of)
+            .collect();
         let mut out = std::mem::take(&mut streams.filled);
         for (addr, msg) in received {
             let stream = streams.by_peer.entry(addr).or_default();
             if stream.frozen {
                 continue;
             }
-            if let Some((magic, input)) = ggrs_mirror::read_input(&msg) {
-                stream.on_input(magic, &input);
+            let Some((magic, input)) = ggrs_mirror::read_input(&msg) else {
+                out.push((addr, msg));
+                continue;
+            };
+            stream.on_input(magic, &input);
+            match hide_drops(magic, input, &hidden) {
+                Some(shown) => out.push((addr, shown)),
+                None => out.push((addr, msg)),
             }
-            out.push((addr, msg));
         }
         out
     }
 }
+
+/// `input` as a GGRS message in which the seats `hidden` are shown
+/// connected, if it showed any of them disconnected (`None`: hand GGRS the
+/// message as it came). Their last frames stay: GGRS acts on a last frame
+/// only for a player shown disconnected.
+fn hide_drops(magic: u16, mut input: MirrorInput, hidden: &[usize]) -> Option<Message> {
+    let mut changed = false;
+    for &handle in hidden {
+        if let Some(status) = input.peer_connect_status.get_mut(handle)
+            && status.disconnected
+        {
+            status.disconnected = false;
+            changed = true;
+        }
+    }
+    if !changed {
+        return None;
+    }
+    ggrs_mirror::input_message(magic, input)
+}
+
+#[cfg(test)]
+#[path = "seat_inputs_tests.rs"]
+mod tests;
