@@ -276,3 +276,18 @@ fn a_spectator_starved_itself_does_not_blame_its_feed() {
     assert!(asked.iter().all(|to| *to == 0), "asked {asked:?}");
     assert!(node.history().len() > 100);
 }
+
+#[test]
+fn a_machine_stalled_whole_moves_no_spectator() {
+    // Measured under load: every process of a match stalls at once, for
+    // different lengths. The spectator is starved 350 ms, its feed 450 ms
+    // from the same moment: the spectator heard nothing for 450 ms, but it
+    // was deaf itself for 350 of them.
+    let out = run(1, 4, &[(0, 300, 327), (2, 300, 321)], &[]);
+    assert_every_spectator_finished(&out);
+    assert_eq!(out.nodes[&2].stats().reattachments, 0);
+    // And a feed really silent while the spectator runs is still left.
+    let out = run(1, 4, &[(0, 300, 327)], &[]);
+    assert_every_spectator_finished(&out);
+    assert_eq!(out.nodes[&2].stats().reattachments, 1);
+}

@@ -122,13 +122,15 @@ pub struct SpectateNode {
 }
 
 impl SpectateNode {
-    /// The node of member `me` in `tree`, for frames of `shape`.
+    /// The node of member `me` in `tree`, for frames of `shape`. (`_now`
+    /// is kept for callers: a feed's silence is counted from the first
+    /// poll, not from the node's making.)
     pub fn new(
         me: u16,
         tree: RelayTree,
         shape: FrameShape,
         config: SpectateConfig,
-        now: Instant,
+        _now: Instant,
     ) -> Result<Self, SpectateError> {
         if !tree.is_player(me) && !tree.is_spectator(me) {
             return Err(SpectateError::BadRoster(
@@ -136,7 +138,7 @@ impl SpectateNode {
             ));
         }
         let history = ConfirmedHistory::new(shape, config.max_frames);
-        let upstream = Upstream::new(me, &tree, now);
+        let upstream = Upstream::new(me, &tree);
         Ok(SpectateNode {
             me,
             tree,
@@ -238,7 +240,7 @@ impl SpectateNode {
             SpectateMessage::Want { next } => self.on_want(from, next, now),
             _ if Some(from) != self.upstream.feed() => self.stats.ignored += 1,
             SpectateMessage::Frames { first, inputs } => {
-                self.upstream.served(now);
+                self.upstream.served();
                 if self.history.extend_from_batch(first, &inputs) > 0 {
                     self.want_now = true;
                 }
@@ -247,7 +249,7 @@ impl SpectateNode {
             // feed timeout like a silent one.
             SpectateMessage::Busy => self.stats.refused += 1,
             SpectateMessage::End { frames } => {
-                self.upstream.served(now);
+                self.upstream.served();
                 self.ended = Some(frames);
             }
         }

@@ -10,6 +10,11 @@
 //! finds nobody, every suspicion is dropped and it starts again from its
 //! plan parent. Only the lobby's news that a spectator left is for good.
 //!
+//! Silence is counted only while the spectator runs: a gap between two of
+//! its polls counts at most a quarter of the feed timeout, so a spectator
+//! starved itself, or a machine stalled whole (every process at once, as
+//! measured under load), does not blame its feed for its own deafness.
+//!
 //! Bounds: both tables hold tree members only (at most the tree's size);
 //! a spectator changes feed at most once per feed timeout and asks one
 //! feed at a time, so it never asks faster than a fed spectator does.
@@ -28,21 +33,21 @@ pub(super) struct Upstream {
     /// be asked again.
     suspects: BTreeMap<u16, Instant>,
     feed: Option<u16>,
-    /// When the feed last served us (or when we started asking it).
-    served_at: Instant,
-    /// When we last looked (a spectator that was not polled for a feed
-    /// timeout was starved itself and does not blame its feed).
+    /// Time we polled without being served since the feed last served us
+    /// (or since we started asking it).
+    silence: Duration,
+    /// When we last polled.
     looked_at: Option<Instant>,
 }
 
 impl Upstream {
     /// `me`'s plan feed in `tree` (none for a player).
-    pub(super) fn new(me: u16, tree: &RelayTree, now: Instant) -> Self {
+    pub(super) fn new(me: u16, tree: &RelayTree) -> Self {
         Upstream {
             left: BTreeSet::new(),
             suspects: BTreeMap::new(),
             feed: tree.feed_for(me, &BTreeSet::new()),
-            served_at: now,
+            silence: Duration::ZERO,
             looked_at: None,
         }
     }
@@ -53,8 +58,8 @@ impl Upstream {
     }
 
     /// Our feed served us (frames, a keep-alive, the end).
-    pub(super) fn served(&mut self, now: Instant) {
-        self.served_at = now;
+    pub(super) fn served(&mut self) {
+        self.silence = Duration::ZERO;
     }
 
     /// The lobby says spectator `handle` left: never asked again. If it
@@ -89,16 +94,12 @@ impl Upstream {
             self.choose(me, tree, now);
             return self.feed.is_some();
         };
-        let asleep = self
+        let gap = self
             .looked_at
             .replace(now)
-            .is_none_or(|at| now.saturating_duration_since(at) >= timeout);
-        if asleep {
-            // Our first look, or we were starved: the silence is ours.
-            self.served_at = now;
-            return false;
-        }
-        if now.saturating_duration_since(self.served_at) < timeout {
+            .map_or(Duration::ZERO, |at| now.saturating_duration_since(at));
+        self.silence += gap.min(timeout / 4);
+        if self.silence < timeout {
             return false;
         }
         self.suspects.insert(feed, now + retry);
@@ -116,6 +117,6 @@ impl Upstream {
             self.suspects.clear();
             tree.feed_for(me, &self.left)
         });
-        self.served_at = now;
+        self.silence = Duration::ZERO;
     }
 }
