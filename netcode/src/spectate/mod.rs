@@ -14,6 +14,9 @@
 //!   spectator): its bounded history of confirmed frames, the children it
 //!   serves (go-back-N with cumulative acknowledgements, so a lost batch is
 //!   sent again), the parent it follows, re-attachment on silence.
+//!   Whom a spectator asks is `upstream.rs`: a feed that does not serve it
+//!   (silent, or only answering `Busy`) is skipped for a while, never for
+//!   good, so a spectator recovers while any member can serve it.
 //! - [`SpectateSocket`] is the thin I/O shell: one UDP socket, every
 //!   datagram sealed with the match key by the [`wire`](crate::wire) layer
 //!   under a match id of its own (a spectate datagram is never a game one),
@@ -31,6 +34,7 @@ mod node;
 mod port;
 mod socket;
 mod tree;
+mod upstream;
 
 pub use feed::{InputFeed, MAX_PENDING_FRAMES};
 pub use history::{ConfirmedHistory, DEFAULT_MAX_FRAMES};

@@ -8,6 +8,7 @@ use super::SpectateError;
 use super::history::{ConfirmedHistory, DEFAULT_MAX_FRAMES};
 use super::message::{FrameShape, SpectateMessage};
 use super::tree::{DEFAULT_FANOUT, MAX_SPECTATE_MEMBERS, RelayTree};
+use super::upstream::Upstream;
 
 /// Knobs of the spectator stream, with documented defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,9 +23,13 @@ pub struct SpectateConfig {
     /// How often a spectator asks its feed (subscribe, acknowledge, keep
     /// alive). Default 30 ms.
     pub want_interval: Duration,
-    /// Silence after which a spectator counts its feed as gone and follows
+    /// Time without being served (frames, a keep-alive, the end: a `Busy`
+    /// is no service) after which a spectator suspects its feed and follows
     /// the tree's rule to another. Default 400 ms.
     pub feed_timeout: Duration,
+    /// How long a suspected feed is skipped before it may be asked again
+    /// (a feed silent under load is often only slow). Default 1 s.
+    pub feed_retry: Duration,
     /// Silence after which a feeder drops a child. Default 400 ms.
     pub child_timeout: Duration,
     /// Frames sent but not acknowledged for this long are sent again.
@@ -48,6 +53,7 @@ impl Default for SpectateConfig {
             max_frames: DEFAULT_MAX_FRAMES,
             want_interval: Duration::from_millis(30),
             feed_timeout: Duration::from_millis(400),
+            feed_retry: Duration::from_secs(1),
             child_timeout: Duration::from_millis(400),
             resend_after: Duration::from_millis(150),
             keepalive_interval: Duration::from_millis(100),
@@ -71,7 +77,8 @@ impl SpectateConfig {
 /// Counters of one node.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SpectateStats {
-    /// Times this spectator moved to another feed because its feed went silent.
+    /// Times this spectator moved to another feed (its feed did not serve
+    /// it for a feed timeout, or left).
     pub reattachments: u32,
     /// `Busy` answers received.
     pub refused: u32,
@@ -103,10 +110,8 @@ pub struct SpectateNode {
     config: SpectateConfig,
     history: ConfirmedHistory,
     children: BTreeMap<u16, Child>,
-    /// Members known gone (only ever feeds of this member): bounded by the tree.
-    gone: BTreeSet<u16>,
-    feed: Option<u16>,
-    feed_heard: Instant,
+    /// Whom we ask for frames, and whom we skip for now.
+    upstream: Upstream,
     last_want: Option<Instant>,
     want_now: bool,
     ended: Option<u32>,
@@ -117,13 +122,15 @@ pub struct SpectateNode {
 }
 
 impl SpectateNode {
-    /// The node of member `me` in `tree`, for frames of `shape`.
+    /// The node of member `me` in `tree`, for frames of `shape`. (`_now`
+    /// is kept for callers: a feed's silence is counted from the first
+    /// poll, not from the node's making.)
     pub fn new(
         me: u16,
         tree: RelayTree,
         shape: FrameShape,
         config: SpectateConfig,
-        now: Instant,
+        _now: Instant,
     ) -> Result<Self, SpectateError> {
         if !tree.is_player(me) && !tree.is_spectator(me) {
             return Err(SpectateError::BadRoster(
@@ -131,16 +138,14 @@ impl SpectateNode {
             ));
         }
         let history = ConfirmedHistory::new(shape, config.max_frames);
-        let feed = tree.feed_for(me, &BTreeSet::new());
+        let upstream = Upstream::new(me, &tree);
         Ok(SpectateNode {
             me,
             tree,
             config,
             history,
             children: BTreeMap::new(),
-            gone: BTreeSet::new(),
-            feed,
-            feed_heard: now,
+            upstream,
             last_want: None,
             want_now: true,
             ended: None,
@@ -156,7 +161,7 @@ impl SpectateNode {
 
     /// The member this spectator is fed by now (`None` for a player).
     pub fn feed(&self) -> Option<u16> {
-        self.feed
+        self.upstream.feed()
     }
 
     /// The match's frame count once it ended.
@@ -202,20 +207,15 @@ impl SpectateNode {
     }
 
     /// A spectator stopped watching (the lobby's news): it is fed no more,
-    /// and if it fed us we follow the tree's rule to the next at once
-    /// rather than after the feed timeout. It keeps its place in the tree.
+    /// and if it fed us we follow the tree's rule to the next at the next
+    /// poll rather than after the feed timeout. It keeps its place in the tree.
     pub fn spectator_left(&mut self, handle: u16) {
         if !self.tree.is_spectator(handle) || handle == self.me {
             return;
         }
         self.children.remove(&handle);
         self.busy.remove(&handle);
-        self.gone.insert(handle);
-        if self.feed == Some(handle) {
-            self.feed = self.tree.feed_for(self.me, &self.gone);
-            self.stats.reattachments += 1;
-            self.want_now = true;
-        }
+        self.upstream.left(&self.tree, handle);
     }
 
     /// The relay tree as this member knows it now.
@@ -238,19 +238,18 @@ impl SpectateNode {
     pub fn handle(&mut self, from: u16, message: SpectateMessage, now: Instant) {
         match message {
             SpectateMessage::Want { next } => self.on_want(from, next, now),
-            _ if Some(from) != self.feed => self.stats.ignored += 1,
+            _ if Some(from) != self.upstream.feed() => self.stats.ignored += 1,
             SpectateMessage::Frames { first, inputs } => {
-                self.feed_heard = now;
+                self.upstream.served();
                 if self.history.extend_from_batch(first, &inputs) > 0 {
                     self.want_now = true;
                 }
             }
-            SpectateMessage::Busy => {
-                self.feed_heard = now;
-                self.stats.refused += 1;
-            }
+            // Not served: a member that only refuses is left after the
+            // feed timeout like a silent one.
+            SpectateMessage::Busy => self.stats.refused += 1,
             SpectateMessage::End { frames } => {
-                self.feed_heard = now;
+                self.upstream.served();
                 self.ended = Some(frames);
             }
         }
@@ -357,23 +356,22 @@ impl SpectateNode {
         }
     }
 
-    /// The spectator side of a poll: notice a silent feed, follow the
-    /// tree's rule to the next, and ask for what is missing.
+    /// The spectator side of a poll: notice a feed that does not serve us,
+    /// follow the tree's rule to another ([`Upstream`]), and ask for what
+    /// is missing.
     fn poll_feed(&mut self, now: Instant, out: &mut Vec<(u16, SpectateMessage)>) {
-        let Some(feed) = self.feed else {
-            return;
-        };
         if self.is_complete() {
             return;
         }
-        if now.saturating_duration_since(self.feed_heard) >= self.config.feed_timeout {
-            self.gone.insert(feed);
-            self.feed = self.tree.feed_for(self.me, &self.gone);
-            self.feed_heard = now;
+        let (timeout, retry) = (self.config.feed_timeout, self.config.feed_retry);
+        if self
+            .upstream
+            .check(self.me, &self.tree, timeout, retry, now)
+        {
             self.stats.reattachments += 1;
             self.want_now = true;
         }
-        let Some(feed) = self.feed else {
+        let Some(feed) = self.upstream.feed() else {
             return;
         };
         let due = self

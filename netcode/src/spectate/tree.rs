@@ -13,7 +13,8 @@
 //! that heir. Each member applies the rule with what it knows is gone (its
 //! own parent's silence), so no one has to tell anyone; a member that also
 //! turns out gone is skipped the same way. A player that left is replaced
-//! by the next player still playing.
+//! by the next player still playing. (A silent member is only *suspected*
+//! for a while, see `upstream.rs`: silence under load is often slowness.)
 
 use std::collections::BTreeSet;
 
