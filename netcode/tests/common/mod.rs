@@ -342,16 +342,28 @@ pub fn loopback_socket() -> std::net::UdpSocket {
 
 /// A plan for players at `addrs` (handle = index), seen by `local`.
 pub fn udp_plan(addrs: &[std::net::SocketAddr], seed: u64, local: usize) -> MatchPlan {
+    let addrs = addrs.iter().map(|a| PeerAddr::Udp(*a));
+    plan_at(addrs, MatchId(0x6e65_6172_706c_6179 ^ seed), seed, local)
+}
+
+/// A plan of match `match_id` for players at `addrs` (handle = index),
+/// seen by `local`; its key follows from `seed`.
+pub fn plan_at(
+    addrs: impl IntoIterator<Item = PeerAddr>,
+    match_id: MatchId,
+    seed: u64,
+    local: usize,
+) -> MatchPlan {
     MatchPlan {
-        match_id: MatchId(0x6e65_6172_706c_6179 ^ seed),
+        match_id,
         seed,
         players: addrs
-            .iter()
+            .into_iter()
             .enumerate()
-            .map(|(handle, a)| PlanPlayer {
+            .map(|(handle, addr)| PlanPlayer {
                 handle,
                 name: format!("p{handle}"),
-                addr: PeerAddr::Udp(*a),
+                addr,
             })
             .collect(),
         spectators: Vec::new(),

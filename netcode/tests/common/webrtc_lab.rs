@@ -125,26 +125,11 @@ pub fn connect_mesh(links: &mut [WebRtcLink]) -> Vec<u128> {
     }
 }
 
+/// A plan for players at WebRTC peer `ids` (handle = index), seen by
+/// player 0.
 pub fn webrtc_plan(ids: &[u128], seed: u64) -> MatchPlan {
-    MatchPlan {
-        match_id: MatchId(0x7765_6272_7463 ^ seed),
-        seed,
-        players: ids
-            .iter()
-            .enumerate()
-            .map(|(handle, id)| PlanPlayer {
-                handle,
-                name: format!("p{handle}"),
-                addr: PeerAddr::WebRtc(*id),
-            })
-            .collect(),
-        spectators: Vec::new(),
-        key: MatchKey([seed as u8; 32]),
-        key_epoch: 0,
-        member_secrets: Default::default(),
-        settings: NetSettings::default(),
-        local_handle: 0,
-    }
+    let addrs = ids.iter().map(|id| PeerAddr::WebRtc(*id));
+    super::plan_at(addrs, MatchId(0x7765_6272_7463 ^ seed), seed, 0)
 }
 
 /// One peer per link (handle = position), each playing `plan` over its
