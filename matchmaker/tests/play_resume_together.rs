@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::game::match_started;
 use common::resume_game::Player;
+use common::resume_run::Pace;
 use common::{discovery, unique, wait_for};
 use nearplay_matchmaker::prelude::*;
 use nearplay_netcode::{NetEvent, PeerAddr};
@@ -52,7 +53,7 @@ fn run(
     done: impl Fn(&[Player]) -> bool,
 ) {
     let deadline = Instant::now() + limit;
-    let mut next = Instant::now();
+    let mut pace = Pace::new(TICK);
     while !done(players) {
         assert!(
             Instant::now() < deadline,
@@ -82,10 +83,8 @@ fn run(
                 }
             }
         }
-        // Frame pacing of the game loop (like a real game's, four times
-        // faster), not a wait: the loop itself ends at its deadline.
-        next += TICK;
-        std::thread::sleep(next.saturating_duration_since(Instant::now()));
+        // Like a real game's, four times faster.
+        pace.wait();
     }
 }
 
@@ -148,14 +147,14 @@ fn three_players_back_at_once_resume_in_two_epochs_and_all_five_agree() {
     drop(leaving);
     let mut seen: Vec<Vec<NetEvent>> = vec![Vec::new(); 2];
     let deadline = Instant::now() + LIMIT;
+    let mut pace = Pace::new(TICK);
     while seen.iter().any(|s| gone.iter().any(|g| !s.contains(g))) {
         assert!(Instant::now() < deadline, "drops not seen: {seen:?}");
         for (s, p) in seen.iter_mut().zip(players.iter_mut()) {
             p.tick();
             s.extend(p.drain_events());
         }
-        // Frame pacing of the game loop, not a wait (the deadline above).
-        std::thread::sleep(TICK);
+        pace.wait();
     }
 
     // All three come back at the same moment.

@@ -24,7 +24,7 @@ pub const TICK: Duration = Duration::from_micros(16_667);
 /// binary sets it; one setting per test binary).
 static SPEED: AtomicU32 = AtomicU32::new(1);
 
-/// Ticks [`run`] may play back to back to catch up after the thread was
+/// Ticks a [`Pace`] may play back to back to catch up after the thread was
 /// descheduled; beyond that the missed ticks are dropped, as a game drops
 /// frames. A burst of ticks advances every player faster than datagrams
 /// travel and would count the machine's stall as the protocol's
@@ -53,7 +53,7 @@ pub fn run(
     mut done: impl FnMut(&mut [&mut Player]) -> bool,
 ) {
     let deadline = Instant::now() + limit;
-    let mut next = Instant::now();
+    let mut pace = Pace::new(TICK / SPEED.load(Ordering::Relaxed));
     while !done(players) {
         assert!(
             Instant::now() < deadline,
@@ -66,15 +66,35 @@ pub fn run(
         for p in players.iter_mut() {
             p.tick();
         }
-        // Frame pacing of the game loop (60 fps like a real game's, times
-        // the speed), not a wait: the loop itself ends at its deadline.
-        let tick = TICK / SPEED.load(Ordering::Relaxed);
-        next += tick;
-        let now = Instant::now();
-        if now > next + tick * MAX_CATCH_UP_TICKS {
-            next = now;
+        pace.wait();
+    }
+}
+
+/// A game loop's frame pacing: one tick every `tick`, missed ticks beyond
+/// [`MAX_CATCH_UP_TICKS`] dropped after a descheduling.
+pub struct Pace {
+    tick: Duration,
+    next: Instant,
+}
+
+impl Pace {
+    /// Pacing at one tick every `tick`, from now.
+    pub fn new(tick: Duration) -> Pace {
+        Pace {
+            tick,
+            next: Instant::now(),
         }
-        std::thread::sleep(next.saturating_duration_since(now));
+    }
+
+    /// Waits for the next tick: frame pacing like a real game's, not a
+    /// wait for anything (the loops around it end at their deadlines).
+    pub fn wait(&mut self) {
+        self.next += self.tick;
+        let now = Instant::now();
+        if now > self.next + self.tick * MAX_CATCH_UP_TICKS {
+            self.next = now;
+        }
+        std::thread::sleep(self.next.saturating_duration_since(now));
     }
 }
 
