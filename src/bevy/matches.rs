@@ -1,15 +1,13 @@
 //! [`MatchPlugin`]: from the lobby's match start to a running bevy_ggrs
 //! session.
 
-use std::marker::PhantomData;
-use std::time::Instant;
-
 use bevy::prelude::*;
 use bevy_ggrs::ggrs::{Config, P2PSession};
 use bevy_ggrs::{GgrsSchedule, RollbackFrameRate, Session};
 use nearplay_matchmaker::MatchStart;
 use nearplay_netcode::bevy::{NetCommandsExt, NetMonitorRes, NetSyncFailed};
-use nearplay_netcode::{MatchPlan, NetMonitor, PeerAddr, SessionError, SyncWatch};
+use nearplay_netcode::{MatchPlan, NetMonitor, PeerAddr, SessionError};
+use std::marker::PhantomData;
 
 use super::lobby::{LobbyHandle, PendingMatch};
 use super::messages::{MatchFailed, MatchFailure, MatchStarted};
@@ -174,18 +172,7 @@ pub(crate) fn build_session<C: Config<Address = PeerAddr>>(
     start: MatchStart,
     options: &MatchOptions,
 ) -> Result<(P2PSession<C>, NetMonitor), SessionError> {
-    let (session, monitor) = start.into_session::<C>(options.impairment)?;
-    let Some(watch) = monitor.sync_watch() else {
-        return Ok((session, monitor));
-    };
-    // Just built: the same peers, waited for from now.
-    let peers: Vec<_> = watch
-        .waiting()
-        .iter()
-        .map(|p| (p.name.clone(), p.addr))
-        .collect();
-    let watch = SyncWatch::new(peers, Instant::now(), options.sync_timeout);
-    Ok((session, monitor.with_sync_watch(watch)))
+    start.into_session_within::<C>(options.impairment, options.sync_timeout)
 }
 
 /// The netcode plugin removed a session that never reached every peer:

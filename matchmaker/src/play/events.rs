@@ -4,10 +4,11 @@
 
 use ggrs::P2PSession;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use nearplay_netcode::{
-    GameTransport, LinkProfile, MatchKey, MatchPlan, NetMonitor, NetSessionBuilder, PeerAddr,
-    SessionError, TransportError,
+    DEFAULT_SYNC_TIMEOUT, GameTransport, LinkProfile, MatchKey, MatchPlan, NetMonitor,
+    NetSessionBuilder, PeerAddr, SessionError, TransportError,
 };
 
 use crate::lobby::client::{CloseReason, JoinError};
@@ -224,18 +225,29 @@ impl MatchStart {
 
     /// Builds the GGRS session over the transport, through the link
     /// conditioner when `impairment` is set (seeded by the plan's seed),
-    /// with a [`NetMonitor`] for stats and the sync deadline; the
-    /// [`vacant`](Self::vacant) seats start disconnected.
+    /// with a [`NetMonitor`] for stats and the sync deadline
+    /// ([`DEFAULT_SYNC_TIMEOUT`]); the [`vacant`](Self::vacant) seats start
+    /// disconnected.
     pub fn into_session<C: ggrs::Config<Address = PeerAddr>>(
         self,
         impairment: Option<LinkProfile>,
     ) -> Result<(P2PSession<C>, NetMonitor), SessionError> {
+        self.into_session_within(impairment, DEFAULT_SYNC_TIMEOUT)
+    }
+
+    /// [`into_session`](Self::into_session), with `sync_timeout` for the
+    /// session to reach every other player before the monitor reports a
+    /// [`SyncTimeout`](nearplay_netcode::SyncTimeout) naming who it could
+    /// not reach.
+    pub fn into_session_within<C: ggrs::Config<Address = PeerAddr>>(
+        self,
+        impairment: Option<LinkProfile>,
+        sync_timeout: Duration,
+    ) -> Result<(P2PSession<C>, NetMonitor), SessionError> {
         let seed = self.plan.seed;
-        let (mut session, monitor) = NetSessionBuilder::<C>::from_plan(&self.plan).build_impaired(
-            self.transport,
-            impairment,
-            seed,
-        )?;
+        let (mut session, monitor) = NetSessionBuilder::<C>::from_plan(&self.plan)
+            .sync_timeout(sync_timeout)
+            .build_impaired(self.transport, impairment, seed)?;
         for handle in self.vacant {
             // At frame 0 nothing was simulated: no rollback follows (the
             // vendored ggrs's fix, vendor/ggrs/PATCHES.md). A handle that is
