@@ -270,3 +270,69 @@ fn peer_vanishes_others_continue() {
     );
     assert_agree(&peers);
 }
+
+/// Peer 0's datagrams stop reaching peer 1 (a one-way outage: an uplink
+/// that died, a firewall that closed one direction) while peer 1's still
+/// reach peer 0. Peer 1 drops peer 0 at the last frame it heard of and
+/// plays on alone; GGRS 0.13 stops sending it inputs but still sends it
+/// checksum reports, of a history where peer 0's seat is empty from that
+/// frame. Peer 0 compared them with its own (it played its real inputs
+/// there) and saw a desync (the Bevy plugin wrote a desync report), and,
+/// as those reports kept its endpoint alive, only noticed it was alone
+/// once GGRS shut that endpoint down 5 s later. A peer that dropped us is
+/// not a desync, and its silence counts from its last input.
+#[test]
+fn a_peer_that_dropped_us_over_a_one_way_outage_is_no_desync() {
+    let link = LinkProfile::latency(Duration::from_millis(5), Duration::from_millis(1));
+    let net = SimNetwork::with_profile(13, link);
+    let settings = NetSettings {
+        disconnect_timeout_ms: 400,
+        disconnect_notify_start_ms: 200,
+        ..NetSettings::default()
+    };
+    let mut peers = sim_peers(2, &net, &settings, 13);
+    let tick = Some(Duration::from_micros(16_667));
+    run_paced(
+        &mut peers,
+        tick,
+        DEADLINE,
+        "frame 60",
+        |_| {},
+        all_confirmed(60),
+    );
+    net.set_link(0, 1, LinkProfile::lossy(1.0));
+    let gone = |p: &Peer, addr: u32| {
+        p.events.contains(&NetEvent::PeerDisconnected {
+            peer: PeerAddr::Sim(addr),
+        })
+    };
+    run_paced(
+        &mut peers,
+        tick,
+        DEADLINE,
+        "peer 1 dropping peer 0",
+        |_| {},
+        |ps| gone(&ps[1], 0),
+    );
+    let dropped = std::time::Instant::now();
+    // Peer 1 plays on alone, reporting checksums of a match without peer 0,
+    // past what peer 0 confirmed before the outage.
+    let alone_from = peers[1].session.current_frame();
+    run_paced(
+        &mut peers,
+        tick,
+        Duration::from_secs(4),
+        "peer 0 noticing, within its own disconnect timeout (GGRS shuts an endpoint down after 5 s)",
+        |_| {},
+        |ps| gone(&ps[0], 1) && ps[1].session.current_frame() >= alone_from + 60,
+    );
+    assert!(
+        peers[1].session.confirmed_frame() > peers[0].session.confirmed_frame(),
+        "peer 1 reported checksums past peer 0's confirmed frame"
+    );
+    assert_eq!(peers[0].desyncs(), 0, "{:?}", peers[0].events);
+    println!(
+        "peer 0 noticed {:?} after peer 1 dropped it",
+        dropped.elapsed()
+    );
+}

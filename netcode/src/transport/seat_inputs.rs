@@ -37,6 +37,18 @@
 //! [`SeatInputs::release`] (once this survivor filled what the agreement
 //! gave), the other players' messages reach GGRS with that seat shown
 //! connected; nothing else in them changes.
+//!
+//! **A peer that dropped this player is not a desync.** GGRS 0.13 stops
+//! sending inputs to a peer it dropped but goes on sending it checksum
+//! reports until it shuts the endpoint down (5 s): reports of a history in
+//! which that peer's seat is empty from the frame it was dropped at. The
+//! dropped peer, still playing its own inputs there (a one-way outage, a
+//! process that was frozen and woke up), compared them with its own and
+//! saw a desync, and, as they kept its endpoint alive, noticed it was
+//! alone 5 s late. So a checksum report reaches GGRS only once an `Input`
+//! message from the same peer arrives after it (a peer sends inputs only to
+//! peers it still plays with, every frame); until then it waits here, at
+//! most [`HELD_REPORTS`] per peer, the oldest dropped first.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -44,12 +56,17 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use ggrs::{Message, NonBlockingSocket};
 use thiserror::Error;
 
-use super::ggrs_mirror::{self, MirrorInput};
+use super::ggrs_mirror::{self, MirrorInput, Read};
 use crate::addr::PeerAddr;
 
 /// Input frames kept per remote player (about a second at 60 fps: more
 /// than any two survivors' views of a vanished player can differ by).
 pub const KEPT_FRAMES: usize = 64;
+
+/// Checksum reports kept per peer until an input of it follows (GGRS
+/// sends one every desync interval, 10 frames by default, and inputs every
+/// frame: one or two wait at a time).
+pub const HELD_REPORTS: usize = 4;
 
 /// Largest input of one frame, as GGRS encodes it, that is kept or filled.
 pub const MAX_INPUT_BYTES: usize = 256;
@@ -105,6 +122,8 @@ struct Stream {
     /// Its player handle while others' news of its drop is held back
     /// (from [`SeatInputs::freeze`] to [`SeatInputs::release`]).
     hide_drop_of: Option<usize>,
+    /// Its checksum reports waiting for an input after them.
+    reports: VecDeque<Message>,
 }
 
 impl Stream {
@@ -304,14 +323,23 @@ impl<T: NonBlockingSocket<PeerAddr>> NonBlockingSocket<PeerAddr> for InputTap<T>
             if stream.frozen {
                 continue;
             }
-            let Some((magic, input)) = ggrs_mirror::read_input(&msg) else {
-                out.push((addr, msg));
-                continue;
-            };
-            stream.on_input(magic, &input);
-            match hide_drops(magic, input, &hidden) {
-                Some(shown) => out.push((addr, shown)),
-                None => out.push((addr, msg)),
+            match ggrs_mirror::read(&msg) {
+                Read::Input(magic, input) => {
+                    stream.on_input(magic, &input);
+                    match hide_drops(magic, input, &hidden) {
+                        Some(shown) => out.push((addr, shown)),
+                        None => out.push((addr, msg)),
+                    }
+                    // It still plays with us: its reports are of our match.
+                    out.extend(stream.reports.drain(..).map(|r| (addr, r)));
+                }
+                Read::Checksum(_) => {
+                    if stream.reports.len() >= HELD_REPORTS {
+                        stream.reports.pop_front();
+                    }
+                    stream.reports.push_back(msg);
+                }
+                Read::Other => out.push((addr, msg)),
             }
         }
         out

@@ -67,3 +67,69 @@ fn news_of_a_frozen_seats_drop_waits_for_release() {
         "frozen again: released"
     );
 }
+
+/// A socket that hands over one batch per receive, then nothing.
+struct Batches(std::collections::VecDeque<Vec<(PeerAddr, Message)>>);
+
+impl NonBlockingSocket<PeerAddr> for Batches {
+    fn send_to(&mut self, _: &Message, _: &PeerAddr) {}
+    fn receive_all_messages(&mut self) -> Vec<(PeerAddr, Message)> {
+        self.0.pop_front().unwrap_or_default()
+    }
+}
+
+fn report(frame: i32) -> Message {
+    let body = ggrs_mirror::MirrorChecksum {
+        checksum: u128::from(frame.unsigned_abs()) * 31,
+        frame,
+    };
+    ggrs_mirror::checksum_message(7, body).expect("a GGRS message")
+}
+
+fn input() -> Message {
+    ggrs_mirror::input_message(7, dropped_news()).expect("a GGRS message")
+}
+
+/// The frames of the checksum reports in `got`, and whether each other
+/// message was an input, in order.
+fn seen(got: &[(PeerAddr, Message)]) -> Vec<Option<i32>> {
+    got.iter()
+        .map(|(_, m)| match ggrs_mirror::read(m) {
+            ggrs_mirror::Read::Checksum(c) => Some(c.frame),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_checksum_report_reaches_ggrs_after_the_next_input_of_its_sender() {
+    let (a, b) = (PeerAddr::Sim(0), PeerAddr::Sim(1));
+    let batches = vec![
+        vec![(a, report(10)), (b, input())],
+        vec![(a, input()), (b, report(20))],
+        vec![(b, input())],
+    ];
+    let mut tap = InputTap::new(Batches(batches.into()), SeatInputs::default());
+    // `a`'s report waits: `b`'s input says nothing of `a`.
+    assert_eq!(seen(&tap.receive_all_messages()), vec![None]);
+    // `a`'s input brings its report; `b`'s report waits.
+    assert_eq!(seen(&tap.receive_all_messages()), vec![None, Some(10)]);
+    assert_eq!(seen(&tap.receive_all_messages()), vec![None, Some(20)]);
+}
+
+#[test]
+fn reports_of_a_peer_that_sends_no_more_inputs_never_reach_ggrs() {
+    let a = PeerAddr::Sim(0);
+    let mut batches: Vec<Vec<(PeerAddr, Message)>> =
+        (1..=10).map(|i| vec![(a, report(10 * i))]).collect();
+    batches.push(vec![(a, input())]);
+    let mut tap = InputTap::new(Batches(batches.into()), SeatInputs::default());
+    for _ in 1..=10 {
+        assert_eq!(seen(&tap.receive_all_messages()), Vec::<Option<i32>>::new());
+    }
+    // Held: the newest few only, given once an input follows.
+    let mut expected = vec![None];
+    expected.extend((7..=10).map(|i| Some(10 * i)));
+    assert_eq!(expected.len(), 1 + super::HELD_REPORTS);
+    assert_eq!(seen(&tap.receive_all_messages()), expected);
+}
