@@ -38,6 +38,20 @@
 //! gave), the other players' messages reach GGRS with that seat shown
 //! connected; nothing else in them changes.
 //!
+//! **A drop GGRS cannot play is not shown to it.** A peer's news that it
+//! dropped player `h` after frame `x` makes GGRS roll back to `x + 1`; GGRS
+//! 0.13 keeps inputs only from its last confirmed frame on (one before it)
+//! and panics on a rollback further back. Such news comes from a member
+//! that forges it (one datagram ended every other player's game), and
+//! without any forger from survivors whose own timeouts dropped a player
+//! at frames further apart than that (three processes frozen together for
+//! 3 s: the host panicked). The tap reads GGRS's confirmed frame from this
+//! player's own outgoing inputs (the lowest last frame of a connected
+//! player in their statuses, which is how GGRS computes it) and shows
+//! GGRS the seat connected in any news of a drop before it. Where that was
+//! a real drop, the views now differ, and checksums say so (a desync the
+//! lobby's resume repairs) instead of the game ending.
+//!
 //! **A peer that dropped this player is not a desync.** GGRS 0.13 stops
 //! sending inputs to a peer it dropped but goes on sending it checksum
 //! reports until it shuts the endpoint down (5 s): reports of a history in
@@ -124,6 +138,9 @@ struct Stream {
     hide_drop_of: Option<usize>,
     /// Its checksum reports waiting for an input after them.
     reports: VecDeque<Message>,
+    /// Per player, the highest last frame its messages gave GGRS (GGRS
+    /// keeps the highest of each endpoint's).
+    last_frames: Vec<i32>,
 }
 
 impl Stream {
@@ -159,6 +176,16 @@ impl Stream {
         }
     }
 
+    /// Keeps the highest last frame of each player its messages gave.
+    fn merge_last_frames(&mut self, input: &MirrorInput) {
+        for (h, status) in input.peer_connect_status.iter().enumerate() {
+            match self.last_frames.get_mut(h) {
+                Some(f) => *f = (*f).max(status.last_frame),
+                None => self.last_frames.push(status.last_frame),
+            }
+        }
+    }
+
     fn push(&mut self, frame: i32, bytes: Vec<u8>) {
         self.held.push_back((frame, bytes));
         self.last_frame = Some(frame);
@@ -178,6 +205,9 @@ impl Stream {
 #[derive(Debug, Default)]
 struct Streams {
     by_peer: BTreeMap<PeerAddr, Stream>,
+    /// GGRS's confirmed frame when it last sent inputs (see the module
+    /// docs): a drop before it cannot be played.
+    confirmed: Option<i32>,
     /// Filled messages waiting for GGRS's next receive.
     filled: Vec<(PeerAddr, Message)>,
 }
@@ -244,7 +274,9 @@ impl SeatInputs {
         other: &HeldInputs,
     ) -> Result<i32, FillError> {
         let mut streams = self.lock();
-        let Streams { by_peer, filled } = &mut *streams;
+        let Streams {
+            by_peer, filled, ..
+        } = &mut *streams;
         let stream = by_peer.get_mut(&peer).ok_or(FillError::Unknown)?;
         let last = stream.last_frame.ok_or(FillError::Unknown)?;
         if other.last_frame() <= last {
@@ -306,6 +338,18 @@ impl<T: super::Transport> super::Transport for InputTap<T> {
 
 impl<T: NonBlockingSocket<PeerAddr>> NonBlockingSocket<PeerAddr> for InputTap<T> {
     fn send_to(&mut self, msg: &Message, addr: &PeerAddr) {
+        if let Read::Input(_, input) = ggrs_mirror::read(msg) {
+            let confirmed = input
+                .peer_connect_status
+                .iter()
+                .filter(|s| !s.disconnected)
+                .map(|s| s.last_frame)
+                .min();
+            if let Some(frame) = confirmed {
+                let mut streams = self.seats.lock();
+                streams.confirmed = Some(streams.confirmed.map_or(frame, |c| c.max(frame)));
+            }
+        }
         self.inner.send_to(msg, addr);
     }
 
@@ -318,6 +362,7 @@ impl<T: NonBlockingSocket<PeerAddr>> NonBlockingSocket<PeerAddr> for InputTap<T>
             .filter_map(|s| s.hide_drop_of)
             .collect();
         let mut out = std::mem::take(&mut streams.filled);
+        let confirmed = streams.confirmed;
         for (addr, msg) in received {
             let stream = streams.by_peer.entry(addr).or_default();
             if stream.frozen {
@@ -326,12 +371,16 @@ impl<T: NonBlockingSocket<PeerAddr>> NonBlockingSocket<PeerAddr> for InputTap<T>
             match ggrs_mirror::read(&msg) {
                 Read::Input(magic, input) => {
                     stream.on_input(magic, &input);
-                    match hide_drops(magic, input, &hidden) {
+                    stream.merge_last_frames(&input);
+                    let reports: Vec<Message> = stream.reports.drain(..).collect();
+                    let floor = lowest_last_frames(&streams.by_peer);
+                    let unplayable = unplayable_before(confirmed, &floor);
+                    match hide_drops(magic, input, &hidden, unplayable) {
                         Some(shown) => out.push((addr, shown)),
                         None => out.push((addr, msg)),
                     }
                     // It still plays with us: its reports are of our match.
-                    out.extend(stream.reports.drain(..).map(|r| (addr, r)));
+                    out.extend(reports.into_iter().map(|r| (addr, r)));
                 }
                 Read::Checksum(_) => {
                     if stream.reports.len() >= HELD_REPORTS {
@@ -346,15 +395,47 @@ impl<T: NonBlockingSocket<PeerAddr>> NonBlockingSocket<PeerAddr> for InputTap<T>
     }
 }
 
-/// `input` as a GGRS message in which the seats `hidden` are shown
-/// connected, if it showed any of them disconnected (`None`: hand GGRS the
-/// message as it came). Their last frames stay: GGRS acts on a last frame
-/// only for a player shown disconnected.
-fn hide_drops(magic: u16, mut input: MirrorInput, hidden: &[usize]) -> Option<Message> {
+/// Per player, the lowest last frame any peer's messages gave GGRS: when
+/// one of them says the player dropped, GGRS drops it at the lowest last
+/// frame every running endpoint reports (`update_player_disconnects`).
+fn lowest_last_frames(by_peer: &BTreeMap<PeerAddr, Stream>) -> Vec<i32> {
+    let mut floor: Vec<i32> = Vec::new();
+    for stream in by_peer.values() {
+        for (h, &f) in stream.last_frames.iter().enumerate() {
+            match floor.get_mut(h) {
+                Some(low) => *low = (*low).min(f),
+                None => floor.push(f),
+            }
+        }
+    }
+    floor
+}
+
+/// Which news of a drop GGRS cannot play: the seat `h` dropped after
+/// `last_frame` would be dropped after the lower of that and `floor[h]`,
+/// a rollback to the frame after it, which must not be before `confirmed`.
+fn unplayable_before(confirmed: Option<i32>, floor: &[i32]) -> impl Fn(usize, i32) -> bool {
+    move |h, last_frame| {
+        let at = floor.get(h).map_or(last_frame, |&f| f.min(last_frame));
+        confirmed.is_some_and(|c| at.saturating_add(1) < c)
+    }
+}
+
+/// `input` as a GGRS message in which the seats `hidden`, and any seat
+/// whose drop is `unplayable`, are shown connected, if it showed any of
+/// them disconnected (`None`: hand GGRS the message as it came). Their
+/// last frames stay: GGRS acts on a last frame only for a player shown
+/// disconnected.
+fn hide_drops(
+    magic: u16,
+    mut input: MirrorInput,
+    hidden: &[usize],
+    unplayable: impl Fn(usize, i32) -> bool,
+) -> Option<Message> {
     let mut changed = false;
-    for &handle in hidden {
-        if let Some(status) = input.peer_connect_status.get_mut(handle)
-            && status.disconnected
+    for (handle, status) in input.peer_connect_status.iter_mut().enumerate() {
+        if status.disconnected
+            && (hidden.contains(&handle) || unplayable(handle, status.last_frame))
         {
             status.disconnected = false;
             changed = true;

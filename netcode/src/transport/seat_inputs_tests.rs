@@ -133,3 +133,60 @@ fn reports_of_a_peer_that_sends_no_more_inputs_never_reach_ggrs() {
     assert_eq!(expected.len(), 1 + super::HELD_REPORTS);
     assert_eq!(seen(&tap.receive_all_messages()), expected);
 }
+
+/// Peer 0's news that it dropped player 1 after `last_frame`.
+fn drop_of_1_after(last_frame: i32) -> Message {
+    let mut input = dropped_news();
+    input.peer_connect_status[1] = MirrorStatus {
+        disconnected: true,
+        last_frame,
+    };
+    input.peer_connect_status[2].disconnected = false;
+    ggrs_mirror::input_message(7, input).expect("a GGRS message")
+}
+
+#[test]
+fn a_drop_before_the_frame_ggrs_confirmed_is_shown_connected() {
+    let a = PeerAddr::Sim(0);
+    let batches = vec![
+        vec![(a, drop_of_1_after(3))],
+        vec![(a, drop_of_1_after(7))],
+        vec![(a, drop_of_1_after(8))],
+    ];
+    let mut tap = InputTap::new(Batches(batches.into()), SeatInputs::default());
+    let shown_dropped = |got: Vec<(PeerAddr, Message)>| -> Vec<bool> {
+        got.iter()
+            .filter_map(|(_, m)| ggrs_mirror::read_input(m))
+            .map(|(_, i)| i.peer_connect_status[1].disconnected)
+            .collect()
+    };
+    // Before this player sent anything, GGRS confirmed nothing: shown.
+    assert_eq!(shown_dropped(tap.receive_all_messages()), vec![true]);
+    // GGRS sends inputs whose statuses say it confirmed frame 9 (the lowest
+    // last frame of a connected player; seat 2 is disconnected).
+    let ours = ggrs_mirror::input_message(7, dropped_news()).expect("a GGRS message");
+    tap.send_to(&ours, &a);
+    // A drop after 7 means a rollback to 8, before 9: not shown.
+    assert_eq!(shown_dropped(tap.receive_all_messages()), vec![false]);
+    // After 8: a rollback to 9, which GGRS still holds.
+    assert_eq!(shown_dropped(tap.receive_all_messages()), vec![true]);
+}
+
+#[test]
+fn a_drop_is_judged_at_the_lowest_last_frame_any_peer_gave_ggrs() {
+    let (a, b) = (PeerAddr::Sim(0), PeerAddr::Sim(1));
+    // `b` once said it held player 1's inputs up to frame 5 only.
+    let mut stale = dropped_news();
+    stale.peer_connect_status[1].last_frame = 5;
+    stale.peer_connect_status[2].disconnected = false;
+    let stale = ggrs_mirror::input_message(7, stale).expect("a GGRS message");
+    let batches = vec![vec![(b, stale)], vec![(a, drop_of_1_after(9))]];
+    let mut tap = InputTap::new(Batches(batches.into()), SeatInputs::default());
+    let ours = ggrs_mirror::input_message(7, dropped_news()).expect("a GGRS message");
+    tap.send_to(&ours, &a); // GGRS confirmed frame 9
+    tap.receive_all_messages();
+    // After 9 alone would be playable; GGRS would drop it after 5.
+    let got = tap.receive_all_messages();
+    let (_, input) = ggrs_mirror::read_input(&got[0].1).expect("input");
+    assert!(!input.peer_connect_status[1].disconnected);
+}

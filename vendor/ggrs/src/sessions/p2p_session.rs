@@ -768,7 +768,14 @@ impl<T: Config> P2PSession<T> {
                 if self.sync_layer.current_frame() > last_frame + 1 {
                     // remember to adjust simulation to account for the fact that the player disconnected a few frames ago,
                     // resimulating with correct disconnect flags (to account for user having some AI kick in).
-                    self.disconnect_frame = last_frame + 1;
+                    // nearplay: keep the earlier frame when two players drop
+                    // before the next advance (upstream overwrote it, and
+                    // the first drop's frames were never re-simulated).
+                    self.disconnect_frame = if self.disconnect_frame == NULL_FRAME {
+                        last_frame + 1
+                    } else {
+                        std::cmp::min(self.disconnect_frame, last_frame + 1)
+                    };
                 }
             }
             PlayerType::Spectator(addr) => {
