@@ -257,6 +257,7 @@ impl<C: Config<Address = PeerAddr>> NetSessionBuilder<C> {
             });
         let watch = SyncWatch::new(peers, Instant::now(), self.sync_timeout);
         let seats = crate::transport::SeatInputs::default();
+        seats.set_players(self.remotes().into_iter().map(|(_, addr)| addr));
         let monitor = NetMonitor::new(transport.counters(), self.remotes())
             .with_sync_watch(watch)
             .with_seat_inputs(seats.clone());

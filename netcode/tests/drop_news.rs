@@ -285,3 +285,93 @@ fn two_drops_in_one_frame_roll_back_to_the_earlier() {
         "player 0's state at {end} (a = {a}, b = {b})"
     );
 }
+
+/// Player 1 drops player 2 after frame `a`; player 0 holds player 2's
+/// inputs further, up to `b`, and hears of the drop (legitimately: its own
+/// confirmed frame was not past `a`). GGRS 0.13 dropped player 2 at `a`
+/// but left its own last frame of it at `b`: it re-simulated frames
+/// `a + 1 ..= b` with the inputs it held (player 1 played them as
+/// disconnected: a desync), and on every later frame saw its `b` above
+/// the news' `a`, dropped it again and rolled back to `a + 1` again, until
+/// that was behind its confirmed frame and it panicked (three processes
+/// frozen together: 1 run in 10). The vendored GGRS lowers its last frame
+/// to the one it drops at (`vendor/ggrs/PATCHES.md`).
+#[test]
+fn a_drop_heard_from_another_survivor_replaces_our_later_last_frame() {
+    let link = LinkProfile::latency(Duration::from_millis(5), Duration::from_millis(1));
+    let net = SimNetwork::with_profile(23, link);
+    let settings = NetSettings {
+        disconnect_timeout_ms: 60_000,
+        ..NetSettings::default()
+    };
+    let mut peers = sim_peers(3, &net, &settings, 23);
+    let tick = Some(Duration::from_micros(16_667));
+    run_paced(
+        &mut peers,
+        tick,
+        DEADLINE,
+        "frame 60",
+        |_| {},
+        all_confirmed(60),
+    );
+    let heard = |p: &Peer, from: u32| {
+        p.monitor
+            .seat_inputs()
+            .last_frame(PeerAddr::Sim(from))
+            .unwrap_or(-1)
+    };
+    // Player 0 stops hearing player 1, then player 1 stops hearing 2.
+    net.set_link(1, 0, LinkProfile::lossy(1.0));
+    run_paced(
+        &mut peers,
+        tick,
+        DEADLINE,
+        "2 frames",
+        |_| {},
+        |ps| ps[0].session.current_frame() >= heard(&ps[0], 1) + 3,
+    );
+    net.set_link(2, 1, LinkProfile::lossy(1.0));
+    // Until everyone stalls (each waits for someone it cannot hear).
+    let last = std::cell::Cell::new((0, std::time::Instant::now()));
+    run_paced(
+        &mut peers,
+        tick,
+        DEADLINE,
+        "everyone stalled",
+        |_| {},
+        |ps| {
+            let frames: i32 = ps.iter().map(|p| p.session.current_frame()).sum();
+            if frames != last.get().0 {
+                last.set((frames, std::time::Instant::now()));
+            }
+            last.get().1.elapsed() > Duration::from_millis(300)
+        },
+    );
+    let (a, b) = (heard(&peers[1], 2), heard(&peers[0], 2));
+    assert!(
+        b > a + 1,
+        "player 0 holds more of player 2: a = {a}, b = {b}"
+    );
+    assert!(
+        heard(&peers[0], 1) <= a,
+        "player 0's confirmed frame is not past a"
+    );
+    net.vanish(2);
+    peers[2].alive = false;
+    peers[1].session.disconnect_player(2).expect("drop");
+    net.set_link(
+        1,
+        0,
+        LinkProfile::latency(Duration::from_millis(5), Duration::from_millis(1)),
+    );
+    let end = b + 60;
+    run_paced(
+        &mut peers,
+        tick,
+        DEADLINE,
+        "both past b",
+        |_| {},
+        |ps| ps[..2].iter().all(|p| settled(p) >= end),
+    );
+    assert_agree(&peers);
+}

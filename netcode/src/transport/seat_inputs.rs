@@ -41,14 +41,17 @@
 //! **A drop GGRS cannot play is not shown to it.** A peer's news that it
 //! dropped player `h` after frame `x` makes GGRS roll back to `x + 1`; GGRS
 //! 0.13 keeps inputs only from its last confirmed frame on (one before it)
-//! and panics on a rollback further back. Such news comes from a member
+//! and panics on a rollback further back, and bevy_ggrs keeps only as many
+//! snapshots as the prediction window, so a rollback to the confirmed frame
+//! itself can already miss one ("Could not rollback"). Normal rollbacks
+//! go to a frame after the confirmed one. Such news comes from a member
 //! that forges it (one datagram ended every other player's game), and
 //! without any forger from survivors whose own timeouts dropped a player
 //! at frames further apart than that (three processes frozen together for
 //! 3 s: the host panicked). The tap reads GGRS's confirmed frame from this
 //! player's own outgoing inputs (the lowest last frame of a connected
 //! player in their statuses, which is how GGRS computes it) and shows
-//! GGRS the seat connected in any news of a drop before it. Where that was
+//! GGRS the seat connected in any news of a drop at a frame before it. Where that was
 //! a real drop, the views now differ, and checksums say so (a desync the
 //! lobby's resume repairs) instead of the game ending.
 //!
@@ -208,6 +211,9 @@ struct Streams {
     /// GGRS's confirmed frame when it last sent inputs (see the module
     /// docs): a drop before it cannot be played.
     confirmed: Option<i32>,
+    /// The remote players' addresses, when known: GGRS's endpoints of
+    /// players, each with last frames of -1 until its first input.
+    players: Vec<PeerAddr>,
     /// Filled messages waiting for GGRS's next receive.
     filled: Vec<(PeerAddr, Message)>,
 }
@@ -221,6 +227,16 @@ pub struct SeatInputs {
 impl SeatInputs {
     fn lock(&self) -> MutexGuard<'_, Streams> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The addresses of the remote players (not spectators) GGRS plays
+    /// with: a drop is judged against every one's last frames, -1 for one
+    /// that sent none yet (as GGRS does).
+    pub fn set_players(&self, players: impl IntoIterator<Item = PeerAddr>) {
+        let mut players: Vec<PeerAddr> = players.into_iter().collect();
+        players.sort();
+        players.dedup();
+        self.lock().players = players;
     }
 
     /// The last input frame GGRS received from `peer`, if any.
@@ -373,8 +389,7 @@ impl<T: NonBlockingSocket<PeerAddr>> NonBlockingSocket<PeerAddr> for InputTap<T>
                     stream.on_input(magic, &input);
                     stream.merge_last_frames(&input);
                     let reports: Vec<Message> = stream.reports.drain(..).collect();
-                    let floor = lowest_last_frames(&streams.by_peer);
-                    let unplayable = unplayable_before(confirmed, &floor);
+                    let unplayable = unplayable_before(confirmed, lowest_last_frames(&streams));
                     match hide_drops(magic, input, &hidden, unplayable) {
                         Some(shown) => out.push((addr, shown)),
                         None => out.push((addr, msg)),
@@ -395,29 +410,34 @@ impl<T: NonBlockingSocket<PeerAddr>> NonBlockingSocket<PeerAddr> for InputTap<T>
     }
 }
 
-/// Per player, the lowest last frame any peer's messages gave GGRS: when
-/// one of them says the player dropped, GGRS drops it at the lowest last
-/// frame every running endpoint reports (`update_player_disconnects`).
-fn lowest_last_frames(by_peer: &BTreeMap<PeerAddr, Stream>) -> Vec<i32> {
-    let mut floor: Vec<i32> = Vec::new();
-    for stream in by_peer.values() {
-        for (h, &f) in stream.last_frames.iter().enumerate() {
-            match floor.get_mut(h) {
-                Some(low) => *low = (*low).min(f),
-                None => floor.push(f),
-            }
+/// Per player, the lowest last frame any peer's messages gave GGRS (-1
+/// for a player that has sent none): when one of them says the player
+/// dropped, GGRS drops it at the lowest last frame every running endpoint
+/// reports (`update_player_disconnects`). Over `players` when known, else
+/// over every peer heard from.
+fn lowest_last_frames(streams: &Streams) -> impl Fn(usize) -> i32 + '_ {
+    move |h| {
+        let of = |s: Option<&Stream>| s.and_then(|s| s.last_frames.get(h)).copied();
+        if streams.players.is_empty() {
+            streams.by_peer.values().filter_map(|s| of(Some(s))).min()
+        } else {
+            let all = streams.players.iter();
+            all.map(|p| of(streams.by_peer.get(p)).unwrap_or(-1)).min()
         }
+        .unwrap_or(-1)
     }
-    floor
 }
 
 /// Which news of a drop GGRS cannot play: the seat `h` dropped after
-/// `last_frame` would be dropped after the lower of that and `floor[h]`,
-/// a rollback to the frame after it, which must not be before `confirmed`.
-fn unplayable_before(confirmed: Option<i32>, floor: &[i32]) -> impl Fn(usize, i32) -> bool {
+/// `last_frame` would be dropped after the lower of that and `floor(h)`,
+/// a rollback to the frame after it, which must come after `confirmed`.
+fn unplayable_before(
+    confirmed: Option<i32>,
+    floor: impl Fn(usize) -> i32,
+) -> impl Fn(usize, i32) -> bool {
     move |h, last_frame| {
-        let at = floor.get(h).map_or(last_frame, |&f| f.min(last_frame));
-        confirmed.is_some_and(|c| at.saturating_add(1) < c)
+        let at = floor(h).min(last_frame);
+        confirmed.is_some_and(|c| at < c)
     }
 }
 

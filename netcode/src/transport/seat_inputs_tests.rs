@@ -150,8 +150,8 @@ fn a_drop_before_the_frame_ggrs_confirmed_is_shown_connected() {
     let a = PeerAddr::Sim(0);
     let batches = vec![
         vec![(a, drop_of_1_after(3))],
-        vec![(a, drop_of_1_after(7))],
         vec![(a, drop_of_1_after(8))],
+        vec![(a, drop_of_1_after(9))],
     ];
     let mut tap = InputTap::new(Batches(batches.into()), SeatInputs::default());
     let shown_dropped = |got: Vec<(PeerAddr, Message)>| -> Vec<bool> {
@@ -166,9 +166,10 @@ fn a_drop_before_the_frame_ggrs_confirmed_is_shown_connected() {
     // last frame of a connected player; seat 2 is disconnected).
     let ours = ggrs_mirror::input_message(7, dropped_news()).expect("a GGRS message");
     tap.send_to(&ours, &a);
-    // A drop after 7 means a rollback to 8, before 9: not shown.
+    // A drop after 8 means a rollback to 9, the confirmed frame: bevy_ggrs
+    // may hold no snapshot of it. Not shown.
     assert_eq!(shown_dropped(tap.receive_all_messages()), vec![false]);
-    // After 8: a rollback to 9, which GGRS still holds.
+    // After 9: a rollback to 10.
     assert_eq!(shown_dropped(tap.receive_all_messages()), vec![true]);
 }
 
@@ -189,4 +190,22 @@ fn a_drop_is_judged_at_the_lowest_last_frame_any_peer_gave_ggrs() {
     let got = tap.receive_all_messages();
     let (_, input) = ggrs_mirror::read_input(&got[0].1).expect("input");
     assert!(!input.peer_connect_status[1].disconnected);
+}
+
+#[test]
+fn a_player_that_sent_no_input_yet_counts_at_frame_minus_1() {
+    let (a, b) = (PeerAddr::Sim(0), PeerAddr::Sim(1));
+    let batches = vec![vec![(a, drop_of_1_after(9))], vec![(a, drop_of_1_after(9))]];
+    let seats = SeatInputs::default();
+    let mut tap = InputTap::new(Batches(batches.into()), seats.clone());
+    let ours = ggrs_mirror::input_message(7, dropped_news()).expect("a GGRS message");
+    tap.send_to(&ours, &a); // GGRS confirmed frame 9
+    let dropped = |got: Vec<(PeerAddr, Message)>| {
+        let (_, input) = ggrs_mirror::read_input(&got[0].1).expect("input");
+        input.peer_connect_status[1].disconnected
+    };
+    assert!(dropped(tap.receive_all_messages()), "only `a` is known");
+    // GGRS also plays with `b`, which sent nothing: its endpoint says -1.
+    seats.set_players([a, b]);
+    assert!(!dropped(tap.receive_all_messages()));
 }

@@ -758,6 +758,13 @@ impl<T: Config> P2PSession<T> {
                 for &handle in endpoint.handles() {
                     self.local_connect_status[handle].disconnected = true;
                 }
+                // nearplay: the player's inputs after `last_frame` are now
+                // played as disconnected, here as at the peer that told us
+                // (upstream kept our later last frame: it re-simulated with
+                // inputs the others drop, and dropped the player again on
+                // every later frame, past what it can roll back to).
+                let status = &mut self.local_connect_status[player_handle];
+                status.last_frame = std::cmp::min(status.last_frame, last_frame);
                 endpoint.disconnect();
 
                 // nearplay patch (vendor/ggrs/PATCHES.md): only if a frame after
