@@ -13,6 +13,45 @@ use ggrs::NonBlockingSocket;
 use nearplay_netcode::prelude::*;
 
 const DEADLINE: Duration = Duration::from_secs(25);
+/// A game tick at 60 fps: these matches are paced like a real game's.
+const TICK: Option<Duration> = Some(Duration::from_micros(16_667));
+
+/// The links' usual profile: a LAN.
+fn lan() -> LinkProfile {
+    LinkProfile::latency(Duration::from_millis(5), Duration::from_millis(1))
+}
+
+/// `n` players with `settings` on a LAN, playing until frame 60 is
+/// confirmed everywhere.
+fn playing(n: usize, seed: u64, settings: &NetSettings) -> (SimNetwork, Vec<Peer>) {
+    let net = SimNetwork::with_profile(seed, lan());
+    let mut peers = sim_peers(n, &net, settings, seed);
+    run_paced(
+        &mut peers,
+        TICK,
+        DEADLINE,
+        "frame 60",
+        |_| {},
+        all_confirmed(60),
+    );
+    (net, peers)
+}
+
+/// Settings where no peer drops another by itself during a test.
+fn patient() -> NetSettings {
+    NetSettings {
+        disconnect_timeout_ms: 60_000,
+        ..NetSettings::default()
+    }
+}
+
+/// The last input frame `p` received from player `from`.
+fn heard(p: &Peer, from: u32) -> i32 {
+    p.monitor
+        .seat_inputs()
+        .last_frame(PeerAddr::Sim(from))
+        .unwrap_or(-1)
+}
 
 /// Peer 0's datagrams stop reaching peer 1 (a one-way outage: an uplink
 /// that died, a firewall that closed one direction) while peer 1's still
@@ -26,23 +65,12 @@ const DEADLINE: Duration = Duration::from_secs(25);
 /// not a desync, and its silence counts from its last input.
 #[test]
 fn a_peer_that_dropped_us_over_a_one_way_outage_is_no_desync() {
-    let link = LinkProfile::latency(Duration::from_millis(5), Duration::from_millis(1));
-    let net = SimNetwork::with_profile(13, link);
     let settings = NetSettings {
         disconnect_timeout_ms: 400,
         disconnect_notify_start_ms: 200,
         ..NetSettings::default()
     };
-    let mut peers = sim_peers(2, &net, &settings, 13);
-    let tick = Some(Duration::from_micros(16_667));
-    run_paced(
-        &mut peers,
-        tick,
-        DEADLINE,
-        "frame 60",
-        |_| {},
-        all_confirmed(60),
-    );
+    let (net, mut peers) = playing(2, 13, &settings);
     net.set_link(0, 1, LinkProfile::lossy(1.0));
     let gone = |p: &Peer, addr: u32| {
         p.events.contains(&NetEvent::PeerDisconnected {
@@ -51,7 +79,7 @@ fn a_peer_that_dropped_us_over_a_one_way_outage_is_no_desync() {
     };
     run_paced(
         &mut peers,
-        tick,
+        TICK,
         DEADLINE,
         "peer 1 dropping peer 0",
         |_| {},
@@ -63,7 +91,7 @@ fn a_peer_that_dropped_us_over_a_one_way_outage_is_no_desync() {
     let alone_from = peers[1].session.current_frame();
     run_paced(
         &mut peers,
-        tick,
+        TICK,
         Duration::from_secs(4),
         "peer 0 noticing, within its own disconnect timeout (GGRS shuts an endpoint down after 5 s)",
         |_| {},
@@ -136,18 +164,7 @@ mod forged {
 /// cannot be played: GGRS is shown that seat connected.
 #[test]
 fn a_drop_older_than_the_confirmed_frame_is_not_shown_to_ggrs() {
-    let link = LinkProfile::latency(Duration::from_millis(5), Duration::from_millis(1));
-    let net = SimNetwork::with_profile(17, link);
-    let mut peers = sim_peers(3, &net, &NetSettings::default(), 17);
-    let tick = Some(Duration::from_micros(16_667));
-    run_paced(
-        &mut peers,
-        tick,
-        DEADLINE,
-        "frame 60",
-        |_| {},
-        all_confirmed(60),
-    );
+    let (net, mut peers) = playing(3, 17, &NetSettings::default());
     // A second handle on node 0's inbox reads what peer 1 sends it (those
     // datagrams are lost to peer 0), one on node 1 sends as peer 1.
     let (mut snoop, mut as_peer1) = (net.node(0), net.node(1));
@@ -177,7 +194,7 @@ fn a_drop_older_than_the_confirmed_frame_is_not_shown_to_ggrs() {
     };
     run_paced(
         &mut peers,
-        tick,
+        TICK,
         DEADLINE,
         "120 frames after the forged drop",
         forge,
@@ -202,32 +219,11 @@ fn a_drop_older_than_the_confirmed_frame_is_not_shown_to_ggrs() {
 /// GGRS keeps the earlier frame (`vendor/ggrs/PATCHES.md`).
 #[test]
 fn two_drops_in_one_frame_roll_back_to_the_earlier() {
-    let link = LinkProfile::latency(Duration::from_millis(5), Duration::from_millis(1));
-    let net = SimNetwork::with_profile(19, link);
-    let settings = NetSettings {
-        disconnect_timeout_ms: 60_000,
-        ..NetSettings::default()
-    };
-    let mut peers = sim_peers(3, &net, &settings, 19);
-    let tick = Some(Duration::from_micros(16_667));
-    run_paced(
-        &mut peers,
-        tick,
-        DEADLINE,
-        "frame 60",
-        |_| {},
-        all_confirmed(60),
-    );
-    let heard = |p: &Peer, from: u32| {
-        p.monitor
-            .seat_inputs()
-            .last_frame(PeerAddr::Sim(from))
-            .unwrap_or(-1)
-    };
+    let (net, mut peers) = playing(3, 19, &patient());
     net.set_link(1, 0, LinkProfile::lossy(1.0));
     run_paced(
         &mut peers,
-        tick,
+        TICK,
         DEADLINE,
         "4 frames past player 1's last",
         |_| {},
@@ -237,7 +233,7 @@ fn two_drops_in_one_frame_roll_back_to_the_earlier() {
     net.set_link(2, 0, LinkProfile::lossy(1.0));
     run_paced(
         &mut peers,
-        tick,
+        TICK,
         DEADLINE,
         "2 frames past player 2's last",
         |_| {},
@@ -254,7 +250,7 @@ fn two_drops_in_one_frame_roll_back_to_the_earlier() {
     let end = b + 30;
     run_paced(
         &mut peers,
-        tick,
+        TICK,
         DEADLINE,
         "player 0 alone past b",
         |_| {},
@@ -298,33 +294,12 @@ fn two_drops_in_one_frame_roll_back_to_the_earlier() {
 /// to the one it drops at (`vendor/ggrs/PATCHES.md`).
 #[test]
 fn a_drop_heard_from_another_survivor_replaces_our_later_last_frame() {
-    let link = LinkProfile::latency(Duration::from_millis(5), Duration::from_millis(1));
-    let net = SimNetwork::with_profile(23, link);
-    let settings = NetSettings {
-        disconnect_timeout_ms: 60_000,
-        ..NetSettings::default()
-    };
-    let mut peers = sim_peers(3, &net, &settings, 23);
-    let tick = Some(Duration::from_micros(16_667));
-    run_paced(
-        &mut peers,
-        tick,
-        DEADLINE,
-        "frame 60",
-        |_| {},
-        all_confirmed(60),
-    );
-    let heard = |p: &Peer, from: u32| {
-        p.monitor
-            .seat_inputs()
-            .last_frame(PeerAddr::Sim(from))
-            .unwrap_or(-1)
-    };
+    let (net, mut peers) = playing(3, 23, &patient());
     // Player 0 stops hearing player 1, then player 1 stops hearing 2.
     net.set_link(1, 0, LinkProfile::lossy(1.0));
     run_paced(
         &mut peers,
-        tick,
+        TICK,
         DEADLINE,
         "2 frames",
         |_| {},
@@ -335,7 +310,7 @@ fn a_drop_heard_from_another_survivor_replaces_our_later_last_frame() {
     let last = std::cell::Cell::new((0, std::time::Instant::now()));
     run_paced(
         &mut peers,
-        tick,
+        TICK,
         DEADLINE,
         "everyone stalled",
         |_| {},
@@ -367,7 +342,7 @@ fn a_drop_heard_from_another_survivor_replaces_our_later_last_frame() {
     let end = b + 60;
     run_paced(
         &mut peers,
-        tick,
+        TICK,
         DEADLINE,
         "both past b",
         |_| {},

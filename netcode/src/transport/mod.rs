@@ -21,6 +21,7 @@ pub mod conditioner;
 pub mod epoch_link;
 pub mod game;
 mod ggrs_mirror;
+mod input_tap;
 pub mod link;
 pub mod seat_inputs;
 pub mod sim;
@@ -40,8 +41,9 @@ pub use auth::{AuthTransport, MAX_RECV_PER_POLL, MAX_WAIT};
 pub use conditioner::{Conditioned, GilbertElliott, LinkConditioner, LinkProfile, SimRng};
 pub use epoch_link::{EPOCH_QUEUE, EpochLink, EpochLinkShare, TooManyEpochs};
 pub use game::GameTransport;
+pub use input_tap::{HELD_REPORTS, InputTap};
 pub use link::DatagramLink;
-pub use seat_inputs::{FillError, HeldInputs, InputTap, SeatInputs};
+pub use seat_inputs::{FillError, HeldInputs, SeatInputs};
 pub use sim::{SimLink, SimNetwork, SimTransport};
 pub use udp::{UdpLink, UdpTransport};
 #[cfg(feature = "webrtc")]

@@ -1,5 +1,6 @@
-//! [`InputTap`]: what each remote player's GGRS inputs were, so the players
-//! left in a match can agree on a vanished player's last input frame.
+//! [`SeatInputs`], recorded by the [`InputTap`](super::InputTap): what
+//! each remote player's GGRS inputs were, so the players left in a match
+//! can agree on a vanished player's last input frame.
 //!
 //! **Why.** When a player vanishes, each survivor holds its inputs up to
 //! the last frame that reached it, and those differ (its last datagrams are
@@ -38,52 +39,22 @@
 //! gave), the other players' messages reach GGRS with that seat shown
 //! connected; nothing else in them changes.
 //!
-//! **A drop GGRS cannot play is not shown to it.** A peer's news that it
-//! dropped player `h` after frame `x` makes GGRS roll back to `x + 1`; GGRS
-//! 0.13 keeps inputs only from its last confirmed frame on (one before it)
-//! and panics on a rollback further back, and bevy_ggrs keeps only as many
-//! snapshots as the prediction window, so a rollback to the confirmed frame
-//! itself can already miss one ("Could not rollback"). Normal rollbacks
-//! go to a frame after the confirmed one. Such news comes from a member
-//! that forges it (one datagram ended every other player's game), and
-//! without any forger from survivors whose own timeouts dropped a player
-//! at frames further apart than that (three processes frozen together for
-//! 3 s: the host panicked). The tap reads GGRS's confirmed frame from this
-//! player's own outgoing inputs (the lowest last frame of a connected
-//! player in their statuses, which is how GGRS computes it) and shows
-//! GGRS the seat connected in any news of a drop at a frame before it. Where that was
-//! a real drop, the views now differ, and checksums say so (a desync the
-//! lobby's resume repairs) instead of the game ending.
 //!
-//! **A peer that dropped this player is not a desync.** GGRS 0.13 stops
-//! sending inputs to a peer it dropped but goes on sending it checksum
-//! reports until it shuts the endpoint down (5 s): reports of a history in
-//! which that peer's seat is empty from the frame it was dropped at. The
-//! dropped peer, still playing its own inputs there (a one-way outage, a
-//! process that was frozen and woke up), compared them with its own and
-//! saw a desync, and, as they kept its endpoint alive, noticed it was
-//! alone 5 s late. So a checksum report reaches GGRS only once an `Input`
-//! message from the same peer arrives after it (a peer sends inputs only to
-//! peers it still plays with, every frame); until then it waits here, at
-//! most [`HELD_REPORTS`] per peer, the oldest dropped first.
+//! The tap itself, and what else it checks before GGRS hears it: see
+//! [`InputTap`](super::InputTap).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use ggrs::{Message, NonBlockingSocket};
+use ggrs::Message;
 use thiserror::Error;
 
-use super::ggrs_mirror::{self, MirrorInput, Read};
+use super::ggrs_mirror::{self, MirrorInput};
 use crate::addr::PeerAddr;
 
 /// Input frames kept per remote player (about a second at 60 fps: more
 /// than any two survivors' views of a vanished player can differ by).
 pub const KEPT_FRAMES: usize = 64;
-
-/// Checksum reports kept per peer until an input of it follows (GGRS
-/// sends one every desync interval, 10 frames by default, and inputs every
-/// frame: one or two wait at a time).
-pub const HELD_REPORTS: usize = 4;
 
 /// Largest input of one frame, as GGRS encodes it, that is kept or filled.
 pub const MAX_INPUT_BYTES: usize = 256;
@@ -128,22 +99,22 @@ pub enum FillError {
 
 /// One remote player's input stream as GGRS sees it.
 #[derive(Debug, Default)]
-struct Stream {
+pub(super) struct Stream {
     /// The GGRS magic of its messages and its last connection statuses:
     /// what a filled message must carry to be accepted as its own.
-    magic: u16,
-    statuses: Vec<ggrs_mirror::MirrorStatus>,
-    held: VecDeque<(i32, Vec<u8>)>,
-    last_frame: Option<i32>,
-    frozen: bool,
+    pub(super) magic: u16,
+    pub(super) statuses: Vec<ggrs_mirror::MirrorStatus>,
+    pub(super) held: VecDeque<(i32, Vec<u8>)>,
+    pub(super) last_frame: Option<i32>,
+    pub(super) frozen: bool,
     /// Its player handle while others' news of its drop is held back
     /// (from [`SeatInputs::freeze`] to [`SeatInputs::release`]).
-    hide_drop_of: Option<usize>,
+    pub(super) hide_drop_of: Option<usize>,
     /// Its checksum reports waiting for an input after them.
-    reports: VecDeque<Message>,
+    pub(super) reports: VecDeque<Message>,
     /// Per player, the highest last frame its messages gave GGRS (GGRS
     /// keeps the highest of each endpoint's).
-    last_frames: Vec<i32>,
+    pub(super) last_frames: Vec<i32>,
 }
 
 impl Stream {
@@ -154,7 +125,7 @@ impl Stream {
     /// Mirrors GGRS's `UdpProtocol::on_input`: decode against the input of
     /// the frame before the first one carried (nothing before any input),
     /// keep the frames after the last one held.
-    fn on_input(&mut self, magic: u16, input: &MirrorInput) {
+    pub(super) fn on_input(&mut self, magic: u16, input: &MirrorInput) {
         if input.disconnect_requested || input.start_frame < 0 {
             return;
         }
@@ -180,7 +151,7 @@ impl Stream {
     }
 
     /// Keeps the highest last frame of each player its messages gave.
-    fn merge_last_frames(&mut self, input: &MirrorInput) {
+    pub(super) fn merge_last_frames(&mut self, input: &MirrorInput) {
         for (h, status) in input.peer_connect_status.iter().enumerate() {
             match self.last_frames.get_mut(h) {
                 Some(f) => *f = (*f).max(status.last_frame),
@@ -206,26 +177,26 @@ impl Stream {
 }
 
 #[derive(Debug, Default)]
-struct Streams {
-    by_peer: BTreeMap<PeerAddr, Stream>,
+pub(super) struct Streams {
+    pub(super) by_peer: BTreeMap<PeerAddr, Stream>,
     /// GGRS's confirmed frame when it last sent inputs (see the module
     /// docs): a drop before it cannot be played.
-    confirmed: Option<i32>,
+    pub(super) confirmed: Option<i32>,
     /// The remote players' addresses, when known: GGRS's endpoints of
     /// players, each with last frames of -1 until its first input.
-    players: Vec<PeerAddr>,
+    pub(super) players: Vec<PeerAddr>,
     /// Filled messages waiting for GGRS's next receive.
-    filled: Vec<(PeerAddr, Message)>,
+    pub(super) filled: Vec<(PeerAddr, Message)>,
 }
 
-/// The shared view of an [`InputTap`]: the game's side (cloning shares it).
+/// The shared view of an [`InputTap`](super::InputTap): the game's side (cloning shares it).
 #[derive(Clone, Debug, Default)]
 pub struct SeatInputs {
     inner: Arc<Mutex<Streams>>,
 }
 
 impl SeatInputs {
-    fn lock(&self) -> MutexGuard<'_, Streams> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, Streams> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -330,141 +301,6 @@ impl SeatInputs {
         filled.push((peer, message));
         Ok(other.last_frame())
     }
-}
-
-/// Wraps a GGRS socket: records every remote player's inputs (see the
-/// module docs), withholds a frozen player's messages, delivers fills.
-pub struct InputTap<T> {
-    inner: T,
-    seats: SeatInputs,
-}
-
-impl<T> InputTap<T> {
-    /// Taps `inner`; `seats` is the game's handle on what it records.
-    pub fn new(inner: T, seats: SeatInputs) -> Self {
-        InputTap { inner, seats }
-    }
-}
-
-impl<T: super::Transport> super::Transport for InputTap<T> {
-    fn counters(&self) -> crate::stats::TrafficCounters {
-        self.inner.counters()
-    }
-}
-
-impl<T: NonBlockingSocket<PeerAddr>> NonBlockingSocket<PeerAddr> for InputTap<T> {
-    fn send_to(&mut self, msg: &Message, addr: &PeerAddr) {
-        if let Read::Input(_, input) = ggrs_mirror::read(msg) {
-            let confirmed = input
-                .peer_connect_status
-                .iter()
-                .filter(|s| !s.disconnected)
-                .map(|s| s.last_frame)
-                .min();
-            if let Some(frame) = confirmed {
-                let mut streams = self.seats.lock();
-                streams.confirmed = Some(streams.confirmed.map_or(frame, |c| c.max(frame)));
-            }
-        }
-        self.inner.send_to(msg, addr);
-    }
-
-    fn receive_all_messages(&mut self) -> Vec<(PeerAddr, Message)> {
-        let received = self.inner.receive_all_messages();
-        let mut streams = self.seats.lock();
-        let hidden: Vec<usize> = streams
-            .by_peer
-            .values()
-            .filter_map(|s| s.hide_drop_of)
-            .collect();
-        let mut out = std::mem::take(&mut streams.filled);
-        let confirmed = streams.confirmed;
-        for (addr, msg) in received {
-            let stream = streams.by_peer.entry(addr).or_default();
-            if stream.frozen {
-                continue;
-            }
-            match ggrs_mirror::read(&msg) {
-                Read::Input(magic, input) => {
-                    stream.on_input(magic, &input);
-                    stream.merge_last_frames(&input);
-                    let reports: Vec<Message> = stream.reports.drain(..).collect();
-                    let unplayable = unplayable_before(confirmed, lowest_last_frames(&streams));
-                    match hide_drops(magic, input, &hidden, unplayable) {
-                        Some(shown) => out.push((addr, shown)),
-                        None => out.push((addr, msg)),
-                    }
-                    // It still plays with us: its reports are of our match.
-                    out.extend(reports.into_iter().map(|r| (addr, r)));
-                }
-                Read::Checksum(_) => {
-                    if stream.reports.len() >= HELD_REPORTS {
-                        stream.reports.pop_front();
-                    }
-                    stream.reports.push_back(msg);
-                }
-                Read::Other => out.push((addr, msg)),
-            }
-        }
-        out
-    }
-}
-
-/// Per player, the lowest last frame any peer's messages gave GGRS (-1
-/// for a player that has sent none): when one of them says the player
-/// dropped, GGRS drops it at the lowest last frame every running endpoint
-/// reports (`update_player_disconnects`). Over `players` when known, else
-/// over every peer heard from.
-fn lowest_last_frames(streams: &Streams) -> impl Fn(usize) -> i32 + '_ {
-    move |h| {
-        let of = |s: Option<&Stream>| s.and_then(|s| s.last_frames.get(h)).copied();
-        if streams.players.is_empty() {
-            streams.by_peer.values().filter_map(|s| of(Some(s))).min()
-        } else {
-            let all = streams.players.iter();
-            all.map(|p| of(streams.by_peer.get(p)).unwrap_or(-1)).min()
-        }
-        .unwrap_or(-1)
-    }
-}
-
-/// Which news of a drop GGRS cannot play: the seat `h` dropped after
-/// `last_frame` would be dropped after the lower of that and `floor(h)`,
-/// a rollback to the frame after it, which must come after `confirmed`.
-fn unplayable_before(
-    confirmed: Option<i32>,
-    floor: impl Fn(usize) -> i32,
-) -> impl Fn(usize, i32) -> bool {
-    move |h, last_frame| {
-        let at = floor(h).min(last_frame);
-        confirmed.is_some_and(|c| at < c)
-    }
-}
-
-/// `input` as a GGRS message in which the seats `hidden`, and any seat
-/// whose drop is `unplayable`, are shown connected, if it showed any of
-/// them disconnected (`None`: hand GGRS the message as it came). Their
-/// last frames stay: GGRS acts on a last frame only for a player shown
-/// disconnected.
-fn hide_drops(
-    magic: u16,
-    mut input: MirrorInput,
-    hidden: &[usize],
-    unplayable: impl Fn(usize, i32) -> bool,
-) -> Option<Message> {
-    let mut changed = false;
-    for (handle, status) in input.peer_connect_status.iter_mut().enumerate() {
-        if status.disconnected
-            && (hidden.contains(&handle) || unplayable(handle, status.last_frame))
-        {
-            status.disconnected = false;
-            changed = true;
-        }
-    }
-    if !changed {
-        return None;
-    }
-    ggrs_mirror::input_message(magic, input)
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! Unit tests of [`InputTap`](super::InputTap): what GGRS is shown.
 
+use super::SeatInputs;
 use super::ggrs_mirror::{self, MirrorInput, MirrorStatus};
-use super::{InputTap, SeatInputs};
 use crate::addr::PeerAddr;
+use crate::transport::{HELD_REPORTS, InputTap};
 use ggrs::{Message, NonBlockingSocket};
 
 /// A socket that hands over the same messages on every receive.
@@ -130,7 +131,7 @@ fn reports_of_a_peer_that_sends_no_more_inputs_never_reach_ggrs() {
     // Held: the newest few only, given once an input follows.
     let mut expected = vec![None];
     expected.extend((7..=10).map(|i| Some(10 * i)));
-    assert_eq!(expected.len(), 1 + super::HELD_REPORTS);
+    assert_eq!(expected.len(), 1 + HELD_REPORTS);
     assert_eq!(seen(&tap.receive_all_messages()), expected);
 }
 
