@@ -187,6 +187,26 @@ impl Demo {
         false
     }
 
+    /// Stops the process (SIGSTOP) as a machine that freezes does: none of
+    /// its threads runs, its sockets fill, its clocks go on.
+    /// [`Demo::thaw`] wakes it.
+    pub fn freeze(&self) {
+        self.signal(libc::SIGSTOP);
+    }
+
+    /// Wakes a process [`Demo::freeze`] stopped (SIGCONT).
+    pub fn thaw(&self) {
+        self.signal(libc::SIGCONT);
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid");
+        // SAFETY: `kill` takes plain integers; the child is ours and not
+        // yet reaped (it is killed and waited for on drop).
+        let sent = unsafe { libc::kill(pid, signal) };
+        assert_eq!(sent, 0, "{}: signal {signal} not sent", self.label);
+    }
+
     /// Everything printed so far (what has arrived), labelled: for a
     /// failure message that shows every process of a test.
     pub fn output(&mut self) -> String {
