@@ -20,7 +20,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{Demo, bot_args, read_report, scratch_dir, unique};
+use common::{Demo, bot_args, field, read_report, scratch_dir, unique};
 use serde_json::Value;
 
 const DEADLINE: Duration = Duration::from_secs(120);
@@ -30,12 +30,6 @@ const FRAMES: &str = "900";
 /// How long the processes stay stopped: the fault itself, longer than the
 /// 2 s after which a silent peer is dropped.
 const FROZEN: Duration = Duration::from_secs(3);
-
-fn field<'a>(report: &'a Value, key: &str) -> &'a Value {
-    report
-        .get(key)
-        .unwrap_or_else(|| panic!("report has no {key}: {report}"))
-}
 
 /// Three bots play; at frame 300 the ones in `frozen` stop for 3 s.
 fn play_with_a_freeze(tag: &str, frozen: &[usize]) {
@@ -59,6 +53,7 @@ fn play_with_a_freeze(tag: &str, frozen: &[usize]) {
     for &i in frozen {
         demos[i].freeze();
     }
+    // The fault's length (the processes stay stopped), not a wait for anything.
     std::thread::sleep(FROZEN);
     for &i in frozen {
         demos[i].thaw();

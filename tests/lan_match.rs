@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Demo, bot_args, read_report, scratch_dir, unique};
+use common::{Demo, bot_args, field, read_report, scratch_dir, unique};
 use serde_json::Value;
 
 /// Generous: 1200 frames are 5 s of play at `--speed 4`, plus discovery and
@@ -46,12 +46,6 @@ fn start_match(
         reports.push(report);
     }
     (demos, reports)
-}
-
-fn field<'a>(report: &'a Value, key: &str) -> &'a Value {
-    report
-        .get(key)
-        .unwrap_or_else(|| panic!("report has no {key}: {report}"))
 }
 
 fn finish_all(demos: &mut [Demo]) {

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{demo_bin, read_report, scratch_dir, unique};
+use common::{demo_bin, field, read_report, scratch_dir, unique};
 use lab::{LAB_IF, Lab, Proc, unavailable};
 use serde_json::Value;
 
@@ -30,12 +30,6 @@ const DEADLINE: Duration = Duration::from_secs(120);
 const SPEED: &str = "2";
 /// How long the link stays down: the fault itself, not a wait.
 const CUT: Duration = Duration::from_secs(3);
-
-fn field<'a>(report: &'a Value, key: &str) -> &'a Value {
-    report
-        .get(key)
-        .unwrap_or_else(|| panic!("report has no {key}: {report}"))
-}
 
 fn ip(args: &[&str]) {
     let out = Command::new("ip").args(args).output().expect("run ip");

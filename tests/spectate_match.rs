@@ -10,7 +10,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{Demo, read_report, scratch_dir, unique};
+use common::{Demo, field, read_report, scratch_dir, unique};
 use serde_json::Value;
 
 const MATCH_DEADLINE: Duration = Duration::from_secs(180);
@@ -37,12 +37,6 @@ fn args<'a>(role: &[&'a str], lobby: &'a str, name: &'a str, report: &'a str) ->
         "2",
     ]);
     args
-}
-
-fn field<'a>(report: &'a Value, key: &str) -> &'a Value {
-    report
-        .get(key)
-        .unwrap_or_else(|| panic!("report has no {key}: {report}"))
 }
 
 #[test]

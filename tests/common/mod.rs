@@ -339,3 +339,10 @@ pub fn read_report(path: &Path) -> serde_json::Value {
         std::fs::read_to_string(path).unwrap_or_else(|e| panic!("report {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("report {}: {e}", path.display()))
 }
+
+/// Field `key` of a report; a failure that shows the report when missing.
+pub fn field<'a>(report: &'a serde_json::Value, key: &str) -> &'a serde_json::Value {
+    report
+        .get(key)
+        .unwrap_or_else(|| panic!("report has no {key}: {report}"))
+}
